@@ -1,0 +1,4 @@
+//! # ost-fixture
+//!
+//! A writer of valid PST and OST files of every variant, for tests and
+//! benchmarks. Not published.

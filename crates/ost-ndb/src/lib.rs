@@ -1,0 +1,8 @@
+//! # ost-ndb
+//!
+//! The node database (NDB) and lists-tables-properties (LTP) layers of
+//! Outlook PST and OST files ([MS-PST] 2.2 and 2.3), read from a read-only
+//! memory map or any byte slice. Structures borrow from the file; nothing
+//! is read until asked for. This crate knows nothing of mail semantics.
+
+pub mod ndb;

@@ -1,0 +1,4 @@
+//! The NDB layer: header, pages, B-trees, blocks, nodes.
+
+pub mod crc;
+pub mod crypt;

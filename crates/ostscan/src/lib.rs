@@ -1,0 +1,3 @@
+//! # ostscan
+//!
+//! The analyzer: rules over message sync metadata, findings, and reports.
