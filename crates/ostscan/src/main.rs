@@ -1,3 +1,47 @@
-fn main() {
-    println!("ostscan: under construction");
+//! The `ostscan` command line: a thin layer over the `ostscan` library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Find Outlook items whose synchronization metadata has gone stale.
+///
+/// ostscan reads Outlook .ost caches and .pst stores straight from disk
+/// (read-only, without Outlook or MAPI) and checks every item's change key
+/// (PR_CHANGE_KEY) and predecessor change list (PR_PREDECESSOR_CHANGE_LIST).
+///
+/// Exit codes: 0 success (no finding at or above the threshold), 1 findings
+/// at or above the threshold, 2 a file could not be read or bad usage.
+#[derive(Parser)]
+#[command(name = "ostscan", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Describe a file: client, format, version, encryption, CRCs, node and block counts.
+    Info(cli::info::InfoArgs),
+    /// Decode a raw XID (change key) or PCL given as hex, as copied from MFCMAPI or an EWS trace.
+    Decode(cli::decode::DecodeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout with exit 0, usage errors with 2.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Info(args) => cli::info::run(&args),
+        Command::Decode(args) => cli::decode::run(&args),
+    };
+    ExitCode::from(code)
 }

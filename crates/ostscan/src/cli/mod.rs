@@ -1,0 +1,5 @@
+//! One module per subcommand. Each has an `Args` struct (clap) and a
+//! `run(&Args) -> u8` returning the process exit code.
+
+pub mod decode;
+pub mod info;
