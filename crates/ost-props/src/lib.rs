@@ -3,3 +3,14 @@
 //! Store, folder and message walk over `ost-ndb`, and the typed model of
 //! synchronization metadata: XIDs (PR_CHANGE_KEY) and predecessor change
 //! lists (PR_PREDECESSOR_CHANGE_LIST), with validation and comparison.
+
+// Synchronization metadata model: change keys, PCLs and their comparison.
+pub mod compare;
+pub mod guid;
+pub mod pcl;
+pub mod xid;
+
+pub use compare::{compare, pcl_includes_change_key, LengthMismatch, PclOrdering, XidList};
+pub use guid::Guid;
+pub use pcl::{Pcl, PclEntry, RawPclEntries};
+pub use xid::{ChangeKey, Counter, DecodeError, Xid};
