@@ -6,3 +6,8 @@
 //! is read until asked for. This crate knows nothing of mail semantics.
 
 pub mod ndb;
+
+pub use ndb::{
+    Bid, BlockTrailer, Client, CryptMethod, Format, Header, NbtEntry, NdbError, NdbErrorKind, Nid,
+    NidType, Node, Pst, ReadOptions, Validation,
+};

@@ -1,20 +1,176 @@
+//! `ostscan info FILE [--json] [--verify] [--strict]`
+
 use std::path::PathBuf;
 
 use clap::Args;
+use ost_ndb::{Pst, ReadOptions, Validation};
+use serde_json::{json, Value};
 
 #[derive(Args)]
 pub struct InfoArgs {
-    /// The .pst or .ost file.
+    /// The .pst or .ost file (opened read-only).
     pub file: PathBuf,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Walk every page and block and report CRC / signature failures with offsets.
+    /// Read every page and block and report CRC / signature failures with offsets.
     #[arg(long)]
     pub verify: bool,
+    /// Treat any CRC or signature mismatch as fatal (default: report it and read on).
+    #[arg(long)]
+    pub strict: bool,
 }
 
-pub fn run(_args: &InfoArgs) -> u8 {
-    eprintln!("ostscan info: not implemented yet");
-    2
+/// Exit codes: 0 read (problems, if any, are listed), 1 `--verify` found
+/// problems, 2 the file could not be opened at all.
+pub fn run(args: &InfoArgs) -> u8 {
+    let options = ReadOptions {
+        validation: if args.strict {
+            Validation::Strict
+        } else {
+            Validation::Lenient
+        },
+        ..ReadOptions::default()
+    };
+    let pst = match Pst::open_with(&args.file, options) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("ostscan: {}: {e}", args.file.display());
+            return 2;
+        }
+    };
+    let report = info_report(&args.file, &pst, args.verify);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print_text(&report);
+    }
+    let problems = report["problems"].as_array().map_or(0, |a| a.len());
+    if args.verify && problems > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+/// The `info` report as JSON (also the source of the text form).
+pub fn info_report(path: &std::path::Path, pst: &Pst<'_>, verify: bool) -> Value {
+    let h = pst.header();
+    let stats = pst.stats(verify);
+    let problems: Vec<Value> = stats
+        .problems
+        .iter()
+        .map(|e| {
+            json!({
+                "structure": e.structure,
+                "offset": e.offset,
+                "id": e.id,
+                "message": e.kind.to_string(),
+            })
+        })
+        .collect();
+    json!({
+        "file": path.display().to_string(),
+        "client": h.client.name(),
+        "format": h.format.name(),
+        "wver": h.wver,
+        "wver_client": h.wver_client,
+        "crypt": h.crypt.name(),
+        "file_size": pst.len(),
+        "file_eof": h.root.file_eof,
+        "size_matches_eof": pst.len() == h.root.file_eof,
+        "header_crc_ok": h.crc_ok(),
+        "header_crc_partial": {"stored": h.crc_partial.stored, "computed": h.crc_partial.computed},
+        "header_crc_full": h.crc_full.map(|c| json!({"stored": c.stored, "computed": c.computed})),
+        "amap_valid": h.root.amap_valid,
+        "nbt_root": {"bid": h.root.nbt.bid, "ib": h.root.nbt.ib},
+        "bbt_root": {"bid": h.root.bbt.bid, "ib": h.root.bbt.ib},
+        "nodes": stats.nodes,
+        "nodes_by_type": stats.nodes_by_type,
+        "blocks": stats.blocks,
+        "blocks_by_kind": stats.blocks_by_kind,
+        "compressed_blocks": if verify { Some(stats.compressed_blocks) } else { None },
+        "nbt_pages": stats.nbt_pages,
+        "bbt_pages": stats.bbt_pages,
+        "verified": verify,
+        "problems": problems,
+        "problems_dropped": stats.problems_dropped,
+    })
+}
+
+fn print_text(r: &Value) {
+    let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+    let n = |k: &str| r[k].as_u64().unwrap_or(0);
+    println!("file:        {}", s("file"));
+    println!(
+        "client:      {} (wVerClient {})",
+        s("client"),
+        n("wver_client")
+    );
+    println!("format:      {} (wVer {})", s("format"), n("wver"));
+    println!("encryption:  {}", s("crypt"));
+    let eof_note = if r["size_matches_eof"].as_bool() == Some(true) {
+        "matches ibFileEof"
+    } else {
+        "DIFFERS from ibFileEof"
+    };
+    println!(
+        "size:        {} bytes, {eof_note} ({})",
+        n("file_size"),
+        n("file_eof")
+    );
+    println!(
+        "header CRC:  {}",
+        if r["header_crc_ok"].as_bool() == Some(true) {
+            "ok"
+        } else {
+            "MISMATCH"
+        }
+    );
+    println!(
+        "nodes:       {} in {} NBT pages",
+        n("nodes"),
+        n("nbt_pages")
+    );
+    if let Some(m) = r["nodes_by_type"].as_object() {
+        for (k, v) in m {
+            println!("  {k:<24}{v}");
+        }
+    }
+    println!(
+        "blocks:      {} in {} BBT pages",
+        n("blocks"),
+        n("bbt_pages")
+    );
+    if let Some(m) = r["blocks_by_kind"].as_object() {
+        for (k, v) in m {
+            println!("  {k:<24}{v}");
+        }
+    }
+    if let Some(c) = r["compressed_blocks"].as_u64() {
+        println!("  {:<24}{c}", "compressed");
+    }
+    let problems = r["problems"].as_array().cloned().unwrap_or_default();
+    if problems.is_empty() {
+        if r["verified"].as_bool() == Some(true) {
+            println!("verify:      every page and block checked, no problem");
+        }
+    } else {
+        println!("problems:    {}", problems.len());
+        for p in &problems {
+            println!(
+                "  {} at {:#x}: {}",
+                p["structure"].as_str().unwrap_or(""),
+                p["offset"].as_u64().unwrap_or(0),
+                p["message"].as_str().unwrap_or("")
+            );
+        }
+        let dropped = n("problems_dropped");
+        if dropped > 0 {
+            println!("  ... and {dropped} more");
+        }
+    }
 }

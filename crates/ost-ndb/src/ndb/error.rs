@@ -1,0 +1,133 @@
+//! The NDB layer's error: what went wrong, in which structure, where.
+
+use std::fmt;
+
+/// An error of the NDB layer. Every error names the structure it was found
+/// in and its file offset, so a report can point an analyst at the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NdbError {
+    /// The structure being read: "header", "NBT page", "block", "XBLOCK", ...
+    pub structure: &'static str,
+    /// File offset of that structure (0 when it has none, e.g. a missing file).
+    pub offset: u64,
+    /// The NID or BID involved, when there is one.
+    pub id: Option<u64>,
+    /// What is wrong.
+    pub kind: NdbErrorKind,
+}
+
+/// What is wrong with a structure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NdbErrorKind {
+    /// The file could not be opened or mapped.
+    Io(String),
+    /// The structure runs past the end of the file (or of its enclosing block).
+    OutOfBounds { needed: u64, available: u64 },
+    /// The magic "!BDN" is missing.
+    BadMagic,
+    /// wVer is none of 14, 15, 21, 23, 36.
+    UnknownVersion(u16),
+    /// bCryptMethod is none of 0, 1, 2.
+    UnknownCrypt(u8),
+    /// A stored CRC differs from the computed one.
+    CrcMismatch { stored: u32, computed: u32 },
+    /// A stored signature (wSig) differs from the computed one.
+    SignatureMismatch { stored: u16, computed: u16 },
+    /// A page or block type byte is not the expected one.
+    TypeMismatch { expected: u8, found: u8 },
+    /// The back pointer (BID) in a trailer is not the one that led here.
+    BidMismatch { expected: u64, found: u64 },
+    /// A size or count field holds an impossible value.
+    BadField { field: &'static str, value: u64 },
+    /// A lookup key is not in the tree.
+    NotFound { key: u64 },
+    /// A tree is deeper than the format allows, or its levels do not descend.
+    BadDepth { level: u64 },
+    /// A page was reached twice in one walk (a cycle or a shared subtree).
+    Cycle,
+    /// A compressed block did not inflate to its stated size.
+    Inflate(String),
+}
+
+impl NdbError {
+    pub fn new(structure: &'static str, offset: u64, kind: NdbErrorKind) -> NdbError {
+        NdbError {
+            structure,
+            offset,
+            id: None,
+            kind,
+        }
+    }
+
+    /// The same error, naming the NID or BID involved.
+    pub fn with_id(mut self, id: u64) -> NdbError {
+        self.id = Some(id);
+        self
+    }
+
+    /// True for integrity-check failures (CRC, signature, back pointer) that
+    /// lenient reading records and reads past.
+    pub fn is_integrity(&self) -> bool {
+        matches!(
+            self.kind,
+            NdbErrorKind::CrcMismatch { .. }
+                | NdbErrorKind::SignatureMismatch { .. }
+                | NdbErrorKind::BidMismatch { .. }
+        )
+    }
+}
+
+impl fmt::Display for NdbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let NdbErrorKind::Io(e) = &self.kind {
+            return write!(f, "{e}");
+        }
+        write!(f, "{} at offset {:#x}", self.structure, self.offset)?;
+        if let Some(id) = self.id {
+            write!(f, " (id {id:#x})")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl fmt::Display for NdbErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NdbErrorKind::Io(e) => write!(f, "{e}"),
+            NdbErrorKind::OutOfBounds { needed, available } => write!(
+                f,
+                "needs bytes up to {needed:#x} but only {available:#x} are there"
+            ),
+            NdbErrorKind::BadMagic => write!(f, "not a PST/OST file (no !BDN magic)"),
+            NdbErrorKind::UnknownVersion(v) => write!(f, "unknown format version wVer={v}"),
+            NdbErrorKind::UnknownCrypt(c) => write!(f, "unknown encryption method {c:#x}"),
+            NdbErrorKind::CrcMismatch { stored, computed } => {
+                write!(
+                    f,
+                    "CRC mismatch: stored {stored:#010x}, computed {computed:#010x}"
+                )
+            }
+            NdbErrorKind::SignatureMismatch { stored, computed } => write!(
+                f,
+                "signature mismatch: stored {stored:#06x}, computed {computed:#06x}"
+            ),
+            NdbErrorKind::TypeMismatch { expected, found } => {
+                write!(f, "type {found:#04x}, expected {expected:#04x}")
+            }
+            NdbErrorKind::BidMismatch { expected, found } => {
+                write!(f, "back pointer {found:#x}, expected {expected:#x}")
+            }
+            NdbErrorKind::BadField { field, value } => {
+                write!(f, "impossible {field} = {value} ({value:#x})")
+            }
+            NdbErrorKind::NotFound { key } => write!(f, "{key:#x} not found"),
+            NdbErrorKind::BadDepth { level } => write!(f, "bad tree level {level}"),
+            NdbErrorKind::Cycle => write!(f, "page reached twice (cycle or shared subtree)"),
+            NdbErrorKind::Inflate(e) => write!(f, "compressed block: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for NdbError {}
+
+pub type Result<T> = std::result::Result<T, NdbError>;

@@ -1,0 +1,232 @@
+//! [`Pst`]: an opened PST or OST file. Holds the bytes (a read-only memory
+//! map, or a slice), the decoded header, the reading options and the
+//! integrity problems met so far.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Mutex;
+
+use memmap2::Mmap;
+
+use super::error::{NdbError, NdbErrorKind, Result};
+use super::format::Format;
+use super::header::Header;
+
+/// How integrity failures (CRC, signature, back pointer) are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Validation {
+    /// Any integrity failure is an error.
+    Strict,
+    /// Integrity failures are recorded (see [`Pst::issues`]) and reading goes
+    /// on with the bytes as they are. The default, for analysis of damaged
+    /// evidence.
+    #[default]
+    Lenient,
+}
+
+/// Options for opening a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    pub validation: Validation,
+    /// Check the CRC of every data block read. Page CRCs are always checked.
+    pub verify_block_crc: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            validation: Validation::Lenient,
+            verify_block_crc: true,
+        }
+    }
+}
+
+/// At most this many integrity problems are kept; a file with more is
+/// hopeless and the count says so.
+const MAX_ISSUES: usize = 10_000;
+
+enum Source<'a> {
+    Map(Mmap),
+    Slice(&'a [u8]),
+    Owned(Vec<u8>),
+}
+
+#[derive(Default)]
+struct Issues {
+    list: Vec<NdbError>,
+    seen: HashSet<(&'static str, u64)>,
+    dropped: u64,
+}
+
+/// An opened PST/OST file.
+pub struct Pst<'a> {
+    source: Source<'a>,
+    header: Header,
+    options: ReadOptions,
+    issues: Mutex<Issues>,
+}
+
+impl Pst<'static> {
+    /// Open a file read-only and map it. The file is never written.
+    pub fn open(path: impl AsRef<Path>) -> Result<Pst<'static>> {
+        Pst::open_with(path, ReadOptions::default())
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<Pst<'static>> {
+        let io = |e: std::io::Error| NdbError::new("file", 0, NdbErrorKind::Io(e.to_string()));
+        let file = File::open(path.as_ref()).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len == 0 {
+            // mmap of an empty file fails on some platforms; say what it is.
+            return Err(NdbError::new(
+                "header",
+                0,
+                NdbErrorKind::OutOfBounds {
+                    needed: 4,
+                    available: 0,
+                },
+            ));
+        }
+        // SAFETY: the map is read-only. Another process truncating or writing
+        // the file while it is mapped can change what we read or raise
+        // SIGBUS; docs/robustness.md documents this limit. Evidence files are
+        // copies nobody writes.
+        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        Pst::from_source(Source::Map(map), options)
+    }
+
+    /// Take ownership of bytes already in memory.
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Pst<'static>> {
+        Pst::from_source(Source::Owned(bytes), ReadOptions::default())
+    }
+}
+
+impl<'a> Pst<'a> {
+    /// Read a file held in memory, borrowing it.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Pst<'a>> {
+        Pst::from_bytes_with(bytes, ReadOptions::default())
+    }
+
+    pub fn from_bytes_with(bytes: &'a [u8], options: ReadOptions) -> Result<Pst<'a>> {
+        Pst::from_source(Source::Slice(bytes), options)
+    }
+
+    fn from_source(source: Source<'a>, options: ReadOptions) -> Result<Pst<'a>> {
+        let bytes: &[u8] = match &source {
+            Source::Map(m) => m,
+            Source::Slice(s) => s,
+            Source::Owned(v) => v,
+        };
+        let header = Header::parse(bytes)?;
+        let file_len = bytes.len() as u64;
+        let pst = Pst {
+            source,
+            header,
+            options,
+            issues: Mutex::new(Issues::default()),
+        };
+        if let Some(e) = pst.header.crc_error() {
+            pst.integrity(e)?;
+        }
+        if pst.header.root.file_eof > file_len {
+            // A truncated copy: everything past the end reads as out of bounds.
+            pst.record(NdbError::new(
+                "header ibFileEof",
+                pst.header.root.file_eof,
+                NdbErrorKind::OutOfBounds {
+                    needed: pst.header.root.file_eof,
+                    available: file_len,
+                },
+            ));
+        }
+        Ok(pst)
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.source {
+            Source::Map(m) => m,
+            Source::Slice(s) => s,
+            Source::Owned(v) => v,
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.bytes().len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes().is_empty()
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn format(&self) -> Format {
+        self.header.format
+    }
+
+    pub fn options(&self) -> ReadOptions {
+        self.options
+    }
+
+    /// `len` bytes at `offset`, or an `OutOfBounds` error naming `structure`.
+    pub fn slice(&self, structure: &'static str, offset: u64, len: u64) -> Result<&[u8]> {
+        let bytes = self.bytes();
+        let end = offset.saturating_add(len);
+        if end > bytes.len() as u64 {
+            return Err(NdbError::new(
+                structure,
+                offset,
+                NdbErrorKind::OutOfBounds {
+                    needed: end,
+                    available: bytes.len() as u64,
+                },
+            ));
+        }
+        // In bounds: both fit in usize because they are <= bytes.len().
+        Ok(&bytes[offset as usize..end as usize])
+    }
+
+    /// Handle an integrity failure: an error in strict mode, a recorded issue
+    /// in lenient mode.
+    pub fn integrity(&self, e: NdbError) -> Result<()> {
+        match self.options.validation {
+            Validation::Strict => Err(e),
+            Validation::Lenient => {
+                self.record(e);
+                Ok(())
+            }
+        }
+    }
+
+    /// Remember a problem for [`Pst::issues`] (once per structure and offset).
+    pub fn record(&self, e: NdbError) {
+        let mut issues = match self.issues.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if !issues.seen.insert((e.structure, e.offset)) {
+            return;
+        }
+        if issues.list.len() >= MAX_ISSUES {
+            issues.dropped += 1;
+        } else {
+            issues.list.push(e);
+        }
+    }
+
+    /// Problems recorded so far, in file order, and how many more were
+    /// dropped past the cap.
+    pub fn issues(&self) -> (Vec<NdbError>, u64) {
+        let issues = match self.issues.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut list = issues.list.clone();
+        list.sort_by_key(|e| (e.offset, e.structure));
+        (list, issues.dropped)
+    }
+}

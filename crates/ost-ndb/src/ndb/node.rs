@@ -1,0 +1,338 @@
+//! Nodes ([MS-PST] 2.2.2.8.3): a node's data is a data tree (one data block,
+//! or an XBLOCK / XXBLOCK listing data blocks) read as one logical stream;
+//! its subnodes are a subnode tree (SLBLOCK, or an SIBLOCK of SLBLOCKs), each
+//! subnode again having data and subnodes of its own.
+
+use std::borrow::Cow;
+
+use super::block::{btype, InternalHeader};
+use super::bytes::uint_at;
+use super::error::{NdbError, NdbErrorKind, Result};
+use super::file::Pst;
+use super::ids::{Bid, Nid};
+
+/// Upper bound on the logical size of one node's data that
+/// [`Node::read_data`] assembles in memory. Larger values are read block by
+/// block through [`Node::data_blocks`].
+pub const MAX_ASSEMBLED_DATA: u64 = 256 << 20;
+
+/// A node: from the NBT, or a subnode of another node.
+#[derive(Clone, Copy)]
+pub struct Node<'a> {
+    pst: &'a Pst<'a>,
+    pub nid: Nid,
+    pub bid_data: Bid,
+    pub bid_sub: Bid,
+    /// NBT parent (folders and messages name their folder); `None` for subnodes.
+    pub parent: Option<Nid>,
+}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("nid", &self.nid)
+            .field("bid_data", &self.bid_data)
+            .field("bid_sub", &self.bid_sub)
+            .field("parent", &self.parent)
+            .finish()
+    }
+}
+
+/// A subnode entry of an SLBLOCK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubnodeEntry {
+    pub nid: Nid,
+    pub bid_data: Bid,
+    pub bid_sub: Bid,
+}
+
+/// The leaf data blocks of a data tree, in stream order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataTree {
+    pub blocks: Vec<Bid>,
+    /// lcbTotal of the XBLOCK / XXBLOCK, or `None` for a single data block.
+    pub total: Option<u64>,
+}
+
+impl<'p> Pst<'p> {
+    /// The node with this NID in the NBT.
+    pub fn node(&self, nid: Nid) -> Result<Node<'_>> {
+        let e = self.nbt_lookup(nid)?;
+        Ok(Node {
+            pst: self,
+            nid: e.nid,
+            bid_data: e.bid_data,
+            bid_sub: e.bid_sub,
+            parent: Some(e.nid_parent),
+        })
+    }
+
+    /// A node value for an NBT entry already in hand.
+    pub fn node_from_entry(&self, e: &super::btree::NbtEntry) -> Node<'_> {
+        Node {
+            pst: self,
+            nid: e.nid,
+            bid_data: e.bid_data,
+            bid_sub: e.bid_sub,
+            parent: Some(e.nid_parent),
+        }
+    }
+
+    /// The leaf data blocks of the data tree rooted at `bid`.
+    pub fn data_tree(&self, bid: Bid) -> Result<DataTree> {
+        if !bid.is_internal() {
+            return Ok(DataTree {
+                blocks: vec![bid],
+                total: None,
+            });
+        }
+        let (hdr, ids) = self.internal_block(bid, btype::XBLOCK, "XBLOCK")?;
+        let mut blocks = Vec::new();
+        match hdr.level {
+            1 => blocks.extend(ids.iter().map(|&b| Bid(b))),
+            2 => {
+                for &child in &ids {
+                    let child = Bid(child);
+                    let (h, leaves) = self.internal_block(child, btype::XBLOCK, "XBLOCK")?;
+                    if h.level != 1 {
+                        return Err(self.bad_internal(child, "XBLOCK level", h.level as u64));
+                    }
+                    blocks.extend(leaves.iter().map(|&b| Bid(b)));
+                }
+            }
+            l => return Err(self.bad_internal(bid, "XBLOCK level", l as u64)),
+        }
+        Ok(DataTree {
+            blocks,
+            total: Some(hdr.lcb_total as u64),
+        })
+    }
+
+    /// Read an internal block of the expected type: its header and the first
+    /// id of each entry (the BID for XBLOCKs and SIBLOCKs, the NID for
+    /// SLBLOCKs, whose other fields [`Pst::subnodes`] reads).
+    fn internal_block(
+        &self,
+        bid: Bid,
+        want: u8,
+        name: &'static str,
+    ) -> Result<(InternalHeader, Vec<u64>)> {
+        let (hdr, data, _) = self.internal_raw(bid, want, name)?;
+        let f = self.format();
+        let w = f.wide();
+        let esize = match (want, hdr.level) {
+            (btype::SLBLOCK, 0) => 3 * f.id_size(),
+            (btype::SLBLOCK, _) => 2 * f.id_size(),
+            _ => f.id_size(),
+        };
+        let off = InternalHeader::size(want, f);
+        let ids = (0..hdr.c_ent)
+            .map(|i| uint_at(&data, off + i * esize, w).unwrap_or(0))
+            .collect();
+        Ok((hdr, ids))
+    }
+
+    fn internal_raw(
+        &self,
+        bid: Bid,
+        want: u8,
+        name: &'static str,
+    ) -> Result<(InternalHeader, Cow<'_, [u8]>, u64)> {
+        if !bid.is_internal() {
+            return Err(self.bad_internal(bid, "internal bit of BID", bid.0));
+        }
+        let raw = self.raw_block(bid)?;
+        let ib = raw.ib;
+        let data = self.decode_block(&raw)?;
+        let hdr = InternalHeader::parse(&data).ok_or_else(|| {
+            NdbError::new(
+                name,
+                ib,
+                NdbErrorKind::OutOfBounds {
+                    needed: 8,
+                    available: data.len() as u64,
+                },
+            )
+            .with_id(bid.0)
+        })?;
+        if hdr.btype != want {
+            return Err(NdbError::new(
+                name,
+                ib,
+                NdbErrorKind::TypeMismatch {
+                    expected: want,
+                    found: hdr.btype,
+                },
+            )
+            .with_id(bid.0));
+        }
+        let f = self.format();
+        let esize = match (want, hdr.level) {
+            (btype::SLBLOCK, 0) => 3 * f.id_size(),
+            (btype::SLBLOCK, _) => 2 * f.id_size(),
+            _ => f.id_size(),
+        };
+        let needed = InternalHeader::size(want, f) + hdr.c_ent * esize;
+        if needed > data.len() {
+            return Err(NdbError::new(
+                name,
+                ib,
+                NdbErrorKind::BadField {
+                    field: "cEnt",
+                    value: hdr.c_ent as u64,
+                },
+            )
+            .with_id(bid.0));
+        }
+        Ok((hdr, data, ib))
+    }
+
+    fn bad_internal(&self, bid: Bid, field: &'static str, value: u64) -> NdbError {
+        let ib = self.bbt_lookup(bid).map(|e| e.ib).unwrap_or(0);
+        NdbError::new(
+            "internal block",
+            ib,
+            NdbErrorKind::BadField { field, value },
+        )
+        .with_id(bid.0)
+    }
+
+    /// All entries of the subnode tree rooted at `bid_sub`, in NID order.
+    pub fn subnodes(&self, bid_sub: Bid) -> Result<Vec<SubnodeEntry>> {
+        if bid_sub.is_null() {
+            return Ok(Vec::new());
+        }
+        let (hdr, data, _) = self.internal_raw(bid_sub, btype::SLBLOCK, "SLBLOCK")?;
+        match hdr.level {
+            0 => Ok(self.sl_entries(&hdr, &data)),
+            1 => {
+                let f = self.format();
+                let off = InternalHeader::size(btype::SLBLOCK, f);
+                let esize = 2 * f.id_size();
+                let mut out = Vec::new();
+                for i in 0..hdr.c_ent {
+                    let child =
+                        Bid(uint_at(&data, off + i * esize + f.id_size(), f.wide()).unwrap_or(0));
+                    let (h, d, _) = self.internal_raw(child, btype::SLBLOCK, "SLBLOCK")?;
+                    if h.level != 0 {
+                        return Err(self.bad_internal(child, "SLBLOCK level", h.level as u64));
+                    }
+                    out.extend(self.sl_entries(&h, &d));
+                }
+                Ok(out)
+            }
+            l => Err(self.bad_internal(bid_sub, "SIBLOCK level", l as u64)),
+        }
+    }
+
+    fn sl_entries(&self, hdr: &InternalHeader, data: &[u8]) -> Vec<SubnodeEntry> {
+        let f = self.format();
+        let (w, s) = (f.wide(), f.id_size());
+        let off = InternalHeader::size(btype::SLBLOCK, f);
+        (0..hdr.c_ent)
+            .map(|i| {
+                let e = off + i * 3 * s;
+                SubnodeEntry {
+                    nid: Nid(uint_at(data, e, w).unwrap_or(0) as u32),
+                    bid_data: Bid(uint_at(data, e + s, w).unwrap_or(0)),
+                    bid_sub: Bid(uint_at(data, e + 2 * s, w).unwrap_or(0)),
+                }
+            })
+            .collect()
+    }
+}
+
+impl<'a> Node<'a> {
+    pub fn pst(&self) -> &'a Pst<'a> {
+        self.pst
+    }
+
+    /// The leaf data blocks of this node's data, in order.
+    pub fn data_blocks(&self) -> Result<DataTree> {
+        if self.bid_data.is_null() {
+            return Ok(DataTree {
+                blocks: Vec::new(),
+                total: Some(0),
+            });
+        }
+        self.pst.data_tree(self.bid_data)
+    }
+
+    /// Payload of the `i`th data block (each is one heap page to the LTP layer).
+    pub fn block(&self, bid: Bid) -> Result<Cow<'a, [u8]>> {
+        self.pst.block_data(bid)
+    }
+
+    /// The whole data stream. Borrowed when it is one unencoded block.
+    pub fn read_data(&self) -> Result<Cow<'a, [u8]>> {
+        let tree = self.data_blocks()?;
+        if tree.blocks.len() == 1 && tree.total.is_none() {
+            return self.pst.block_data(tree.blocks[0]);
+        }
+        let total = tree.total.unwrap_or(0);
+        if total > MAX_ASSEMBLED_DATA || total > self.pst.len().saturating_mul(64) {
+            return Err(NdbError::new(
+                "XBLOCK",
+                0,
+                NdbErrorKind::BadField {
+                    field: "lcbTotal",
+                    value: total,
+                },
+            )
+            .with_id(self.bid_data.0));
+        }
+        let mut out = Vec::with_capacity(total as usize);
+        for b in tree.blocks {
+            out.extend_from_slice(&self.pst.block_data(b)?);
+            if out.len() as u64 > total {
+                break;
+            }
+        }
+        if out.len() as u64 != total {
+            self.pst.integrity(
+                NdbError::new(
+                    "XBLOCK",
+                    0,
+                    NdbErrorKind::BadField {
+                        field: "lcbTotal (vs. sum of blocks)",
+                        value: total,
+                    },
+                )
+                .with_id(self.bid_data.0),
+            )?;
+        }
+        Ok(Cow::Owned(out))
+    }
+
+    /// Entries of this node's subnode tree.
+    pub fn subnodes(&self) -> Result<Vec<SubnodeEntry>> {
+        self.pst.subnodes(self.bid_sub)
+    }
+
+    /// One subnode, as a node of its own.
+    pub fn subnode(&self, nid: Nid) -> Result<Node<'a>> {
+        let subs = self.subnodes()?;
+        let e = subs.iter().find(|s| s.nid == nid).ok_or_else(|| {
+            NdbError::new("SLBLOCK", 0, NdbErrorKind::NotFound { key: nid.0 as u64 })
+                .with_id(self.bid_sub.0)
+        })?;
+        Ok(Node {
+            pst: self.pst,
+            nid: e.nid,
+            bid_data: e.bid_data,
+            bid_sub: e.bid_sub,
+            parent: None,
+        })
+    }
+
+    /// A node value for a subnode entry already in hand.
+    pub fn subnode_from_entry(&self, e: &SubnodeEntry) -> Node<'a> {
+        Node {
+            pst: self.pst,
+            nid: e.nid,
+            bid_data: e.bid_data,
+            bid_sub: e.bid_sub,
+            parent: None,
+        }
+    }
+}
