@@ -1,0 +1,271 @@
+//! Evaluation of the change key / PCL rules for one item.
+
+use core::fmt::Write as _;
+
+use ost_props::{Pcl, PclEntry, Xid};
+
+use super::{
+    Finding, SyncProps, CK001, CK002, PCL001, PCL002, PCL003, PCL004, PCL005, SYNC001, SYNC002,
+    SYNC003,
+};
+
+/// Most entries quoted in one detail line; a hostile PCL can hold
+/// thousands, and a report line must stay readable and bounded.
+const MAX_LISTED: usize = 8;
+
+/// Runs every rule on `props` and returns the findings in catalogue order.
+pub fn check(props: &SyncProps<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    check_into(props, &mut findings);
+    findings
+}
+
+/// Like [`check`], appending to `findings` so a scan can reuse one buffer.
+pub fn check_into(props: &SyncProps<'_>, findings: &mut Vec<Finding>) {
+    let change_key = match props.change_key {
+        None => None,
+        Some(bytes) => match Xid::parse(bytes) {
+            Ok(xid) => Some(xid),
+            Err(error) => {
+                findings.push(Finding::new(
+                    &CK002,
+                    format!(
+                        "PR_CHANGE_KEY ({} bytes) is not an XID: {error}",
+                        bytes.len()
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    let pcl = match props.pcl {
+        None => None,
+        Some(bytes) => match Pcl::parse(bytes) {
+            Ok(pcl) => Some(pcl),
+            Err(error) => {
+                findings.push(Finding::new(
+                    &PCL002,
+                    format!(
+                        "PR_PREDECESSOR_CHANGE_LIST ({} bytes) is malformed: {error}",
+                        bytes.len()
+                    ),
+                ));
+                None
+            }
+        },
+    };
+
+    // Presence rules look at the raw properties: a present but undecodable
+    // property is reported by CK002/PCL002, not as missing.
+    if props.change_key.is_none() {
+        if let Some(pcl) = &pcl {
+            findings.push(Finding::new(
+                &CK001,
+                format!(
+                    "PR_CHANGE_KEY is absent but PR_PREDECESSOR_CHANGE_LIST holds {} entries: {}",
+                    pcl.len(),
+                    list_entries(pcl.entries())
+                ),
+            ));
+        } else if props.pcl.is_some() {
+            // Malformed PCL and no change key: PCL002 already says enough,
+            // but the missing change key is a separate fact.
+            findings.push(Finding::new(
+                &CK001,
+                "PR_CHANGE_KEY is absent but PR_PREDECESSOR_CHANGE_LIST is present".to_string(),
+            ));
+        }
+    }
+    if props.pcl.is_none() {
+        if let Some(change_key) = &change_key {
+            findings.push(Finding::new(
+                &PCL001,
+                format!(
+                    "PR_PREDECESSOR_CHANGE_LIST is absent but PR_CHANGE_KEY is {}",
+                    describe_xid(change_key)
+                ),
+            ));
+        } else if props.change_key.is_some() {
+            findings.push(Finding::new(
+                &PCL001,
+                "PR_PREDECESSOR_CHANGE_LIST is absent but PR_CHANGE_KEY is present".to_string(),
+            ));
+        }
+    }
+
+    let Some(pcl) = pcl else { return };
+    check_pcl_shape(&pcl, findings);
+    if let Some(change_key) = change_key {
+        check_change_key_against_pcl(&change_key, &pcl, findings);
+    }
+}
+
+/// Most duplicated namespaces described in one PCL003 finding.
+const MAX_DUPLICATES_LISTED: usize = 4;
+
+/// PCL003 and PCL004: facts about the list alone. One finding per rule and
+/// item, so that reports count items, not entries.
+fn check_pcl_shape(pcl: &Pcl<'_>, findings: &mut Vec<Finding>) {
+    let duplicates = pcl.duplicate_namespaces();
+    if !duplicates.is_empty() {
+        let mut detail = String::new();
+        for namespace in duplicates.iter().take(MAX_DUPLICATES_LISTED) {
+            let entries = pcl.entries_for(*namespace);
+            let count = entries.clone().count();
+            let mut lengths: Vec<usize> = entries.clone().map(|e| e.xid.local_id_len()).collect();
+            lengths.sort_unstable();
+            lengths.dedup();
+            if !detail.is_empty() {
+                detail.push_str("; ");
+            }
+            let _ = write!(
+                detail,
+                "namespace {namespace} appears {count} times in the PCL: {}",
+                list_entries(entries)
+            );
+            if lengths.len() > 1 {
+                let _ = write!(
+                    detail,
+                    " (LocalId lengths differ: {} bytes, so these counters are not comparable)",
+                    join(lengths.iter())
+                );
+            }
+        }
+        if duplicates.len() > MAX_DUPLICATES_LISTED {
+            let _ = write!(
+                detail,
+                "; and {} more duplicated namespaces",
+                duplicates.len() - MAX_DUPLICATES_LISTED
+            );
+        }
+        findings.push(Finding::new(&PCL003, detail));
+    }
+    if let Some((before, after)) = pcl.first_unsorted() {
+        findings.push(Finding::new(
+            &PCL004,
+            format!(
+                "entry {} {} (stored bytes {}) sorts before entry {} {} (stored bytes {}); \
+                 the PCL should be ascending by stored GUID bytes",
+                after.index,
+                after.xid.namespace(),
+                after.xid.namespace().hex(),
+                before.index,
+                before.xid.namespace(),
+                before.xid.namespace().hex(),
+            ),
+        ));
+    }
+}
+
+/// PCL005 and SYNC001..003: the change key against the PCL.
+fn check_change_key_against_pcl(change_key: &Xid<'_>, pcl: &Pcl<'_>, findings: &mut Vec<Finding>) {
+    let namespace = change_key.namespace();
+    let same_namespace = pcl.entries_for(namespace);
+
+    // Counters of different lengths cannot be compared (one namespace, one
+    // LocalId length: [MS-OXCFXICS] 2.2.2.2), so a mismatch stops the
+    // SYNC rules rather than letting them guess.
+    if let Some(mismatch) = same_namespace
+        .clone()
+        .find(|entry| entry.xid.local_id_len() != change_key.local_id_len())
+    {
+        findings.push(Finding::new(
+            &PCL005,
+            format!(
+                "change key {} has a {}-byte LocalId but PCL entry {} for the same namespace \
+                 has {} bytes ({}); their counters cannot be compared",
+                describe_xid(change_key),
+                change_key.local_id_len(),
+                mismatch.index,
+                mismatch.xid.local_id_len(),
+                mismatch.xid.local_id_hex(),
+            ),
+        ));
+        return;
+    }
+
+    // With duplicates (PCL003) the PCL's knowledge of the namespace is its
+    // highest counter.
+    let Some(highest) = same_namespace.max_by_key(|entry| entry.xid.counter()) else {
+        findings.push(Finding::new(
+            &SYNC001,
+            format!(
+                "change key {} names a namespace absent from the PCL, which holds {}",
+                describe_xid(change_key),
+                list_namespaces(pcl)
+            ),
+        ));
+        return;
+    };
+    let ck_counter = change_key.counter();
+    let pcl_counter = highest.xid.counter();
+    if pcl_counter > ck_counter {
+        findings.push(Finding::new(
+            &SYNC002,
+            format!(
+                "change key {} counter {ck_counter} is lower than PCL entry {} counter \
+                 {pcl_counter} for the same namespace: the change key went back by {}",
+                namespace,
+                highest.index,
+                pcl_counter.value() - ck_counter.value(),
+            ),
+        ));
+    } else if pcl_counter < ck_counter {
+        findings.push(Finding::new(
+            &SYNC003,
+            format!(
+                "PCL entry {} for {} has counter {pcl_counter}, lower than the change key's \
+                 counter {ck_counter}: the PCL does not record the current change ({} behind)",
+                highest.index,
+                namespace,
+                ck_counter.value() - pcl_counter.value(),
+            ),
+        ));
+    }
+}
+
+/// `{GUID}:LOCALID (counter N (0xN))`.
+fn describe_xid(xid: &Xid<'_>) -> String {
+    format!("{xid} (counter {})", xid.counter())
+}
+
+/// `#0 {GUID}:LOCALID = N (0xN), ...`, at most [`MAX_LISTED`] entries.
+fn list_entries<'a>(entries: impl Iterator<Item = PclEntry<'a>>) -> String {
+    let mut text = String::new();
+    let mut total = 0usize;
+    for entry in entries {
+        if total < MAX_LISTED {
+            if total > 0 {
+                text.push_str(", ");
+            }
+            let _ = write!(
+                text,
+                "#{} {} = {}",
+                entry.index,
+                entry.xid,
+                entry.xid.counter()
+            );
+        }
+        total += 1;
+    }
+    if total > MAX_LISTED {
+        let _ = write!(text, ", and {} more", total - MAX_LISTED);
+    }
+    text
+}
+
+/// The PCL's namespaces with their counters, bounded.
+fn list_namespaces(pcl: &Pcl<'_>) -> String {
+    list_entries(pcl.entries())
+}
+
+fn join<T: core::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+    let mut text = String::new();
+    for (position, item) in items.enumerate() {
+        if position > 0 {
+            text.push_str(" and ");
+        }
+        let _ = write!(text, "{item}");
+    }
+    text
+}

@@ -1,0 +1,318 @@
+//! One test per rule (it fires on its case, and only it), plus the valid
+//! variants on which every rule must stay silent.
+
+use super::*;
+
+/// A namespace GUID made of one repeated byte; order follows the byte.
+fn guid(byte: u8) -> [u8; 16] {
+    [byte; 16]
+}
+
+/// `counter` as a big-endian LocalId of `len` bytes.
+fn local_id(counter: u64, len: usize) -> Vec<u8> {
+    let be = counter.to_be_bytes();
+    be[8 - len..].to_vec()
+}
+
+fn xid(guid_byte: u8, counter: u64, len: usize) -> Vec<u8> {
+    [guid(guid_byte).as_slice(), &local_id(counter, len)].concat()
+}
+
+/// A PCL from (GUID byte, counter, LocalId length) in the order given.
+fn pcl(entries: &[(u8, u64, usize)]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for &(guid_byte, counter, len) in entries {
+        bytes.push((16 + len) as u8);
+        bytes.extend_from_slice(&xid(guid_byte, counter, len));
+    }
+    bytes
+}
+
+fn run(change_key: Option<&[u8]>, pcl: Option<&[u8]>) -> Vec<Finding> {
+    check(&SyncProps { change_key, pcl })
+}
+
+fn ids(findings: &[Finding]) -> Vec<&'static str> {
+    findings.iter().map(|finding| finding.rule).collect()
+}
+
+const LOCAL_ID_LENGTHS: [usize; 5] = [1, 4, 5, 6, 8];
+
+#[test]
+fn silent_on_valid_items() {
+    assert!(run(None, None).is_empty(), "no sync properties at all");
+    for len in LOCAL_ID_LENGTHS {
+        // Largest counter the length can hold, so 8 bytes covers u64::MAX.
+        let counter = if len == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * len)) - 1
+        };
+        let change_key = xid(0x20, counter, len);
+        let variants = [
+            pcl(&[(0x20, counter, len)]),
+            pcl(&[(0x10, 100, 6), (0x20, counter, len), (0x30, 7, 4)]),
+            pcl(&[(0x01, 1, 1), (0x02, 2, 8), (0x20, counter, len)]),
+            pcl(&[(0x20, counter, len), (0xF0, 3, 5), (0xFF, 9, 6)]),
+        ];
+        for list in &variants {
+            let findings = run(Some(&change_key), Some(list));
+            assert!(findings.is_empty(), "len {len}: {findings:?}");
+        }
+    }
+}
+
+#[test]
+fn silent_on_real_mfcmapi_bytes() {
+    // The PCL-2 vector, with XID-3's namespace and PCL-2's own first counter
+    // as the change key: the layout Exchange writes.
+    let pcl2 = [
+        "16373B21412876FE448E8D71BE34CC3154000061E71533",
+        "166F267F483887D948AAFCA58AB2BC910F0000DC0B3A12",
+        "148FABC61C6C4C5E47930B9B30AA0ED4EB00005CA8",
+    ]
+    .concat();
+    let change_key = "373B21412876FE448E8D71BE34CC3154000061E71533";
+    let decode = |hex: &str| -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let findings = run(Some(&decode(change_key)), Some(&decode(&pcl2)));
+    assert!(findings.is_empty(), "{findings:?}");
+}
+
+#[test]
+fn ck001_change_key_missing() {
+    let list = pcl(&[(0x20, 5, 6)]);
+    let findings = run(None, Some(&list));
+    assert_eq!(ids(&findings), ["CK001"]);
+    assert!(findings[0].detail.contains("1 entries"));
+    assert!(findings[0].detail.contains("5 (0x5)"));
+    // A malformed PCL still counts as present.
+    let findings = run(None, Some(&[0x14, 1, 2]));
+    assert_eq!(ids(&findings), ["PCL002", "CK001"]);
+}
+
+#[test]
+fn ck002_change_key_not_an_xid() {
+    let list = pcl(&[(0x20, 5, 6)]);
+    for bad in [&[0u8; 16][..], &[0u8; 25][..], &[][..]] {
+        let findings = run(Some(bad), Some(&list));
+        // SYNC rules need a decoded change key, so they stay silent.
+        assert_eq!(ids(&findings), ["CK002"], "{} bytes", bad.len());
+        assert_eq!(findings[0].severity, Severity::Critical);
+        assert!(findings[0]
+            .detail
+            .contains(&format!("({} bytes)", bad.len())));
+    }
+    let findings = run(Some(&[0u8; 16]), Some(&list));
+    assert!(findings[0].detail.contains("byte offset 0"));
+    // Without a PCL the PCL is still reported missing.
+    assert_eq!(ids(&run(Some(&[0u8; 3]), None)), ["CK002", "PCL001"]);
+}
+
+#[test]
+fn pcl001_pcl_missing() {
+    let change_key = xid(0x20, 0x4C755, 6);
+    let findings = run(Some(&change_key), None);
+    assert_eq!(ids(&findings), ["PCL001"]);
+    assert!(findings[0]
+        .detail
+        .contains("{20202020-2020-2020-2020-202020202020}:00000004C755"));
+    assert!(findings[0].detail.contains("313173 (0x4c755)"));
+}
+
+#[test]
+fn pcl002_pcl_malformed() {
+    let change_key = xid(0x20, 5, 6);
+    let mut truncated = pcl(&[(0x20, 5, 6), (0x30, 1, 4)]);
+    truncated.truncate(truncated.len() - 2);
+    let findings = run(Some(&change_key), Some(&truncated));
+    assert_eq!(ids(&findings), ["PCL002"]);
+    assert!(
+        findings[0].detail.contains("byte offset 23"),
+        "{}",
+        findings[0].detail
+    );
+    let findings = run(Some(&change_key), Some(&[]));
+    assert_eq!(ids(&findings), ["PCL002"]);
+    let mut bad_size = pcl(&[(0x20, 5, 6)]);
+    bad_size[0] = 0x30;
+    assert_eq!(ids(&run(Some(&change_key), Some(&bad_size))), ["PCL002"]);
+}
+
+#[test]
+fn pcl003_duplicate_namespace() {
+    let change_key = xid(0x20, 5, 6);
+    let list = pcl(&[(0x10, 1, 6), (0x20, 3, 6), (0x20, 5, 6)]);
+    let findings = run(Some(&change_key), Some(&list));
+    // The highest duplicate matches the change key, so SYNC is silent.
+    assert_eq!(ids(&findings), ["PCL003"]);
+    assert!(findings[0].detail.contains("appears 2 times"));
+    assert!(findings[0].detail.contains("#1 "));
+    assert!(findings[0].detail.contains("#2 "));
+    // Mixed lengths inside the duplicate are called out.
+    let mixed = pcl(&[(0x10, 1, 4), (0x10, 1, 6), (0x20, 5, 6)]);
+    let findings = run(Some(&change_key), Some(&mixed));
+    assert_eq!(ids(&findings), ["PCL003"]);
+    assert!(findings[0].detail.contains("4 and 6 bytes"));
+}
+
+#[test]
+fn pcl003_detail_stays_bounded_on_hostile_lists() {
+    // 2000 entries over 100 namespaces, every one duplicated.
+    let entries: Vec<(u8, u64, usize)> = (0..2000u64).map(|i| ((i % 100) as u8, i, 6)).collect();
+    let list = pcl(&entries);
+    let findings = run(Some(&xid(0, 1900, 6)), Some(&list));
+    assert_eq!(ids(&findings), ["PCL003", "PCL004"]);
+    assert!(
+        findings[0].detail.len() < 4096,
+        "{}",
+        findings[0].detail.len()
+    );
+    assert!(findings[0]
+        .detail
+        .contains("and 96 more duplicated namespaces"));
+}
+
+#[test]
+fn pcl004_not_sorted() {
+    let change_key = xid(0x20, 5, 6);
+    let list = pcl(&[(0x30, 1, 4), (0x20, 5, 6)]);
+    let findings = run(Some(&change_key), Some(&list));
+    assert_eq!(ids(&findings), ["PCL004"]);
+    assert_eq!(findings[0].severity, Severity::Info);
+    assert!(findings[0].detail.starts_with("entry 1 {20202020"));
+}
+
+#[test]
+fn pcl004_uses_stored_bytes_not_registry_text() {
+    // Registry text order would put {1CC6AB8F-...} first; stored bytes
+    // put 0x37.. before 0x8F.., which is what Exchange writes.
+    let pcl2 = [
+        "16373B21412876FE448E8D71BE34CC3154000061E71533",
+        "148FABC61C6C4C5E47930B9B30AA0ED4EB00005CA8",
+    ]
+    .concat();
+    let bytes: Vec<u8> = (0..pcl2.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&pcl2[i..i + 2], 16).unwrap())
+        .collect();
+    assert!(run(None, Some(&bytes)).iter().all(|f| f.rule != "PCL004"));
+}
+
+#[test]
+fn pcl005_length_mismatch_blocks_sync_rules() {
+    // The PCL counter is far higher, but with 4 vs 6 bytes nobody can say.
+    let change_key = xid(0x20, 5, 6);
+    let list = pcl(&[(0x20, 900, 4)]);
+    let findings = run(Some(&change_key), Some(&list));
+    assert_eq!(ids(&findings), ["PCL005"]);
+    assert!(findings[0].detail.contains("6-byte LocalId"));
+    assert!(findings[0].detail.contains("has 4 bytes (00000384)"));
+}
+
+#[test]
+fn sync001_namespace_absent() {
+    let change_key = xid(0x99, 5, 6);
+    let list = pcl(&[(0x10, 5, 6), (0x20, 7, 4)]);
+    let findings = run(Some(&change_key), Some(&list));
+    assert_eq!(ids(&findings), ["SYNC001"]);
+    assert!(findings[0].detail.contains("{99999999-9999"));
+    assert!(findings[0].detail.contains("#1 {20202020"));
+}
+
+#[test]
+fn sync002_change_key_went_backwards() {
+    let change_key = xid(0x20, 0x4C755, 6);
+    let list = pcl(&[(0x10, 1, 4), (0x20, 0x4C75C, 6)]);
+    let findings = run(Some(&change_key), Some(&list));
+    assert_eq!(ids(&findings), ["SYNC002"]);
+    assert_eq!(findings[0].severity, Severity::Critical);
+    let detail = &findings[0].detail;
+    assert!(detail.contains("313173 (0x4c755)"), "{detail}");
+    assert!(detail.contains("313180 (0x4c75c)"), "{detail}");
+    assert!(detail.contains("back by 7"), "{detail}");
+    // With duplicates, any higher counter counts.
+    let dup = pcl(&[(0x20, 1, 6), (0x20, 0x4C756, 6)]);
+    assert_eq!(
+        ids(&run(Some(&change_key), Some(&dup))),
+        ["PCL003", "SYNC002"]
+    );
+}
+
+#[test]
+fn sync003_pcl_not_updated() {
+    let change_key = xid(0x20, 10, 1);
+    let list = pcl(&[(0x20, 8, 1), (0x30, 8, 6)]);
+    let findings = run(Some(&change_key), Some(&list));
+    assert_eq!(ids(&findings), ["SYNC003"]);
+    assert!(findings[0].detail.contains("8 (0x8)"));
+    assert!(findings[0].detail.contains("10 (0xa)"));
+    assert!(findings[0].detail.contains("2 behind"));
+}
+
+#[test]
+fn catalogue_is_consistent() {
+    let mut seen = std::collections::HashSet::new();
+    for rule in RULES {
+        assert!(seen.insert(rule.id), "duplicate id {}", rule.id);
+        assert!(!rule.summary.is_empty());
+        assert_eq!(rule_info(&rule.id.to_lowercase()), Some(rule));
+    }
+    assert_eq!(RULES.len(), 10);
+    assert_eq!(rule_info("NOPE"), None);
+    assert_eq!(
+        rule_info("sync002").map(|r| r.severity),
+        Some(Severity::Critical)
+    );
+}
+
+type Bytes = Vec<u8>;
+
+#[test]
+fn findings_carry_catalogue_severity() {
+    // (PR_CHANGE_KEY, PR_PREDECESSOR_CHANGE_LIST) pairs that trigger rules.
+    let cases: [(Option<Bytes>, Option<Bytes>); 6] = [
+        (None, Some(pcl(&[(1, 1, 6)]))),
+        (Some(vec![1]), Some(pcl(&[(1, 1, 6)]))),
+        (Some(xid(1, 1, 6)), Some(vec![0xFF])),
+        (
+            Some(xid(1, 1, 6)),
+            Some(pcl(&[(2, 1, 6), (1, 1, 6), (2, 1, 6)])),
+        ),
+        (Some(xid(1, 1, 6)), Some(pcl(&[(1, 3, 6)]))),
+        (Some(xid(1, 9, 6)), Some(pcl(&[(1, 3, 6)]))),
+    ];
+    let mut fired = 0;
+    for (change_key, list) in &cases {
+        for finding in run(change_key.as_deref(), list.as_deref()) {
+            let rule = rule_info(finding.rule).expect("rule in catalogue");
+            assert_eq!(finding.severity, rule.severity);
+            fired += 1;
+        }
+    }
+    assert!(fired >= cases.len());
+}
+
+#[test]
+fn severity_is_ordered_and_serializes_lowercase() {
+    assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Critical);
+    assert_eq!(Severity::parse("CRITICAL"), Some(Severity::Critical));
+    assert_eq!(Severity::parse("fatal"), None);
+    let finding = Finding {
+        rule: "SYNC002",
+        severity: Severity::Critical,
+        detail: "x".to_string(),
+    };
+    assert_eq!(
+        serde_json::to_string(&finding).unwrap(),
+        r#"{"rule":"SYNC002","severity":"critical","detail":"x"}"#
+    );
+    assert_eq!(
+        serde_json::to_string(&CK001).unwrap(),
+        r#"{"id":"CK001","severity":"warning","summary":"change key missing while a PCL exists"}"#
+    );
+}
