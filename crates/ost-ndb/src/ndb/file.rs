@@ -55,7 +55,7 @@ enum Source<'a> {
 #[derive(Default)]
 struct Issues {
     list: Vec<NdbError>,
-    seen: HashSet<(&'static str, u64)>,
+    seen: HashSet<(&'static str, u64, std::mem::Discriminant<NdbErrorKind>)>,
     dropped: u64,
 }
 
@@ -202,13 +202,17 @@ impl<'a> Pst<'a> {
         }
     }
 
-    /// Remember a problem for [`Pst::issues`] (once per structure and offset).
+    /// Remember a problem for [`Pst::issues`] (once per structure, offset and
+    /// kind of problem).
     pub fn record(&self, e: NdbError) {
         let mut issues = match self.issues.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        if !issues.seen.insert((e.structure, e.offset)) {
+        if !issues
+            .seen
+            .insert((e.structure, e.offset, std::mem::discriminant(&e.kind)))
+        {
             return;
         }
         if issues.list.len() >= MAX_ISSUES {

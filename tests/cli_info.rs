@@ -1,0 +1,84 @@
+//! `ostscan info` on the real corpus and on broken input.
+
+mod common;
+
+use common::{corpus, manifest, ostscan};
+
+#[test]
+fn info_json_matches_the_manifest_for_every_corpus_file() {
+    let Some(dir) = corpus() else { return };
+    for row in manifest(&dir) {
+        let path = dir.join(&row["file"]);
+        let out = ostscan(&["info", "--json", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", row["file"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["client"], row["client"].as_str(), "{}", row["file"]);
+        assert_eq!(
+            v["wver"].as_u64().unwrap().to_string(),
+            row["wVer"],
+            "{}",
+            row["file"]
+        );
+        // MANIFEST says e.g. "1 (PERMUTE)".
+        let crypt = row["crypt"]
+            .split(['(', ')'])
+            .nth(1)
+            .unwrap()
+            .to_lowercase();
+        assert_eq!(v["crypt"], crypt.as_str(), "{}", row["file"]);
+        let format = v["format"].as_str().unwrap();
+        assert!(["ansi", "unicode", "unicode4k"].contains(&format));
+    }
+}
+
+#[test]
+fn verify_is_clean_on_clean_files_and_names_offsets_on_the_damaged_one() {
+    let Some(dir) = corpus() else { return };
+    let clean = dir.join("asposenet_SampleOstFile.ost");
+    let out = ostscan(&["info", "--verify", "--json", clean.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["problems"].as_array().unwrap().len(), 0);
+    assert_eq!(v["client"], "OST");
+    assert_eq!(v["header_crc_ok"], true);
+
+    let bad = dir.join("asposenet_AddingBulkMessagesWithImprovedPerformance.pst");
+    let out = ostscan(&["info", "--verify", "--json", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "verify found problems");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["header_crc_ok"], false);
+    let problems = v["problems"].as_array().unwrap();
+    assert!(problems
+        .iter()
+        .any(|p| p["structure"] == "BBT page" && p["offset"] == 0x7e00));
+
+    let out = ostscan(&["info", "--strict", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("AddingBulkMessages"), "names the file: {err}");
+    assert!(err.contains("dwCRCFull") && err.contains("0x20c"), "{err}");
+}
+
+#[test]
+fn unreadable_files_exit_2_with_one_line_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("ostscan-info-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: [(&str, &[u8]); 3] = [
+        ("empty.pst", b""),
+        ("text.pst", b"this is not an Outlook file at all, just text"),
+        ("short.ost", b"!BDN\0\0\0\0SO\x17\0"),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = ostscan(&["info", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(name), "{name}: {err}");
+    }
+    let out = ostscan(&["info", dir.join("missing.pst").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.pst"));
+    std::fs::remove_dir_all(&dir).ok();
+}
