@@ -285,14 +285,20 @@ impl<'p> Pst<'p> {
                 level: bt.level() as u64,
             }));
         }
+        if self.page_verified(bref.ib) && trailer.bid == bref.bid {
+            return Ok(bt);
+        }
+        let mut clean = true;
         let computed = crc32(&page[..f.page_trailer_offset()]);
         if computed != trailer.crc {
+            clean = false;
             self.integrity(err(NdbErrorKind::CrcMismatch {
                 stored: trailer.crc,
                 computed,
             }))?;
         }
         if trailer.bid != bref.bid {
+            clean = false;
             self.integrity(err(NdbErrorKind::BidMismatch {
                 expected: bref.bid,
                 found: trailer.bid,
@@ -300,10 +306,14 @@ impl<'p> Pst<'p> {
         }
         let sig = compute_sig(bref.ib, bref.bid);
         if trailer.sig != sig {
+            clean = false;
             self.integrity(err(NdbErrorKind::SignatureMismatch {
                 stored: trailer.sig,
                 computed: sig,
             }))?;
+        }
+        if clean {
+            self.mark_page_verified(bref.ib);
         }
         Ok(bt)
     }

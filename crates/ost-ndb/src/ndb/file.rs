@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use memmap2::Mmap;
@@ -65,6 +66,10 @@ pub struct Pst<'a> {
     header: Header,
     options: ReadOptions,
     issues: Mutex<Issues>,
+    /// One bit per 512-byte unit: set once the page starting there passed
+    /// every check, so B-tree lookups (one per message on the hot path) do
+    /// not recompute the CRC of the same upper-level pages again and again.
+    verified_pages: Vec<AtomicU64>,
 }
 
 impl Pst<'static> {
@@ -120,11 +125,13 @@ impl<'a> Pst<'a> {
         };
         let header = Header::parse(bytes)?;
         let file_len = bytes.len() as u64;
+        let units = file_len.div_ceil(512).div_ceil(64) as usize;
         let pst = Pst {
             source,
             header,
             options,
             issues: Mutex::new(Issues::default()),
+            verified_pages: (0..units).map(|_| AtomicU64::new(0)).collect(),
         };
         if let Some(e) = pst.header.crc_error() {
             pst.integrity(e)?;
@@ -188,6 +195,21 @@ impl<'a> Pst<'a> {
         }
         // In bounds: both fit in usize because they are <= bytes.len().
         Ok(&bytes[offset as usize..end as usize])
+    }
+
+    /// True when the page at `ib` was read before and passed every check.
+    pub(crate) fn page_verified(&self, ib: u64) -> bool {
+        let unit = ib / 512;
+        self.verified_pages
+            .get((unit / 64) as usize)
+            .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (unit % 64)) != 0)
+    }
+
+    pub(crate) fn mark_page_verified(&self, ib: u64) {
+        let unit = ib / 512;
+        if let Some(w) = self.verified_pages.get((unit / 64) as usize) {
+            w.fetch_or(1 << (unit % 64), Ordering::Relaxed);
+        }
     }
 
     /// Handle an integrity failure: an error in strict mode, a recorded issue
