@@ -5,6 +5,7 @@
 //! memory map or any byte slice. Structures borrow from the file; nothing
 //! is read until asked for. This crate knows nothing of mail semantics.
 
+pub mod ltp;
 pub mod ndb;
 
 pub use ndb::{

@@ -1,0 +1,16 @@
+//! The LTP layer ([MS-PST] 2.3): heap-on-node, BTree-on-heap, property
+//! contexts, table contexts and the name-to-id map. Read lazily over the
+//! NDB layer's nodes: a block is decoded only when an item in it is asked
+//! for, and values borrow from the decoded blocks where they can.
+
+pub mod bth;
+pub mod error;
+pub mod heap;
+pub mod pc;
+pub mod value;
+
+pub use bth::{Bth, BthEntry, BthHeader};
+pub use error::{LtpError, LtpErrorKind};
+pub use heap::{Heap, Hid};
+pub use pc::{PcEntry, PropertyContext};
+pub use value::{prop_type, PropValue};
