@@ -1,0 +1,124 @@
+//! The manifest: one JSON line per written message, in the shape of
+//! `ostscan items` and of the pff-oracle's lines.
+
+use serde::Serialize;
+
+/// Which table lists the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    /// A row of the folder's contents table.
+    Contents,
+    /// A row of the folder's associated (FAI) contents table.
+    Associated,
+}
+
+/// What was written for one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManifestRecord {
+    /// Message NID.
+    pub nid: u32,
+    /// "/" + display names from the root folder down.
+    pub folder: String,
+    /// PR_SUBJECT as a reader decodes it (ANSI files: the 8-bit form).
+    pub subject: String,
+    /// PR_MESSAGE_CLASS.
+    pub message_class: String,
+    /// PR_CHANGE_KEY, lower-case hex; None when absent.
+    pub change_key: Option<String>,
+    /// PR_PREDECESSOR_CHANGE_LIST, lower-case hex.
+    pub pcl: Option<String>,
+    /// PR_SOURCE_KEY, lower-case hex.
+    pub source_key: Option<String>,
+    /// PR_LAST_MODIFICATION_TIME, RFC 3339 UTC with 7 fraction digits.
+    pub last_modified: Option<String>,
+    /// Contents or associated.
+    pub kind: ItemKind,
+    /// Fault rule ids planted on this message.
+    pub planted: Vec<String>,
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// FILETIME (100 ns ticks since 1601-01-01 UTC) as RFC 3339 with 7 fraction digits.
+pub fn filetime_rfc3339(ft: u64) -> String {
+    let secs = ft / 10_000_000;
+    let frac = ft % 10_000_000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // days since 1601-01-01 -> days since 1970-01-01
+    let (y, m, d) = civil_from_days(days - 134_774);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:07}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    (y, m, d)
+}
+
+/// FILETIME of a UTC date and time (for building test data).
+pub fn filetime(year: i64, month: u32, day: u32, h: u32, min: u32, s: u32, ticks: u32) -> u64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days_1970 = era * 146_097 + doe - 719_468;
+    let secs = (days_1970 + 134_774) * 86_400 + (h * 3600 + min * 60 + s) as i64;
+    secs as u64 * 10_000_000 + ticks as u64
+}
+
+/// The manifest as JSON lines.
+pub fn to_json_lines(records: &[ManifestRecord]) -> String {
+    let mut s = String::new();
+    for r in records {
+        s.push_str(&serde_json::to_string(r).expect("manifest record serializes"));
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filetime_round_trips_through_rfc3339() {
+        let ft = filetime(2024, 1, 2, 3, 4, 5, 1_234_567);
+        assert_eq!(filetime_rfc3339(ft), "2024-01-02T03:04:05.1234567Z");
+        assert_eq!(filetime_rfc3339(0), "1601-01-01T00:00:00.0000000Z");
+        assert_eq!(
+            filetime_rfc3339(filetime(2000, 2, 29, 23, 59, 59, 0)),
+            "2000-02-29T23:59:59.0000000Z"
+        );
+    }
+
+    #[test]
+    fn hex_is_lower_case() {
+        assert_eq!(hex(&[0xAB, 0x01]), "ab01");
+    }
+}
