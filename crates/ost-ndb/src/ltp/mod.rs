@@ -7,10 +7,12 @@ pub mod bth;
 pub mod error;
 pub mod heap;
 pub mod pc;
+pub mod tc;
 pub mod value;
 
 pub use bth::{Bth, BthEntry, BthHeader};
 pub use error::{LtpError, LtpErrorKind};
 pub use heap::{Heap, Hid};
 pub use pc::{PcEntry, PropertyContext};
+pub use tc::{Column, Row, TableContext, TcInfo};
 pub use value::{prop_type, PropValue};
