@@ -537,9 +537,16 @@ impl<W: Write + Seek> NdbWriter<W> {
             .collect();
         let bbt_root = self.write_btree(TreeKind::Bbt, bbt_leaves, &mut pages)?;
 
-        // Outlook grows files an AMap region at a time: end on a region boundary.
+        // Outlook grows 512-byte-page files an AMap region at a time, so they
+        // end on a region boundary. A 4K region is 16 MiB: those files end
+        // at the next page boundary instead (the AMap marks the rest free).
         let last = self.region_of(self.pos - 1);
-        let eof = self.region_start(last) + self.format.amap_interval();
+        let eof = if self.format.is_4k() {
+            let page = self.format.page_size() as u64;
+            self.pos.div_ceil(page) * page
+        } else {
+            self.region_start(last) + self.format.amap_interval()
+        };
         let tail = (eof - self.pos) as usize;
         self.write_zeros(tail)?;
         debug_assert_eq!(self.amap_bits.len(), last + 1);
