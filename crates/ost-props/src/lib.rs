@@ -14,3 +14,14 @@ pub use compare::{compare, pcl_includes_change_key, LengthMismatch, PclOrdering,
 pub use guid::Guid;
 pub use pcl::{Pcl, PclEntry, RawPclEntries};
 pub use xid::{ChangeKey, Counter, DecodeError, Xid};
+
+// The messaging walk: store, folders, messages and their sync properties.
+pub mod item;
+pub mod store;
+pub mod strings;
+pub mod tags;
+pub mod time;
+
+pub use item::{ItemKind, ItemRecord, ItemRef, WalkError};
+pub use store::{Folder, Store};
+pub use time::FileTime;

@@ -25,6 +25,8 @@ struct Cli {
 enum Command {
     /// Describe a file: client, format, version, encryption, CRCs, node and block counts.
     Info(cli::info::InfoArgs),
+    /// List every message as JSON lines: NID, folder, subject, class, change key, PCL, source key, last modification time.
+    Items(cli::items::ItemsArgs),
     /// Decode a raw XID (change key) or PCL given as hex, as copied from MFCMAPI or an EWS trace.
     Decode(cli::decode::DecodeArgs),
 }
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Info(args) => cli::info::run(&args),
         Command::Decode(args) => cli::decode::run(&args),
+        Command::Items(args) => cli::items::run(&args),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,110 @@
+//! What the walk yields per message: the record the rules and reports
+//! consume. Owned, so records can cross threads and be sorted back into
+//! walk order after parallel extraction.
+
+use std::sync::Arc;
+
+use crate::time::FileTime;
+
+/// Where a message was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemKind {
+    /// A row of a folder's contents table.
+    Contents,
+    /// A row of a folder's associated (FAI) contents table.
+    Associated,
+    /// A message node in the NBT that no contents table lists.
+    Orphan,
+}
+
+impl ItemKind {
+    /// `contents`, `associated` or `orphan`, as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemKind::Contents => "contents",
+            ItemKind::Associated => "associated",
+            ItemKind::Orphan => "orphan",
+        }
+    }
+}
+
+/// A message to read: found by the walk, read by [`crate::Store::read_item`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRef {
+    pub nid: u32,
+    /// Index into [`crate::Store::folders`], `None` when the folder is unknown
+    /// (an orphan whose parent is not a folder of the walk).
+    pub folder: Option<usize>,
+    pub kind: ItemKind,
+}
+
+/// A problem met while reading a message or a folder; the walk goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkError {
+    /// The structure that failed: "message PC", "contents table", "BBT page", ...
+    pub structure: String,
+    /// File offset when known (0 otherwise).
+    pub offset: u64,
+    /// The node being read.
+    pub nid: Option<u32>,
+    pub message: String,
+}
+
+/// The sync-relevant properties of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRecord {
+    pub nid: u32,
+    pub kind: ItemKind,
+    /// Folder NID (0 when unknown).
+    pub folder_nid: u32,
+    /// Folder path like `/Top of Personal Folders/Inbox` (root is `/`).
+    pub folder: Arc<str>,
+    /// PR_SUBJECT without the 0x01+length prefix marker.
+    pub subject: Option<String>,
+    /// PR_MESSAGE_CLASS.
+    pub message_class: Option<String>,
+    /// PR_CHANGE_KEY (0x65E2), raw bytes.
+    pub change_key: Option<Vec<u8>>,
+    /// PR_PREDECESSOR_CHANGE_LIST (0x65E3), raw bytes.
+    pub pcl: Option<Vec<u8>>,
+    /// PR_SOURCE_KEY (0x65E0).
+    pub source_key: Option<Vec<u8>>,
+    /// PR_PARENT_SOURCE_KEY (0x65E1).
+    pub parent_source_key: Option<Vec<u8>>,
+    /// PR_SEARCH_KEY (0x300B), a fallback identity for diffs.
+    pub search_key: Option<Vec<u8>>,
+    /// PR_LAST_MODIFICATION_TIME (0x3008).
+    pub last_modified: Option<FileTime>,
+    /// PR_CHANGE_NUM (0x67A4), where present.
+    pub change_num: Option<u64>,
+    /// PR_MESSAGE_STATUS (0x0E17).
+    pub message_status: Option<u32>,
+    /// PR_CONFLICT_ENTRYID (0x3FF0), raw bytes.
+    pub conflict_entry_id: Option<Vec<u8>>,
+    /// Problems reading this message (its record may be partial).
+    pub errors: Vec<WalkError>,
+}
+
+impl ItemRecord {
+    /// An empty record for a message that could not be read at all.
+    pub fn empty(nid: u32, kind: ItemKind, folder_nid: u32, folder: Arc<str>) -> ItemRecord {
+        ItemRecord {
+            nid,
+            kind,
+            folder_nid,
+            folder,
+            subject: None,
+            message_class: None,
+            change_key: None,
+            pcl: None,
+            source_key: None,
+            parent_source_key: None,
+            search_key: None,
+            last_modified: None,
+            change_num: None,
+            message_status: None,
+            conflict_entry_id: None,
+            errors: Vec::new(),
+        }
+    }
+}

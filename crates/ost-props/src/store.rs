@@ -1,0 +1,344 @@
+//! The messaging walk: the folder tree from the root folder through the
+//! hierarchy tables, each folder's contents and associated contents tables,
+//! and the message nodes no table lists (orphans), then the sync properties
+//! of each message, read lazily from its property context.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use ost_ndb::ltp::prop_type as pt;
+use ost_ndb::ltp::tc::TableContext;
+use ost_ndb::ltp::{LtpError, PropValue, PropertyContext};
+use ost_ndb::{NdbError, Nid, NidType, Pst};
+
+use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
+use crate::strings::{decode_string8, decode_unicode, strip_subject_marker};
+use crate::tags::*;
+use crate::time::FileTime;
+
+/// Folders nested deeper than this are not followed (Outlook allows far
+/// fewer; a deeper chain is a crafted or corrupt hierarchy).
+pub const MAX_FOLDER_DEPTH: usize = 256;
+
+/// The code page of PT_STRING8 values when an item names none.
+pub const DEFAULT_CODEPAGE: u32 = 1252;
+
+/// A folder of the walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub nid: u32,
+    /// Index of the parent in [`Store::folders`]; `None` for the root.
+    pub parent: Option<usize>,
+    /// PR_DISPLAY_NAME, or `<nid N>` when it has none.
+    pub name: String,
+    /// `/` for the root folder, `/Top of Personal Folders/Inbox` below it.
+    pub path: Arc<str>,
+    pub depth: usize,
+    /// PR_CONTENT_COUNT as stored.
+    pub content_count: Option<u32>,
+}
+
+/// A store opened for walking.
+pub struct Store<'a> {
+    pst: &'a Pst<'a>,
+    folders: Vec<Folder>,
+    errors: Vec<WalkError>,
+}
+
+impl From<&LtpError> for WalkError {
+    fn from(e: &LtpError) -> WalkError {
+        match e.ndb() {
+            Some(n) => WalkError::from(n),
+            None => WalkError {
+                structure: e.structure.to_string(),
+                offset: e.offset,
+                nid: e.nid,
+                message: e.kind.to_string(),
+            },
+        }
+    }
+}
+
+impl From<&NdbError> for WalkError {
+    fn from(e: &NdbError) -> WalkError {
+        WalkError {
+            structure: e.structure.to_string(),
+            offset: e.offset,
+            nid: None,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn walk_error(e: &LtpError, nid: u32, structure: &str) -> WalkError {
+    let mut w = WalkError::from(e);
+    w.nid = Some(nid);
+    if w.structure.is_empty() {
+        w.structure = structure.to_string();
+    }
+    w
+}
+
+/// Text of a string property, decoding PT_STRING8 with `codepage`.
+pub fn prop_string(v: &PropValue<'_>, codepage: u32) -> Option<String> {
+    match v.prop_type {
+        pt::UNICODE => Some(decode_unicode(v.as_bytes())),
+        pt::STRING8 => Some(decode_string8(v.as_bytes(), codepage)),
+        _ => None,
+    }
+}
+
+impl<'a> Store<'a> {
+    /// Walk the folder tree from the root folder (NID 0x122). Unreadable
+    /// folders and tables are recorded in [`Store::errors`] and skipped.
+    pub fn open(pst: &'a Pst<'a>) -> Store<'a> {
+        let mut store = Store {
+            pst,
+            folders: Vec::new(),
+            errors: Vec::new(),
+        };
+        store.walk_folders();
+        store
+    }
+
+    pub fn pst(&self) -> &'a Pst<'a> {
+        self.pst
+    }
+
+    /// Folders in depth-first, hierarchy-table order; the root first.
+    pub fn folders(&self) -> &[Folder] {
+        &self.folders
+    }
+
+    /// Problems met while walking folders and tables.
+    pub fn errors(&self) -> &[WalkError] {
+        &self.errors
+    }
+
+    fn folder_props(&mut self, nid: u32) -> (Option<String>, Option<u32>) {
+        let pc = match self
+            .pst
+            .node(Nid(nid))
+            .map_err(LtpError::from)
+            .and_then(PropertyContext::open)
+        {
+            Ok(pc) => pc,
+            Err(e) => {
+                self.errors.push(walk_error(&e, nid, "folder PC"));
+                return (None, None);
+            }
+        };
+        let name = match pc.get(PR_DISPLAY_NAME) {
+            Ok(v) => v.and_then(|v| prop_string(&v, DEFAULT_CODEPAGE)),
+            Err(e) => {
+                self.errors.push(walk_error(&e, nid, "folder PC"));
+                None
+            }
+        };
+        let count = pc
+            .get(PR_CONTENT_COUNT)
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_i32())
+            .map(|c| c as u32);
+        (name, count)
+    }
+
+    fn walk_folders(&mut self) {
+        let root = Nid::ROOT_FOLDER.0;
+        let mut seen = HashSet::new();
+        // (nid, parent index, depth); children pushed in reverse so they
+        // come off the stack in table order.
+        let mut stack = vec![(root, None::<usize>, 0usize)];
+        while let Some((nid, parent, depth)) = stack.pop() {
+            if !seen.insert(nid) {
+                self.errors.push(WalkError {
+                    structure: "hierarchy table".into(),
+                    offset: 0,
+                    nid: Some(nid),
+                    message: "folder listed twice (cycle or shared subtree); skipped".into(),
+                });
+                continue;
+            }
+            let (name, content_count) = self.folder_props(nid);
+            let name = name.unwrap_or_else(|| format!("<nid {nid}>"));
+            let path: Arc<str> = match parent {
+                None => Arc::from("/"),
+                Some(p) => {
+                    let pp = &self.folders[p].path;
+                    if &**pp == "/" {
+                        Arc::from(format!("/{name}"))
+                    } else {
+                        Arc::from(format!("{pp}/{name}"))
+                    }
+                }
+            };
+            let index = self.folders.len();
+            self.folders.push(Folder {
+                nid,
+                parent,
+                name,
+                path,
+                depth,
+                content_count,
+            });
+            if depth >= MAX_FOLDER_DEPTH {
+                continue;
+            }
+            let hier = Nid(nid).with_type(NidType::HierarchyTable);
+            match self.rows(hier, "hierarchy table") {
+                Some(children) => {
+                    for child in children.into_iter().rev() {
+                        let t = Nid(child).nid_type();
+                        if matches!(t, NidType::NormalFolder | NidType::SearchFolder) {
+                            stack.push((child, Some(index), depth + 1));
+                        }
+                    }
+                }
+                None => continue,
+            }
+        }
+    }
+
+    /// Row ids of a table node; `None` (recorded) when it can't be read,
+    /// and `None` silently when the node does not exist.
+    fn rows(&mut self, table: Nid, structure: &str) -> Option<Vec<u32>> {
+        let node = match self.pst.node(table) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind, ost_ndb::NdbErrorKind::NotFound { .. }) => return None,
+            Err(e) => {
+                let mut w = WalkError::from(&e);
+                w.nid = Some(table.0);
+                self.errors.push(w);
+                return None;
+            }
+        };
+        let ids = TableContext::open(node)
+            .and_then(|tc| Ok(tc.row_index()?.iter().map(|&(id, _)| id).collect()));
+        match ids {
+            Ok(ids) => Some(ids),
+            Err(e) => {
+                self.errors.push(walk_error(&e, table.0, structure));
+                None
+            }
+        }
+    }
+
+    /// Every message to read, in walk order: per folder its contents rows
+    /// then (with `all`) its associated rows; then (with `all`) orphans in
+    /// NID order.
+    pub fn item_refs(&mut self, all: bool) -> Vec<ItemRef> {
+        let mut refs = Vec::new();
+        let mut listed = HashSet::new();
+        for i in 0..self.folders.len() {
+            let nid = Nid(self.folders[i].nid);
+            let mut tables = vec![(NidType::ContentsTable, ItemKind::Contents)];
+            if all {
+                tables.push((NidType::AssocContentsTable, ItemKind::Associated));
+            }
+            for (t, kind) in tables {
+                let name = match kind {
+                    ItemKind::Associated => "associated contents table",
+                    _ => "contents table",
+                };
+                if let Some(rows) = self.rows(nid.with_type(t), name) {
+                    for r in rows {
+                        listed.insert(r);
+                        refs.push(ItemRef {
+                            nid: r,
+                            folder: Some(i),
+                            kind,
+                        });
+                    }
+                }
+            }
+        }
+        if all {
+            // Also note associated rows as listed when only contents were asked
+            // for, so orphans are exactly the messages no table knows.
+            let by_nid: HashMap<u32, usize> = self
+                .folders
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.nid, i))
+                .collect();
+            for e in self.pst.nbt_iter() {
+                let e = match e {
+                    Ok(e) => e,
+                    Err(err) => {
+                        self.errors.push(WalkError::from(&err));
+                        continue;
+                    }
+                };
+                let t = e.nid.nid_type();
+                if matches!(t, NidType::NormalMessage | NidType::AssocMessage)
+                    && !listed.contains(&e.nid.0)
+                {
+                    refs.push(ItemRef {
+                        nid: e.nid.0,
+                        folder: by_nid.get(&e.nid_parent.0).copied(),
+                        kind: ItemKind::Orphan,
+                    });
+                }
+            }
+        }
+        refs
+    }
+
+    /// Read the sync properties of one message. Never fails: problems are
+    /// in the record's `errors`.
+    pub fn read_item(&self, r: &ItemRef) -> ItemRecord {
+        let (folder_nid, folder) = match r.folder.and_then(|i| self.folders.get(i)) {
+            Some(f) => (f.nid, f.path.clone()),
+            None => (0, Arc::from("")),
+        };
+        let mut rec = ItemRecord::empty(r.nid, r.kind, folder_nid, folder);
+        let pc = match self
+            .pst
+            .node(Nid(r.nid))
+            .map_err(LtpError::from)
+            .and_then(PropertyContext::open)
+        {
+            Ok(pc) => pc,
+            Err(e) => {
+                rec.errors.push(walk_error(&e, r.nid, "message PC"));
+                return rec;
+            }
+        };
+        let get = |id: u16, errors: &mut Vec<WalkError>| match pc.get(id) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(walk_error(&e, r.nid, "message property"));
+                None
+            }
+        };
+        let mut errors = Vec::new();
+        let codepage = get(PR_MESSAGE_CODEPAGE, &mut errors)
+            .or_else(|| get(PR_INTERNET_CPID, &mut errors))
+            .and_then(|v| v.as_i32())
+            .map_or(DEFAULT_CODEPAGE, |c| c as u32);
+        rec.subject = get(PR_SUBJECT, &mut errors)
+            .and_then(|v| prop_string(&v, codepage))
+            .map(|s| strip_subject_marker(&s).to_string());
+        rec.message_class =
+            get(PR_MESSAGE_CLASS, &mut errors).and_then(|v| prop_string(&v, codepage));
+        let bytes = |v: Option<PropValue<'_>>| v.map(|v| v.as_bytes().to_vec());
+        rec.change_key = bytes(get(PR_CHANGE_KEY, &mut errors));
+        rec.pcl = bytes(get(PR_PREDECESSOR_CHANGE_LIST, &mut errors));
+        rec.source_key = bytes(get(PR_SOURCE_KEY, &mut errors));
+        rec.parent_source_key = bytes(get(PR_PARENT_SOURCE_KEY, &mut errors));
+        rec.search_key = bytes(get(PR_SEARCH_KEY, &mut errors));
+        rec.conflict_entry_id = bytes(get(PR_CONFLICT_ENTRYID, &mut errors));
+        rec.last_modified = get(PR_LAST_MODIFICATION_TIME, &mut errors)
+            .and_then(|v| v.as_filetime())
+            .map(FileTime);
+        rec.change_num = get(PR_CHANGE_NUM, &mut errors)
+            .and_then(|v| v.as_i64())
+            .map(|n| n as u64);
+        rec.message_status = get(PR_MESSAGE_STATUS, &mut errors)
+            .and_then(|v| v.as_i32())
+            .map(|n| n as u32);
+        rec.errors = errors;
+        rec
+    }
+}

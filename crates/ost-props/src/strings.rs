@@ -1,0 +1,95 @@
+//! Text of string properties: PT_UNICODE is UTF-16LE; PT_STRING8 is in the
+//! item's Windows code page (PR_MESSAGE_CODEPAGE, else the default).
+
+use encoding_rs::Encoding;
+
+/// The encoding of a Windows code page number, falling back to
+/// windows-1252 for pages encoding_rs does not know.
+pub fn encoding_for_codepage(cp: u32) -> &'static Encoding {
+    use encoding_rs::*;
+    match cp {
+        65001 => UTF_8,
+        874 => WINDOWS_874,
+        932 => SHIFT_JIS,
+        936 | 54936 => GBK,
+        949 => EUC_KR,
+        950 => BIG5,
+        1200 => UTF_16LE,
+        1201 => UTF_16BE,
+        1250 => WINDOWS_1250,
+        1251 => WINDOWS_1251,
+        1253 => WINDOWS_1253,
+        1254 => WINDOWS_1254,
+        1255 => WINDOWS_1255,
+        1256 => WINDOWS_1256,
+        1257 => WINDOWS_1257,
+        1258 => WINDOWS_1258,
+        20866 => KOI8_R,
+        21866 => KOI8_U,
+        28592 => ISO_8859_2,
+        28595 => ISO_8859_5,
+        28597 => ISO_8859_7,
+        28605 => ISO_8859_15,
+        50220..=50222 => ISO_2022_JP,
+        51932 => EUC_JP,
+        _ => WINDOWS_1252,
+    }
+}
+
+/// Decode PT_STRING8 bytes (a trailing NUL, if stored, is dropped).
+pub fn decode_string8(bytes: &[u8], codepage: u32) -> String {
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    let (text, _, _) = encoding_for_codepage(codepage).decode(bytes);
+    text.into_owned()
+}
+
+/// Decode PT_UNICODE bytes (UTF-16LE; unpaired surrogates become U+FFFD; a
+/// trailing NUL, if stored, is dropped).
+pub fn decode_unicode(bytes: &[u8]) -> String {
+    let units = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let mut s: String = char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    if s.ends_with('\0') {
+        s.pop();
+    }
+    s
+}
+
+/// A subject without its 0x01+length prefix marker: Outlook stores subjects
+/// like "RE: x" as "\u{1}\u{4}RE: x", the second character giving the
+/// length of the prefix. The normal view drops those two characters.
+pub fn strip_subject_marker(s: &str) -> &str {
+    let mut chars = s.chars();
+    if chars.next() == Some('\u{1}') && chars.next().is_some() {
+        chars.as_str()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_marker() {
+        assert_eq!(strip_subject_marker("\u{1}\u{1}Success"), "Success");
+        assert_eq!(strip_subject_marker("\u{1}\u{4}RE: hi"), "RE: hi");
+        assert_eq!(strip_subject_marker("plain"), "plain");
+        assert_eq!(strip_subject_marker("\u{1}"), "\u{1}");
+        assert_eq!(strip_subject_marker(""), "");
+    }
+
+    #[test]
+    fn decodes_both_string_types() {
+        assert_eq!(decode_unicode(&[0x48, 0, 0x69, 0, 0, 0]), "Hi");
+        assert_eq!(decode_unicode(&[0x00, 0xD8, 0x41, 0]), "\u{FFFD}A");
+        assert_eq!(decode_unicode(&[0x41]), "");
+        assert_eq!(decode_string8(b"caf\xe9\0", 1252), "café");
+        assert_eq!(decode_string8(b"\xcf\xf0\xe8", 1251), "При");
+        assert_eq!(decode_string8(b"x", 999_999), "x");
+    }
+}
