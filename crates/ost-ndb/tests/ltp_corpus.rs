@@ -498,3 +498,45 @@ fn every_contents_table_reads() {
         println!("{name}: {tables} contents tables, {rows} rows");
     }
 }
+
+#[test]
+fn name_to_id_maps_resolve() {
+    use ost_ndb::ltp::namemap::{guid_string, NameMap, PropName};
+    for path in corpus_files() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if DAMAGED.contains(&name.as_str()) {
+            continue;
+        }
+        let pst = Pst::open(&path).unwrap();
+        let map = NameMap::open(&pst).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!map.is_empty(), "{name}");
+        let mut strings = 0;
+        for r in map.iter() {
+            let (id, np) = r.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(id >= 0x8000);
+            assert_eq!(
+                map.resolve(id).unwrap().as_ref(),
+                Some(&np),
+                "{name} {id:#x}"
+            );
+            if matches!(np.name, PropName::String(_)) {
+                strings += 1;
+            }
+        }
+        println!(
+            "{name}: {} named properties, {strings} by string",
+            map.len()
+        );
+    }
+    // A well-known one: PSETID_Common {00062008-...} / PidLidReminderSet
+    // (0x8503) is mapped in Outlook-written stores.
+    let Some(pst) = open("hughbe_backup.pst") else {
+        return;
+    };
+    let map = NameMap::open(&pst).unwrap();
+    let found = map.iter().filter_map(|r| r.ok()).any(|(_, np)| {
+        guid_string(&np.guid) == "{00062008-0000-0000-c000-000000000046}"
+            && np.name == PropName::Id(0x8503)
+    });
+    assert!(found);
+}

@@ -6,6 +6,7 @@
 pub mod bth;
 pub mod error;
 pub mod heap;
+pub mod namemap;
 pub mod pc;
 pub mod tc;
 pub mod value;
@@ -13,6 +14,7 @@ pub mod value;
 pub use bth::{Bth, BthEntry, BthHeader};
 pub use error::{LtpError, LtpErrorKind};
 pub use heap::{Heap, Hid};
+pub use namemap::{NameMap, NamedProp, PropName};
 pub use pc::{PcEntry, PropertyContext};
 pub use tc::{Column, Row, TableContext, TcInfo};
 pub use value::{prop_type, PropValue};
