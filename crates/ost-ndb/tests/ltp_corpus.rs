@@ -450,6 +450,62 @@ fn contents_tables_match_the_oracle() {
     }
 }
 
+/// Tables whose row matrix spans several subnode blocks, and PCs whose heap
+/// spans several pages, are read, and agree with the oracle's counts.
+#[test]
+fn multi_block_heaps_and_row_matrices() {
+    let (mut multi_matrix, mut multi_heap) = (0, 0);
+    for path in corpus_files() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if DAMAGED.contains(&name.as_str()) {
+            continue;
+        }
+        let pst = Pst::open(&path).unwrap();
+        for e in pst.nbt_iter() {
+            let e = e.unwrap();
+            let node = pst.node_from_entry(&e);
+            match e.nid.nid_type() {
+                NidType::HierarchyTable | NidType::ContentsTable | NidType::AssocContentsTable => {
+                    let tc = TableContext::open(node).unwrap();
+                    if tc.row_matrix_blocks().unwrap_or(0) > 1 {
+                        multi_matrix += 1;
+                        println!(
+                            "{name}: {:#x} row matrix in {:?} blocks, {} rows",
+                            e.nid.0,
+                            tc.row_matrix_blocks(),
+                            tc.row_count().unwrap()
+                        );
+                        for row in tc.rows().unwrap() {
+                            let row = row.unwrap();
+                            let id = row.get(0x67F2_0003).unwrap().unwrap().as_i32().unwrap();
+                            assert_eq!(id as u32, row.id(), "{name}");
+                        }
+                    }
+                }
+                NidType::NormalMessage | NidType::NormalFolder | NidType::Internal => {
+                    let Ok(pc) = PropertyContext::open(node) else {
+                        continue;
+                    };
+                    if pc.heap().page_count() > 1 {
+                        multi_heap += 1;
+                        println!(
+                            "{name}: {:#x} PC heap of {} pages",
+                            e.nid.0,
+                            pc.heap().page_count()
+                        );
+                        assert!(pc.iter().all(|r| r.unwrap().2.is_ok()), "{name}");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    println!("multi-block row matrices {multi_matrix}, multi-page PCs {multi_heap}");
+    if corpus().is_some() {
+        assert!(multi_matrix > 0 && multi_heap > 0);
+    }
+}
+
 #[test]
 fn every_contents_table_reads() {
     for path in corpus_files() {

@@ -334,6 +334,15 @@ impl<'a> TableContext<'a> {
         })
     }
 
+    /// Where the row matrix is: `None` when in the heap (or absent), else
+    /// the number of data blocks of its subnode.
+    pub fn row_matrix_blocks(&self) -> Option<usize> {
+        match &self.matrix {
+            RowMatrix::Blocks { blocks, .. } => Some(blocks.len()),
+            _ => None,
+        }
+    }
+
     /// The rows in row matrix order. A row that cannot be read is an error
     /// item; the walk goes on.
     pub fn rows(&self) -> Result<impl Iterator<Item = Result<Row<'_, 'a>>> + '_> {
