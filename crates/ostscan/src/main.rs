@@ -27,6 +27,8 @@ enum Command {
     Info(cli::info::InfoArgs),
     /// List every message as JSON lines: NID, folder, subject, class, change key, PCL, source key, last modification time.
     Items(cli::items::ItemsArgs),
+    /// Every property of one node (tag, name, type, decoded value, raw hex), its subnodes, and a folder's table rows.
+    Dump(cli::dump::DumpArgs),
     /// Decode a raw XID (change key) or PCL given as hex, as copied from MFCMAPI or an EWS trace.
     Decode(cli::decode::DecodeArgs),
 }
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Info(args) => cli::info::run(&args),
         Command::Decode(args) => cli::decode::run(&args),
         Command::Items(args) => cli::items::run(&args),
+        Command::Dump(args) => cli::dump::run(&args),
     };
     ExitCode::from(code)
 }

@@ -2,5 +2,6 @@
 //! `run(&Args) -> u8` returning the process exit code.
 
 pub mod decode;
+pub mod dump;
 pub mod info;
 pub mod items;

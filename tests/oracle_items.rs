@@ -1,0 +1,163 @@
+//! `ostscan items` against libpff (../shared/tools/pff-oracle) on every corpus
+//! file and every testdata file: the same messages, with identical folder,
+//! subject, class, change key, PCL, source key and last modification time.
+//! Runs when the oracle's Python binding is installed in ./.venv (or
+//! $PFF_ORACLE_PYTHON); skips with a printed reason otherwise.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{corpus, ostscan, workspace};
+use serde_json::Value;
+
+const FIELDS: [&str; 7] = [
+    "folder",
+    "subject",
+    "message_class",
+    "change_key",
+    "pcl",
+    "source_key",
+    "last_modified",
+];
+
+/// Messages we list and libpff drops, each documented with its bytes in
+/// docs/libpff-differences.md.
+const LIBPFF_DROPS: &[(&str, &[u64])] = &[(
+    "asposenet_Chunks_Test_part1.pst",
+    &[
+        2099076, 2099108, 2099140, 2099172, 2099204, 2099236, 2099268, 2099300, 2099332, 2099364,
+        2099396, 2099428,
+    ],
+)];
+
+fn oracle() -> Option<(PathBuf, PathBuf)> {
+    let script = workspace().join("../shared/tools/pff-oracle");
+    if !script.is_file() {
+        println!("skipping: {} not found", script.display());
+        return None;
+    }
+    let python = std::env::var_os("PFF_ORACLE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    let ok = Command::new(&python)
+        .args(["-c", "import pypff"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        println!(
+            "skipping: no python with pypff at {} (python3 -m venv .venv && .venv/bin/pip install libpff-python==20260926)",
+            python.display()
+        );
+        return None;
+    }
+    Some((python, script))
+}
+
+fn by_nid(lines: &[u8]) -> BTreeMap<u64, Vec<Value>> {
+    let mut m: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(lines).lines() {
+        let v: Value = serde_json::from_str(line).expect("JSON line");
+        if let Some(nid) = v["nid"].as_u64() {
+            m.entry(nid).or_default().push(v);
+        }
+    }
+    m
+}
+
+/// Compare one file; returns the differences as text.
+fn compare(python: &Path, script: &Path, file: &Path) -> Vec<String> {
+    let out = Command::new(python)
+        .arg(script)
+        .arg(file)
+        .output()
+        .expect("run oracle");
+    let theirs = by_nid(&out.stdout);
+    let ours_out = ostscan(&["items", file.to_str().unwrap()]);
+    assert_eq!(ours_out.status.code(), Some(0), "{}", file.display());
+    let ours = by_nid(&ours_out.stdout);
+    let name = file.file_name().unwrap().to_string_lossy().to_string();
+    let dropped: &[u64] = LIBPFF_DROPS
+        .iter()
+        .find(|(f, _)| *f == name)
+        .map_or(&[], |(_, n)| n);
+    let mut diffs = Vec::new();
+    for (nid, t) in &theirs {
+        let Some(o) = ours.get(nid) else {
+            diffs.push(format!("{name}: nid {nid} listed by libpff, not by us"));
+            continue;
+        };
+        if o.len() != t.len() {
+            diffs.push(format!(
+                "{name}: nid {nid} listed {} times by us, {} by libpff",
+                o.len(),
+                t.len()
+            ));
+        }
+        for f in FIELDS {
+            if o[0][f] != t[0][f] {
+                diffs.push(format!(
+                    "{name}: nid {nid} {f}: ours {} libpff {}",
+                    o[0][f], t[0][f]
+                ));
+            }
+        }
+    }
+    for nid in ours.keys() {
+        if !theirs.contains_key(nid) && !dropped.contains(nid) {
+            diffs.push(format!("{name}: nid {nid} listed by us, not by libpff"));
+        }
+    }
+    for nid in dropped {
+        if !ours.contains_key(nid) {
+            diffs.push(format!(
+                "{name}: documented nid {nid} missing from our list"
+            ));
+        }
+    }
+    println!(
+        "{name}: libpff {} messages, ostscan {}",
+        theirs.len(),
+        ours.len()
+    );
+    diffs
+}
+
+#[test]
+fn items_agree_with_libpff_on_every_file() {
+    let Some((python, script)) = oracle() else {
+        return;
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = corpus() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let ext = p.extension().map(|e| e.to_string_lossy().to_lowercase());
+            if matches!(ext.as_deref(), Some("pst" | "ost")) {
+                files.push(p);
+            }
+        }
+    }
+    for e in std::fs::read_dir(workspace().join("testdata")).unwrap() {
+        let p = e.unwrap().path();
+        let ext = p.extension().map(|e| e.to_string_lossy().to_lowercase());
+        if matches!(ext.as_deref(), Some("pst" | "ost")) {
+            files.push(p);
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty());
+    let diffs: Vec<String> = files
+        .iter()
+        .flat_map(|f| compare(&python, &script, f))
+        .collect();
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
