@@ -5,3 +5,10 @@
 // Change key / PCL rule engine and its catalogue.
 pub mod rules;
 pub use rules::{check, Finding, RuleInfo, Severity, SyncProps, RULES};
+
+// One file's scan: every rule on every item, rolled up per folder.
+pub mod scan;
+// Output forms of a scan: JSON report, NDJSON records, text summary.
+pub mod report;
+// Batch runs: file discovery, manifests, shards, resume.
+pub mod batch;

@@ -31,6 +31,10 @@ enum Command {
     Dump(cli::dump::DumpArgs),
     /// Decode a raw XID (change key) or PCL given as hex, as copied from MFCMAPI or an EWS trace.
     Decode(cli::decode::DecodeArgs),
+    /// Run every rule on every item of one or more files; report findings per item and folder.
+    Scan(cli::scan::ScanArgs),
+    /// Scan many files (directories or a manifest), shardable and resumable, as NDJSON.
+    Batch(cli::batch::BatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
         Command::Info(args) => cli::info::run(&args),
         Command::Decode(args) => cli::decode::run(&args),
         Command::Items(args) => cli::items::run(&args),
+        Command::Scan(args) => cli::scan::run(&args),
+        Command::Batch(args) => cli::batch::run(&args),
         Command::Dump(args) => cli::dump::run(&args),
     };
     ExitCode::from(code)

@@ -1,0 +1,352 @@
+//! The three forms of a scan's output: one JSON report object, typed JSON
+//! lines (NDJSON), and a summary for people.
+//!
+//! Shapes are documented in `docs/report.md`; `docs/report.schema.json`
+//! describes both the report object and every NDJSON record.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::rules::RULES;
+use crate::scan::{
+    folders_to_treat, ErrorReport, FileInfo, FileReport, FileScan, FindingReport, FolderReport,
+    Summary, Totals,
+};
+
+/// The version of the report shape. Bumped only on incompatible changes;
+/// fields may be added within a version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Which program wrote a report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Tool {
+    pub fn this() -> Tool {
+        Tool {
+            name: "ostscan",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Whether a file was scanned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Opened and scanned (possibly with errors in `errors`).
+    Ok,
+    /// Could not be opened or its header read; nothing was scanned.
+    Unreadable,
+}
+
+/// One file of the JSON report: the same shape for a scanned and an
+/// unreadable file (then `summary` is null and `errors` holds the reason).
+#[derive(Clone, Debug, Serialize)]
+pub struct FileEntry<'a> {
+    pub status: Status,
+    pub file: &'a FileInfo,
+    pub summary: Option<&'a Summary>,
+    pub folders: &'a [FolderReport],
+    pub findings: &'a [FindingReport],
+    pub errors: Vec<&'a ErrorReport>,
+}
+
+impl<'a> FileEntry<'a> {
+    pub fn new(scan: &'a FileScan) -> FileEntry<'a> {
+        match scan {
+            FileScan::Scanned(r) => FileEntry {
+                status: Status::Ok,
+                file: &r.file,
+                summary: Some(&r.summary),
+                folders: &r.folders,
+                findings: &r.findings,
+                errors: r.errors.iter().collect(),
+            },
+            FileScan::Unreadable(u) => FileEntry {
+                status: Status::Unreadable,
+                file: &u.file,
+                summary: None,
+                folders: &[],
+                findings: &[],
+                errors: vec![&u.error],
+            },
+        }
+    }
+}
+
+/// The `scan --json` object.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report<'a> {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub files: Vec<FileEntry<'a>>,
+    pub summary: &'a Totals,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(scans: &'a [FileScan], totals: &'a Totals) -> Report<'a> {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::this(),
+            files: scans.iter().map(FileEntry::new).collect(),
+            summary: totals,
+        }
+    }
+}
+
+/// One NDJSON line. Every per-file record names its file in `path`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Record<'a> {
+    /// First record of a file.
+    Begin {
+        path: &'a str,
+        schema_version: u32,
+        tool: Tool,
+        file: &'a FileInfo,
+    },
+    /// One finding on one item.
+    Finding {
+        path: &'a str,
+        #[serde(flatten)]
+        finding: &'a FindingReport,
+    },
+    /// One problem; `source: "open"` means the file could not be read.
+    Error {
+        path: &'a str,
+        #[serde(flatten)]
+        error: &'a ErrorReport,
+    },
+    /// Last record of a file: written only once the file is complete, so
+    /// its presence is what `batch --resume` looks for.
+    End {
+        path: &'a str,
+        status: Status,
+        summary: Option<&'a Summary>,
+        folders: &'a [FolderReport],
+    },
+    /// Last record of the run.
+    Summary {
+        #[serde(flatten)]
+        totals: &'a Totals,
+    },
+}
+
+fn write_record(out: &mut Vec<u8>, record: &Record<'_>) {
+    // Serializing plain data into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, record);
+    out.push(b'\n');
+}
+
+/// The NDJSON lines of one file (begin, findings, errors, end), ready to be
+/// written in one piece and flushed.
+pub fn file_records(scan: &FileScan) -> Vec<u8> {
+    let mut out = Vec::new();
+    let entry = FileEntry::new(scan);
+    let path = entry.file.path.as_str();
+    write_record(
+        &mut out,
+        &Record::Begin {
+            path,
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::this(),
+            file: entry.file,
+        },
+    );
+    for finding in entry.findings {
+        write_record(&mut out, &Record::Finding { path, finding });
+    }
+    for error in &entry.errors {
+        write_record(&mut out, &Record::Error { path, error });
+    }
+    write_record(
+        &mut out,
+        &Record::End {
+            path,
+            status: entry.status,
+            summary: entry.summary,
+            folders: entry.folders,
+        },
+    );
+    out
+}
+
+/// The closing NDJSON line.
+pub fn summary_record(totals: &Totals) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_record(&mut out, &Record::Summary { totals });
+    out
+}
+
+/// How many findings the text form lists per file before referring to `--json`.
+pub const TEXT_FINDINGS_LIMIT: usize = 50;
+
+/// The text summary of one file.
+pub fn write_text(out: &mut dyn Write, scan: &FileScan) -> io::Result<()> {
+    match scan {
+        FileScan::Unreadable(u) => {
+            writeln!(out, "{}", u.file.path)?;
+            writeln!(
+                out,
+                "  UNREADABLE: {} at offset {:#x}: {}",
+                u.error.structure, u.error.offset, u.error.message
+            )?;
+            writeln!(out)
+        }
+        FileScan::Scanned(r) => write_text_report(out, r),
+    }
+}
+
+fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
+    let f = &r.file;
+    let s = &r.summary;
+    writeln!(out, "{}", f.path)?;
+    writeln!(
+        out,
+        "  {} {} (wVer {}), encryption {}, header CRC {}, {} bytes",
+        f.client.unwrap_or("?"),
+        f.format.unwrap_or("?"),
+        f.wver.unwrap_or(0),
+        f.crypt.unwrap_or("?"),
+        if f.header_crc_ok == Some(true) {
+            "ok"
+        } else {
+            "MISMATCH"
+        },
+        f.bytes.unwrap_or(0),
+    )?;
+    if let Some(sha) = &f.sha256 {
+        writeln!(out, "  sha256 {sha}")?;
+    }
+    writeln!(
+        out,
+        "  {} folders, {} messages ({} contents, {} associated, {} orphan)",
+        s.folders,
+        s.messages,
+        s.messages_by_kind.contents,
+        s.messages_by_kind.associated,
+        s.messages_by_kind.orphan
+    )?;
+    writeln!(
+        out,
+        "  {} with a change key, {} with a PCL",
+        s.with_change_key, s.with_pcl
+    )?;
+    let by = &s.findings_by_severity;
+    if s.findings == 0 {
+        writeln!(out, "  no findings")?;
+    } else {
+        writeln!(
+            out,
+            "  {} findings: {} critical, {} warning, {} info",
+            s.findings, by.critical, by.warning, by.info
+        )?;
+        // Catalogue order, worst severity first.
+        let mut rules: Vec<_> = RULES
+            .iter()
+            .filter(|rule| s.findings_by_rule.get(rule.id).copied().unwrap_or(0) > 0)
+            .collect();
+        rules.sort_by_key(|rule| std::cmp::Reverse(rule.severity));
+        for rule in rules {
+            writeln!(
+                out,
+                "    {:<8}{:<9}{:>7}  {}",
+                rule.id,
+                rule.severity.as_str(),
+                s.findings_by_rule[rule.id],
+                rule.summary
+            )?;
+        }
+    }
+    let treat = folders_to_treat(&r.folders);
+    if !treat.is_empty() {
+        writeln!(out, "  folders, worst first:")?;
+        for folder in treat {
+            let by = &folder.findings_by_severity;
+            let action = if folder.recommend_clear_offline_items {
+                format!(
+                    "Clear Offline Items ({})",
+                    folder.clear_offline_items_rules.join(", ")
+                )
+            } else {
+                "no action needed (informational)".to_string()
+            };
+            writeln!(
+                out,
+                "    {}: {} findings ({} critical, {} warning, {} info) -> {}",
+                folder.path, folder.findings, by.critical, by.warning, by.info, action
+            )?;
+        }
+    }
+    if !r.findings.is_empty() {
+        writeln!(out, "  findings:")?;
+        for finding in r.findings.iter().take(TEXT_FINDINGS_LIMIT) {
+            writeln!(
+                out,
+                "    {} {} nid {:#x} {} {:?}: {}",
+                finding.rule,
+                finding.severity,
+                finding.nid,
+                finding.folder,
+                finding.subject.as_deref().unwrap_or(""),
+                finding.detail
+            )?;
+        }
+        if r.findings.len() > TEXT_FINDINGS_LIMIT {
+            writeln!(
+                out,
+                "    ... and {} more (--json or --ndjson lists them all)",
+                r.findings.len() - TEXT_FINDINGS_LIMIT
+            )?;
+        }
+    }
+    if !r.errors.is_empty() {
+        writeln!(out, "  {} errors (read past):", r.errors.len())?;
+        for e in r.errors.iter().take(TEXT_FINDINGS_LIMIT) {
+            writeln!(
+                out,
+                "    {} at offset {:#x}{}: {}",
+                e.structure,
+                e.offset,
+                e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
+                e.message
+            )?;
+        }
+        if r.errors.len() > TEXT_FINDINGS_LIMIT {
+            writeln!(
+                out,
+                "    ... and {} more",
+                r.errors.len() - TEXT_FINDINGS_LIMIT
+            )?;
+        }
+    }
+    writeln!(out)
+}
+
+/// The closing text lines over all files.
+pub fn write_text_totals(out: &mut dyn Write, totals: &Totals) -> io::Result<()> {
+    let by = &totals.findings_by_severity;
+    writeln!(
+        out,
+        "total: {} files ({} unreadable{}), {} messages, {} findings ({} critical, {} warning, {} info), {} folders to clear, {} errors",
+        totals.files,
+        totals.files_unreadable,
+        if totals.files_skipped > 0 {
+            format!(", {} skipped as already done", totals.files_skipped)
+        } else {
+            String::new()
+        },
+        totals.messages,
+        totals.findings,
+        by.critical,
+        by.warning,
+        by.info,
+        totals.folders_to_clear,
+        totals.errors
+    )
+}

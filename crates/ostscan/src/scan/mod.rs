@@ -1,0 +1,669 @@
+//! The scan: every rule on every message of one file, rolled up per folder.
+//!
+//! [`scan_file`] opens a file, walks its folders, reads every item
+//! (contents, associated and orphan) in parallel on the current rayon pool,
+//! runs [`crate::rules::check_into`] on each, and returns a [`FileReport`]:
+//! plain serializable data whose order depends only on the file, never on
+//! the number of threads (items are read in parallel but collected back in
+//! walk order). [`scan_files_ordered`] does the same for many files, one
+//! file per task, handing the results back in input order.
+//!
+//! The report's JSON shape is documented in `docs/report.md` and published
+//! as `docs/report.schema.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use ost_ndb::{NdbError, Pst};
+use ost_props::{ItemKind, ItemRecord, Pcl, Store, WalkError, Xid};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::rules::{check_into, rule_info, Finding, Severity, SyncProps, RULES};
+
+/// The rules whose remedy (docs/rules.md) is *Clear Offline Items* on the
+/// folder. PCL003 and PCL004 are left out: their remedy is usually nothing.
+pub const CLEAR_OFFLINE_ITEMS_RULES: &[&str] = &[
+    "CK001", "CK002", "PCL001", "PCL002", "PCL005", "SYNC001", "SYNC002", "SYNC003",
+];
+
+/// What a scan computes besides the rules.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScanOptions {
+    /// Compute the SHA-256 of the whole file (reads every byte once more).
+    pub hash: bool,
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// The file itself: what its header says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileInfo {
+    /// The path as given on the command line or found by `batch`.
+    pub path: String,
+    /// File size; `None` when the file cannot even be stat'ed.
+    pub bytes: Option<u64>,
+    /// SHA-256 of the whole file, lowercase hex; only with `--hash`.
+    pub sha256: Option<String>,
+    /// `PST` or `OST`; `None` when the header could not be read.
+    pub client: Option<&'static str>,
+    /// `ansi`, `unicode` or `unicode4k`.
+    pub format: Option<&'static str>,
+    /// The header's wVer.
+    pub wver: Option<u16>,
+    /// `none`, `permute` or `cyclic`.
+    pub crypt: Option<&'static str>,
+    /// Whether the header's CRCs match.
+    pub header_crc_ok: Option<bool>,
+}
+
+/// Counts per severity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    pub info: u64,
+    pub warning: u64,
+    pub critical: u64,
+}
+
+impl SeverityCounts {
+    pub fn add(&mut self, severity: Severity, n: u64) {
+        match severity {
+            Severity::Info => self.info += n,
+            Severity::Warning => self.warning += n,
+            Severity::Critical => self.critical += n,
+        }
+    }
+
+    pub fn add_all(&mut self, other: &SeverityCounts) {
+        self.info += other.info;
+        self.warning += other.warning;
+        self.critical += other.critical;
+    }
+
+    /// How many findings are at or above `threshold`.
+    pub fn at_or_above(&self, threshold: Severity) -> u64 {
+        match threshold {
+            Severity::Info => self.info + self.warning + self.critical,
+            Severity::Warning => self.warning + self.critical,
+            Severity::Critical => self.critical,
+        }
+    }
+
+    /// The highest severity with a finding.
+    pub fn worst(&self) -> Option<Severity> {
+        if self.critical > 0 {
+            Some(Severity::Critical)
+        } else if self.warning > 0 {
+            Some(Severity::Warning)
+        } else if self.info > 0 {
+            Some(Severity::Info)
+        } else {
+            None
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.info + self.warning + self.critical
+    }
+}
+
+/// Items by where the walk found them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KindCounts {
+    pub contents: u64,
+    pub associated: u64,
+    pub orphan: u64,
+}
+
+/// One file's totals.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Folders of the walk, the root included.
+    pub folders: u64,
+    /// Items scanned: contents, associated and orphans.
+    pub messages: u64,
+    pub messages_by_kind: KindCounts,
+    /// Items that have PR_CHANGE_KEY (decodable or not).
+    pub with_change_key: u64,
+    /// Items that have PR_PREDECESSOR_CHANGE_LIST (decodable or not).
+    pub with_pcl: u64,
+    pub findings: u64,
+    /// Every rule of the catalogue, zero included.
+    pub findings_by_rule: BTreeMap<&'static str, u64>,
+    pub findings_by_severity: SeverityCounts,
+    /// Entries of `errors`.
+    pub errors: u64,
+    /// Integrity problems the reader stopped recording past its cap.
+    pub errors_dropped: u64,
+    /// Wall time of this file's scan. The only field that differs between
+    /// two runs over the same file.
+    pub elapsed_ms: u64,
+}
+
+impl Summary {
+    fn new() -> Summary {
+        Summary {
+            findings_by_rule: RULES.iter().map(|rule| (rule.id, 0)).collect(),
+            ..Summary::default()
+        }
+    }
+}
+
+/// One folder of the walk and what was found in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FolderReport {
+    pub path: String,
+    pub nid: u32,
+    /// Items scanned in this folder (all kinds).
+    pub messages: u64,
+    pub findings: u64,
+    pub findings_by_severity: SeverityCounts,
+    /// The highest severity of a finding here; `None` without findings.
+    pub worst_severity: Option<Severity>,
+    /// Whether *Clear Offline Items* on this folder is the remedy: some
+    /// finding here is of a rule in [`CLEAR_OFFLINE_ITEMS_RULES`].
+    pub recommend_clear_offline_items: bool,
+    /// The rules behind the recommendation, in catalogue order.
+    pub clear_offline_items_rules: Vec<&'static str>,
+}
+
+/// A decoded change key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeKeyReport {
+    /// The raw value.
+    pub hex: String,
+    /// Namespace GUID in registry form; `None` when the value is not an XID.
+    pub guid: Option<String>,
+    /// The LocalId as a big-endian number.
+    pub counter: Option<u64>,
+    /// LocalId length in bytes (server change numbers: 6; Outlook: 4).
+    pub local_id_len: Option<usize>,
+}
+
+/// One decoded PCL entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PclEntryReport {
+    pub guid: String,
+    pub counter: u64,
+    pub local_id_len: usize,
+    /// The XID bytes without the size prefix.
+    pub hex: String,
+}
+
+/// One finding on one item, with the item's identity and the decoded proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingReport {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub nid: u32,
+    /// `contents`, `associated` or `orphan`.
+    pub kind: &'static str,
+    /// Folder path; empty for an orphan whose folder is unknown.
+    pub folder: String,
+    pub subject: Option<String>,
+    pub message_class: Option<String>,
+    pub source_key: Option<String>,
+    pub last_modified: Option<String>,
+    pub change_key: Option<ChangeKeyReport>,
+    /// Decoded PCL entries; `None` when the PCL is absent or does not decode.
+    pub pcl: Option<Vec<PclEntryReport>>,
+    /// The raw PCL; `None` when absent.
+    pub pcl_hex: Option<String>,
+    /// The rule's explanation with the decoded values.
+    pub detail: String,
+}
+
+/// Where an error was met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorSource {
+    /// The file could not be opened or its header read: nothing was scanned.
+    Open,
+    /// Walking folders and tables.
+    Walk,
+    /// Reading one item.
+    Item,
+    /// Integrity problems (CRC, signature) the reader met and read past.
+    Integrity,
+}
+
+/// A problem met while reading, named by structure and file offset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ErrorReport {
+    pub source: ErrorSource,
+    pub structure: String,
+    pub offset: u64,
+    pub nid: Option<u32>,
+    pub message: String,
+}
+
+impl ErrorReport {
+    fn from_walk(source: ErrorSource, e: &WalkError) -> ErrorReport {
+        ErrorReport {
+            source,
+            structure: e.structure.clone(),
+            offset: e.offset,
+            nid: e.nid,
+            message: e.message.clone(),
+        }
+    }
+
+    fn from_ndb(source: ErrorSource, e: &NdbError) -> ErrorReport {
+        ErrorReport {
+            source,
+            structure: e.structure.to_string(),
+            offset: e.offset,
+            nid: None,
+            message: e.kind.to_string(),
+        }
+    }
+}
+
+/// The scan of one readable file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    pub file: FileInfo,
+    pub summary: Summary,
+    /// Every folder of the walk, in walk order (depth first).
+    pub folders: Vec<FolderReport>,
+    /// In walk order of the items, then catalogue order of the rules.
+    pub findings: Vec<FindingReport>,
+    pub errors: Vec<ErrorReport>,
+}
+
+/// A file that could not be read at all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unreadable {
+    pub file: FileInfo,
+    pub error: ErrorReport,
+}
+
+/// The outcome of scanning one path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileScan {
+    Scanned(Box<FileReport>),
+    Unreadable(Box<Unreadable>),
+}
+
+impl FileScan {
+    pub fn path(&self) -> &str {
+        match self {
+            FileScan::Scanned(r) => &r.file.path,
+            FileScan::Unreadable(u) => &u.file.path,
+        }
+    }
+
+    /// Findings by severity (zero for an unreadable file).
+    pub fn findings_by_severity(&self) -> SeverityCounts {
+        match self {
+            FileScan::Scanned(r) => r.summary.findings_by_severity,
+            FileScan::Unreadable(_) => SeverityCounts::default(),
+        }
+    }
+}
+
+/// What one item contributes, kept small so that a scan of a large store
+/// holds only the findings, never every record.
+struct ItemOutcome {
+    folder: Option<usize>,
+    kind: ItemKind,
+    has_change_key: bool,
+    has_pcl: bool,
+    findings: Vec<FindingReport>,
+    errors: Vec<ErrorReport>,
+}
+
+fn change_key_report(bytes: &[u8]) -> ChangeKeyReport {
+    match Xid::parse(bytes) {
+        Ok(xid) => ChangeKeyReport {
+            hex: hex(bytes),
+            guid: Some(xid.namespace().to_string()),
+            counter: Some(xid.counter().value()),
+            local_id_len: Some(xid.local_id_len()),
+        },
+        Err(_) => ChangeKeyReport {
+            hex: hex(bytes),
+            guid: None,
+            counter: None,
+            local_id_len: None,
+        },
+    }
+}
+
+fn pcl_report(bytes: &[u8]) -> Option<Vec<PclEntryReport>> {
+    let pcl = Pcl::parse(bytes).ok()?;
+    Some(
+        pcl.entries()
+            .map(|entry| PclEntryReport {
+                guid: entry.xid.namespace().to_string(),
+                counter: entry.xid.counter().value(),
+                local_id_len: entry.xid.local_id_len(),
+                hex: hex(&entry.xid.to_vec()),
+            })
+            .collect(),
+    )
+}
+
+fn finding_report(record: &ItemRecord, finding: Finding) -> FindingReport {
+    FindingReport {
+        rule: finding.rule,
+        severity: finding.severity,
+        nid: record.nid,
+        kind: record.kind.name(),
+        folder: record.folder.to_string(),
+        subject: record.subject.clone(),
+        message_class: record.message_class.clone(),
+        source_key: record.source_key.as_deref().map(hex),
+        last_modified: record.last_modified.map(|t| t.to_string()),
+        change_key: record.change_key.as_deref().map(change_key_report),
+        pcl: record.pcl.as_deref().and_then(pcl_report),
+        pcl_hex: record.pcl.as_deref().map(hex),
+        detail: finding.detail,
+    }
+}
+
+fn evaluate(record: ItemRecord, folder: Option<usize>) -> ItemOutcome {
+    let mut found = Vec::new();
+    check_into(
+        &SyncProps {
+            change_key: record.change_key.as_deref(),
+            pcl: record.pcl.as_deref(),
+        },
+        &mut found,
+    );
+    let findings = found
+        .into_iter()
+        .map(|finding| finding_report(&record, finding))
+        .collect();
+    let errors = record
+        .errors
+        .iter()
+        .map(|e| {
+            let mut report = ErrorReport::from_walk(ErrorSource::Item, e);
+            report.nid.get_or_insert(record.nid);
+            report
+        })
+        .collect();
+    ItemOutcome {
+        folder,
+        kind: record.kind,
+        has_change_key: record.change_key.is_some(),
+        has_pcl: record.pcl.is_some(),
+        findings,
+        errors,
+    }
+}
+
+fn file_info(path: &Path, pst: &Pst<'_>, sha256: Option<String>) -> FileInfo {
+    let header = pst.header();
+    FileInfo {
+        path: path.display().to_string(),
+        bytes: Some(pst.len()),
+        sha256,
+        client: Some(header.client.name()),
+        format: Some(header.format.name()),
+        wver: Some(header.wver),
+        crypt: Some(header.crypt.name()),
+        header_crc_ok: Some(header.crc_ok()),
+    }
+}
+
+/// The `FileInfo` of a file whose header could not be read: path and size.
+pub fn bare_file_info(path: &Path) -> FileInfo {
+    FileInfo {
+        path: path.display().to_string(),
+        bytes: std::fs::metadata(path).ok().map(|m| m.len()),
+        sha256: None,
+        client: None,
+        format: None,
+        wver: None,
+        crypt: None,
+        header_crc_ok: None,
+    }
+}
+
+/// Scan one file on the current rayon pool. Never panics on file content;
+/// a file that cannot be opened is [`FileScan::Unreadable`], every other
+/// problem is an entry of [`FileReport::errors`] and the scan goes on.
+pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
+    let started = Instant::now();
+    let pst = match Pst::open(path) {
+        Ok(pst) => pst,
+        Err(e) => {
+            return FileScan::Unreadable(Box::new(Unreadable {
+                file: bare_file_info(path),
+                error: ErrorReport::from_ndb(ErrorSource::Open, &e),
+            }))
+        }
+    };
+    let (sha256, report) = rayon::join(
+        || options.hash.then(|| hex(&Sha256::digest(pst.bytes()))),
+        || scan_store(&pst),
+    );
+    let (mut summary, folders, findings, errors) = report;
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    FileScan::Scanned(Box::new(FileReport {
+        file: file_info(path, &pst, sha256),
+        summary,
+        folders,
+        findings,
+        errors,
+    }))
+}
+
+type StoreScan = (
+    Summary,
+    Vec<FolderReport>,
+    Vec<FindingReport>,
+    Vec<ErrorReport>,
+);
+
+fn scan_store(pst: &Pst<'_>) -> StoreScan {
+    let mut store = Store::open(pst);
+    let refs = store.item_refs(true);
+    // `collect` on an indexed parallel iterator keeps input order, so the
+    // result is the same for any number of threads.
+    let outcomes: Vec<ItemOutcome> = refs
+        .par_iter()
+        .map(|item| evaluate(store.read_item(item), item.folder))
+        .collect();
+
+    let mut summary = Summary::new();
+    summary.folders = store.folders().len() as u64;
+    let mut folders: Vec<FolderReport> = store
+        .folders()
+        .iter()
+        .map(|f| FolderReport {
+            path: f.path.to_string(),
+            nid: f.nid,
+            messages: 0,
+            findings: 0,
+            findings_by_severity: SeverityCounts::default(),
+            worst_severity: None,
+            recommend_clear_offline_items: false,
+            clear_offline_items_rules: Vec::new(),
+        })
+        .collect();
+    let mut folder_rules: Vec<BTreeMap<usize, &'static str>> = vec![BTreeMap::new(); folders.len()];
+    let mut findings = Vec::new();
+    let mut errors: Vec<ErrorReport> = store
+        .errors()
+        .iter()
+        .map(|e| ErrorReport::from_walk(ErrorSource::Walk, e))
+        .collect();
+    for outcome in outcomes {
+        summary.messages += 1;
+        match outcome.kind {
+            ItemKind::Contents => summary.messages_by_kind.contents += 1,
+            ItemKind::Associated => summary.messages_by_kind.associated += 1,
+            ItemKind::Orphan => summary.messages_by_kind.orphan += 1,
+        }
+        summary.with_change_key += u64::from(outcome.has_change_key);
+        summary.with_pcl += u64::from(outcome.has_pcl);
+        let folder = outcome.folder.filter(|&i| i < folders.len());
+        if let Some(i) = folder {
+            folders[i].messages += 1;
+        }
+        for finding in outcome.findings {
+            summary.findings += 1;
+            *summary.findings_by_rule.entry(finding.rule).or_insert(0) += 1;
+            summary.findings_by_severity.add(finding.severity, 1);
+            if let Some(i) = folder {
+                let f = &mut folders[i];
+                f.findings += 1;
+                f.findings_by_severity.add(finding.severity, 1);
+                if CLEAR_OFFLINE_ITEMS_RULES.contains(&finding.rule) {
+                    let order = RULES
+                        .iter()
+                        .position(|rule| rule.id == finding.rule)
+                        .unwrap_or(usize::MAX);
+                    folder_rules[i].insert(order, finding.rule);
+                }
+            }
+            findings.push(finding);
+        }
+        errors.extend(outcome.errors);
+    }
+    for (folder, rules) in folders.iter_mut().zip(folder_rules) {
+        folder.worst_severity = folder.findings_by_severity.worst();
+        folder.clear_offline_items_rules = rules.into_values().collect();
+        folder.recommend_clear_offline_items = !folder.clear_offline_items_rules.is_empty();
+    }
+    // Read after the walk: the reader records integrity problems as it
+    // meets them. `issues()` returns them sorted by offset, so their order
+    // does not depend on which thread met them first.
+    let (issues, dropped) = pst.issues();
+    errors.extend(
+        issues
+            .iter()
+            .map(|e| ErrorReport::from_ndb(ErrorSource::Integrity, e)),
+    );
+    summary.errors = errors.len() as u64;
+    summary.errors_dropped = dropped;
+    (summary, folders, findings, errors)
+}
+
+/// The folders that need attention, worst first: by worst severity, then
+/// number of findings, then path. Folders without findings are left out.
+pub fn folders_to_treat(folders: &[FolderReport]) -> Vec<&FolderReport> {
+    let mut treat: Vec<&FolderReport> = folders.iter().filter(|f| f.findings > 0).collect();
+    treat.sort_by(|a, b| {
+        b.worst_severity
+            .cmp(&a.worst_severity)
+            .then(b.findings.cmp(&a.findings))
+            .then(a.path.cmp(&b.path))
+    });
+    treat
+}
+
+/// Totals over several files (the last record of NDJSON, `summary` of JSON).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Files in this run (scanned or unreadable; not those skipped by `--resume`).
+    pub files: u64,
+    pub files_unreadable: u64,
+    /// Files `batch --resume` found complete in the output and skipped.
+    pub files_skipped: u64,
+    pub messages: u64,
+    pub with_change_key: u64,
+    pub with_pcl: u64,
+    pub findings: u64,
+    pub findings_by_rule: BTreeMap<&'static str, u64>,
+    pub findings_by_severity: SeverityCounts,
+    pub errors: u64,
+    /// Folders where Clear Offline Items is recommended, over all files.
+    pub folders_to_clear: u64,
+    pub elapsed_ms: u64,
+}
+
+impl Totals {
+    pub fn new() -> Totals {
+        Totals {
+            findings_by_rule: RULES.iter().map(|rule| (rule.id, 0)).collect(),
+            ..Totals::default()
+        }
+    }
+
+    pub fn add(&mut self, scan: &FileScan) {
+        self.files += 1;
+        match scan {
+            FileScan::Unreadable(_) => {
+                self.files_unreadable += 1;
+                self.errors += 1;
+            }
+            FileScan::Scanned(report) => {
+                let s = &report.summary;
+                self.messages += s.messages;
+                self.with_change_key += s.with_change_key;
+                self.with_pcl += s.with_pcl;
+                self.findings += s.findings;
+                for (rule, n) in &s.findings_by_rule {
+                    // Keys come from the catalogue; look them up to keep
+                    // the 'static names.
+                    if let Some(info) = rule_info(rule) {
+                        *self.findings_by_rule.entry(info.id).or_insert(0) += n;
+                    }
+                }
+                self.findings_by_severity.add_all(&s.findings_by_severity);
+                self.errors += s.errors;
+                self.folders_to_clear += report
+                    .folders
+                    .iter()
+                    .filter(|f| f.recommend_clear_offline_items)
+                    .count() as u64;
+            }
+        }
+    }
+}
+
+/// Scan `paths` on `pool`, one file per task, and hand each result to
+/// `deliver` in input order as soon as it and all before it are done (so
+/// output can be streamed and flushed per file while later files are still
+/// being scanned). `deliver` runs on the calling thread, which must not be
+/// a thread of `pool`: it blocks waiting for results.
+pub fn scan_files_ordered<F>(
+    pool: &rayon::ThreadPool,
+    paths: &[PathBuf],
+    options: &ScanOptions,
+    mut deliver: F,
+) where
+    F: FnMut(usize, FileScan),
+{
+    let (sender, receiver) = mpsc::channel::<(usize, FileScan)>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            pool.install(|| {
+                paths
+                    .par_iter()
+                    .enumerate()
+                    // One file per task: files are independent, and each
+                    // file's items are spread over the same pool.
+                    .with_max_len(1)
+                    .for_each_with(sender, |sender, (index, path)| {
+                        // The receiver only goes away if `deliver` panicked.
+                        let _ = sender.send((index, scan_file(path, options)));
+                    });
+            })
+        });
+        let mut pending: BTreeMap<usize, FileScan> = BTreeMap::new();
+        let mut next = 0;
+        for (index, scan) in receiver.iter() {
+            pending.insert(index, scan);
+            while let Some(scan) = pending.remove(&next) {
+                deliver(next, scan);
+                next += 1;
+            }
+        }
+    });
+}
