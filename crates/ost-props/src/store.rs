@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use ost_ndb::ltp::prop_type as pt;
 use ost_ndb::ltp::tc::TableContext;
-use ost_ndb::ltp::{LtpError, PropValue, PropertyContext};
-use ost_ndb::{NdbError, Nid, NidType, Pst};
+use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
+use ost_ndb::{NbtEntry, NdbError, Nid, NidType, Pst};
 
 use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
 use crate::strings::{decode_string8, decode_unicode, strip_subject_marker};
@@ -22,6 +22,23 @@ pub const MAX_FOLDER_DEPTH: usize = 256;
 
 /// The code page of PT_STRING8 values when an item names none.
 pub const DEFAULT_CODEPAGE: u32 = 1252;
+
+/// The message properties `read_item` resolves.
+const WANTED: [u16; 13] = [
+    PR_MESSAGE_CODEPAGE,
+    PR_INTERNET_CPID,
+    PR_SUBJECT,
+    PR_MESSAGE_CLASS,
+    PR_CHANGE_KEY,
+    PR_PREDECESSOR_CHANGE_LIST,
+    PR_SOURCE_KEY,
+    PR_PARENT_SOURCE_KEY,
+    PR_SEARCH_KEY,
+    PR_CONFLICT_ENTRYID,
+    PR_LAST_MODIFICATION_TIME,
+    PR_CHANGE_NUM,
+    PR_MESSAGE_STATUS,
+];
 
 /// A folder of the walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +60,9 @@ pub struct Store<'a> {
     pst: &'a Pst<'a>,
     folders: Vec<Folder>,
     errors: Vec<WalkError>,
+    /// NBT entries of message nodes, in NID order, from the one NBT walk
+    /// `item_refs` makes: reading an item then needs no NBT descent.
+    message_nodes: Vec<NbtEntry>,
 }
 
 impl From<&LtpError> for WalkError {
@@ -96,6 +116,7 @@ impl<'a> Store<'a> {
             pst,
             folders: Vec::new(),
             errors: Vec::new(),
+            message_nodes: Vec::new(),
         };
         store.walk_folders();
         store
@@ -253,35 +274,40 @@ impl<'a> Store<'a> {
                 }
             }
         }
-        if all {
-            // Also note associated rows as listed when only contents were asked
-            // for, so orphans are exactly the messages no table knows.
-            let by_nid: HashMap<u32, usize> = self
-                .folders
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (f.nid, i))
-                .collect();
-            for e in self.pst.nbt_iter() {
-                let e = match e {
-                    Ok(e) => e,
-                    Err(err) => {
-                        self.errors.push(WalkError::from(&err));
-                        continue;
-                    }
-                };
-                let t = e.nid.nid_type();
-                if matches!(t, NidType::NormalMessage | NidType::AssocMessage)
-                    && !listed.contains(&e.nid.0)
-                {
-                    refs.push(ItemRef {
-                        nid: e.nid.0,
-                        folder: by_nid.get(&e.nid_parent.0).copied(),
-                        kind: ItemKind::Orphan,
-                    });
+        // One walk of the NBT: message nodes for `read_item`, and (with
+        // `all`) the orphans: message nodes no table lists.
+        let by_nid: HashMap<u32, usize> = self
+            .folders
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.nid, i))
+            .collect();
+        self.message_nodes.clear();
+        for e in self.pst.nbt_iter() {
+            let e = match e {
+                Ok(e) => e,
+                Err(err) => {
+                    self.errors.push(WalkError::from(&err));
+                    continue;
                 }
+            };
+            if !matches!(
+                e.nid.nid_type(),
+                NidType::NormalMessage | NidType::AssocMessage
+            ) {
+                continue;
+            }
+            self.message_nodes.push(e);
+            if all && !listed.contains(&e.nid.0) {
+                refs.push(ItemRef {
+                    nid: e.nid.0,
+                    folder: by_nid.get(&e.nid_parent.0).copied(),
+                    kind: ItemKind::Orphan,
+                });
             }
         }
+        // Iteration is in key order unless pages are damaged; lookups need it.
+        self.message_nodes.sort_by_key(|e| e.nid);
         refs
     }
 
@@ -293,49 +319,67 @@ impl<'a> Store<'a> {
             None => (0, Arc::from("")),
         };
         let mut rec = ItemRecord::empty(r.nid, r.kind, folder_nid, folder);
-        let pc = match self
-            .pst
-            .node(Nid(r.nid))
-            .map_err(LtpError::from)
-            .and_then(PropertyContext::open)
-        {
+        let node = match self.message_nodes.binary_search_by_key(&r.nid, |e| e.nid.0) {
+            Ok(i) => Ok(self.pst.node_from_entry(&self.message_nodes[i])),
+            Err(_) => self.pst.node(Nid(r.nid)),
+        };
+        let pc = match node.map_err(LtpError::from).and_then(PropertyContext::open) {
             Ok(pc) => pc,
             Err(e) => {
                 rec.errors.push(walk_error(&e, r.nid, "message PC"));
                 return rec;
             }
         };
-        let get = |id: u16, errors: &mut Vec<WalkError>| match pc.get(id) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(walk_error(&e, r.nid, "message property"));
-                None
+        // One pass over the PC's records picks the wanted ones (cheaper than a
+        // BTH descent per property); only those values are then resolved.
+        let mut errors = Vec::new();
+        let mut found: [Option<PcEntry<'_>>; WANTED.len()] = Default::default();
+        for e in pc.entries() {
+            match e {
+                Ok(e) => {
+                    if let Some(i) = WANTED.iter().position(|&id| id == e.id) {
+                        found[i] = Some(e);
+                    }
+                }
+                Err(e) => {
+                    errors.push(walk_error(&e, r.nid, "message PC"));
+                    break;
+                }
+            }
+        }
+        let mut get = |id: u16| -> Option<PropValue<'_>> {
+            let i = WANTED.iter().position(|&w| w == id)?;
+            let e = found[i].as_ref()?;
+            match pc.value(e) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.push(walk_error(&e, r.nid, "message property"));
+                    None
+                }
             }
         };
-        let mut errors = Vec::new();
-        let codepage = get(PR_MESSAGE_CODEPAGE, &mut errors)
-            .or_else(|| get(PR_INTERNET_CPID, &mut errors))
+        let codepage = get(PR_MESSAGE_CODEPAGE)
+            .or_else(|| get(PR_INTERNET_CPID))
             .and_then(|v| v.as_i32())
             .map_or(DEFAULT_CODEPAGE, |c| c as u32);
-        rec.subject = get(PR_SUBJECT, &mut errors)
+        rec.subject = get(PR_SUBJECT)
             .and_then(|v| prop_string(&v, codepage))
             .map(|s| strip_subject_marker(&s).to_string());
-        rec.message_class =
-            get(PR_MESSAGE_CLASS, &mut errors).and_then(|v| prop_string(&v, codepage));
+        rec.message_class = get(PR_MESSAGE_CLASS).and_then(|v| prop_string(&v, codepage));
         let bytes = |v: Option<PropValue<'_>>| v.map(|v| v.as_bytes().to_vec());
-        rec.change_key = bytes(get(PR_CHANGE_KEY, &mut errors));
-        rec.pcl = bytes(get(PR_PREDECESSOR_CHANGE_LIST, &mut errors));
-        rec.source_key = bytes(get(PR_SOURCE_KEY, &mut errors));
-        rec.parent_source_key = bytes(get(PR_PARENT_SOURCE_KEY, &mut errors));
-        rec.search_key = bytes(get(PR_SEARCH_KEY, &mut errors));
-        rec.conflict_entry_id = bytes(get(PR_CONFLICT_ENTRYID, &mut errors));
-        rec.last_modified = get(PR_LAST_MODIFICATION_TIME, &mut errors)
+        rec.change_key = bytes(get(PR_CHANGE_KEY));
+        rec.pcl = bytes(get(PR_PREDECESSOR_CHANGE_LIST));
+        rec.source_key = bytes(get(PR_SOURCE_KEY));
+        rec.parent_source_key = bytes(get(PR_PARENT_SOURCE_KEY));
+        rec.search_key = bytes(get(PR_SEARCH_KEY));
+        rec.conflict_entry_id = bytes(get(PR_CONFLICT_ENTRYID));
+        rec.last_modified = get(PR_LAST_MODIFICATION_TIME)
             .and_then(|v| v.as_filetime())
             .map(FileTime);
-        rec.change_num = get(PR_CHANGE_NUM, &mut errors)
+        rec.change_num = get(PR_CHANGE_NUM)
             .and_then(|v| v.as_i64())
             .map(|n| n as u64);
-        rec.message_status = get(PR_MESSAGE_STATUS, &mut errors)
+        rec.message_status = get(PR_MESSAGE_STATUS)
             .and_then(|v| v.as_i32())
             .map(|n| n as u32);
         rec.errors = errors;

@@ -101,6 +101,15 @@ pub struct Bth<'h, 'a> {
 }
 
 fn key_at(rec: &[u8], size: usize) -> u128 {
+    // The common sizes directly: PC keys are 2 bytes, TC row ids 4; this is
+    // the inner loop of every property lookup.
+    match size {
+        2 if rec.len() >= 2 => return u16::from_le_bytes([rec[0], rec[1]]) as u128,
+        4 if rec.len() >= 4 => {
+            return u32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]) as u128;
+        }
+        _ => {}
+    }
     let mut k = [0u8; 16];
     let n = size.min(16).min(rec.len());
     k[..n].copy_from_slice(&rec[..n]);
