@@ -12,3 +12,7 @@ pub mod scan;
 pub mod report;
 // Batch runs: file discovery, manifests, shards, resume.
 pub mod batch;
+// Two copies of one mailbox compared item by item (`ostscan diff`).
+pub mod diff;
+// Sync Issues folders, conflict items and synchronization logs; SYNC010.
+pub mod sync_issues;

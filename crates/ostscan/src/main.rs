@@ -31,6 +31,8 @@ enum Command {
     Dump(cli::dump::DumpArgs),
     /// Decode a raw XID (change key) or PCL given as hex, as copied from MFCMAPI or an EWS trace.
     Decode(cli::decode::DecodeArgs),
+    /// Compare two copies of one mailbox: versions that went backwards or conflict, items added, removed, moved.
+    Diff(cli::diff::DiffArgs),
     /// Run every rule on every item of one or more files; report findings per item and folder.
     Scan(cli::scan::ScanArgs),
     /// Scan many files (directories or a manifest), shardable and resumable, as NDJSON.
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Info(args) => cli::info::run(&args),
         Command::Decode(args) => cli::decode::run(&args),
+        Command::Diff(args) => cli::diff::run(&args),
         Command::Items(args) => cli::items::run(&args),
         Command::Scan(args) => cli::scan::run(&args),
         Command::Batch(args) => cli::batch::run(&args),

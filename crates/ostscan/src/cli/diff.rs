@@ -1,0 +1,283 @@
+//! `ostscan diff OLD NEW [--json | --ndjson] [--fail-on LEVEL]`
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+
+use ostscan::diff::{
+    diff_files, DiffError, DiffFinding, DiffReport, DiffSummary, FileSide, ListedItem, MovedItem,
+    Tool, SCHEMA_VERSION,
+};
+use ostscan::Severity;
+
+const AFTER_HELP: &str = "\
+Items are matched by PR_SOURCE_KEY, else PR_SEARCH_KEY, else (two copies of
+one store) by entry id. Rules: DIFF001 the version went backwards
+(critical), DIFF002 the versions conflict (warning), DIFF003 the content
+changed under an unchanged change key (warning). See docs/diff.md.
+
+Exit codes:
+  0  no finding at or above --fail-on
+  1  findings at or above --fail-on
+  2  a file could not be read at all, the output could not be written, or
+     bad usage";
+
+#[derive(Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct DiffArgs {
+    /// The earlier copy (.ost or .pst), opened read-only.
+    pub old: PathBuf,
+    /// The later copy (.ost or .pst), opened read-only.
+    pub new: PathBuf,
+    /// Print one JSON object (schema_version 1, docs/diff.schema.json).
+    #[arg(long, conflicts_with = "ndjson")]
+    pub json: bool,
+    /// Print typed JSON lines: begin, finding, added, removed, moved, error, end, summary.
+    #[arg(long)]
+    pub ndjson: bool,
+    /// Exit 1 when a finding has this severity or a higher one.
+    #[arg(long, value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
+    pub fail_on: Severity,
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::parse(text).ok_or_else(|| format!("not a severity: {text} (info, warning, critical)"))
+}
+
+/// One NDJSON line.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Record<'a> {
+    Begin {
+        schema_version: u32,
+        tool: Tool,
+        old: &'a FileSide,
+        new: &'a FileSide,
+    },
+    Finding(&'a DiffFinding),
+    Added(&'a ListedItem),
+    Removed(&'a ListedItem),
+    Moved(&'a MovedItem),
+    Error(&'a DiffError),
+    /// Written once everything else is: its presence says the diff is complete.
+    End {
+        old: &'a str,
+        new: &'a str,
+        findings: u64,
+    },
+    Summary(&'a DiffSummary),
+}
+
+fn write_ndjson(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
+    let mut line = |record: &Record<'_>| -> io::Result<()> {
+        serde_json::to_writer(&mut *out, record)?;
+        out.write_all(b"\n")
+    };
+    line(&Record::Begin {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::this(),
+        old: &r.old,
+        new: &r.new,
+    })?;
+    for f in &r.findings {
+        line(&Record::Finding(f))?;
+    }
+    for a in &r.added {
+        line(&Record::Added(a))?;
+    }
+    for a in &r.removed {
+        line(&Record::Removed(a))?;
+    }
+    for m in &r.moved {
+        line(&Record::Moved(m))?;
+    }
+    for e in &r.errors {
+        line(&Record::Error(e))?;
+    }
+    line(&Record::End {
+        old: &r.old.path,
+        new: &r.new.path,
+        findings: r.summary.findings,
+    })?;
+    line(&Record::Summary(&r.summary))
+}
+
+/// Items listed per section of the text form before referring to `--json`.
+const TEXT_LIMIT: usize = 50;
+
+fn write_text(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
+    let s = &r.summary;
+    writeln!(out, "OLD {} ({} items)", r.old.path, s.old_items)?;
+    writeln!(out, "NEW {} ({} items)", r.new.path, s.new_items)?;
+    writeln!(
+        out,
+        "matched {} (source key {}, search key {}, entry id {}), {} changed; added {}, removed {}, moved {}",
+        s.matched,
+        s.matched_by.source_key,
+        s.matched_by.search_key,
+        s.matched_by.entry_id,
+        s.changed,
+        s.added,
+        s.removed,
+        s.moved
+    )?;
+    let sev = &s.findings_by_severity;
+    writeln!(
+        out,
+        "findings {} (critical {}, warning {}, info {})",
+        s.findings, sev.critical, sev.warning, sev.info
+    )?;
+    if !r.findings.is_empty() {
+        writeln!(out)?;
+    }
+    for f in r.findings.iter().take(TEXT_LIMIT) {
+        let folder = if f.old_folder == f.new_folder {
+            f.new_folder.clone()
+        } else {
+            format!("{} -> {}", f.old_folder, f.new_folder)
+        };
+        writeln!(
+            out,
+            "{} {:8} {} {:?} (nid {:#x} -> {:#x}, {} {})",
+            f.rule,
+            f.severity.as_str(),
+            folder,
+            f.subject.as_deref().unwrap_or(""),
+            f.old_nid,
+            f.new_nid,
+            serde_json::to_value(f.match_kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            f.source_key
+                .as_deref()
+                .or(f.search_key.as_deref())
+                .unwrap_or("-"),
+        )?;
+        writeln!(out, "    {}", f.detail)?;
+    }
+    let sections: [(&str, Vec<String>); 3] = [
+        (
+            "moved",
+            r.moved
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} -> {} {:?}",
+                        m.old_folder,
+                        m.new_folder,
+                        m.subject.as_deref().unwrap_or("")
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "added",
+            r.added
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} {:?} (nid {:#x})",
+                        a.folder,
+                        a.subject.as_deref().unwrap_or(""),
+                        a.nid
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "removed",
+            r.removed
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} {:?} (nid {:#x})",
+                        a.folder,
+                        a.subject.as_deref().unwrap_or(""),
+                        a.nid
+                    )
+                })
+                .collect(),
+        ),
+    ];
+    for (name, lines) in sections {
+        if lines.is_empty() {
+            continue;
+        }
+        writeln!(out, "\n{name} ({}):", lines.len())?;
+        for l in lines.iter().take(TEXT_LIMIT) {
+            writeln!(out, "  {l}")?;
+        }
+        if lines.len() > TEXT_LIMIT {
+            writeln!(
+                out,
+                "  ... {} more (--json lists all)",
+                lines.len() - TEXT_LIMIT
+            )?;
+        }
+    }
+    if r.findings.len() > TEXT_LIMIT {
+        writeln!(
+            out,
+            "... {} more findings (--json lists all)",
+            r.findings.len() - TEXT_LIMIT
+        )?;
+    }
+    Ok(())
+}
+
+pub fn run(args: &DiffArgs) -> u8 {
+    let report = match diff_files(&args.old, &args.new) {
+        Ok(r) => r,
+        Err(failures) => {
+            for f in failures {
+                // NdbError's text names the structure and the offset.
+                eprintln!("ostscan: {}: {}", f.path, f.error);
+            }
+            return 2;
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+    } else if args.ndjson {
+        write_ndjson(&mut out, &report)
+    } else {
+        write_text(&mut out, &report)
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("ostscan: writing the diff: {e}");
+            return 2;
+        }
+    }
+    for e in &report.errors {
+        let path = match e.side {
+            ostscan::diff::Side::Old => &report.old.path,
+            ostscan::diff::Side::New => &report.new.path,
+        };
+        eprintln!(
+            "ostscan: {path}: {} at offset {:#x}{}: {}",
+            e.structure,
+            e.offset,
+            e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
+            e.message
+        );
+    }
+    if report
+        .summary
+        .findings_by_severity
+        .at_or_above(args.fail_on)
+        > 0
+    {
+        1
+    } else {
+        0
+    }
+}

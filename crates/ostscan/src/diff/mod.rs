@@ -1,0 +1,578 @@
+//! `ostscan diff`: two copies of one mailbox compared item by item.
+//!
+//! Each copy may be internally consistent and still show the EWS failure:
+//! between yesterday's and today's .ost the change key of an item went
+//! *down*, or the two versions no longer include one another. This module
+//! matches the items of two stores ([`match_items`]), compares the versions
+//! of every matched pair with the [MS-OXCFXICS] 3.1.5.6.1 inclusion rule
+//! ([`compare_pair`]) and lists the items added, removed and moved.
+//!
+//! Matching, in tiers (an item is matched at most once, in walk order):
+//! 1. PR_SOURCE_KEY equal on both sides;
+//! 2. PR_SEARCH_KEY equal, when at least one of the two has no source key
+//!    (two items that both have source keys, different ones, are different
+//!    items even if one was copied from the other and shares its search key);
+//! 3. the entry id: the same NID, when both stores have the same
+//!    PR_RECORD_KEY (two snapshots of one .ost), again only when at least
+//!    one side has no source key.
+//!
+//! The JSON shape is documented in `docs/diff.md` and `docs/diff.schema.json`.
+
+pub mod report;
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+use std::path::Path;
+
+use ost_ndb::ltp::PropertyContext;
+use ost_ndb::{NdbError, Nid, Pst};
+use ost_props::{compare, Folder, ItemKind, ItemRecord, Pcl, PclOrdering, Store, WalkError, Xid};
+use rayon::prelude::*;
+
+use crate::rules::{RuleInfo, Severity};
+use crate::sync_issues::{parse_entry_id, EntryId};
+
+pub use report::*;
+
+/// Version of the JSON and NDJSON shapes (`docs/diff.schema.json`); goes
+/// up when a field changes meaning or is removed (adding fields keeps it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub const DIFF001: RuleInfo = RuleInfo {
+    id: "DIFF001",
+    severity: Severity::Critical,
+    summary: "the item's version went backwards between OLD and NEW",
+};
+pub const DIFF002: RuleInfo = RuleInfo {
+    id: "DIFF002",
+    severity: Severity::Warning,
+    summary: "OLD's and NEW's versions conflict: neither includes the other",
+};
+pub const DIFF003: RuleInfo = RuleInfo {
+    id: "DIFF003",
+    severity: Severity::Warning,
+    summary: "the item's content changed but its change key did not",
+};
+
+/// The diff rules, in report order.
+pub static DIFF_RULES: &[RuleInfo] = &[DIFF001, DIFF002, DIFF003];
+
+/// PR_RECORD_KEY on the message store node.
+const PR_RECORD_KEY: u16 = 0x0FF9;
+/// PR_IPM_SUBTREE_ENTRYID on the message store node.
+const PR_IPM_SUBTREE_ENTRYID: u16 = 0x35E0;
+
+/// What the diff needs of one store.
+pub struct Snapshot {
+    /// PR_RECORD_KEY of the message store (the provider UID of its entry ids).
+    pub record_key: Option<Vec<u8>>,
+    pub folders: Vec<Folder>,
+    /// Index into `folders` of the IPM subtree ("Top of Personal Folders"),
+    /// when the store names it.
+    pub ipm_subtree: Option<usize>,
+    /// Contents and associated items, in walk order.
+    pub items: Vec<ItemRecord>,
+    pub errors: Vec<WalkError>,
+}
+
+/// A property of the message store node; `None` when absent or unreadable
+/// (the diff goes on without it).
+fn store_prop(pst: &Pst<'_>, id: u16) -> Option<Vec<u8>> {
+    let pc = PropertyContext::open(pst.node(Nid::MESSAGE_STORE).ok()?).ok()?;
+    let value = pc.get(id).ok()??;
+    Some(value.as_bytes().to_vec())
+}
+
+/// Walk a store and read every live item (orphans are left out: they are
+/// not in any folder, and an item that became one was removed).
+pub fn snapshot(pst: &Pst<'_>) -> Snapshot {
+    let mut store = Store::open(pst);
+    let refs = store.item_refs(true);
+    let items: Vec<ItemRecord> = refs
+        .par_iter()
+        .filter(|r| r.kind != ItemKind::Orphan)
+        .map(|r| store.read_item(r))
+        .collect();
+    let record_key = store_prop(pst, PR_RECORD_KEY);
+    let ipm_subtree = store_prop(pst, PR_IPM_SUBTREE_ENTRYID)
+        .as_deref()
+        .and_then(parse_entry_id)
+        .and_then(|id| match id {
+            EntryId::Pst { nid, .. } => Some(nid),
+            _ => None,
+        })
+        .and_then(|nid| store.folders().iter().position(|f| f.nid == nid));
+    let mut errors = store.errors().to_vec();
+    for item in &items {
+        errors.extend(item.errors.iter().cloned().map(|mut e| {
+            e.nid.get_or_insert(item.nid);
+            e
+        }));
+    }
+    Snapshot {
+        record_key,
+        folders: store.folders().to_vec(),
+        ipm_subtree,
+        items,
+        errors,
+    }
+}
+
+impl Snapshot {
+    /// The folder path the move check compares: relative to the IPM
+    /// subtree when the item is below it (its name differs between an .ost,
+    /// "Top of Information Store", and a PST export, "Top of Outlook data
+    /// file"), else relative to the first level below the root.
+    fn relative_folder<'s>(&self, record: &'s ItemRecord) -> &'s str {
+        let path: &str = &record.folder;
+        if let Some(top) = self.ipm_subtree.and_then(|i| self.folders.get(i)) {
+            if let Some(rest) = path.strip_prefix(&*top.path) {
+                if rest.is_empty() || rest.starts_with('/') {
+                    return rest.trim_start_matches('/');
+                }
+            }
+        }
+        let rest = path.trim_start_matches('/');
+        rest.split_once('/').map_or("", |(_, below)| below)
+    }
+}
+
+fn non_empty(v: &Option<Vec<u8>>) -> Option<&[u8]> {
+    v.as_deref().filter(|b| !b.is_empty())
+}
+
+/// One matched pair: indices into OLD's and NEW's items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pair {
+    pub old: usize,
+    pub new: usize,
+    pub kind: MatchKind,
+}
+
+/// The matching of two item lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Matching {
+    /// In OLD's walk order.
+    pub pairs: Vec<Pair>,
+    /// OLD items without a partner, in walk order.
+    pub removed: Vec<usize>,
+    /// NEW items without a partner, in walk order.
+    pub added: Vec<usize>,
+}
+
+/// The state of a matching in progress.
+struct Matcher<'s> {
+    old: &'s [ItemRecord],
+    new: &'s [ItemRecord],
+    old_done: Vec<bool>,
+    new_done: Vec<bool>,
+    pairs: Vec<Pair>,
+}
+
+impl Matcher<'_> {
+    /// Pair still-unmatched items that have equal keys. `eligible(old,
+    /// new)` says whether a pair may be made in this tier. Items with the
+    /// same key on one side (duplicates) pair up in walk order.
+    fn tier<K: Eq + Hash>(
+        &mut self,
+        key: impl Fn(&ItemRecord) -> Option<K>,
+        eligible: impl Fn(&ItemRecord, &ItemRecord) -> bool,
+        kind: MatchKind,
+    ) {
+        let mut by_key: HashMap<K, VecDeque<usize>> = HashMap::new();
+        for (j, r) in self.new.iter().enumerate() {
+            if !self.new_done[j] {
+                if let Some(k) = key(r) {
+                    by_key.entry(k).or_default().push_back(j);
+                }
+            }
+        }
+        for (i, r) in self.old.iter().enumerate() {
+            if self.old_done[i] {
+                continue;
+            }
+            let Some(candidates) = key(r).and_then(|k| by_key.get_mut(&k)) else {
+                continue;
+            };
+            let Some(pos) = candidates.iter().position(|&j| eligible(r, &self.new[j])) else {
+                continue;
+            };
+            let Some(j) = candidates.remove(pos) else {
+                continue;
+            };
+            self.old_done[i] = true;
+            self.new_done[j] = true;
+            self.pairs.push(Pair {
+                old: i,
+                new: j,
+                kind,
+            });
+        }
+    }
+}
+
+/// Match OLD's items with NEW's (see the module documentation for the tiers).
+pub fn match_items(old: &Snapshot, new: &Snapshot) -> Matching {
+    let mut m = Matcher {
+        old: &old.items,
+        new: &new.items,
+        old_done: vec![false; old.items.len()],
+        new_done: vec![false; new.items.len()],
+        pairs: Vec::new(),
+    };
+    let either_lacks_source_key = |a: &ItemRecord, b: &ItemRecord| {
+        non_empty(&a.source_key).is_none() || non_empty(&b.source_key).is_none()
+    };
+    m.tier(
+        |r| non_empty(&r.source_key).map(<[u8]>::to_vec),
+        |_, _| true,
+        MatchKind::SourceKey,
+    );
+    m.tier(
+        |r| non_empty(&r.search_key).map(<[u8]>::to_vec),
+        either_lacks_source_key,
+        MatchKind::SearchKey,
+    );
+    let same_store = matches!(
+        (&old.record_key, &new.record_key),
+        (Some(a), Some(b)) if !a.is_empty() && a == b
+    );
+    if same_store {
+        m.tier(|r| Some(r.nid), either_lacks_source_key, MatchKind::EntryId);
+    }
+    let mut pairs = m.pairs;
+    pairs.sort_by_key(|p| p.old);
+    Matching {
+        pairs,
+        removed: (0..old.items.len()).filter(|&i| !m.old_done[i]).collect(),
+        added: (0..new.items.len()).filter(|&j| !m.new_done[j]).collect(),
+    }
+}
+
+/// A version as the inclusion rule sees it: the PCL when it decodes, else
+/// the change key alone (a one-element list).
+#[derive(Clone, Copy)]
+enum Version<'a> {
+    Pcl(Pcl<'a>),
+    ChangeKey(Xid<'a>),
+}
+
+impl<'a> Version<'a> {
+    fn of(change_key: Option<Xid<'a>>, pcl: Option<Pcl<'a>>) -> Option<Version<'a>> {
+        pcl.map(Version::Pcl).or(change_key.map(Version::ChangeKey))
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Version::Pcl(_) => "PCL",
+            Version::ChangeKey(_) => "change key",
+        }
+    }
+
+    /// Highest counter per namespace, as `guid counter` text, for details.
+    fn describe(self) -> String {
+        let xids: Vec<Xid<'_>> = match self {
+            Version::Pcl(p) => p.xids().collect(),
+            Version::ChangeKey(x) => vec![x],
+        };
+        let parts: Vec<String> = xids
+            .iter()
+            .take(8)
+            .map(|x| format!("{} {}", x.namespace(), x.counter()))
+            .collect();
+        let more = xids.len().saturating_sub(8);
+        if more > 0 {
+            format!("[{}, {more} more]", parts.join(", "))
+        } else {
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
+fn compare_versions(a: Version<'_>, b: Version<'_>) -> PclOrdering {
+    match (a, b) {
+        (Version::Pcl(a), Version::Pcl(b)) => compare(&a, &b),
+        (Version::Pcl(a), Version::ChangeKey(b)) => compare(&a, &b),
+        (Version::ChangeKey(a), Version::Pcl(b)) => compare(&a, &b),
+        (Version::ChangeKey(a), Version::ChangeKey(b)) => compare(&a, &b),
+    }
+}
+
+/// The DIFF rules on one matched pair, in rule order; at most one finding
+/// per rule. DIFF001 and DIFF002 exclude each other; DIFF003 needs equal
+/// change keys and can accompany a DIFF001 found on the PCLs.
+pub fn compare_pair(old: &ItemRecord, new: &ItemRecord) -> Vec<(&'static RuleInfo, String)> {
+    let mut out: Vec<(&'static RuleInfo, String)> = Vec::new();
+    let old_ck = old.change_key.as_deref().and_then(|b| Xid::parse(b).ok());
+    let new_ck = new.change_key.as_deref().and_then(|b| Xid::parse(b).ok());
+    let old_pcl = old.pcl.as_deref().and_then(|b| Pcl::parse(b).ok());
+    let new_pcl = new.pcl.as_deref().and_then(|b| Pcl::parse(b).ok());
+
+    // The change key counter itself, within one namespace: the EWS
+    // decrement caught in the act, whatever the PCLs say.
+    let mut regressed: Option<String> = None;
+    if let (Some(o), Some(n)) = (old_ck, new_ck) {
+        if o.namespace() == n.namespace()
+            && o.local_id_len() == n.local_id_len()
+            && n.counter() < o.counter()
+        {
+            regressed = Some(format!(
+                "change key went down in namespace {}: OLD {} -> NEW {} (back by {})",
+                o.namespace(),
+                o.counter(),
+                n.counter(),
+                o.counter().value() - n.counter().value()
+            ));
+        }
+    }
+    let mut conflict = None;
+    if let (Some(ov), Some(nv)) = (Version::of(old_ck, old_pcl), Version::of(new_ck, new_pcl)) {
+        match compare_versions(ov, nv) {
+            PclOrdering::Includes => {
+                let text = format!(
+                    "OLD's {} {} includes NEW's {} {} and not the reverse",
+                    ov.name(),
+                    ov.describe(),
+                    nv.name(),
+                    nv.describe()
+                );
+                regressed = Some(match regressed {
+                    Some(ck) => format!("{ck}; {text}"),
+                    None => text,
+                });
+            }
+            PclOrdering::Conflict => {
+                conflict = Some(format!(
+                    "neither version includes the other: OLD's {} {}, NEW's {} {}",
+                    ov.name(),
+                    ov.describe(),
+                    nv.name(),
+                    nv.describe()
+                ));
+            }
+            // Identical, newer, or LocalId lengths that cannot be compared
+            // (ostscan scan reports those as PCL005; no guess here).
+            _ => {}
+        }
+    }
+    if let Some(text) = regressed {
+        out.push((&DIFF001, text));
+    } else if let Some(text) = conflict {
+        out.push((&DIFF002, text));
+    }
+
+    if let (Some(o), Some(n)) = (non_empty(&old.change_key), non_empty(&new.change_key)) {
+        if o == n {
+            let changes = content_changes(old, new);
+            if !changes.is_empty() {
+                let ck = old_ck.map_or_else(
+                    || report::hex(o),
+                    |x| format!("{} {}", x.namespace(), x.counter()),
+                );
+                out.push((
+                    &DIFF003,
+                    format!(
+                        "change key {ck} is the same on both sides but {}",
+                        changes.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// What counts as "the content changed" for DIFF003: any of
+/// PR_LAST_MODIFICATION_TIME (both present), PR_SUBJECT, PR_MESSAGE_CLASS
+/// differs. Every save through MAPI or EWS moves the modification time, so
+/// it is the signal; subject and class catch writers that preserve it.
+fn content_changes(old: &ItemRecord, new: &ItemRecord) -> Vec<String> {
+    let mut changes = Vec::new();
+    if let (Some(o), Some(n)) = (old.last_modified, new.last_modified) {
+        if o != n {
+            changes.push(format!("PR_LAST_MODIFICATION_TIME changed from {o} to {n}"));
+        }
+    }
+    if old.subject != new.subject {
+        changes.push("PR_SUBJECT changed".to_string());
+    }
+    if old.message_class != new.message_class {
+        changes.push(format!(
+            "PR_MESSAGE_CLASS changed from {:?} to {:?}",
+            old.message_class.as_deref().unwrap_or(""),
+            new.message_class.as_deref().unwrap_or("")
+        ));
+    }
+    changes
+}
+
+/// Whether the pair's folder changed: by PR_PARENT_SOURCE_KEY when both
+/// items have one (stable across copies and renames), else by the folder
+/// path below the IPM subtree.
+fn moved(old: &Snapshot, o: &ItemRecord, new: &Snapshot, n: &ItemRecord) -> bool {
+    match (
+        non_empty(&o.parent_source_key),
+        non_empty(&n.parent_source_key),
+    ) {
+        (Some(a), Some(b)) => a != b,
+        _ => old.relative_folder(o) != new.relative_folder(n),
+    }
+}
+
+fn file_side(path: &Path, pst: &Pst<'_>, snap: &Snapshot) -> FileSide {
+    let header = pst.header();
+    FileSide {
+        path: path.display().to_string(),
+        bytes: pst.len(),
+        client: header.client.name(),
+        format: header.format.name(),
+        record_key: snap.record_key.as_deref().map(hex),
+        folders: snap.folders.len() as u64,
+        items: snap.items.len() as u64,
+    }
+}
+
+/// Diff two snapshots. `old_side`/`new_side` describe the files.
+pub fn diff_snapshots(
+    old_side: FileSide,
+    old: &Snapshot,
+    new_side: FileSide,
+    new: &Snapshot,
+) -> DiffReport {
+    let matching = match_items(old, new);
+    let mut summary = DiffSummary {
+        old_items: old.items.len() as u64,
+        new_items: new.items.len() as u64,
+        matched: matching.pairs.len() as u64,
+        added: matching.added.len() as u64,
+        removed: matching.removed.len() as u64,
+        findings_by_rule: DIFF_RULES.iter().map(|r| (r.id, 0)).collect(),
+        ..DiffSummary::default()
+    };
+    let mut findings = Vec::new();
+    let mut moved_items = Vec::new();
+    for pair in &matching.pairs {
+        let (o, n) = (&old.items[pair.old], &new.items[pair.new]);
+        match pair.kind {
+            MatchKind::SourceKey => summary.matched_by.source_key += 1,
+            MatchKind::SearchKey => summary.matched_by.search_key += 1,
+            MatchKind::EntryId => summary.matched_by.entry_id += 1,
+        }
+        if o.change_key != n.change_key || o.pcl != n.pcl {
+            summary.changed += 1;
+        }
+        let source_key = non_empty(&n.source_key)
+            .or(non_empty(&o.source_key))
+            .map(hex);
+        let search_key = non_empty(&n.search_key)
+            .or(non_empty(&o.search_key))
+            .map(hex);
+        if moved(old, o, new, n) {
+            moved_items.push(MovedItem {
+                match_kind: pair.kind,
+                source_key: source_key.clone(),
+                search_key: search_key.clone(),
+                old_nid: o.nid,
+                new_nid: n.nid,
+                old_folder: o.folder.to_string(),
+                new_folder: n.folder.to_string(),
+                subject: n.subject.clone().or_else(|| o.subject.clone()),
+            });
+        }
+        for (rule, detail) in compare_pair(o, n) {
+            summary.findings += 1;
+            *summary.findings_by_rule.entry(rule.id).or_insert(0) += 1;
+            summary.findings_by_severity.add(rule.severity);
+            findings.push(DiffFinding {
+                rule: rule.id,
+                severity: rule.severity,
+                match_kind: pair.kind,
+                source_key: source_key.clone(),
+                search_key: search_key.clone(),
+                old_nid: o.nid,
+                new_nid: n.nid,
+                old_folder: o.folder.to_string(),
+                new_folder: n.folder.to_string(),
+                subject: n.subject.clone().or_else(|| o.subject.clone()),
+                message_class: n.message_class.clone().or_else(|| o.message_class.clone()),
+                old_change_key: o.change_key.as_deref().map(ChangeKeyView::new),
+                new_change_key: n.change_key.as_deref().map(ChangeKeyView::new),
+                old_pcl: o.pcl.as_deref().and_then(pcl_view),
+                new_pcl: n.pcl.as_deref().and_then(pcl_view),
+                old_pcl_hex: o.pcl.as_deref().map(hex),
+                new_pcl_hex: n.pcl.as_deref().map(hex),
+                old_last_modified: o.last_modified.map(|t| t.to_string()),
+                new_last_modified: n.last_modified.map(|t| t.to_string()),
+                detail,
+            });
+        }
+    }
+    summary.moved = moved_items.len() as u64;
+    let errors: Vec<DiffError> = old
+        .errors
+        .iter()
+        .map(|e| DiffError::new(Side::Old, e))
+        .chain(new.errors.iter().map(|e| DiffError::new(Side::New, e)))
+        .collect();
+    summary.errors = errors.len() as u64;
+    DiffReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::this(),
+        old: old_side,
+        new: new_side,
+        summary,
+        findings,
+        added: matching
+            .added
+            .iter()
+            .map(|&j| ListedItem::new(&new.items[j]))
+            .collect(),
+        removed: matching
+            .removed
+            .iter()
+            .map(|&i| ListedItem::new(&old.items[i]))
+            .collect(),
+        moved: moved_items,
+        errors,
+    }
+}
+
+/// A file of the pair that could not be opened.
+#[derive(Debug)]
+pub struct OpenFailure {
+    pub side: Side,
+    pub path: String,
+    pub error: NdbError,
+}
+
+/// Open, walk and diff two files (both walks run in parallel). Fails only
+/// when a file cannot be opened at all; damage inside a file is listed in
+/// [`DiffReport::errors`].
+pub fn diff_files(old_path: &Path, new_path: &Path) -> Result<DiffReport, Vec<OpenFailure>> {
+    let (old_pst, new_pst) = rayon::join(|| Pst::open(old_path), || Pst::open(new_path));
+    let (old_pst, new_pst) = match (old_pst, new_pst) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => {
+            let mut failures = Vec::new();
+            if let Err(error) = a {
+                failures.push(OpenFailure {
+                    side: Side::Old,
+                    path: old_path.display().to_string(),
+                    error,
+                });
+            }
+            if let Err(error) = b {
+                failures.push(OpenFailure {
+                    side: Side::New,
+                    path: new_path.display().to_string(),
+                    error,
+                });
+            }
+            return Err(failures);
+        }
+    };
+    let (old, new) = rayon::join(|| snapshot(&old_pst), || snapshot(&new_pst));
+    let old_side = file_side(old_path, &old_pst, &old);
+    let new_side = file_side(new_path, &new_pst, &new);
+    Ok(diff_snapshots(old_side, &old, new_side, &new))
+}

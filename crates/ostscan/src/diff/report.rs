@@ -1,0 +1,302 @@
+//! The serializable shapes of a diff (`docs/diff.md`, `docs/diff.schema.json`).
+//!
+//! Plain data, built by [`super::diff_snapshots`]; the CLI prints it as one
+//! JSON object or as NDJSON lines, and tests validate it against the schema.
+
+use std::collections::BTreeMap;
+
+use ost_props::{ItemRecord, Pcl, WalkError, Xid};
+use serde::Serialize;
+
+use crate::rules::Severity;
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// How a pair of items was matched across the two files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// PR_SOURCE_KEY (0x65E0) equal on both sides: the server's identity
+    /// of the item, the same in every replica.
+    SourceKey,
+    /// PR_SEARCH_KEY (0x300B) equal, used when one side has no source key
+    /// (a PST export, a local-only item).
+    SearchKey,
+    /// Same NID in two copies of one store (same PR_RECORD_KEY): the item's
+    /// entry id, used when neither key is there.
+    EntryId,
+}
+
+/// A decoded change key (the shape `ostscan scan` uses too).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeKeyView {
+    /// The raw value.
+    pub hex: String,
+    /// Namespace GUID in registry form; `None` when the value is not an XID.
+    pub guid: Option<String>,
+    /// The LocalId as a big-endian number.
+    pub counter: Option<u64>,
+    /// LocalId length in bytes.
+    pub local_id_len: Option<usize>,
+}
+
+impl ChangeKeyView {
+    pub fn new(bytes: &[u8]) -> ChangeKeyView {
+        let xid = Xid::parse(bytes).ok();
+        ChangeKeyView {
+            hex: hex(bytes),
+            guid: xid.map(|x| x.namespace().to_string()),
+            counter: xid.map(|x| x.counter().value()),
+            local_id_len: xid.map(|x| x.local_id_len()),
+        }
+    }
+}
+
+/// One decoded PCL entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PclEntryView {
+    pub guid: String,
+    pub counter: u64,
+    pub local_id_len: usize,
+    /// The XID bytes without the size prefix.
+    pub hex: String,
+}
+
+/// The decoded entries of a PCL; `None` when it does not decode.
+pub fn pcl_view(bytes: &[u8]) -> Option<Vec<PclEntryView>> {
+    let pcl = Pcl::parse(bytes).ok()?;
+    Some(
+        pcl.entries()
+            .map(|entry| PclEntryView {
+                guid: entry.xid.namespace().to_string(),
+                counter: entry.xid.counter().value(),
+                local_id_len: entry.xid.local_id_len(),
+                hex: hex(&entry.xid.to_vec()),
+            })
+            .collect(),
+    )
+}
+
+/// A rule's verdict on one matched pair, with both versions decoded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DiffFinding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// How the pair was matched.
+    #[serde(rename = "match")]
+    pub match_kind: MatchKind,
+    /// PR_SOURCE_KEY, lower hex (NEW's, else OLD's); `None` when neither has one.
+    pub source_key: Option<String>,
+    /// PR_SEARCH_KEY, lower hex (NEW's, else OLD's).
+    pub search_key: Option<String>,
+    pub old_nid: u32,
+    pub new_nid: u32,
+    pub old_folder: String,
+    pub new_folder: String,
+    /// NEW's subject (OLD's when NEW has none).
+    pub subject: Option<String>,
+    pub message_class: Option<String>,
+    pub old_change_key: Option<ChangeKeyView>,
+    pub new_change_key: Option<ChangeKeyView>,
+    /// Decoded PCL; `None` when absent or undecodable (see `*_pcl_hex`).
+    pub old_pcl: Option<Vec<PclEntryView>>,
+    pub new_pcl: Option<Vec<PclEntryView>>,
+    pub old_pcl_hex: Option<String>,
+    pub new_pcl_hex: Option<String>,
+    /// PR_LAST_MODIFICATION_TIME, RFC 3339.
+    pub old_last_modified: Option<String>,
+    pub new_last_modified: Option<String>,
+    /// Why, with the decoded counters.
+    pub detail: String,
+}
+
+/// An item only one side has (`added`: only NEW; `removed`: only OLD).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ListedItem {
+    pub nid: u32,
+    /// `contents` or `associated`.
+    pub kind: &'static str,
+    pub folder: String,
+    pub subject: Option<String>,
+    pub message_class: Option<String>,
+    pub source_key: Option<String>,
+    pub search_key: Option<String>,
+    pub change_key: Option<ChangeKeyView>,
+    pub last_modified: Option<String>,
+}
+
+impl ListedItem {
+    pub fn new(r: &ItemRecord) -> ListedItem {
+        ListedItem {
+            nid: r.nid,
+            kind: r.kind.name(),
+            folder: r.folder.to_string(),
+            subject: r.subject.clone(),
+            message_class: r.message_class.clone(),
+            source_key: r.source_key.as_deref().map(hex),
+            search_key: r.search_key.as_deref().map(hex),
+            change_key: r.change_key.as_deref().map(ChangeKeyView::new),
+            last_modified: r.last_modified.map(|t| t.to_string()),
+        }
+    }
+}
+
+/// A matched item whose folder changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MovedItem {
+    #[serde(rename = "match")]
+    pub match_kind: MatchKind,
+    pub source_key: Option<String>,
+    pub search_key: Option<String>,
+    pub old_nid: u32,
+    pub new_nid: u32,
+    pub old_folder: String,
+    pub new_folder: String,
+    pub subject: Option<String>,
+}
+
+/// Counts per severity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    pub info: u64,
+    pub warning: u64,
+    pub critical: u64,
+}
+
+impl SeverityCounts {
+    pub fn add(&mut self, severity: Severity) {
+        match severity {
+            Severity::Info => self.info += 1,
+            Severity::Warning => self.warning += 1,
+            Severity::Critical => self.critical += 1,
+        }
+    }
+
+    /// How many are at or above `threshold`.
+    pub fn at_or_above(&self, threshold: Severity) -> u64 {
+        match threshold {
+            Severity::Info => self.info + self.warning + self.critical,
+            Severity::Warning => self.warning + self.critical,
+            Severity::Critical => self.critical,
+        }
+    }
+}
+
+/// Matched pairs by how they were matched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MatchCounts {
+    pub source_key: u64,
+    pub search_key: u64,
+    pub entry_id: u64,
+}
+
+/// Totals of one diff.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DiffSummary {
+    /// Items compared on each side (contents and associated; orphans are
+    /// not live items and are left out).
+    pub old_items: u64,
+    pub new_items: u64,
+    pub matched: u64,
+    pub matched_by: MatchCounts,
+    /// Matched pairs whose change key or PCL bytes differ.
+    pub changed: u64,
+    pub added: u64,
+    pub removed: u64,
+    pub moved: u64,
+    pub findings: u64,
+    /// Every DIFF rule, zero included.
+    pub findings_by_rule: BTreeMap<&'static str, u64>,
+    pub findings_by_severity: SeverityCounts,
+    /// Entries of `errors`.
+    pub errors: u64,
+}
+
+/// One of the two files.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileSide {
+    pub path: String,
+    pub bytes: u64,
+    /// `PST` or `OST`.
+    pub client: &'static str,
+    /// `ansi`, `unicode` or `unicode4k`.
+    pub format: &'static str,
+    /// PR_RECORD_KEY of the store, lower hex.
+    pub record_key: Option<String>,
+    pub folders: u64,
+    pub items: u64,
+}
+
+/// Which file an error belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Old,
+    New,
+}
+
+/// A problem met while reading one of the files; the diff went on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DiffError {
+    pub side: Side,
+    pub structure: String,
+    pub offset: u64,
+    pub nid: Option<u32>,
+    pub message: String,
+}
+
+impl DiffError {
+    pub fn new(side: Side, e: &WalkError) -> DiffError {
+        DiffError {
+            side,
+            structure: e.structure.clone(),
+            offset: e.offset,
+            nid: e.nid,
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// The program that wrote the output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Tool {
+    pub fn this() -> Tool {
+        Tool {
+            name: "ostscan",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// The whole diff, as `--json` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DiffReport {
+    /// [`super::SCHEMA_VERSION`].
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub old: FileSide,
+    pub new: FileSide,
+    pub summary: DiffSummary,
+    /// In OLD's walk order of the matched items, then rule order.
+    pub findings: Vec<DiffFinding>,
+    /// Items only NEW has, in NEW's walk order.
+    pub added: Vec<ListedItem>,
+    /// Items only OLD has, in OLD's walk order.
+    pub removed: Vec<ListedItem>,
+    /// In OLD's walk order.
+    pub moved: Vec<MovedItem>,
+    pub errors: Vec<DiffError>,
+}

@@ -1,0 +1,928 @@
+//! What Outlook itself recorded about synchronization: the *Sync Issues*
+//! folder tree, conflict items, and the synchronization logs.
+//!
+//! Outlook finds its Sync Issues folders through the Inbox's
+//! PR_ADDITIONAL_REN_ENTRYIDS (0x36D8, PT_MV_BINARY): value 0 is Conflicts,
+//! 1 Sync Issues, 2 Local Failures, 3 Server Failures, 4 Junk E-mail. Each
+//! value is an entry id: a PST entry id ([MS-PST] 2.4.3.2: 4 flag bytes,
+//! the store's 16-byte PR_RECORD_KEY, a 4-byte NID) in stores Outlook made,
+//! or an Exchange Folder EntryID ([MS-OXCDATA] 2.2.4.1, 46 bytes: flags,
+//! provider UID, folder type, database GUID, 6-byte global counter, pad) in
+//! stores copied from a mailbox, which names the folder by the same 22 bytes
+//! as its PR_SOURCE_KEY. When neither resolves, the folders are found by
+//! their English names.
+//!
+//! [`analyze`] lists the conflict items (PR_CONFLICT_ENTRYID 0x3FF0, or
+//! msInConflict 0x800 in PR_MESSAGE_STATUS 0x0E17) with the item each one
+//! conflicts with, and parses the log messages of the Sync Issues tree
+//! (PR_BODY, read only for those) into the folders they name and the error
+//! codes they report. [`sync010`] turns that evidence, together with a
+//! scan's per-folder SYNC00x counts, into SYNC010 findings.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ost_ndb::ltp::PropertyContext;
+use ost_ndb::{Nid, Pst};
+use ost_props::store::prop_string;
+use ost_props::{ItemRecord, Store, WalkError};
+use serde::Serialize;
+
+use crate::diff::report::hex;
+use crate::rules::{RuleInfo, Severity};
+
+/// PR_ADDITIONAL_REN_ENTRYIDS, on the Inbox.
+pub const PR_ADDITIONAL_REN_ENTRYIDS: u16 = 0x36D8;
+/// PR_SOURCE_KEY (folders have one in stores copied from a mailbox).
+const PR_SOURCE_KEY: u16 = 0x65E0;
+/// PR_BODY.
+const PR_BODY: u16 = 0x1000;
+/// PR_MESSAGE_DELIVERY_TIME.
+const PR_MESSAGE_DELIVERY_TIME: u16 = 0x0E06;
+/// PR_MESSAGE_CODEPAGE, then PR_INTERNET_CPID, for PT_STRING8 bodies.
+const PR_MESSAGE_CODEPAGE: u16 = 0x3FFD;
+const PR_INTERNET_CPID: u16 = 0x3FDE;
+/// msInConflict in PR_MESSAGE_STATUS ([MS-OXCFXICS] 3.1.5.6.2.1).
+pub const MS_IN_CONFLICT: u32 = 0x800;
+
+/// Lines of a log body kept in [`SyncLog::excerpt`].
+const EXCERPT_LINES: usize = 12;
+/// Characters kept of one excerpt line.
+const EXCERPT_LINE_CHARS: usize = 200;
+/// Lines of a log body parsed for folders and errors; logs are short, a
+/// hostile body must not make the analysis quadratic.
+const MAX_LOG_LINES: usize = 5000;
+/// Error codes kept per log and per folder.
+const MAX_CODES: usize = 32;
+
+pub const SYNC010: RuleInfo = RuleInfo {
+    id: "SYNC010",
+    severity: Severity::Critical,
+    summary: "Outlook logged sync errors or conflicts for a folder whose items also have SYNC00x findings",
+};
+
+/// An entry id, as far as it names a folder or message of a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryId {
+    /// [MS-PST] 2.4.3.2: flags, provider UID (the store's PR_RECORD_KEY), NID.
+    Pst { provider: [u8; 16], nid: u32 },
+    /// [MS-OXCDATA] 2.2.4.1: the folder's source key is database GUID + global counter.
+    ExchangeFolder {
+        provider: [u8; 16],
+        source_key: [u8; 22],
+    },
+    /// [MS-OXCDATA] 2.2.4.2: folder and message source keys.
+    ExchangeMessage {
+        provider: [u8; 16],
+        folder_source_key: [u8; 22],
+        message_source_key: [u8; 22],
+    },
+}
+
+fn source_key_at(bytes: &[u8], at: usize) -> Option<[u8; 22]> {
+    let mut key = [0u8; 22];
+    key[..16].copy_from_slice(bytes.get(at..at + 16)?);
+    key[16..].copy_from_slice(bytes.get(at + 16..at + 22)?);
+    Some(key)
+}
+
+/// Decode an entry id by its length (24, 46 or 70 bytes); `None` for any
+/// other shape. Never panics.
+pub fn parse_entry_id(bytes: &[u8]) -> Option<EntryId> {
+    let provider: [u8; 16] = bytes.get(4..20)?.try_into().ok()?;
+    match bytes.len() {
+        24 => Some(EntryId::Pst {
+            provider,
+            nid: u32::from_le_bytes(bytes.get(20..24)?.try_into().ok()?),
+        }),
+        // flags 4, provider 16, type 2, then database GUID 16 + counter 6.
+        46 => Some(EntryId::ExchangeFolder {
+            provider,
+            source_key: source_key_at(bytes, 22)?,
+        }),
+        70 => Some(EntryId::ExchangeMessage {
+            provider,
+            folder_source_key: source_key_at(bytes, 22)?,
+            message_source_key: source_key_at(bytes, 46)?,
+        }),
+        _ => None,
+    }
+}
+
+/// How a special folder was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundBy {
+    /// Through the Inbox's PR_ADDITIONAL_REN_ENTRYIDS.
+    AdditionalRenEntryIds,
+    /// By its (English) display name.
+    Name,
+}
+
+/// One folder of the Sync Issues tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SpecialFolder {
+    pub nid: u32,
+    pub path: String,
+    pub found_by: FoundBy,
+    /// Items of the walk in this folder (contents and associated).
+    pub items: u64,
+}
+
+/// The Sync Issues tree; each `None` when not found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncIssuesFolders {
+    pub sync_issues: Option<SpecialFolder>,
+    pub conflicts: Option<SpecialFolder>,
+    pub local_failures: Option<SpecialFolder>,
+    pub server_failures: Option<SpecialFolder>,
+}
+
+impl SyncIssuesFolders {
+    fn all(&self) -> impl Iterator<Item = &SpecialFolder> {
+        [
+            &self.sync_issues,
+            &self.conflicts,
+            &self.local_failures,
+            &self.server_failures,
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    fn all_mut(&mut self) -> impl Iterator<Item = &mut SpecialFolder> {
+        [
+            &mut self.sync_issues,
+            &mut self.conflicts,
+            &mut self.local_failures,
+            &mut self.server_failures,
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Whether `folder_nid` is one of the tree's folders.
+    pub fn contains(&self, folder_nid: u32) -> bool {
+        self.all().any(|f| f.nid == folder_nid)
+    }
+}
+
+/// A folder named by NID and path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FolderRef {
+    pub nid: u32,
+    pub path: String,
+}
+
+/// The item a conflict item points at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ItemLink {
+    pub nid: u32,
+    pub folder: String,
+    pub subject: Option<String>,
+}
+
+/// An item in conflict: a conflict copy (PR_CONFLICT_ENTRYID) or the
+/// item Outlook marked msInConflict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConflictItem {
+    pub nid: u32,
+    pub folder: String,
+    pub subject: Option<String>,
+    pub message_class: Option<String>,
+    pub last_modified: Option<String>,
+    /// msInConflict (0x800) is set in PR_MESSAGE_STATUS.
+    pub in_conflict: bool,
+    /// PR_CONFLICT_ENTRYID, lower hex.
+    pub conflict_entry_id: Option<String>,
+    /// The item PR_CONFLICT_ENTRYID names, when it is in the store.
+    pub conflicts_with: Option<ItemLink>,
+    /// The folder whose synchronization this conflict concerns: that of
+    /// `conflicts_with`, else the item's own unless it is in Sync Issues.
+    pub affected_folder: Option<FolderRef>,
+}
+
+/// A folder a log names, with the errors reported while it was synchronized.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogFolder {
+    pub nid: u32,
+    pub path: String,
+    /// Error lines attributed to this folder.
+    pub errors: u64,
+    /// HRESULTs in those lines, e.g. `0x8004010F`.
+    pub error_codes: Vec<String>,
+}
+
+/// A synchronization log message of the Sync Issues tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncLog {
+    pub nid: u32,
+    pub folder: String,
+    /// PR_MESSAGE_DELIVERY_TIME, else PR_LAST_MODIFICATION_TIME (RFC 3339).
+    pub time: Option<String>,
+    pub subject: Option<String>,
+    /// The first non-empty lines of PR_BODY.
+    pub excerpt: Vec<String>,
+    /// Lines that report an error (an HRESULT failure code or "error"/"failed").
+    pub error_lines: u64,
+    pub error_codes: Vec<String>,
+    /// Folders of the store the log names ('Name' or 'Path\Name' in quotes).
+    pub folders: Vec<LogFolder>,
+}
+
+/// Counts of the analysis.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncIssuesCounts {
+    /// Items in the whole Sync Issues tree.
+    pub items: u64,
+    pub conflict_items: u64,
+    pub log_messages: u64,
+    pub logs_with_errors: u64,
+}
+
+/// Per folder of the store: what Outlook recorded against it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FolderEvidence {
+    pub nid: u32,
+    pub path: String,
+    /// Log messages that report an error while synchronizing this folder.
+    pub logs_with_errors: u64,
+    pub error_codes: Vec<String>,
+    /// Conflict items whose affected folder this is.
+    pub conflict_items: u64,
+}
+
+/// A problem met while reading the Sync Issues data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncIssuesError {
+    pub structure: String,
+    pub offset: u64,
+    pub nid: Option<u32>,
+    pub message: String,
+}
+
+impl From<&ost_ndb::ltp::LtpError> for SyncIssuesError {
+    fn from(e: &ost_ndb::ltp::LtpError) -> Self {
+        let w = WalkError::from(e);
+        SyncIssuesError {
+            structure: w.structure,
+            offset: w.offset,
+            nid: w.nid,
+            message: w.message,
+        }
+    }
+}
+
+/// The analysis of one store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncIssuesReport {
+    pub folders: SyncIssuesFolders,
+    pub counts: SyncIssuesCounts,
+    /// In the order of `records`.
+    pub conflicts: Vec<ConflictItem>,
+    pub logs: Vec<SyncLog>,
+    /// Folders with log errors or conflict items, in walk order.
+    pub evidence: Vec<FolderEvidence>,
+    pub errors: Vec<SyncIssuesError>,
+}
+
+/// Open the PC of a node, recording a failure.
+fn open_pc<'p>(
+    pst: &'p Pst<'p>,
+    nid: u32,
+    structure: &str,
+    errors: &mut Vec<SyncIssuesError>,
+) -> Option<PropertyContext<'p>> {
+    match pst
+        .node(Nid(nid))
+        .map_err(ost_ndb::ltp::LtpError::from)
+        .and_then(PropertyContext::open)
+    {
+        Ok(pc) => Some(pc),
+        Err(e) => {
+            let mut err = SyncIssuesError::from(&e);
+            err.nid.get_or_insert(nid);
+            if err.structure.is_empty() {
+                err.structure = structure.to_string();
+            }
+            errors.push(err);
+            None
+        }
+    }
+}
+
+/// Find the Sync Issues folders: by the Inbox's PR_ADDITIONAL_REN_ENTRYIDS
+/// first, then by name for those still missing.
+pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<SyncIssuesError>) {
+    let folders = store.folders();
+    let mut errors = Vec::new();
+    let mut found = SyncIssuesFolders::default();
+    let special = |i: usize, found_by| SpecialFolder {
+        nid: folders[i].nid,
+        path: folders[i].path.to_string(),
+        found_by,
+        items: 0,
+    };
+
+    // The Inbox: a folder named so one level below the IPM subtree; when
+    // several folders carry the property, the shallowest wins.
+    let mut inboxes: Vec<usize> = (0..folders.len())
+        .filter(|&i| folders[i].name.eq_ignore_ascii_case("Inbox"))
+        .collect();
+    inboxes.sort_by_key(|&i| folders[i].depth);
+    let mut ren: Option<Vec<Vec<u8>>> = None;
+    for i in inboxes {
+        let Some(pc) = open_pc(pst, folders[i].nid, "Inbox PC", &mut errors) else {
+            continue;
+        };
+        match pc.get(PR_ADDITIONAL_REN_ENTRYIDS) {
+            Ok(Some(v)) => match v.values() {
+                Ok(values) => {
+                    ren = Some(values.into_iter().map(<[u8]>::to_vec).collect());
+                    break;
+                }
+                Err(e) => errors.push(SyncIssuesError::from(&e)),
+            },
+            Ok(None) => {}
+            Err(e) => errors.push(SyncIssuesError::from(&e)),
+        }
+    }
+    if let Some(values) = ren {
+        // Exchange entry ids name folders by source key: read those only
+        // when needed (folders are few; each read is one PC lookup).
+        let mut by_source_key: Option<HashMap<Vec<u8>, usize>> = None;
+        let mut resolve = |bytes: &[u8], errors: &mut Vec<SyncIssuesError>| -> Option<usize> {
+            match parse_entry_id(bytes)? {
+                EntryId::Pst { nid, .. } => folders.iter().position(|f| f.nid == nid),
+                EntryId::ExchangeFolder { source_key, .. } => {
+                    let map = by_source_key.get_or_insert_with(|| {
+                        let mut map = HashMap::new();
+                        for (i, f) in folders.iter().enumerate() {
+                            if let Some(pc) = open_pc(pst, f.nid, "folder PC", errors) {
+                                if let Ok(Some(v)) = pc.get(PR_SOURCE_KEY) {
+                                    map.entry(v.as_bytes().to_vec()).or_insert(i);
+                                }
+                            }
+                        }
+                        map
+                    });
+                    map.get(&source_key[..]).copied()
+                }
+                EntryId::ExchangeMessage { .. } => None,
+            }
+        };
+        for (k, bytes) in values.iter().enumerate().take(4) {
+            if let Some(i) = resolve(bytes, &mut errors) {
+                let slot = match k {
+                    0 => &mut found.conflicts,
+                    1 => &mut found.sync_issues,
+                    2 => &mut found.local_failures,
+                    _ => &mut found.server_failures,
+                };
+                *slot = Some(special(i, FoundBy::AdditionalRenEntryIds));
+            }
+        }
+    }
+
+    // By name: "Sync Issues" (shallowest), then its children.
+    if found.sync_issues.is_none() {
+        let mut candidates: Vec<usize> = (0..folders.len())
+            .filter(|&i| folders[i].name.eq_ignore_ascii_case("Sync Issues"))
+            .collect();
+        // Prefer the parent of a subfolder already found by entry id.
+        let known_parent = [
+            &found.conflicts,
+            &found.local_failures,
+            &found.server_failures,
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|s| folders.iter().find(|f| f.nid == s.nid)?.parent);
+        candidates.sort_by_key(|&i| (Some(i) != known_parent, folders[i].depth));
+        if let Some(&i) = candidates.first() {
+            found.sync_issues = Some(special(i, FoundBy::Name));
+        }
+    }
+    let parent = found
+        .sync_issues
+        .as_ref()
+        .and_then(|s| folders.iter().position(|f| f.nid == s.nid));
+    if let Some(p) = parent {
+        let child = |name: &str| {
+            (0..folders.len()).find(|&i| {
+                folders[i].parent == Some(p) && folders[i].name.eq_ignore_ascii_case(name)
+            })
+        };
+        for (name, slot) in [
+            ("Conflicts", &mut found.conflicts),
+            ("Local Failures", &mut found.local_failures),
+            ("Server Failures", &mut found.server_failures),
+        ] {
+            if slot.is_none() {
+                if let Some(i) = child(name) {
+                    *slot = Some(special(i, FoundBy::Name));
+                }
+            }
+        }
+    }
+    (found, errors)
+}
+
+/// Whether `code` (8 hex digits) is an HRESULT failure (severity bit set).
+fn failure_code(digits: &str) -> Option<String> {
+    let value = u32::from_str_radix(digits, 16).ok()?;
+    (value & 0x8000_0000 != 0).then(|| format!("0x{value:08X}"))
+}
+
+/// HRESULT failure codes in a line: `0x8004010F`, `[8004010F-0-0-560]`,
+/// any 8-hex-digit word with the severity bit set.
+fn error_codes(line: &str) -> Vec<String> {
+    let bytes = line.as_bytes();
+    let mut codes = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_hexdigit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let mut word = &line[start..i];
+        if let Some(rest) = word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")) {
+            word = rest;
+        }
+        let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        if before_ok && word.len() == 8 && word.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if let Some(code) = failure_code(word) {
+                codes.push(code);
+            }
+        }
+    }
+    codes
+}
+
+/// Whether a line reports an error.
+fn is_error_line(line: &str, codes: &[String]) -> bool {
+    if !codes.is_empty() {
+        return true;
+    }
+    let lower = line.to_ascii_lowercase();
+    lower.contains("error") || lower.contains("failed") || lower.contains("failure")
+}
+
+/// Texts in single, double or typographic quotes.
+fn quoted(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(open) = rest.find(['\'', '"', '\u{2018}', '\u{201C}']) {
+        let quote = rest[open..].chars().next().unwrap_or('\'');
+        let close_char = match quote {
+            '\u{2018}' => '\u{2019}',
+            '\u{201C}' => '\u{201D}',
+            q => q,
+        };
+        let after = &rest[open + quote.len_utf8()..];
+        match after.find(close_char) {
+            Some(close) => {
+                out.push(&after[..close]);
+                rest = &after[close + close_char.len_utf8()..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Folder lookup for log text: by name and by path below the top.
+struct FolderIndex {
+    by_name: HashMap<String, Vec<usize>>,
+    paths: Vec<(String, usize)>,
+}
+
+impl FolderIndex {
+    fn new(store: &Store<'_>) -> FolderIndex {
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut paths = Vec::new();
+        for (i, f) in store.folders().iter().enumerate() {
+            // The root and the top-level folders (IPM subtree, search root)
+            // are never what a log means by a folder name.
+            if f.depth < 2 {
+                continue;
+            }
+            by_name.entry(f.name.to_lowercase()).or_default().push(i);
+            paths.push((f.path.to_lowercase(), i));
+        }
+        FolderIndex { by_name, paths }
+    }
+
+    /// Folders a quoted text names: a path ('Inbox\Sub', '\\Mailbox\Inbox')
+    /// by its trailing components, else a bare name.
+    fn lookup(&self, text: &str) -> Vec<usize> {
+        let text = text.trim().to_lowercase();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let parts: Vec<&str> = text.split(['\\', '/']).filter(|p| !p.is_empty()).collect();
+        if parts.len() > 1 {
+            let suffix = format!("/{}", parts.join("/"));
+            let mut hits: Vec<usize> = self
+                .paths
+                .iter()
+                .filter(|(p, _)| p.ends_with(&suffix))
+                .map(|&(_, i)| i)
+                .collect();
+            if hits.is_empty() {
+                // "\\Mailbox - Name\Inbox": the first part is the store's
+                // name, which the folder tree does not have.
+                let suffix = format!("/{}", parts[1..].join("/"));
+                hits = self
+                    .paths
+                    .iter()
+                    .filter(|(p, _)| p.ends_with(&suffix))
+                    .map(|&(_, i)| i)
+                    .collect();
+            }
+            return hits;
+        }
+        self.by_name.get(&text).cloned().unwrap_or_default()
+    }
+}
+
+/// Parse a log body: the folders it names and the errors reported for
+/// each. A line that starts a step ("Synchronizing ...") sets the folders
+/// the following lines are about; error lines count for those folders.
+fn parse_log(
+    body: &str,
+    index: &FolderIndex,
+    store: &Store<'_>,
+) -> (Vec<String>, u64, Vec<String>, Vec<LogFolder>) {
+    let mut excerpt = Vec::new();
+    let mut error_lines = 0;
+    let mut all_codes: BTreeSet<String> = BTreeSet::new();
+    let mut per_folder: BTreeMap<usize, (u64, BTreeSet<String>)> = BTreeMap::new();
+    let mut current: Vec<usize> = Vec::new();
+    for line in body.lines().take(MAX_LOG_LINES) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if excerpt.len() < EXCERPT_LINES {
+            excerpt.push(trimmed.chars().take(EXCERPT_LINE_CHARS).collect());
+        }
+        let named: Vec<usize> = quoted(trimmed)
+            .into_iter()
+            .flat_map(|q| index.lookup(q))
+            .collect();
+        if trimmed.to_ascii_lowercase().contains("synchroniz") {
+            current = named.clone();
+        } else {
+            for i in &named {
+                if !current.contains(i) {
+                    current.push(*i);
+                }
+            }
+        }
+        for &i in &named {
+            per_folder.entry(i).or_default();
+        }
+        let codes = error_codes(trimmed);
+        if is_error_line(trimmed, &codes) {
+            error_lines += 1;
+            for &i in &current {
+                let entry = per_folder.entry(i).or_default();
+                entry.0 += 1;
+                entry.1.extend(codes.iter().cloned());
+            }
+        }
+        all_codes.extend(codes);
+    }
+    let folders = store.folders();
+    let log_folders = per_folder
+        .into_iter()
+        .filter_map(|(i, (errors, codes))| {
+            let f = folders.get(i)?;
+            Some(LogFolder {
+                nid: f.nid,
+                path: f.path.to_string(),
+                errors,
+                error_codes: codes.into_iter().take(MAX_CODES).collect(),
+            })
+        })
+        .collect();
+    (
+        excerpt,
+        error_lines,
+        all_codes.into_iter().take(MAX_CODES).collect(),
+        log_folders,
+    )
+}
+
+/// Read the body and delivery time of a log message.
+fn read_log_body(
+    pst: &Pst<'_>,
+    nid: u32,
+    errors: &mut Vec<SyncIssuesError>,
+) -> (Option<String>, Option<u64>) {
+    let Some(pc) = open_pc(pst, nid, "log message PC", errors) else {
+        return (None, None);
+    };
+    let codepage = [PR_MESSAGE_CODEPAGE, PR_INTERNET_CPID]
+        .into_iter()
+        .find_map(|id| pc.get(id).ok().flatten().and_then(|v| v.as_i32()))
+        .map_or(ost_props::store::DEFAULT_CODEPAGE, |c| c as u32);
+    let body = match pc.get(PR_BODY) {
+        Ok(v) => v.and_then(|v| prop_string(&v, codepage)),
+        Err(e) => {
+            let mut err = SyncIssuesError::from(&e);
+            err.nid.get_or_insert(nid);
+            errors.push(err);
+            None
+        }
+    };
+    let delivered = pc
+        .get(PR_MESSAGE_DELIVERY_TIME)
+        .ok()
+        .flatten()
+        .and_then(|v| v.as_filetime());
+    (body, delivered)
+}
+
+/// Whether an item is a conflict item.
+pub fn is_conflict_item(r: &ItemRecord) -> bool {
+    r.conflict_entry_id
+        .as_deref()
+        .is_some_and(|b| !b.is_empty())
+        || r.message_status.is_some_and(|s| s & MS_IN_CONFLICT != 0)
+}
+
+/// Analyze the Sync Issues data of a store. `records` are the items the
+/// caller read (a scan's records); conflict targets are looked up among
+/// them. Only the bodies of the log messages are read from the file.
+pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> SyncIssuesReport {
+    let (mut folders, mut errors) = locate(pst, store);
+    let tree: BTreeSet<u32> = folders.all().map(|f| f.nid).collect();
+    for f in folders.all_mut() {
+        f.items = records.iter().filter(|r| r.folder_nid == f.nid).count() as u64;
+    }
+    let store_folders = store.folders();
+    let folder_ref = |nid: u32| -> Option<FolderRef> {
+        let f = store_folders.iter().find(|f| f.nid == nid)?;
+        Some(FolderRef {
+            nid: f.nid,
+            path: f.path.to_string(),
+        })
+    };
+    let by_nid: HashMap<u32, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.nid, i))
+        .collect();
+    let mut by_source_key: Option<HashMap<&[u8], usize>> = None;
+
+    let mut counts = SyncIssuesCounts {
+        items: records
+            .iter()
+            .filter(|r| tree.contains(&r.folder_nid))
+            .count() as u64,
+        ..SyncIssuesCounts::default()
+    };
+    let mut conflicts = Vec::new();
+    let mut logs = Vec::new();
+    let index = FolderIndex::new(store);
+    for r in records {
+        if is_conflict_item(r) {
+            let target = r
+                .conflict_entry_id
+                .as_deref()
+                .and_then(parse_entry_id)
+                .and_then(|id| match id {
+                    EntryId::Pst { nid, .. } => by_nid.get(&nid).copied(),
+                    EntryId::ExchangeMessage {
+                        message_source_key, ..
+                    } => {
+                        let map = by_source_key.get_or_insert_with(|| {
+                            records
+                                .iter()
+                                .enumerate()
+                                .filter_map(|(i, r)| Some((r.source_key.as_deref()?, i)))
+                                .collect()
+                        });
+                        map.get(&message_source_key[..]).copied()
+                    }
+                    EntryId::ExchangeFolder { .. } => None,
+                })
+                .filter(|&i| records[i].nid != r.nid)
+                .map(|i| &records[i]);
+            let affected = match target {
+                Some(t) => folder_ref(t.folder_nid),
+                None if !tree.contains(&r.folder_nid) => folder_ref(r.folder_nid),
+                None => None,
+            };
+            conflicts.push(ConflictItem {
+                nid: r.nid,
+                folder: r.folder.to_string(),
+                subject: r.subject.clone(),
+                message_class: r.message_class.clone(),
+                last_modified: r.last_modified.map(|t| t.to_string()),
+                in_conflict: r.message_status.is_some_and(|s| s & MS_IN_CONFLICT != 0),
+                conflict_entry_id: r.conflict_entry_id.as_deref().map(hex),
+                conflicts_with: target.map(|t| ItemLink {
+                    nid: t.nid,
+                    folder: t.folder.to_string(),
+                    subject: t.subject.clone(),
+                }),
+                affected_folder: affected,
+            });
+            continue;
+        }
+        if !tree.contains(&r.folder_nid) {
+            continue;
+        }
+        let (body, delivered) = read_log_body(pst, r.nid, &mut errors);
+        let (excerpt, error_lines, error_codes, log_folders) = match &body {
+            Some(text) => parse_log(text, &index, store),
+            None => (Vec::new(), 0, Vec::new(), Vec::new()),
+        };
+        let time = delivered
+            .map(ost_props::FileTime)
+            .or(r.last_modified)
+            .map(|t| t.to_string());
+        logs.push(SyncLog {
+            nid: r.nid,
+            folder: r.folder.to_string(),
+            time,
+            subject: r.subject.clone(),
+            excerpt,
+            error_lines,
+            error_codes,
+            folders: log_folders,
+        });
+    }
+    counts.conflict_items = conflicts.len() as u64;
+    counts.log_messages = logs.len() as u64;
+    counts.logs_with_errors = logs.iter().filter(|l| l.error_lines > 0).count() as u64;
+
+    // Evidence per folder, in walk order.
+    let mut evidence: BTreeMap<usize, FolderEvidence> = BTreeMap::new();
+    let position = |nid: u32| store_folders.iter().position(|f| f.nid == nid);
+    for log in &logs {
+        for lf in log.folders.iter().filter(|lf| lf.errors > 0) {
+            let Some(i) = position(lf.nid) else { continue };
+            let e = evidence.entry(i).or_insert_with(|| FolderEvidence {
+                nid: lf.nid,
+                path: lf.path.clone(),
+                logs_with_errors: 0,
+                error_codes: Vec::new(),
+                conflict_items: 0,
+            });
+            e.logs_with_errors += 1;
+            for code in &lf.error_codes {
+                if !e.error_codes.contains(code) && e.error_codes.len() < MAX_CODES {
+                    e.error_codes.push(code.clone());
+                }
+            }
+        }
+    }
+    for c in &conflicts {
+        let Some(f) = &c.affected_folder else {
+            continue;
+        };
+        let Some(i) = position(f.nid) else { continue };
+        evidence
+            .entry(i)
+            .or_insert_with(|| FolderEvidence {
+                nid: f.nid,
+                path: f.path.clone(),
+                logs_with_errors: 0,
+                error_codes: Vec::new(),
+                conflict_items: 0,
+            })
+            .conflict_items += 1;
+    }
+    SyncIssuesReport {
+        folders,
+        counts,
+        conflicts,
+        logs,
+        evidence: evidence.into_values().collect(),
+        errors,
+    }
+}
+
+/// A SYNC010 finding: a folder where Outlook's own records and the
+/// change key / PCL rules agree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FolderFinding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub folder_nid: u32,
+    pub folder: String,
+    /// SYNC00x findings on the folder's items (as the caller counted them).
+    pub sync_findings: u64,
+    pub logs_with_errors: u64,
+    pub error_codes: Vec<String>,
+    pub conflict_items: u64,
+    /// Always true: Clear Offline Items on this folder first.
+    pub recommend_clear_offline_items: bool,
+    pub detail: String,
+}
+
+/// SYNC010 for every folder that has evidence in `report` and a non-zero
+/// count in `sync_findings_by_folder` (folder NID -> number of SYNC001-003
+/// findings on its items). In walk order.
+pub fn sync010(
+    report: &SyncIssuesReport,
+    sync_findings_by_folder: &BTreeMap<u32, u64>,
+) -> Vec<FolderFinding> {
+    report
+        .evidence
+        .iter()
+        .filter_map(|e| {
+            let n = *sync_findings_by_folder.get(&e.nid)?;
+            if n == 0 {
+                return None;
+            }
+            let mut why = Vec::new();
+            if e.logs_with_errors > 0 {
+                let codes = if e.error_codes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", e.error_codes.join(", "))
+                };
+                why.push(format!(
+                    "{} synchronization log(s) report errors for it{codes}",
+                    e.logs_with_errors
+                ));
+            }
+            if e.conflict_items > 0 {
+                why.push(format!("{} conflict item(s) concern it", e.conflict_items));
+            }
+            Some(FolderFinding {
+                rule: SYNC010.id,
+                severity: SYNC010.severity,
+                folder_nid: e.nid,
+                folder: e.path.clone(),
+                sync_findings: n,
+                logs_with_errors: e.logs_with_errors,
+                error_codes: e.error_codes.clone(),
+                conflict_items: e.conflict_items,
+                recommend_clear_offline_items: true,
+                detail: format!(
+                    "{} and {n} of its items have SYNC00x findings: Clear Offline Items on this folder first",
+                    why.join("; ")
+                ),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_hresults_in_outlook_log_lines() {
+        assert_eq!(error_codes("\t\t [8004010F-0-0-560]"), ["0x8004010F"]);
+        assert_eq!(error_codes("Error 0x80040115 in 'Inbox'"), ["0x80040115"]);
+        assert!(error_codes("Downloading 12345678 items").is_empty());
+        assert!(error_codes("id 0012ABCD and deadbeefcafe").is_empty());
+    }
+
+    #[test]
+    fn quoted_texts() {
+        assert_eq!(
+            quoted("Synchronizing local changes in folder 'Inbox' and \"Sent\""),
+            ["Inbox", "Sent"]
+        );
+        assert_eq!(quoted("no 'close"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn entry_ids_by_length() {
+        let mut pst_id = vec![0u8; 4];
+        pst_id.extend_from_slice(&[7; 16]);
+        pst_id.extend_from_slice(&0x8042u32.to_le_bytes());
+        assert_eq!(
+            parse_entry_id(&pst_id),
+            Some(EntryId::Pst {
+                provider: [7; 16],
+                nid: 0x8042
+            })
+        );
+        assert_eq!(parse_entry_id(&pst_id[..23]), None);
+        assert_eq!(parse_entry_id(&[]), None);
+        let mut ex = vec![0u8; 20];
+        ex.extend_from_slice(&[1, 0]);
+        ex.extend_from_slice(&[9; 16]);
+        ex.extend_from_slice(&[0, 0, 0, 0, 1, 0x5c]);
+        ex.extend_from_slice(&[0, 0]);
+        match parse_entry_id(&ex) {
+            Some(EntryId::ExchangeFolder { source_key, .. }) => {
+                assert_eq!(&source_key[..16], &[9; 16]);
+                assert_eq!(&source_key[16..], &[0, 0, 0, 0, 1, 0x5c]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

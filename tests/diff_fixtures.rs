@@ -1,0 +1,449 @@
+//! `ostscan diff` on pairs of fixture stores: one planted case per rule,
+//! added / removed / moved items, items without source keys; every finding
+//! on its planted item and nothing else; JSON and NDJSON against
+//! docs/diff.schema.json.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use common::{ostscan, workspace};
+use ost_fixture::faults::{pcl, xid};
+use ost_fixture::manifest::filetime;
+use ost_fixture::{standard_folders, CryptMethod, Format, Message, PropValue, StoreWriter};
+use serde_json::Value;
+
+const SERVER: [u8; 16] = [0x11; 16];
+const CLIENT: [u8; 16] = [0x22; 16];
+const RECORD_KEY: [u8; 16] = [0x5a; 16];
+/// PR_SEARCH_KEY.
+const SEARCH_KEY: u16 = 0x300B;
+
+/// Where an item lives in a fixture store.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Inbox,
+    Projects,
+}
+
+/// One version of an item.
+#[derive(Clone)]
+struct Version {
+    subject: &'static str,
+    place: Place,
+    source_key: Option<u8>,
+    search_key: Option<u8>,
+    change_key: Option<([u8; 16], u64)>,
+    pcl: Vec<([u8; 16], u64)>,
+    minute: u32,
+}
+
+fn v(
+    subject: &'static str,
+    sk: Option<u8>,
+    ck: ([u8; 16], u64),
+    pcl: &[([u8; 16], u64)],
+) -> Version {
+    Version {
+        subject,
+        place: Place::Inbox,
+        source_key: sk,
+        search_key: None,
+        change_key: Some(ck),
+        pcl: pcl.to_vec(),
+        minute: 0,
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ostscan-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Write a store holding `items` (in this order, so equal positions get
+/// equal NIDs in two files).
+fn write_store(path: &Path, format: Format, items: &[Version]) {
+    let out = BufWriter::new(File::create(path).unwrap());
+    let mut w = StoreWriter::new(out, format, CryptMethod::None, RECORD_KEY).unwrap();
+    let folders = standard_folders(&mut w);
+    let projects = folders.user[0];
+    for item in items {
+        let folder = match item.place {
+            Place::Inbox => folders.inbox,
+            Place::Projects => projects,
+        };
+        let mut extra = Vec::new();
+        if let Some(k) = item.search_key {
+            extra.push((SEARCH_KEY, PropValue::Binary(vec![k; 16])));
+        }
+        let m = Message {
+            subject: item.subject.into(),
+            message_class: "IPM.Note".into(),
+            change_key: item.change_key.map(|(g, c)| xid(&g, c, 4)),
+            pcl: (!item.pcl.is_empty()).then(|| {
+                pcl(&item
+                    .pcl
+                    .iter()
+                    .map(|(g, c)| xid(g, *c, 4))
+                    .collect::<Vec<_>>())
+            }),
+            source_key: item.source_key.map(|k| {
+                let mut key = vec![0x33; 16];
+                key.extend_from_slice(&[0, 0, 0, 0, 0, k]);
+                key
+            }),
+            last_modified: Some(filetime(2024, 5, 1, 12, item.minute, 0, 0)),
+            extra,
+            ..Message::default()
+        };
+        w.add_message(folder, &m).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// OLD and NEW versions of every planted case: (OLD, NEW) per item; `None`
+/// when the item is on one side only.
+fn cases() -> Vec<(Option<Version>, Option<Version>)> {
+    let a = SERVER;
+    let b = CLIENT;
+    let mut moved_new = v("moved", Some(7), (a, 40), &[(a, 40)]);
+    moved_new.place = Place::Projects;
+    let mut stale_new = v("stale content", Some(4), (a, 70), &[(a, 70)]);
+    stale_new.minute = 30;
+    let mut no_sk_old = v("no source key, regressed", None, (a, 30), &[(a, 30)]);
+    no_sk_old.search_key = Some(0xA1);
+    let mut no_sk_new = v("no source key, regressed", None, (a, 20), &[(a, 20)]);
+    no_sk_new.search_key = Some(0xA1);
+    let mut entry_old = v("entry id, conflict", None, (a, 5), &[]);
+    entry_old.pcl.clear();
+    let entry_new = v("entry id, conflict", None, (b, 5), &[]);
+    // A copy: same search key, different source keys; must not be matched.
+    let mut copy_old = v("copied original", Some(10), (a, 80), &[(a, 80)]);
+    copy_old.search_key = Some(0xB2);
+    let mut copy_new = v("the copy", Some(11), (a, 81), &[(a, 81)]);
+    copy_new.search_key = Some(0xB2);
+    vec![
+        // First, so it has the same NID in both files.
+        (Some(entry_old), Some(entry_new)),
+        (
+            Some(v("regressed change key", Some(1), (a, 100), &[(a, 100)])),
+            Some(v("regressed change key", Some(1), (a, 90), &[(a, 90)])),
+        ),
+        (
+            Some(v("regressed PCL", Some(2), (b, 7), &[(a, 50), (b, 7)])),
+            Some(v("regressed PCL", Some(2), (a, 50), &[(a, 50)])),
+        ),
+        (
+            Some(v("conflict", Some(3), (a, 60), &[(a, 60)])),
+            Some(v("conflict", Some(3), (b, 3), &[(b, 3)])),
+        ),
+        (
+            Some(v("stale content", Some(4), (a, 70), &[(a, 70)])),
+            Some(stale_new),
+        ),
+        (
+            Some(v("healthy update", Some(5), (a, 10), &[(a, 10)])),
+            Some(v("healthy update", Some(5), (a, 11), &[(a, 11)])),
+        ),
+        (
+            Some(v("unchanged", Some(6), (a, 12), &[(a, 12)])),
+            Some(v("unchanged", Some(6), (a, 12), &[(a, 12)])),
+        ),
+        (
+            Some(v("moved", Some(7), (a, 40), &[(a, 40)])),
+            Some(moved_new),
+        ),
+        (Some(v("removed", Some(8), (a, 41), &[(a, 41)])), None),
+        (Some(no_sk_old), Some(no_sk_new)),
+        (Some(copy_old), Some(copy_new)),
+        (None, Some(v("added", Some(9), (a, 42), &[(a, 42)]))),
+    ]
+}
+
+fn write_pair(format: Format, tag: &str) -> (PathBuf, PathBuf) {
+    let cases = cases();
+    let old: Vec<Version> = cases.iter().filter_map(|c| c.0.clone()).collect();
+    let new: Vec<Version> = cases.iter().filter_map(|c| c.1.clone()).collect();
+    let old_path = scratch(&format!(
+        "{tag}-old.{}",
+        if format.is_ost() { "ost" } else { "pst" }
+    ));
+    let new_path = scratch(&format!(
+        "{tag}-new.{}",
+        if format.is_ost() { "ost" } else { "pst" }
+    ));
+    write_store(&old_path, format, &old);
+    write_store(&new_path, format, &new);
+    (old_path, new_path)
+}
+
+fn validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(workspace().join("docs/diff.schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).expect("docs/diff.schema.json compiles")
+}
+
+fn record_validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(workspace().join("docs/diff.schema.json")).unwrap();
+    let mut schema: Value = serde_json::from_str(&text).unwrap();
+    let defs = schema["$defs"].clone();
+    schema = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": "#/$defs/record",
+        "$defs": defs,
+    });
+    jsonschema::validator_for(&schema).expect("record schema compiles")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, value: &Value, what: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:#?}");
+}
+
+fn run_json(old: &Path, new: &Path, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args = vec![
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = ostscan(&args);
+    let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), value)
+}
+
+fn subjects(list: &Value) -> BTreeSet<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["subject"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_rule_fires_on_its_planted_item_and_nowhere_else() {
+    for format in [Format::Unicode, Format::Ost4k, Format::Ansi] {
+        let (old, new) = write_pair(format, format.name());
+        let (code, v) = run_json(&old, &new, &[]);
+        assert_eq!(code, Some(1), "{format}: findings at warning and above");
+        assert_valid(&validator(), &v, format.name());
+
+        let found: BTreeSet<(String, String, String)> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap().to_string(),
+                    f["subject"].as_str().unwrap().to_string(),
+                    f["match"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let expected: BTreeSet<(String, String, String)> = [
+            ("DIFF001", "regressed change key", "source_key"),
+            ("DIFF001", "regressed PCL", "source_key"),
+            ("DIFF002", "conflict", "source_key"),
+            ("DIFF003", "stale content", "source_key"),
+            ("DIFF001", "no source key, regressed", "search_key"),
+            ("DIFF002", "entry id, conflict", "entry_id"),
+        ]
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+        assert_eq!(found, expected, "{format}");
+        assert_eq!(v["findings"].as_array().unwrap().len(), expected.len());
+
+        assert_eq!(
+            subjects(&v["added"]),
+            BTreeSet::from(["added".into(), "the copy".into()])
+        );
+        assert_eq!(
+            subjects(&v["removed"]),
+            BTreeSet::from(["removed".into(), "copied original".into()])
+        );
+        assert_eq!(subjects(&v["moved"]), BTreeSet::from(["moved".into()]));
+        let moved = &v["moved"][0];
+        assert_eq!(moved["old_folder"], "/Top of Personal Folders/Inbox");
+        assert_eq!(moved["new_folder"], "/Top of Personal Folders/Projects");
+        assert_eq!(
+            moved["source_key"],
+            "33333333333333333333333333333333000000000007"
+        );
+
+        let s = &v["summary"];
+        assert_eq!(s["matched"], 9);
+        assert_eq!(s["matched_by"]["source_key"], 7);
+        assert_eq!(s["matched_by"]["search_key"], 1);
+        assert_eq!(s["matched_by"]["entry_id"], 1);
+        assert_eq!(s["findings_by_rule"]["DIFF001"], 3);
+        assert_eq!(s["findings_by_severity"]["critical"], 3);
+        assert_eq!(s["findings_by_severity"]["warning"], 3);
+        assert_eq!(s["errors"], 0);
+    }
+}
+
+#[test]
+fn findings_carry_both_versions_decoded() {
+    let (old, new) = write_pair(Format::Unicode, "decoded");
+    let (_, v) = run_json(&old, &new, &[]);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["subject"] == "regressed change key")
+        .unwrap();
+    assert_eq!(f["rule"], "DIFF001");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(
+        f["source_key"],
+        "33333333333333333333333333333333000000000001"
+    );
+    assert_eq!(f["old_folder"], "/Top of Personal Folders/Inbox");
+    assert_eq!(f["new_folder"], "/Top of Personal Folders/Inbox");
+    assert_eq!(f["old_change_key"]["counter"], 100);
+    assert_eq!(f["new_change_key"]["counter"], 90);
+    assert_eq!(f["old_change_key"]["local_id_len"], 4);
+    assert_eq!(
+        f["old_change_key"]["hex"],
+        "1111111111111111111111111111111100000064"
+    );
+    assert_eq!(
+        f["new_change_key"]["guid"],
+        "{11111111-1111-1111-1111-111111111111}"
+    );
+    assert_eq!(f["old_pcl"][0]["counter"], 100);
+    assert_eq!(f["new_pcl"][0]["counter"], 90);
+    assert_eq!(
+        f["new_pcl"][0]["hex"],
+        "111111111111111111111111111111110000005a"
+    );
+    assert!(f["old_nid"].as_u64().unwrap() > 0 && f["new_nid"].as_u64().unwrap() > 0);
+    let detail = f["detail"].as_str().unwrap();
+    assert!(detail.contains("back by 10"), "{detail}");
+
+    let stale = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "DIFF003")
+        .unwrap();
+    assert!(stale["detail"]
+        .as_str()
+        .unwrap()
+        .contains("PR_LAST_MODIFICATION_TIME"));
+    assert_ne!(stale["old_last_modified"], stale["new_last_modified"]);
+}
+
+#[test]
+fn fail_on_threshold_and_identical_copies() {
+    let (old, new) = write_pair(Format::Unicode, "threshold");
+    let (code, _) = run_json(&old, &new, &["--fail-on", "critical"]);
+    assert_eq!(code, Some(1));
+    // Same file on both sides: every item matched, nothing else.
+    let (code, v) = run_json(&old, &old, &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["summary"]["findings"], 0);
+    assert_eq!(v["summary"]["changed"], 0);
+    assert_eq!(v["summary"]["matched"], v["summary"]["old_items"]);
+    assert_eq!(v["added"].as_array().unwrap().len(), 0);
+    assert_eq!(v["moved"].as_array().unwrap().len(), 0);
+    // Swapped: what regressed now advanced and the healthy update went
+    // back; conflicts and the stale content stay what they were.
+    let (_, v) = run_json(&new, &old, &[]);
+    let found: BTreeSet<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["subject"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("DIFF001", "healthy update"),
+        ("DIFF002", "conflict"),
+        ("DIFF002", "entry id, conflict"),
+        ("DIFF003", "stale content"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn ndjson_lines_are_typed_and_valid() {
+    let (old, new) = write_pair(Format::Ost, "ndjson");
+    let out = ostscan(&[
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--ndjson",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let validator = record_validator();
+    for l in &lines {
+        assert_valid(&validator, l, &l.to_string());
+    }
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(types.first(), Some(&"begin"));
+    assert_eq!(&types[types.len() - 2..], ["end", "summary"]);
+    let count = |t: &str| types.iter().filter(|x| **x == t).count();
+    assert_eq!(count("finding"), 6);
+    assert_eq!(count("added"), 2);
+    assert_eq!(count("removed"), 2);
+    assert_eq!(count("moved"), 1);
+}
+
+#[test]
+fn unreadable_file_exits_2_naming_it() {
+    let (old, _) = write_pair(Format::Unicode, "unreadable");
+    let bad = scratch("not-a-store.pst");
+    std::fs::write(&bad, b"this is not an Outlook file").unwrap();
+    let out = ostscan(&[
+        "diff",
+        old.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not-a-store.pst"), "{err}");
+    let missing = scratch("missing.ost");
+    let out = ostscan(&["diff", missing.to_str().unwrap(), old.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.ost"));
+}
+
+#[test]
+fn text_output_summarizes() {
+    let (old, new) = write_pair(Format::Unicode, "text");
+    let out = ostscan(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DIFF001 critical"), "{text}");
+    assert!(text.contains("moved (1):"), "{text}");
+    assert!(text.contains("added (2):"), "{text}");
+}
