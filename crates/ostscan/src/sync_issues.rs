@@ -549,6 +549,17 @@ impl FolderIndex {
     }
 }
 
+/// Whether a log line starts a step ("11:02:10 Synchronizing local changes
+/// in folder 'Inbox'"): after the time stamp, it begins with
+/// "Synchroniz". "Error synchronizing message ..." inside a step does not.
+fn starts_step(line: &str) -> bool {
+    let text = line.trim_start_matches(|c: char| {
+        c.is_ascii_digit() || c == ':' || c == '.' || c.is_whitespace()
+    });
+    text.get(..10)
+        .is_some_and(|head| head.eq_ignore_ascii_case("synchroniz"))
+}
+
 /// Parse a log body: the folders it names and the errors reported for
 /// each. A line that starts a step ("Synchronizing ...") sets the folders
 /// the following lines are about; error lines count for those folders.
@@ -574,7 +585,7 @@ fn parse_log(
             .into_iter()
             .flat_map(|q| index.lookup(q))
             .collect();
-        if trimmed.to_ascii_lowercase().contains("synchroniz") {
+        if starts_step(trimmed) {
             current = named.clone();
         } else {
             for i in &named {

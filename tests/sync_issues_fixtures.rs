@@ -1,0 +1,323 @@
+//! `ostscan::sync_issues` on a fixture store with a Sync Issues tree,
+//! conflict items and synchronization logs, on a store where the folders
+//! can only be found by name, and on the real corpus file that has them.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use common::corpus;
+use ost_fixture::faults::{pcl, xid};
+use ost_fixture::messaging::{entry_id, pid};
+use ost_fixture::{standard_folders, CryptMethod, Format, Message, PropValue, StoreWriter};
+use ost_ndb::Pst;
+use ost_props::{ItemRecord, Store};
+use ostscan::sync_issues::{analyze, sync010, FoundBy, SyncIssuesReport, MS_IN_CONFLICT};
+use ostscan::{check, SyncProps};
+
+const NS: [u8; 16] = [0x44; 16];
+const RECORD_KEY: [u8; 16] = [0x77; 16];
+/// PR_CONFLICT_ENTRYID.
+const CONFLICT_ENTRYID: u16 = 0x3FF0;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ostscan-sync-issues-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn note(subject: &str, ck: u64, pcl_counter: u64) -> Message {
+    Message {
+        subject: subject.into(),
+        message_class: "IPM.Note".into(),
+        change_key: Some(xid(&NS, ck, 4)),
+        pcl: Some(pcl(&[xid(&NS, pcl_counter, 4)])),
+        source_key: Some(subject.bytes().chain([0u8; 22]).take(22).collect()),
+        last_modified: Some(0x01DA_0000_0000_0000),
+        ..Message::default()
+    }
+}
+
+fn log(subject: &str, body: &str) -> Message {
+    Message {
+        subject: subject.into(),
+        message_class: "IPM.Note".into(),
+        body: Some(body.into()),
+        last_modified: Some(0x01DA_0000_0000_0000),
+        ..Message::default()
+    }
+}
+
+const PROJECTS_LOG: &str = "\
+11:02:10 Synchronizer Version 16.0.17328
+11:02:10 Synchronizing Mailbox 'Jane Doe'
+11:02:10 Synchronizing local changes in folder 'Projects'
+11:02:11 Uploading to server 'outlook.example.com'
+11:02:11 \t Error synchronizing message 'Quarterly report'
+11:02:11 \t\t [80040119-0-0-560]
+11:02:11 \t\t The client operation failed.
+11:02:12 Synchronizing server changes in folder 'Inbox'
+11:02:12 Downloading from server 'outlook.example.com'
+11:02:12 Done
+";
+
+const REPORTS_LOG: &str = "\
+09:00:00 Synchronizing server changes in folder 'Alpha\\Reports'
+09:00:01 \t 3 item(s) updated in offline folder
+09:00:01 Done
+";
+
+const ARCHIVE_LOG: &str = "\
+10:00:00 Synchronizing server changes in folder 'Archive'
+10:00:01 \t Error 0x8004010F: the object could not be found.
+";
+
+/// The fixture: Inbox holds an item marked msInConflict and an item with a
+/// SYNC001 fault; its conflict copy is in Sync Issues/Conflicts; Projects
+/// holds a SYNC002 item and is named with an error by a Local Failures
+/// log; Reports has a SYNC002 item and a log without errors; Archive has an
+/// error log but healthy items.
+fn write_fixture(path: &Path, format: Format) {
+    let out = BufWriter::new(File::create(path).unwrap());
+    let mut w = StoreWriter::new(out, format, CryptMethod::None, RECORD_KEY).unwrap();
+    let f = standard_folders(&mut w);
+    let (projects, reports, archive) = (f.user[0], f.user[2], f.user[3]);
+
+    let mut original = note("original", 20, 20);
+    original
+        .extra
+        .push((pid::MESSAGE_STATUS, PropValue::Long(MS_IN_CONFLICT as i32)));
+    let original_nid = w.add_message(f.inbox, &original).unwrap();
+    let mut sync001 = note("inbox sync001", 5, 5);
+    sync001.pcl = Some(pcl(&[xid(&[0x55; 16], 5, 4)]));
+    w.add_message(f.inbox, &sync001).unwrap();
+    w.add_message(f.inbox, &note("inbox healthy", 6, 6))
+        .unwrap();
+
+    let mut copy = note("original", 19, 19);
+    copy.extra.push((
+        CONFLICT_ENTRYID,
+        PropValue::Binary(entry_id(&RECORD_KEY, original_nid)),
+    ));
+    w.add_message(f.conflicts, &copy).unwrap();
+
+    w.add_message(projects, &note("projects sync002", 5, 9))
+        .unwrap();
+    w.add_message(reports, &note("reports sync002", 5, 9))
+        .unwrap();
+    w.add_message(archive, &note("archive healthy", 8, 8))
+        .unwrap();
+
+    w.add_message(f.local_failures, &log("Synchronization Log:", PROJECTS_LOG))
+        .unwrap();
+    w.add_message(f.sync_issues, &log("Synchronization Log:", REPORTS_LOG))
+        .unwrap();
+    w.add_message(
+        f.server_failures,
+        &log("Synchronization Log: server", ARCHIVE_LOG),
+    )
+    .unwrap();
+    w.finish().unwrap();
+}
+
+/// Analyze a file the way `scan` would: every item read, SYNC001-003
+/// counted per folder, SYNC010 derived.
+fn analyze_file(
+    path: &Path,
+) -> (
+    SyncIssuesReport,
+    Vec<ostscan::sync_issues::FolderFinding>,
+    Vec<ItemRecord>,
+) {
+    let pst = Pst::open(path).unwrap();
+    let mut store = Store::open(&pst);
+    let refs = store.item_refs(true);
+    let records: Vec<ItemRecord> = refs.iter().map(|r| store.read_item(r)).collect();
+    let report = analyze(&pst, &store, &records);
+    let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
+    for r in &records {
+        let n = check(&SyncProps {
+            change_key: r.change_key.as_deref(),
+            pcl: r.pcl.as_deref(),
+        })
+        .iter()
+        .filter(|f| f.rule.starts_with("SYNC"))
+        .count() as u64;
+        *sync_by_folder.entry(r.folder_nid).or_insert(0) += n;
+    }
+    let findings = sync010(&report, &sync_by_folder);
+    (report, findings, records)
+}
+
+#[test]
+fn fixture_tree_conflicts_logs_and_sync010() {
+    for format in [Format::Unicode, Format::Ansi, Format::Ost4k] {
+        let path = scratch(&format!("tree-{}.ost", format.name()));
+        write_fixture(&path, format);
+        let (report, findings, records) = analyze_file(&path);
+        let top = "/Top of Personal Folders";
+
+        let folders = &report.folders;
+        for (found, name) in [
+            (&folders.sync_issues, "Sync Issues"),
+            (&folders.conflicts, "Sync Issues/Conflicts"),
+            (&folders.local_failures, "Sync Issues/Local Failures"),
+            (&folders.server_failures, "Sync Issues/Server Failures"),
+        ] {
+            let found = found.as_ref().unwrap_or_else(|| panic!("{format}: {name}"));
+            assert_eq!(found.path, format!("{top}/{name}"), "{format}");
+            assert_eq!(found.found_by, FoundBy::AdditionalRenEntryIds, "{format}");
+        }
+        assert_eq!(folders.conflicts.as_ref().unwrap().items, 1);
+        assert_eq!(report.counts.items, 4, "{format}");
+        assert_eq!(report.counts.conflict_items, 2, "{format}");
+        assert_eq!(report.counts.log_messages, 3, "{format}");
+        assert_eq!(report.counts.logs_with_errors, 2, "{format}");
+
+        // Conflicts: the copy points at the original; the original is
+        // marked msInConflict. Both concern the Inbox.
+        let original = records
+            .iter()
+            .find(|r| r.subject.as_deref() == Some("original") && r.folder.ends_with("/Inbox"))
+            .unwrap();
+        let copy = report
+            .conflicts
+            .iter()
+            .find(|c| c.folder.ends_with("/Conflicts"))
+            .unwrap();
+        let target = copy.conflicts_with.as_ref().expect("copy resolves");
+        assert_eq!(target.nid, original.nid);
+        assert_eq!(target.folder, format!("{top}/Inbox"));
+        assert!(!copy.in_conflict);
+        assert_eq!(
+            copy.affected_folder.as_ref().unwrap().path,
+            format!("{top}/Inbox")
+        );
+        let marked = report
+            .conflicts
+            .iter()
+            .find(|c| c.nid == original.nid)
+            .unwrap();
+        assert!(marked.in_conflict && marked.conflicts_with.is_none());
+
+        // Logs: folders named in quotes, errors attributed to the folder
+        // being synchronized when they were reported.
+        let projects_log = report
+            .logs
+            .iter()
+            .find(|l| l.folder.ends_with("/Local Failures"))
+            .unwrap();
+        assert_eq!(projects_log.error_codes, ["0x80040119"], "{format}");
+        assert_eq!(
+            projects_log.excerpt[0],
+            "11:02:10 Synchronizer Version 16.0.17328"
+        );
+        let named: Vec<(&str, u64)> = projects_log
+            .folders
+            .iter()
+            .map(|f| (f.path.as_str(), f.errors))
+            .collect();
+        assert!(
+            named.contains(&(&*format!("{top}/Projects"), 3)),
+            "{named:?}"
+        );
+        assert!(named.contains(&(&*format!("{top}/Inbox"), 0)), "{named:?}");
+        assert_eq!(named.len(), 2, "{named:?}");
+        let reports_log = report
+            .logs
+            .iter()
+            .find(|l| l.folder == format!("{top}/Sync Issues"))
+            .unwrap();
+        assert_eq!(reports_log.error_lines, 0);
+        assert_eq!(reports_log.folders.len(), 1);
+        assert_eq!(
+            reports_log.folders[0].path,
+            format!("{top}/Projects/Alpha/Reports")
+        );
+        assert!(reports_log.time.is_some());
+
+        // SYNC010 exactly on the Inbox (conflicts + SYNC001) and Projects
+        // (log errors + SYNC002); not Reports (no errors), not Archive (no
+        // SYNC findings).
+        let flagged: Vec<(&str, u64, u64, u64)> = findings
+            .iter()
+            .map(|f| {
+                (
+                    f.folder.as_str(),
+                    f.sync_findings,
+                    f.logs_with_errors,
+                    f.conflict_items,
+                )
+            })
+            .collect();
+        assert_eq!(
+            flagged,
+            [
+                (&*format!("{top}/Inbox"), 1, 0, 2),
+                (&*format!("{top}/Projects"), 1, 1, 0),
+            ],
+            "{format}"
+        );
+        assert!(findings.iter().all(|f| f.rule == "SYNC010"
+            && f.severity == ostscan::Severity::Critical
+            && f.recommend_clear_offline_items));
+        assert_eq!(findings[1].error_codes, ["0x80040119"]);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        // Plain data: serializes for scan's report.
+        serde_json::to_value(&report).unwrap();
+    }
+}
+
+#[test]
+fn folders_are_found_by_name_without_the_inbox_property() {
+    let path = scratch("by-name.pst");
+    let out = BufWriter::new(File::create(&path).unwrap());
+    let mut w = StoreWriter::new(out, Format::Unicode, CryptMethod::None, RECORD_KEY).unwrap();
+    let top = w.ipm_subtree();
+    w.add_folder(top, "Inbox");
+    let sync = w.add_folder(top, "Sync Issues");
+    let conflicts = w.add_folder(sync, "Conflicts");
+    w.add_folder(sync, "Local Failures");
+    w.add_message(conflicts, &note("lonely copy", 1, 1))
+        .unwrap();
+    w.finish().unwrap();
+    let (report, findings, _) = analyze_file(&path);
+    let f = &report.folders;
+    assert_eq!(f.sync_issues.as_ref().unwrap().found_by, FoundBy::Name);
+    assert_eq!(f.conflicts.as_ref().unwrap().found_by, FoundBy::Name);
+    assert!(f.local_failures.is_some());
+    assert!(f.server_failures.is_none());
+    // An item in Conflicts without conflict markers is a log message with
+    // no body: counted, nothing attributed.
+    assert_eq!(report.counts.log_messages, 1);
+    assert!(report.evidence.is_empty());
+    assert!(findings.is_empty());
+}
+
+#[test]
+fn real_backup_with_exchange_entry_ids() {
+    let Some(dir) = corpus() else { return };
+    let (report, findings, _) = analyze_file(&dir.join("hughbe_backup.pst"));
+    let f = &report.folders;
+    let top = "/Top of Outlook data file/Sync Issues";
+    assert_eq!(f.sync_issues.as_ref().unwrap().path, top);
+    assert_eq!(
+        f.conflicts.as_ref().unwrap().path,
+        format!("{top}/Conflicts")
+    );
+    assert_eq!(
+        f.local_failures.as_ref().unwrap().path,
+        format!("{top}/Local Failures")
+    );
+    // The Inbox's PR_ADDITIONAL_REN_ENTRYIDS holds 46-byte Exchange folder
+    // entry ids; only Server Failures carries the PR_SOURCE_KEY they name.
+    let server = f.server_failures.as_ref().unwrap();
+    assert_eq!(server.path, format!("{top}/Server Failures"));
+    assert_eq!(server.found_by, FoundBy::AdditionalRenEntryIds);
+    assert_eq!(f.sync_issues.as_ref().unwrap().found_by, FoundBy::Name);
+    assert_eq!(report.counts.items, 0);
+    assert!(findings.is_empty());
+}
