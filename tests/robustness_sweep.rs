@@ -839,3 +839,86 @@ fn binary_runs(sample: &[(String, Vec<u8>)]) {
         let _ = std::fs::remove_file(&path);
     }
 }
+
+/// Regression: a damaged branch entry pointing at a page of another level
+/// (here a level-1 NBT page where a leaf is expected) once made the
+/// in-order B-tree walk mark that page as seen before refusing it, so when
+/// the walk reached the page through its real parent it took it for a
+/// cycle and dropped its whole subtree: every node under it vanished from
+/// `nbt_iter` (orphan detection, `info --verify` counts) although the path
+/// to it was intact.
+#[test]
+fn misdirected_branch_entry_hides_no_subtree() {
+    let format = ost_fixture::Format::Unicode;
+    let fx = FixtureBuilder::new(format)
+        .messages(400)
+        .body_bytes(10)
+        .seed(9)
+        .build()
+        .expect("fixture");
+    let f = Format::Unicode;
+    let mut lvl1: Vec<_> = fx
+        .layout
+        .pages
+        .iter()
+        .filter(|p| p.tree == TreeKind::Nbt && p.level == 1)
+        .copied()
+        .collect();
+    lvl1.sort_by_key(|p| p.ib);
+    assert!(lvl1.len() >= 2, "the NBT needs three levels");
+    let all: HashSet<u32> = fx.layout.nodes.iter().map(|n| n.nid).collect();
+    let pst = Pst::from_bytes(&fx.bytes).unwrap();
+    // Which level-1 page comes first in key order, and the leaf its last
+    // entry names (the leaf whose pointer the damage overwrites).
+    let mut order: Vec<(u64, PageInfo)> = Vec::new();
+    let mut pages = Vec::new();
+    tree_pages(&pst, Tree::Node, &mut pages);
+    for p in pages.iter().filter(|p| p.level == 1) {
+        let page = pst
+            .bt_page(
+                Tree::Node,
+                Bref {
+                    bid: p.bid,
+                    ib: p.ib,
+                },
+                Some(1),
+            )
+            .unwrap();
+        order.push((page.key_at(0), *p));
+    }
+    order.sort_by_key(|o| o.0);
+    let (a, b) = (order[0].1, order[1].1);
+    let page_a = pst
+        .bt_page(
+            Tree::Node,
+            Bref {
+                bid: a.bid,
+                ib: a.ib,
+            },
+            Some(1),
+        )
+        .unwrap();
+    let lost_leaf = page_a.child_at(a.entries - 1);
+    let lost_page = pst.bt_page(Tree::Node, lost_leaf, Some(0)).unwrap();
+    let lost: HashSet<u32> = (0..lost_page.len())
+        .map(|i| lost_page.key_at(i) as u32)
+        .collect();
+    drop(pst);
+
+    let mut bytes = fx.bytes.clone();
+    let at = a.ib as usize + (a.entries - 1) * f.bt_entry_size() + f.id_size();
+    write_bref(&mut bytes, f, at, b.bid, b.ib);
+    fix_page_crc(&mut bytes, f, a.ib as usize);
+    let pst = Pst::from_bytes(&bytes).unwrap();
+    let seen: HashSet<u32> = pst.nbt_iter().flatten().map(|e| e.nid.0).collect();
+    let missing: Vec<u32> = all
+        .difference(&seen)
+        .filter(|n| !lost.contains(n))
+        .copied()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} nodes outside the damaged entry's leaf vanished from the NBT walk",
+        missing.len()
+    );
+}

@@ -395,12 +395,16 @@ impl<'a, 'p, E: LeafEntry> BTreeIter<'a, 'p, E> {
     }
 
     fn enter(&mut self, bref: Bref, level: Option<u8>) -> Result<()> {
-        if !self.visited.insert(bref.ib) {
+        if self.visited.contains(&bref.ib) {
             return Err(
                 NdbError::new(E::TREE.page_name(), bref.ib, NdbErrorKind::Cycle).with_id(bref.bid),
             );
         }
+        // Only a page that was read is marked seen: a damaged entry naming a
+        // good page at the wrong level must not hide it from its real parent.
+        // A page that fails is never entered, so it cannot loop either.
         let page = self.pst.bt_page(E::TREE, bref, level)?;
+        self.visited.insert(bref.ib);
         self.pages += 1;
         self.stack.push((page, 0));
         Ok(())
