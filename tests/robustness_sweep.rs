@@ -42,6 +42,9 @@ const MEM_PER_FILE_BYTE: usize = 4;
 
 /// What one walk reports.
 struct Walk {
+    /// Keys `nbt_iter` and `bbt_iter` yield.
+    nids: HashSet<u64>,
+    bids: HashSet<u64>,
     items: Vec<ItemRecord>,
     /// (structure, offset) of every problem: walk errors, item errors,
     /// integrity issues of the NDB layer.
@@ -68,9 +71,16 @@ fn walk(bytes: &[u8]) -> Result<Walk, NdbError> {
     for r in &items {
         errors.extend(r.errors.iter().map(|e| (e.structure.clone(), e.offset)));
     }
+    let nids = pst.nbt_iter().flatten().map(|e| e.nid.0 as u64).collect();
+    let bids = pst.bbt_iter().flatten().map(|e| e.bid.0 & !1).collect();
     let (issues, _) = pst.issues();
     errors.extend(issues.iter().map(|e| (e.structure.to_string(), e.offset)));
-    Ok(Walk { items, errors })
+    Ok(Walk {
+        nids,
+        bids,
+        items,
+        errors,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -106,6 +116,9 @@ struct Target {
     blocks: BTreeMap<u64, (u64, u64)>,
     /// Messages that read cleanly unmutated.
     messages: Vec<Message>,
+    /// Every NBT and BBT leaf entry: (tree is NBT, key, byte ranges of the
+    /// pages on its lookup path and the header).
+    entries: Vec<(bool, u64, Vec<(u64, u64)>)>,
 }
 
 struct Message {
@@ -268,7 +281,25 @@ impl Target {
             pages,
             blocks,
             messages: Vec::new(),
+            entries: Vec::new(),
         };
+        let page = format.page_size() as u64;
+        let mut entries = Vec::new();
+        let keys: Vec<(bool, u64)> = pst
+            .nbt_iter()
+            .flatten()
+            .map(|e| (true, e.nid.0 as u64))
+            .chain(pst.bbt_iter().flatten().map(|e| (false, e.bid.0 & !1)))
+            .collect();
+        for (nbt, key) in keys {
+            let tree = if nbt { Tree::Node } else { Tree::Block };
+            if let Some(path) = lookup_path(&pst, tree, key) {
+                let mut ranges = header_ranges(format);
+                ranges.extend(path.into_iter().map(|ib| (ib, ib + page)));
+                entries.push((nbt, key, ranges));
+            }
+        }
+        target.entries = entries;
         let base = walk(&bytes).ok()?;
         let mut seen = HashSet::new();
         let mut messages = Vec::new();
@@ -530,6 +561,8 @@ struct Tally {
     kept: usize,
     /// Messages a mutation touched (not checked).
     touched: usize,
+    /// B-tree entries checked present in the in-order walks.
+    entries: usize,
     max_time: Duration,
     max_peak: usize,
     /// Mutants kept for the binary run.
@@ -618,6 +651,20 @@ fn check_mutant(t: &Target, m: &Mutant, what: &str, tally: &mut Tally) {
             return;
         }
     };
+    // The in-order walks of both B-trees yield every entry whose lookup
+    // path is intact.
+    for (nbt, key, ranges) in &t.entries {
+        if overlaps(ranges, &m.touched) {
+            continue;
+        }
+        let seen = if *nbt { &w.nids } else { &w.bids };
+        assert!(
+            seen.contains(key),
+            "{what}: {} entry {key:#x} has an intact path but the tree walk lost it",
+            if *nbt { "NBT" } else { "BBT" }
+        );
+        tally.entries += 1;
+    }
     let mut found: HashMap<u32, Vec<&ItemRecord>> = HashMap::new();
     for r in &w.items {
         found.entry(r.nid).or_default().push(r);
@@ -660,25 +707,33 @@ fn report(name: &str, tally: &Tally, took: Duration) {
     println!(
         "{name}: {} mutants in {took:.1?} ({} refused at the header); \
          {} untouched messages found identical, {} touched; \
+         {} intact B-tree entries found by the tree walks; \
          slowest walk {:.1?}, largest peak {} KiB; kinds {:?}",
         tally.mutants,
         tally.refused,
         tally.kept,
         tally.touched,
+        tally.entries,
         tally.max_time,
         tally.max_peak / 1024,
         tally.kinds
     );
 }
 
-fn fixture_target(format: ost_fixture::Format, crypt: CryptMethod, seed: u64) -> Target {
+fn fixture_target(
+    format: ost_fixture::Format,
+    crypt: CryptMethod,
+    seed: u64,
+    messages: usize,
+) -> Target {
     let fx = FixtureBuilder::new(format)
         .crypt(crypt)
-        .messages(40)
+        .messages(messages)
+        .body_bytes(60)
         .seed(seed)
         .build()
         .expect("fixture");
-    let name = format!("fixture {}/{crypt:?}", format.name());
+    let name = format!("fixture {}/{crypt:?}/{messages}", format.name());
     let t = Target::new(&name, fx.bytes.clone()).expect("fixture reads");
     // The reader's view of the file matches what the writer laid out.
     let mut ours: Vec<u64> = t.pages.iter().map(|p| p.ib).collect();
@@ -708,11 +763,17 @@ fn fixture_target(format: ost_fixture::Format, crypt: CryptMethod, seed: u64) ->
 
 const FIXTURE_MUTANTS: usize = 2500;
 
-fn fixture_sweep(format: ost_fixture::Format, crypt: CryptMethod, seed: u64) -> Tally {
+fn fixture_sweep(
+    format: ost_fixture::Format,
+    crypt: CryptMethod,
+    seed: u64,
+    messages: usize,
+    mutants: usize,
+) -> Tally {
     let start = Instant::now();
-    let t = fixture_target(format, crypt, seed);
+    let t = fixture_target(format, crypt, seed, messages);
     let mut tally = Tally::default();
-    sweep(&t, FIXTURE_MUTANTS, seed * 7919, &mut tally);
+    sweep(&t, mutants, seed * 7919, &mut tally);
     sweep_each_structure(&t, &mut tally);
     report(&t.name, &tally, start.elapsed());
     assert!(tally.kept > 0, "{}: no message was ever checked", t.name);
@@ -722,22 +783,60 @@ fn fixture_sweep(format: ost_fixture::Format, crypt: CryptMethod, seed: u64) -> 
 
 #[test]
 fn sweep_fixture_unicode() {
-    fixture_sweep(ost_fixture::Format::Unicode, CryptMethod::None, 21);
+    fixture_sweep(
+        ost_fixture::Format::Unicode,
+        CryptMethod::None,
+        21,
+        40,
+        FIXTURE_MUTANTS,
+    );
 }
 
 #[test]
 fn sweep_fixture_ost_permute() {
-    fixture_sweep(ost_fixture::Format::Ost, CryptMethod::Permute, 22);
+    fixture_sweep(
+        ost_fixture::Format::Ost,
+        CryptMethod::Permute,
+        22,
+        40,
+        FIXTURE_MUTANTS,
+    );
 }
 
 #[test]
 fn sweep_fixture_ansi_cyclic() {
-    fixture_sweep(ost_fixture::Format::Ansi, CryptMethod::Cyclic, 23);
+    fixture_sweep(
+        ost_fixture::Format::Ansi,
+        CryptMethod::Cyclic,
+        23,
+        40,
+        FIXTURE_MUTANTS,
+    );
 }
 
 #[test]
 fn sweep_fixture_ost4k() {
-    fixture_sweep(ost_fixture::Format::Ost4k, CryptMethod::None, 24);
+    fixture_sweep(
+        ost_fixture::Format::Ost4k,
+        CryptMethod::None,
+        24,
+        40,
+        FIXTURE_MUTANTS,
+    );
+}
+
+/// 400 messages: an NBT of three levels, so damage can hit a branch page
+/// that is neither the root nor a leaf.
+#[test]
+fn sweep_fixture_unicode_three_levels() {
+    let t = fixture_sweep(
+        ost_fixture::Format::Unicode,
+        CryptMethod::None,
+        25,
+        400,
+        600,
+    );
+    assert!(t.entries > 0);
 }
 
 /// Mutants per corpus file: fewer for the larger files so the sweep stays
