@@ -118,8 +118,11 @@ struct Target {
     messages: Vec<Message>,
     /// Every NBT and BBT leaf entry: (tree is NBT, key, byte ranges of the
     /// pages on its lookup path and the header).
-    entries: Vec<(bool, u64, Vec<(u64, u64)>)>,
+    entries: Vec<TreeEntry>,
 }
+
+/// A B-tree leaf entry: (in the NBT, key, byte ranges its lookup needs).
+type TreeEntry = (bool, u64, Vec<(u64, u64)>);
 
 struct Message {
     nid: u32,
