@@ -338,7 +338,7 @@ fn unreadable_files_are_reported_with_file_structure_and_offset() {
     assert!(matches!(code, Some(0..=2)));
     assert_valid(&report_validator(None), &report, "cut");
     if report["files"][0]["status"] == "ok" {
-        assert!(report["files"][0]["errors"].as_array().unwrap().len() > 0);
+        assert!(!report["files"][0]["errors"].as_array().unwrap().is_empty());
     }
 }
 
