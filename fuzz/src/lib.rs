@@ -1,0 +1,220 @@
+//! What the fuzz targets exercise, shared between them. Every function
+//! reads as much as a reader can reach from its input and throws the
+//! results away: the targets only look for panics, hangs and memory blowups.
+
+use std::borrow::Cow;
+
+use ost_ndb::ltp::tc::TableContext;
+use ost_ndb::ltp::{Bth, Heap, NameMap, PropertyContext};
+use ost_ndb::{Format, Pst, ReadOptions, Validation};
+use ost_props::{Pcl, Store, Xid};
+
+/// The format a selector byte names.
+pub fn format_of(b: u8) -> Format {
+    match b % 3 {
+        0 => Format::Ansi,
+        1 => Format::Unicode,
+        _ => Format::Unicode4k,
+    }
+}
+
+/// The reading options a selector byte names (lenient unless bit 0).
+pub fn options_of(b: u8) -> ReadOptions {
+    ReadOptions {
+        validation: if b & 1 == 1 {
+            Validation::Strict
+        } else {
+            Validation::Lenient
+        },
+        verify_block_crc: b & 2 == 0,
+    }
+}
+
+/// The NDB layer of a whole file: both B-trees, every block, every node's
+/// data tree and subnode tree, the statistics pass.
+pub fn ndb_walk(pst: &Pst<'_>) {
+    let _ = pst.stats(true);
+    for e in pst.bbt_iter().take(20_000).flatten() {
+        let _ = pst.block_data(e.bid);
+    }
+    for e in pst.nbt_iter().take(20_000).flatten() {
+        let Ok(node) = pst.node(e.nid) else { continue };
+        let _ = node.data_blocks();
+        let _ = node.read_data();
+        if let Ok(subs) = node.subnodes() {
+            for s in subs.iter().take(256) {
+                let sub = node.subnode_from_entry(s);
+                let _ = sub.read_data();
+                let _ = sub.subnodes();
+            }
+        }
+    }
+    let _ = pst.issues();
+}
+
+/// The LTP layer over every node of a file: each node opened as a PC and as
+/// a TC, and the name-to-id map.
+pub fn ltp_walk(pst: &Pst<'_>) {
+    for e in pst.nbt_iter().take(5_000).flatten() {
+        let Ok(node) = pst.node(e.nid) else { continue };
+        if let Ok(pc) = PropertyContext::open(node) {
+            pc_walk(&pc);
+        }
+        if let Ok(tc) = TableContext::open(node) {
+            tc_walk(&tc);
+        }
+    }
+    if let Ok(map) = NameMap::open(pst) {
+        for r in map.iter().take(10_000) {
+            let _ = r;
+        }
+        for id in [0x8000u16, 0x8001, 0x8100, 0xFFFF] {
+            let _ = map.resolve(id);
+        }
+    }
+}
+
+/// Every property of a PC, decoded.
+pub fn pc_walk(pc: &PropertyContext<'_>) {
+    for r in pc.iter().take(10_000) {
+        let _ = r;
+    }
+    let _ = pc.len();
+    for id in [0x0037u16, 0x001A, 0x65E2, 0x65E3, 0x3008, 0x3001] {
+        let _ = pc.get(id);
+    }
+}
+
+/// Every row and cell of a TC.
+pub fn tc_walk(tc: &TableContext<'_>) {
+    let _ = tc.row_index();
+    let _ = tc.row_count();
+    if let Ok(rows) = tc.rows() {
+        for row in rows.take(5_000).flatten() {
+            for (_c, v) in row.values() {
+                let _ = v;
+            }
+        }
+    }
+    let _ = tc.row_by_id(0x200024);
+}
+
+/// Every BTH record of a heap whose user root is a BTH.
+pub fn bth_walk(heap: &Heap<'_>) {
+    if let Ok(bth) = Bth::open(heap, heap.user_root()) {
+        for r in bth.iter().take(10_000) {
+            let _ = r;
+        }
+        let _ = bth.count();
+        let _ = bth.get(0x65E2);
+    }
+}
+
+/// The messaging walk and the rules, as `ostscan items --all` / `scan` do it.
+pub fn store_walk(pst: &Pst<'_>) {
+    let mut store = Store::open(pst);
+    let refs = store.item_refs(true);
+    for r in refs.iter().take(20_000) {
+        let rec = store.read_item(r);
+        let props = ostscan::SyncProps {
+            change_key: rec.change_key.as_deref(),
+            pcl: rec.pcl.as_deref(),
+        };
+        let _ = ostscan::check(&props);
+    }
+    let _ = store.errors();
+}
+
+/// Split `data` into length-prefixed chunks (u16 LE length, then bytes).
+pub fn chunks(mut data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while data.len() >= 2 && out.len() < 64 {
+        let n = u16::from_le_bytes([data[0], data[1]]) as usize;
+        data = &data[2..];
+        let n = n.min(data.len());
+        out.push(&data[..n]);
+        data = &data[n..];
+    }
+    out
+}
+
+/// The LTP target's input: format byte, then chunks; the heap's blocks up
+/// to the first empty chunk, the row matrix's blocks after it.
+pub fn ltp_input(data: &[u8]) {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let format = format_of(sel);
+    let all = chunks(rest);
+    let split = all.iter().position(|c| c.is_empty()).unwrap_or(all.len());
+    let heap_blocks: Vec<Cow<'_, [u8]>> = all[..split].iter().map(|c| Cow::Borrowed(*c)).collect();
+    let row_blocks: Vec<Cow<'_, [u8]>> = all
+        .get(split + 1..)
+        .unwrap_or(&[])
+        .iter()
+        .map(|c| Cow::Borrowed(*c))
+        .collect();
+    if let Ok(heap) = Heap::from_blocks(format, heap_blocks.clone()) {
+        for i in 0..heap.page_count().min(16) {
+            let _ = heap.item_count(i);
+        }
+        bth_walk(&heap);
+        for hid in [heap.user_root(), 0x20, 0x40, 0x60, 0x10020] {
+            let _ = heap.get(hid);
+        }
+    }
+    if let Ok(heap) = Heap::from_blocks(format, heap_blocks.clone()) {
+        if let Ok(pc) = PropertyContext::from_heap(heap) {
+            pc_walk(&pc);
+            if let Ok(map) = NameMap::from_pc(&pc) {
+                for r in map.iter().take(10_000) {
+                    let _ = r;
+                }
+            }
+        }
+    }
+    if let Ok(heap) = Heap::from_blocks(format, heap_blocks) {
+        if let Ok(tc) = TableContext::from_heap(heap, row_blocks) {
+            tc_walk(&tc);
+        }
+    }
+}
+
+/// XID and PCL decoding, comparison and the rules over two values cut
+/// from `data` (first byte: where to cut).
+pub fn xid_pcl_input(data: &[u8]) {
+    let Some((&cut, rest)) = data.split_first() else {
+        return;
+    };
+    let cut = (cut as usize).min(rest.len());
+    let (a, b) = rest.split_at(cut);
+    for v in [a, b, rest] {
+        if let Ok(x) = Xid::parse(v) {
+            let _ = x.counter();
+            let _ = x.to_vec();
+            let _ = format!("{}", x.local_id_hex());
+        }
+        if let Ok(p) = Pcl::parse(v) {
+            let _ = p.is_sorted();
+            let _ = p.first_unsorted();
+            let _ = p.duplicate_namespaces();
+            let _ = p.to_vec();
+            for e in p.entries() {
+                let _ = e;
+            }
+        }
+    }
+    if let (Ok(x), Ok(p)) = (Xid::parse(a), Pcl::parse(b)) {
+        let _ = ost_props::pcl_includes_change_key(&p, &x);
+        let _ = ost_props::compare(&p, &x);
+    }
+    if let (Ok(p), Ok(q)) = (Pcl::parse(a), Pcl::parse(b)) {
+        let _ = ost_props::compare(&p, &q);
+    }
+    for (ck, pcl) in [(Some(a), Some(b)), (None, Some(rest)), (Some(rest), None)] {
+        let _ = ostscan::check(&ostscan::SyncProps {
+            change_key: ck,
+            pcl,
+        });
+    }
+}

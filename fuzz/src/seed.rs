@@ -1,0 +1,151 @@
+//! Write the seed corpora of every fuzz target into fuzz/corpus/<target>/,
+//! from ost-fixture files of every format and encoding plus testdata/.
+//!
+//! ```sh
+//! cargo run --manifest-path fuzz/Cargo.toml --features seed --bin seed
+//! ```
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ost_fixture::{CryptMethod, FixtureBuilder, Format, TreeKind};
+use ost_ndb::Pst;
+
+fn sel_of(f: Format) -> u8 {
+    match f {
+        Format::Ansi => 0,
+        Format::Ost4k => 2,
+        _ => 1,
+    }
+}
+
+fn chunk(out: &mut Vec<u8>, c: &[u8]) {
+    let n = c.len().min(u16::MAX as usize);
+    out.extend_from_slice(&(n as u16).to_le_bytes());
+    out.extend_from_slice(&c[..n]);
+}
+
+struct Corpus {
+    root: PathBuf,
+    count: usize,
+}
+
+impl Corpus {
+    fn put(&mut self, target: &str, name: &str, bytes: &[u8]) {
+        let dir = self.root.join(target);
+        fs::create_dir_all(&dir).expect("mkdir");
+        fs::write(dir.join(name), bytes).expect("write seed");
+        self.count += 1;
+    }
+
+    /// Seeds for every target from one file.
+    fn file(&mut self, tag: &str, sel: u8, bytes: &[u8]) {
+        let mut with_sel = vec![0u8];
+        with_sel.extend_from_slice(bytes);
+        self.put("file", tag, &with_sel);
+        self.put("walk", tag, &with_sel);
+        self.put("header", tag, &bytes[..bytes.len().min(4096)]);
+        let Ok(pst) = Pst::from_bytes(bytes) else {
+            return;
+        };
+        // One LTP seed per node: its decoded data blocks, then (after an
+        // empty chunk) the blocks of its first subnode (a TC's row matrix).
+        for e in pst.nbt_iter().flatten() {
+            let Ok(node) = pst.node(e.nid) else { continue };
+            let Ok(tree) = node.data_blocks() else {
+                continue;
+            };
+            let mut input = vec![sel];
+            for b in &tree.blocks {
+                if let Ok(d) = node.block(*b) {
+                    chunk(&mut input, &d);
+                }
+            }
+            if let Ok(subs) = node.subnodes() {
+                if let Some(s) = subs.first() {
+                    let sub = node.subnode_from_entry(s);
+                    if let Ok(t) = sub.data_blocks() {
+                        chunk(&mut input, &[]);
+                        for b in &t.blocks {
+                            if let Ok(d) = sub.block(*b) {
+                                chunk(&mut input, &d);
+                            }
+                        }
+                    }
+                }
+            }
+            if input.len() > 3 {
+                self.put("ltp", &format!("{tag}-nid{:x}", e.nid.0), &input);
+            }
+        }
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let mut c = Corpus { root, count: 0 };
+    for format in Format::ALL {
+        for (ci, crypt) in [CryptMethod::None, CryptMethod::Permute, CryptMethod::Cyclic]
+            .into_iter()
+            .enumerate()
+        {
+            let fx = FixtureBuilder::new(format)
+                .crypt(crypt)
+                .messages(6)
+                .body_bytes(40)
+                .seed(11 + ci as u64)
+                .build()
+                .expect("fixture");
+            let tag = format!("{}-{ci}", format.name());
+            let sel = sel_of(format);
+            c.file(&tag, sel, &fx.bytes);
+            let page = format.page_size();
+            for (i, p) in fx.layout.pages.iter().enumerate() {
+                let tree_bit = if p.tree == TreeKind::Bbt { 0x80 } else { 0 };
+                let mut input = vec![sel | tree_bit];
+                input.extend_from_slice(&fx.bytes[p.ib as usize..p.ib as usize + page]);
+                c.put("bt_page", &format!("{tag}-page{i}"), &input);
+            }
+            for (i, r) in fx.manifest.iter().enumerate().take(4) {
+                let unhex = |s: &Option<String>| -> Vec<u8> {
+                    let s = s.as_deref().unwrap_or("");
+                    (0..s.len() / 2)
+                        .map(|k| u8::from_str_radix(&s[2 * k..2 * k + 2], 16).unwrap_or(0))
+                        .collect()
+                };
+                let ck = unhex(&r.change_key);
+                let mut input = vec![ck.len() as u8];
+                input.extend_from_slice(&ck);
+                input.extend_from_slice(&unhex(&r.pcl));
+                c.put("xid_pcl", &format!("{tag}-{i}"), &input);
+            }
+        }
+    }
+    // Planted sync faults: malformed change keys and PCLs.
+    let fx = FixtureBuilder::new(Format::Ost)
+        .messages(10)
+        .plant(ost_fixture::Rule::Ck002, 1)
+        .plant(ost_fixture::Rule::Pcl002, 1)
+        .plant(ost_fixture::Rule::Pcl003, 1)
+        .plant(ost_fixture::Rule::Pcl004, 1)
+        .plant(ost_fixture::Rule::Pcl005, 1)
+        .plant(ost_fixture::Rule::Sync002, 1)
+        .build()
+        .expect("fixture");
+    c.file("planted", 1, &fx.bytes);
+    // testdata/ as it is (the larger files only for the file-level targets).
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
+    if let Ok(dir) = fs::read_dir(&testdata) {
+        for e in dir.flatten() {
+            let p = e.path();
+            let ext = p.extension().and_then(|x| x.to_str()).unwrap_or("");
+            if ext == "pst" || ext == "ost" {
+                let bytes = fs::read(&p).expect("read testdata");
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                let sel = if bytes.get(10) == Some(&36) { 2 } else { 1 };
+                c.file(&name, sel, &bytes);
+            }
+        }
+    }
+    println!("{} seeds in {}", c.count, c.root.display());
+}
