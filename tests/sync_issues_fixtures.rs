@@ -321,3 +321,74 @@ fn real_backup_with_exchange_entry_ids() {
     assert_eq!(report.counts.items, 0);
     assert!(findings.is_empty());
 }
+
+#[test]
+fn scan_reports_the_sync_issues_and_sync010_first() {
+    let path = scratch("scan.ost");
+    write_fixture(&path, Format::Ost);
+    let p = path.to_str().unwrap();
+    let out = common::ostscan(&["scan", "--json", p]);
+    assert_eq!(out.status.code(), Some(1), "critical findings");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_valid(&common::report_validator(None), &report, "scan --json");
+    let file = &report["files"][0];
+    let si = &file["sync_issues"];
+    assert_eq!(si["counts"]["conflict_items"], 2);
+    assert_eq!(si["counts"]["log_messages"], 3);
+    assert_eq!(si["counts"]["logs_with_errors"], 2);
+    // The conflict copy is linked to its original even though scan keeps
+    // only the records the analysis needs.
+    let copy = si["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| !c["conflicts_with"].is_null())
+        .unwrap();
+    assert_eq!(copy["conflicts_with"]["subject"], "original");
+    // SYNC010 on exactly Inbox and Projects, counted as findings.
+    let flagged: Vec<&str> = file["folder_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["folder"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
+    assert!(flagged[0].ends_with("/Inbox") && flagged[1].ends_with("/Projects"));
+    assert_eq!(file["summary"]["findings_by_rule"]["SYNC010"], 2);
+    assert_eq!(report["summary"]["findings_by_rule"]["SYNC010"], 2);
+    let projects = file["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("/Projects"))
+        .unwrap();
+    assert!(projects["clear_offline_items_rules"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("SYNC010")));
+    // NDJSON: one folder_finding record per SYNC010, every line valid.
+    let out = common::ostscan(&["scan", "--ndjson", p]);
+    let lines = common::ndjson(&out.stdout);
+    let record = common::report_validator(Some("record"));
+    for line in &lines {
+        common::assert_valid(&record, line, "ndjson line");
+    }
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["type"] == "folder_finding")
+            .count(),
+        2
+    );
+    let end = lines.iter().find(|l| l["type"] == "end").unwrap();
+    assert_eq!(end["sync_issues"]["counts"]["conflict_items"], 2);
+    // Text: the folders to clear first are named.
+    let out = common::ostscan(&["scan", p]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Clear Offline Items on these first (SYNC010)"),
+        "{text}"
+    );
+    assert!(text.contains("Sync Issues: "), "{text}");
+    std::fs::remove_file(&path).ok();
+}

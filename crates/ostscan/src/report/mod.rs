@@ -8,11 +8,11 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::rules::RULES;
 use crate::scan::{
-    folders_to_treat, ErrorReport, FileInfo, FileReport, FileScan, FindingReport, FolderReport,
-    Summary, Totals,
+    folders_to_treat, scan_rules, ErrorReport, FileInfo, FileReport, FileScan, FindingReport,
+    FolderReport, Summary, Totals,
 };
+use crate::sync_issues::{FolderFinding, SyncIssuesReport};
 
 /// The version of the report shape. Bumped only on incompatible changes;
 /// fields may be added within a version.
@@ -53,6 +53,10 @@ pub struct FileEntry<'a> {
     pub summary: Option<&'a Summary>,
     pub folders: &'a [FolderReport],
     pub findings: &'a [FindingReport],
+    /// SYNC010 findings (per folder, not per item).
+    pub folder_findings: &'a [FolderFinding],
+    /// The Sync Issues analysis; null for an unreadable file.
+    pub sync_issues: Option<&'a SyncIssuesReport>,
     pub errors: Vec<&'a ErrorReport>,
 }
 
@@ -65,6 +69,8 @@ impl<'a> FileEntry<'a> {
                 summary: Some(&r.summary),
                 folders: &r.folders,
                 findings: &r.findings,
+                folder_findings: &r.folder_findings,
+                sync_issues: Some(&r.sync_issues),
                 errors: r.errors.iter().collect(),
             },
             FileScan::Unreadable(u) => FileEntry {
@@ -73,6 +79,8 @@ impl<'a> FileEntry<'a> {
                 summary: None,
                 folders: &[],
                 findings: &[],
+                folder_findings: &[],
+                sync_issues: None,
                 errors: vec![&u.error],
             },
         }
@@ -116,6 +124,13 @@ pub enum Record<'a> {
         #[serde(flatten)]
         finding: &'a FindingReport,
     },
+    /// One SYNC010 finding on one folder.
+    #[serde(rename = "folder_finding")]
+    FolderFinding {
+        path: &'a str,
+        #[serde(flatten)]
+        finding: &'a FolderFinding,
+    },
     /// One problem; `source: "open"` means the file could not be read.
     Error {
         path: &'a str,
@@ -129,6 +144,7 @@ pub enum Record<'a> {
         status: Status,
         summary: Option<&'a Summary>,
         folders: &'a [FolderReport],
+        sync_issues: Option<&'a SyncIssuesReport>,
     },
     /// Last record of the run.
     Summary {
@@ -161,6 +177,9 @@ pub fn file_records(scan: &FileScan) -> Vec<u8> {
     for finding in entry.findings {
         write_record(&mut out, &Record::Finding { path, finding });
     }
+    for finding in entry.folder_findings {
+        write_record(&mut out, &Record::FolderFinding { path, finding });
+    }
     for error in &entry.errors {
         write_record(&mut out, &Record::Error { path, error });
     }
@@ -171,6 +190,7 @@ pub fn file_records(scan: &FileScan) -> Vec<u8> {
             status: entry.status,
             summary: entry.summary,
             folders: entry.folders,
+            sync_issues: entry.sync_issues,
         },
     );
     out
@@ -247,8 +267,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             s.findings, by.critical, by.warning, by.info
         )?;
         // Catalogue order, worst severity first.
-        let mut rules: Vec<_> = RULES
-            .iter()
+        let mut rules: Vec<_> = scan_rules()
             .filter(|rule| s.findings_by_rule.get(rule.id).copied().unwrap_or(0) > 0)
             .collect();
         rules.sort_by_key(|rule| std::cmp::Reverse(rule.severity));
@@ -281,6 +300,23 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
                 "    {}: {} findings ({} critical, {} warning, {} info) -> {}",
                 folder.path, folder.findings, by.critical, by.warning, by.info, action
             )?;
+        }
+    }
+    let si = &r.sync_issues;
+    if si.folders.sync_issues.is_some() || si.counts.conflict_items > 0 {
+        writeln!(
+            out,
+            "  Sync Issues: {} items, {} conflict items, {} logs ({} reporting errors)",
+            si.counts.items,
+            si.counts.conflict_items,
+            si.counts.log_messages,
+            si.counts.logs_with_errors
+        )?;
+    }
+    if !r.folder_findings.is_empty() {
+        writeln!(out, "  Clear Offline Items on these first (SYNC010):")?;
+        for f in &r.folder_findings {
+            writeln!(out, "    {}: {}", f.folder, f.detail)?;
         }
     }
     if !r.findings.is_empty() {

@@ -11,7 +11,8 @@
 //! The report's JSON shape is documented in `docs/report.md` and published
 //! as `docs/report.schema.json`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
@@ -22,7 +23,21 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::rules::{check_into, rule_info, Finding, Severity, SyncProps, RULES};
+use crate::rules::{check_into, Finding, RuleInfo, Severity, SyncProps, RULES};
+use crate::sync_issues::{
+    self, is_conflict_item, parse_entry_id, EntryId, FolderFinding, SyncIssuesReport,
+};
+
+/// Every rule a scan reports: the item rules of [`RULES`], then SYNC010,
+/// which weighs a folder's item findings against Outlook's own Sync Issues
+/// records.
+pub fn scan_rules() -> impl Iterator<Item = &'static RuleInfo> {
+    RULES.iter().chain(std::iter::once(&sync_issues::SYNC010))
+}
+
+fn scan_rule_info(id: &str) -> Option<&'static RuleInfo> {
+    scan_rules().find(|rule| rule.id == id)
+}
 
 /// The rules whose remedy (docs/rules.md) is *Clear Offline Items* on the
 /// folder. PCL003 and PCL004 are left out: their remedy is usually nothing.
@@ -154,7 +169,7 @@ pub struct Summary {
 impl Summary {
     fn new() -> Summary {
         Summary {
-            findings_by_rule: RULES.iter().map(|rule| (rule.id, 0)).collect(),
+            findings_by_rule: scan_rules().map(|rule| (rule.id, 0)).collect(),
             ..Summary::default()
         }
     }
@@ -279,6 +294,12 @@ pub struct FileReport {
     pub folders: Vec<FolderReport>,
     /// In walk order of the items, then catalogue order of the rules.
     pub findings: Vec<FindingReport>,
+    /// SYNC010: folders where Outlook's Sync Issues records (logged errors,
+    /// conflict items) and the item findings agree. Clear Offline Items on
+    /// these first.
+    pub folder_findings: Vec<FolderFinding>,
+    /// The Sync Issues folders, conflict items and synchronization logs.
+    pub sync_issues: SyncIssuesReport,
     pub errors: Vec<ErrorReport>,
 }
 
@@ -320,8 +341,20 @@ struct ItemOutcome {
     kind: ItemKind,
     has_change_key: bool,
     has_pcl: bool,
+    /// Hash of PR_SOURCE_KEY: finds the targets of Exchange-style conflict
+    /// entry ids without keeping every key.
+    source_key_hash: Option<u64>,
     findings: Vec<FindingReport>,
     errors: Vec<ErrorReport>,
+    /// The whole record, kept only for the Sync Issues analysis: items in
+    /// the Sync Issues folders and conflict items.
+    kept: Option<ItemRecord>,
+}
+
+fn key_hash(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
 }
 
 fn change_key_report(bytes: &[u8]) -> ChangeKeyReport {
@@ -373,7 +406,7 @@ fn finding_report(record: &ItemRecord, finding: Finding) -> FindingReport {
     }
 }
 
-fn evaluate(record: ItemRecord, folder: Option<usize>) -> ItemOutcome {
+fn evaluate(record: ItemRecord, folder: Option<usize>, sync_tree: &HashSet<u32>) -> ItemOutcome {
     let mut found = Vec::new();
     check_into(
         &SyncProps {
@@ -395,13 +428,16 @@ fn evaluate(record: ItemRecord, folder: Option<usize>) -> ItemOutcome {
             report
         })
         .collect();
+    let keep = sync_tree.contains(&record.folder_nid) || is_conflict_item(&record);
     ItemOutcome {
         folder,
         kind: record.kind,
         has_change_key: record.change_key.is_some(),
         has_pcl: record.pcl.is_some(),
+        source_key_hash: record.source_key.as_deref().map(key_hash),
         findings,
         errors,
+        kept: keep.then_some(record),
     }
 }
 
@@ -451,33 +487,112 @@ pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
         || options.hash.then(|| hex(&Sha256::digest(pst.bytes()))),
         || scan_store(&pst),
     );
-    let (mut summary, folders, findings, errors) = report;
+    let StoreScan {
+        mut summary,
+        folders,
+        findings,
+        folder_findings,
+        sync_issues,
+        errors,
+    } = report;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     FileScan::Scanned(Box::new(FileReport {
         file: file_info(path, &pst, sha256),
         summary,
         folders,
         findings,
+        folder_findings,
+        sync_issues,
         errors,
     }))
 }
 
-type StoreScan = (
-    Summary,
-    Vec<FolderReport>,
-    Vec<FindingReport>,
-    Vec<ErrorReport>,
-);
+struct StoreScan {
+    summary: Summary,
+    folders: Vec<FolderReport>,
+    findings: Vec<FindingReport>,
+    folder_findings: Vec<FolderFinding>,
+    sync_issues: SyncIssuesReport,
+    errors: Vec<ErrorReport>,
+}
+
+/// The records the Sync Issues analysis needs: those kept by `evaluate`
+/// plus the items their conflict entry ids point at, read again (there are
+/// few). In walk order.
+fn sync_issues_records(
+    store: &Store<'_>,
+    refs: &[ost_props::ItemRef],
+    outcomes: &mut [ItemOutcome],
+) -> Vec<ItemRecord> {
+    let mut wanted: HashSet<usize> = HashSet::new();
+    let mut by_nid: Option<HashMap<u32, usize>> = None;
+    for o in outcomes.iter() {
+        let Some(entry) = o
+            .kept
+            .as_ref()
+            .and_then(|r| r.conflict_entry_id.as_deref())
+            .and_then(parse_entry_id)
+        else {
+            continue;
+        };
+        match entry {
+            EntryId::Pst { nid, .. } => {
+                let map = by_nid.get_or_insert_with(|| {
+                    refs.iter().enumerate().map(|(i, r)| (r.nid, i)).collect()
+                });
+                if let Some(&i) = map.get(&nid) {
+                    wanted.insert(i);
+                }
+            }
+            EntryId::ExchangeMessage {
+                message_source_key, ..
+            } => {
+                let h = key_hash(&message_source_key[..]);
+                wanted.extend(
+                    outcomes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, o)| o.source_key_hash == Some(h))
+                        .map(|(i, _)| i),
+                );
+            }
+            EntryId::ExchangeFolder { .. } => {}
+        }
+    }
+    let mut records = Vec::new();
+    for (i, o) in outcomes.iter_mut().enumerate() {
+        if let Some(r) = o.kept.take() {
+            records.push(r);
+        } else if wanted.contains(&i) {
+            records.push(store.read_item(&refs[i]));
+        }
+    }
+    records
+}
 
 fn scan_store(pst: &Pst<'_>) -> StoreScan {
     let mut store = Store::open(pst);
     let refs = store.item_refs(true);
+    let (tree, _) = sync_issues::locate(pst, &store);
+    let sync_tree: HashSet<u32> = [
+        &tree.sync_issues,
+        &tree.conflicts,
+        &tree.local_failures,
+        &tree.server_failures,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|f| f.nid)
+    .collect();
     // `collect` on an indexed parallel iterator keeps input order, so the
     // result is the same for any number of threads.
-    let outcomes: Vec<ItemOutcome> = refs
+    let mut outcomes: Vec<ItemOutcome> = refs
         .par_iter()
-        .map(|item| evaluate(store.read_item(item), item.folder))
+        .map(|item| evaluate(store.read_item(item), item.folder, &sync_tree))
         .collect();
+    let kept = sync_issues_records(&store, &refs, &mut outcomes);
+    let sync_report = sync_issues::analyze(pst, &store, &kept);
+    drop(kept);
 
     let mut summary = Summary::new();
     summary.folders = store.folders().len() as u64;
@@ -535,6 +650,33 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         }
         errors.extend(outcome.errors);
     }
+    // SYNC010: Outlook's own records agree with the item findings.
+    let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
+    for f in &findings {
+        if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") {
+            if let Some(folder) = folders.iter().find(|x| x.path == f.folder) {
+                *sync_by_folder.entry(folder.nid).or_insert(0) += 1;
+            }
+        }
+    }
+    let folder_findings = sync_issues::sync010(&sync_report, &sync_by_folder);
+    for ff in &folder_findings {
+        summary.findings += 1;
+        *summary.findings_by_rule.entry(ff.rule).or_insert(0) += 1;
+        summary.findings_by_severity.add(ff.severity, 1);
+        if let Some(i) = folders.iter().position(|f| f.nid == ff.folder_nid) {
+            folders[i].findings += 1;
+            folders[i].findings_by_severity.add(ff.severity, 1);
+            folder_rules[i].insert(RULES.len(), ff.rule);
+        }
+    }
+    errors.extend(sync_report.errors.iter().map(|e| ErrorReport {
+        source: ErrorSource::Walk,
+        structure: e.structure.clone(),
+        offset: e.offset,
+        nid: e.nid,
+        message: e.message.clone(),
+    }));
     for (folder, rules) in folders.iter_mut().zip(folder_rules) {
         folder.worst_severity = folder.findings_by_severity.worst();
         folder.clear_offline_items_rules = rules.into_values().collect();
@@ -551,7 +693,14 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     );
     summary.errors = errors.len() as u64;
     summary.errors_dropped = dropped;
-    (summary, folders, findings, errors)
+    StoreScan {
+        summary,
+        folders,
+        findings,
+        folder_findings,
+        sync_issues: sync_report,
+        errors,
+    }
 }
 
 /// The folders that need attention, worst first: by worst severity, then
@@ -590,7 +739,7 @@ pub struct Totals {
 impl Totals {
     pub fn new() -> Totals {
         Totals {
-            findings_by_rule: RULES.iter().map(|rule| (rule.id, 0)).collect(),
+            findings_by_rule: scan_rules().map(|rule| (rule.id, 0)).collect(),
             ..Totals::default()
         }
     }
@@ -611,7 +760,7 @@ impl Totals {
                 for (rule, n) in &s.findings_by_rule {
                     // Keys come from the catalogue; look them up to keep
                     // the 'static names.
-                    if let Some(info) = rule_info(rule) {
+                    if let Some(info) = scan_rule_info(rule) {
                         *self.findings_by_rule.entry(info.id).or_insert(0) += n;
                     }
                 }
