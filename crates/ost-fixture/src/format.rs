@@ -143,6 +143,25 @@ impl Format {
         }
     }
 
+    /// Offset of the density list page.
+    pub fn dlist_offset(self) -> u64 {
+        if self.is_4k() {
+            0x21000
+        } else {
+            0x4200
+        }
+    }
+
+    /// Most DLISTPAGEENTs a density list page holds (476 or 480 bytes of
+    /// entries in 512-byte pages; the 4K layout is not documented).
+    pub fn dlist_max_entries(self) -> usize {
+        match self {
+            Format::Ansi => 120,
+            Format::Unicode | Format::Ost => 119,
+            Format::Ost4k => 0,
+        }
+    }
+
     /// Bytes covered by one AMap page (including itself).
     pub fn amap_interval(self) -> u64 {
         if self.is_4k() {

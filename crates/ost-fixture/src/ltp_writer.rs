@@ -79,8 +79,31 @@ pub fn ansi_string(s: &str) -> String {
         .collect()
 }
 
-fn utf16(s: &str) -> Vec<u8> {
-    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+pub(crate) fn utf16(s: &str) -> Vec<u8> {
+    if s.is_ascii() {
+        // The common case (all generated bodies), without the UTF-16 walk.
+        let mut out = vec![0u8; 2 * s.len()];
+        for (pair, &b) in out.chunks_exact_mut(2).zip(s.as_bytes()) {
+            pair[0] = b;
+        }
+        return out;
+    }
+    let mut out = Vec::with_capacity(2 * s.len());
+    for u in s.encode_utf16() {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+    out
+}
+
+/// Bytes of `s` as stored: UTF-16LE, or one byte a char in ANSI files.
+fn string_len(s: &str, ansi: bool) -> usize {
+    if s.is_ascii() {
+        s.len() * if ansi { 1 } else { 2 }
+    } else if ansi {
+        s.chars().count()
+    } else {
+        s.encode_utf16().count() * 2
+    }
 }
 
 impl PropValue {
@@ -116,6 +139,25 @@ impl PropValue {
             PropValue::Float(v) => Some(v.to_le_bytes().to_vec()),
             PropValue::Bool(v) => Some(vec![*v as u8]),
             _ => None,
+        }
+    }
+
+    /// `self.encode(format).len()`, without building the bytes.
+    pub fn encoded_len(&self, format: Format) -> usize {
+        let ansi = format.is_ansi();
+        match self {
+            PropValue::Short(_) => 2,
+            PropValue::Long(_) | PropValue::Float(_) => 4,
+            PropValue::Bool(_) => 1,
+            PropValue::Double(_) | PropValue::I64(_) | PropValue::SysTime(_) => 8,
+            PropValue::String(s) => string_len(s, ansi),
+            PropValue::Binary(b) => b.len(),
+            PropValue::Guid(_) => 16,
+            PropValue::MvLong(v) => 4 * v.len(),
+            PropValue::MvI64(v) => 8 * v.len(),
+            PropValue::MvSysTime(v) => 8 * v.len(),
+            PropValue::MvString(v) => 4 + v.iter().map(|s| 4 + string_len(s, ansi)).sum::<usize>(),
+            PropValue::MvBinary(v) => 4 + v.iter().map(|b| 4 + b.len()).sum::<usize>(),
         }
     }
 
@@ -544,6 +586,36 @@ pub fn write_tc<W: Write + Seek>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_len_matches_encode() {
+        let values = [
+            PropValue::Short(1),
+            PropValue::Long(2),
+            PropValue::Float(1.5),
+            PropValue::Double(2.5),
+            PropValue::Bool(true),
+            PropValue::I64(-3),
+            PropValue::SysTime(4),
+            PropValue::String("Grüße 𝄞 x".into()),
+            PropValue::Binary(vec![1, 2, 3]),
+            PropValue::Guid([7; 16]),
+            PropValue::MvLong(vec![1, 2]),
+            PropValue::MvI64(vec![1, 2, 3]),
+            PropValue::MvSysTime(vec![9]),
+            PropValue::MvString(vec!["a".into(), "Köln 𝄞".into(), String::new()]),
+            PropValue::MvBinary(vec![vec![1], vec![], vec![2, 3]]),
+        ];
+        for format in Format::ALL {
+            for v in &values {
+                assert_eq!(
+                    v.encoded_len(format),
+                    v.encode(format).len(),
+                    "{format} {v:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn heap_ids_encode_page_and_index() {

@@ -219,7 +219,7 @@ impl NameMap {
             let (key, hash_key, is_string) = match &np.name {
                 PropName::Id(lid) => (*lid, *lid, 0u16),
                 PropName::Name(s) => {
-                    let utf: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+                    let utf = crate::ltp_writer::utf16(s);
                     let off = strings.len() as u32;
                     strings.extend_from_slice(&(utf.len() as u32).to_le_bytes());
                     strings.extend_from_slice(&utf);
@@ -471,7 +471,7 @@ impl<W: Write + Seek> StoreWriter<W> {
         }
         let size: usize = props
             .values()
-            .map(|v| v.encode(self.format).len() + 8)
+            .map(|v| v.encoded_len(self.format) + 8)
             .sum::<usize>()
             + m.attachments.iter().map(|a| a.data.len()).sum::<usize>();
         let size = size.min(i32::MAX as usize) as i32;

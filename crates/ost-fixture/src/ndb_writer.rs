@@ -2,14 +2,45 @@
 //! blocks with trailers, data trees, subnode trees and the two B-trees.
 //!
 //! The file is written front to back in one pass: blocks go out as they are
-//! made, the B-trees last, then the writer seeks back to fill in the AMap
-//! pages (whose bits are only known at the end) and the header. Only the
-//! AMap bitmaps and the B-tree entries stay in memory.
+//! made, the B-trees last, then the writer seeks back to fill in the map
+//! pages (whose bits are only known at the end), the density list and the
+//! header. Only the AMap bitmaps and the B-tree entries stay in memory.
+//!
+//! Map pages ([MS-PST] 2.2.2.7.2-2.2.2.7.6), 512-byte formats: an AMap opens
+//! every 253,952-byte region; a PMap follows every 8th AMap (regions 0, 8,
+//! 16, ...); an FMap follows the AMap (and its PMap) of regions 128 + 496k,
+//! i.e. from 0x1F04800, once the file passes ~32 MB (the header's rgbFM
+//! covers the first 128 AMaps); an FPMap follows regions 8192 + 31744k, the
+//! first at 0x7C004800 (~2 GB; rgbFP covers the first 8192 AMaps, and FMap
+//! and FPMap regions never coincide). Each reserved page is marked in its
+//! region's AMap. PMaps, FMaps and FPMaps are deprecated but must be present
+//! with valid trailers: PMap bits all 1; an FMap byte per AMap from its own
+//! on, the longest run of free AMap bits capped at 255 (0 past the end); an
+//! FPMap bit per PMap, 0 for the PMaps that exist, 1 past the end (as the
+//! pre-2007 corpus files fill the header's copies); the header's rgbFM and
+//! rgbFP themselves are all 0xFF, as [MS-PST] requires. 4K files have AMaps only: libpff's document has not
+//! seen a 4K PMap, FMap or FPMap, and a 16 MiB region makes 128 of them 2 GB.
+//!
+//! Density list ([MS-PST] 2.2.2.7.4, DLISTPAGE, ptype 0x86) at 0x4200
+//! (512-byte formats) or 0x21000 (4K, where libpff's document saw it):
+//! bFlags, cEntDList, 2 bytes padding, ulCurrentPage, then 4-byte
+//! DLISTPAGEENTs (20-bit AMap index, 12-bit free slot count; at most 119 in
+//! Unicode, 120 in ANSI), padding, trailer. Like the Outlook 2007+ files of
+//! the corpus: DFL_BACKFILL_COMPLETE, ulCurrentPage = the AMap the next
+//! allocation goes to (our last one, which holds the free tail), every other
+//! AMap listed by descending free slots (ties by index; the 119 or 120 with
+//! the most when there are more), and the trailer's BID is the header's
+//! bidNextP with wSig = ComputeSig(offset, BID). The 4K
+//! entry layout is undocumented (a 4K AMap has 32,576 slots, more than 12
+//! bits hold), so 4K files get an empty list (bFlags 0, no entries), the
+//! state Outlook itself leaves before it first builds the list (17 of the
+//! corpus's 43 Unicode files and 2 of its 5 ANSI files have it; 18 have a
+//! built list, 8 none). libpff does not read the density list.
 
+use std::collections::HashMap;
 use std::io::{self, Seek, SeekFrom, Write};
 
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, FlushCompress, Status};
 use ost_ndb::ndb::crc::crc32;
 use ost_ndb::ndb::crypt::CryptMethod;
 
@@ -18,8 +49,21 @@ use crate::format::Format;
 /// Page types ([MS-PST] 2.2.2.7.1).
 const PTYPE_BBT: u8 = 0x80;
 const PTYPE_NBT: u8 = 0x81;
+const PTYPE_FMAP: u8 = 0x82;
 const PTYPE_PMAP: u8 = 0x83;
 const PTYPE_AMAP: u8 = 0x84;
+const PTYPE_FPMAP: u8 = 0x85;
+const PTYPE_DLIST: u8 = 0x86;
+
+/// DLISTPAGE bFlags: no backfill in progress.
+pub const DFL_BACKFILL_COMPLETE: u8 = 0x01;
+
+/// AMap index of the first FMap, and FMaps' spacing in AMaps.
+const FMAP_FIRST: usize = 128;
+const FMAP_EVERY: usize = 496;
+/// AMap index of the first FPMap, and FPMaps' spacing in AMaps.
+const FPMAP_FIRST: usize = 8192;
+const FPMAP_EVERY: usize = 31744;
 
 /// Reference count written in every BBT entry: one for the node or parent
 /// block that uses the block, one for the BBT itself (what Outlook writes).
@@ -94,6 +138,14 @@ pub struct Layout {
     pub pages: Vec<PageRecord>,
     /// File offsets of the AMap pages.
     pub amaps: Vec<u64>,
+    /// File offsets of the PMap pages.
+    pub pmaps: Vec<u64>,
+    /// File offsets of the FMap pages.
+    pub fmaps: Vec<u64>,
+    /// File offsets of the FPMap pages.
+    pub fpmaps: Vec<u64>,
+    /// File offset of the density list page.
+    pub dlist: u64,
     /// Root page of the NBT.
     pub nbt_root: u64,
     /// Root page of the BBT.
@@ -155,7 +207,18 @@ pub struct NdbWriter<W: Write + Seek> {
     blocks: Vec<BlockRecord>,
     nodes: Vec<NodeRecord>,
     zeros: Vec<u8>,
+    /// One deflate state for every 4K block (making one zeroes ~300 KB of
+    /// tables, which cost more than the compression itself), and its output.
+    deflate: Compress,
+    zbuf: Vec<u8>,
+    /// Recent compression results by a sample hash of the input: generated
+    /// stores repeat whole blocks (every message's body text), and the
+    /// compressor is deterministic, so a repeat costs a compare.
+    zcache: HashMap<u64, (Vec<u8>, Option<Vec<u8>>)>,
 }
+
+/// Entries kept in [`NdbWriter::zcache`] before it is emptied.
+const ZCACHE_MAX: usize = 256;
 
 impl<W: Write + Seek> NdbWriter<W> {
     /// Start a file: leaves room for the header, which [`NdbWriter::finish`] writes.
@@ -172,6 +235,9 @@ impl<W: Write + Seek> NdbWriter<W> {
             blocks: Vec::new(),
             nodes: Vec::new(),
             zeros,
+            deflate: Compress::new(Compression::fast(), true),
+            zbuf: Vec::new(),
+            zcache: HashMap::new(),
         };
         w.pad_to(format.first_amap())?;
         Ok(w)
@@ -242,6 +308,28 @@ impl<W: Write + Seek> NdbWriter<W> {
         !self.format.is_4k() && r % 8 == 0
     }
 
+    /// FMaps (deprecated, 512-byte formats only): regions 128 + 496k.
+    fn has_fmap(&self, r: usize) -> bool {
+        !self.format.is_4k() && r >= FMAP_FIRST && (r - FMAP_FIRST) % FMAP_EVERY == 0
+    }
+
+    /// FPMaps (deprecated, 512-byte formats only): regions 8192 + 31744k.
+    fn has_fpmap(&self, r: usize) -> bool {
+        !self.format.is_4k() && r >= FPMAP_FIRST && (r - FPMAP_FIRST) % FPMAP_EVERY == 0
+    }
+
+    /// The map pages that open region `r`, in file order after its AMap.
+    fn extra_maps(&self, r: usize) -> impl Iterator<Item = u8> {
+        [
+            (self.has_pmap(r), PTYPE_PMAP),
+            (self.has_fmap(r), PTYPE_FMAP),
+            (self.has_fpmap(r), PTYPE_FPMAP),
+        ]
+        .into_iter()
+        .filter(|m| m.0)
+        .map(|m| m.1)
+    }
+
     /// At the first byte of a region: reserve its AMap (and PMap) page.
     fn enter_region_if_at_start(&mut self) -> io::Result<()> {
         if self.pos < self.format.first_amap() {
@@ -254,10 +342,7 @@ impl<W: Write + Seek> NdbWriter<W> {
         self.amap_bits
             .push(vec![0u8; self.format.amap_bitmap_size()]);
         let page = self.format.page_size();
-        let mut reserved = page;
-        if self.has_pmap(r) {
-            reserved += page;
-        }
+        let reserved = page * (1 + self.extra_maps(r).count());
         let start = self.pos;
         self.write_zeros(reserved)?;
         self.mark(start, reserved as u64);
@@ -279,7 +364,7 @@ impl<W: Write + Seek> NdbWriter<W> {
     /// Move to an offset aligned to `align` where `size` bytes fit before
     /// the next AMap page; returns that offset.
     fn place(&mut self, size: u64, align: u64) -> io::Result<u64> {
-        assert!(size <= self.format.amap_interval() - 2 * self.format.page_size() as u64);
+        assert!(size <= self.format.amap_interval() - 4 * self.format.page_size() as u64);
         loop {
             self.enter_region_if_at_start()?;
             let aligned = self.pos.div_ceil(align) * align;
@@ -318,16 +403,8 @@ impl<W: Write + Seek> NdbWriter<W> {
         // encoded block is not settled (libpff inflates then decodes, and
         // seems to decode compressed permute blocks twice), so we never
         // write a block that needs both.
-        if self.format.is_4k() && !internal && self.crypt == CryptMethod::None && data.len() >= 64 {
-            let mut z = ZlibEncoder::new(Vec::with_capacity(data.len() / 2), Compression::fast());
-            z.write_all(&data)?;
-            let compressed = z.finish()?;
-            let trailer = self.format.block_trailer_size();
-            let align = self.format.block_align() as usize;
-            if (compressed.len() + trailer).div_ceil(align) < (data.len() + trailer).div_ceil(align)
-            {
-                data = compressed;
-            }
+        if self.format.is_4k() && !internal && self.crypt == CryptMethod::None {
+            self.compress(&mut data);
         }
         let cb = data.len();
         let trailer_size = self.format.block_trailer_size();
@@ -369,6 +446,50 @@ impl<W: Write + Seek> NdbWriter<W> {
             total_size: total as u32,
         });
         Ok(bid)
+    }
+
+    /// Replace `data` by its zlib stream when that takes fewer 512-byte
+    /// units on disk. The output room is capped at the largest size that
+    /// saves a unit, so a block that will not shrink enough stops
+    /// compressing as soon as it overflows that room.
+    fn compress(&mut self, data: &mut Vec<u8>) {
+        let trailer = self.format.block_trailer_size();
+        let align = self.format.block_align() as usize;
+        let units = (data.len() + trailer).div_ceil(align);
+        let room = (units - 1) * align;
+        if room <= trailer {
+            return;
+        }
+        let room = room - trailer;
+        let key = sample_hash(data);
+        if let Some((input, z)) = self.zcache.get(&key) {
+            if input == data {
+                if let Some(z) = z {
+                    data.clear();
+                    data.extend_from_slice(z);
+                }
+                return;
+            }
+        }
+        self.deflate.reset();
+        self.zbuf.clear();
+        self.zbuf.reserve_exact(room);
+        // compress_vec writes into the spare capacity only, which may be a
+        // little more than asked for: check the size after.
+        let z = match self
+            .deflate
+            .compress_vec(data, &mut self.zbuf, FlushCompress::Finish)
+        {
+            Ok(Status::StreamEnd) if self.zbuf.len() <= room => Some(self.zbuf.clone()),
+            _ => None,
+        };
+        if self.zcache.len() >= ZCACHE_MAX {
+            self.zcache.clear();
+        }
+        self.zcache.insert(key, (data.clone(), z.clone()));
+        if let Some(z) = z {
+            *data = z;
+        }
     }
 
     fn id_bytes(&self, v: u64, out: &mut Vec<u8>) {
@@ -551,25 +672,48 @@ impl<W: Write + Seek> NdbWriter<W> {
         self.write_zeros(tail)?;
         debug_assert_eq!(self.amap_bits.len(), last + 1);
 
+        let page_size = self.format.page_size() as u64;
         let mut amaps = Vec::new();
+        let (mut pmaps, mut fmaps, mut fpmaps) = (Vec::new(), Vec::new(), Vec::new());
         let mut amap_free = 0u64;
-        for r in 0..self.amap_bits.len() {
+        let all_bits = std::mem::take(&mut self.amap_bits);
+        let free_slots: Vec<u32> = all_bits
+            .iter()
+            .map(|bits| bits.iter().map(|b| b.count_zeros()).sum())
+            .collect();
+        for (r, bits) in all_bits.iter().enumerate() {
             let ib = self.region_start(r);
-            let bits = std::mem::take(&mut self.amap_bits[r]);
-            amap_free +=
-                bits.iter().map(|b| b.count_zeros() as u64).sum::<u64>() * self.format.amap_unit();
-            let page = self.map_page(PTYPE_AMAP, ib, &bits);
+            amap_free += free_slots[r] as u64 * self.format.amap_unit();
+            let page = self.map_page(PTYPE_AMAP, ib, bits);
             self.out.seek(SeekFrom::Start(ib))?;
             self.out.write_all(&page)?;
             amaps.push(ib);
-            if self.has_pmap(r) {
-                let pib = ib + self.format.page_size() as u64;
-                let page =
-                    self.map_page(PTYPE_PMAP, pib, &vec![0xFF; self.format.amap_bitmap_size()]);
+            let mut pib = ib;
+            for ptype in self.extra_maps(r).collect::<Vec<_>>() {
+                pib += page_size;
+                let map = match ptype {
+                    PTYPE_FMAP => {
+                        fmaps.push(pib);
+                        fmap_bytes(&all_bits, r, self.format.amap_bitmap_size())
+                    }
+                    PTYPE_FPMAP => {
+                        fpmaps.push(pib);
+                        fpmap_bits(all_bits.len(), r, self.format.amap_bitmap_size())
+                    }
+                    _ => {
+                        pmaps.push(pib);
+                        vec![0xFF; self.format.amap_bitmap_size()]
+                    }
+                };
+                let page = self.map_page(ptype, pib, &map);
                 self.out.seek(SeekFrom::Start(pib))?;
                 self.out.write_all(&page)?;
             }
         }
+        let dlist = self.format.dlist_offset();
+        let dlist_page = self.dlist_page(&free_slots);
+        self.out.seek(SeekFrom::Start(dlist))?;
+        self.out.write_all(&dlist_page)?;
 
         let root_nbt = pages
             .iter()
@@ -600,6 +744,10 @@ impl<W: Write + Seek> NdbWriter<W> {
             nodes,
             pages,
             amaps,
+            pmaps,
+            fmaps,
+            fpmaps,
+            dlist,
             nbt_root: nbt_root.1,
             bbt_root: bbt_root.1,
             file_size: eof,
@@ -730,6 +878,33 @@ impl<W: Write + Seek> NdbWriter<W> {
         p
     }
 
+    /// The density list page (see the module comment).
+    fn dlist_page(&self, free_slots: &[u32]) -> Vec<u8> {
+        let size = self.format.page_size();
+        let mut p = vec![0u8; size];
+        if !self.format.is_4k() {
+            let current = free_slots.len() - 1;
+            let mut entries: Vec<(u32, u32)> = free_slots[..current]
+                .iter()
+                .enumerate()
+                .map(|(i, &free)| (i as u32, free))
+                .collect();
+            entries.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            entries.truncate(self.format.dlist_max_entries());
+            p[0] = DFL_BACKFILL_COMPLETE;
+            p[1] = entries.len() as u8;
+            p[4..8].copy_from_slice(&(current as u32).to_le_bytes());
+            for (k, &(page, free)) in entries.iter().enumerate() {
+                let e = (page & 0xF_FFFF) | (free.min(0xFFF) << 20);
+                p[8 + 4 * k..12 + 4 * k].copy_from_slice(&e.to_le_bytes());
+            }
+        }
+        let ib = self.format.dlist_offset();
+        let bid = self.next_bid_index * 4;
+        self.page_trailer(&mut p, PTYPE_DLIST, compute_sig(ib, bid), bid);
+        p
+    }
+
     fn header(
         &self,
         info: &HeaderInfo,
@@ -764,7 +939,7 @@ impl<W: Write + Seek> NdbWriter<W> {
             h[r + 28..r + 32].copy_from_slice(&(bbt.bid as u32).to_le_bytes());
             h[r + 32..r + 36].copy_from_slice(&(bbt.ib as u32).to_le_bytes());
             h[r + 36] = 2; // fAMapValid: VALID_AMAP2
-            h[332..460].fill(0xFF); // rgbFP
+            h[204..460].fill(0xFF); // rgbFM, rgbFP (deprecated, MUST be 0xFF)
             h[460] = 0x80; // bSentinel
             h[461] = self.crypt.to_byte();
             h.truncate(512);
@@ -785,7 +960,7 @@ impl<W: Write + Seek> NdbWriter<W> {
             h[r + 52..r + 60].copy_from_slice(&bbt.bid.to_le_bytes());
             h[r + 60..r + 68].copy_from_slice(&bbt.ib.to_le_bytes());
             h[r + 68] = 2; // fAMapValid: VALID_AMAP2
-            h[384..512].fill(0xFF); // rgbFP
+            h[256..512].fill(0xFF); // rgbFM, rgbFP (deprecated, MUST be 0xFF)
             h[512] = 0x80; // bSentinel
             h[513] = self.crypt.to_byte();
             h[516..524].copy_from_slice(&next_bid.to_le_bytes()); // bidNextB
@@ -796,6 +971,69 @@ impl<W: Write + Seek> NdbWriter<W> {
         h[4..8].copy_from_slice(&partial.to_le_bytes());
         h
     }
+}
+
+/// A cheap key for the compression cache: the length and 32 words spread
+/// over the data (a collision only costs a compare and a recompression).
+fn sample_hash(data: &[u8]) -> u64 {
+    let mut h = data.len() as u64;
+    if data.len() >= 8 {
+        let step = (data.len() - 8) / 31;
+        for i in 0..32 {
+            let at = (i * step).min(data.len() - 8);
+            let w = u64::from_le_bytes(data[at..at + 8].try_into().unwrap());
+            h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    } else {
+        for &b in data {
+            h = (h.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    h
+}
+
+/// FMap bytes for the FMap in region `r`: one per AMap from `r` on, the
+/// longest run of free AMap bits (capped at 255); 0 past the last AMap.
+fn fmap_bytes(amaps: &[Vec<u8>], r: usize, size: usize) -> Vec<u8> {
+    (0..size)
+        .map(|i| {
+            amaps
+                .get(r + i)
+                .map_or(0, |bits| longest_free_run(bits).min(255) as u8)
+        })
+        .collect()
+}
+
+/// FPMap bits for the FPMap in region `r`: one per PMap from region `r` on
+/// (8 AMaps each), 0 for the PMaps that exist (ours never have free pages),
+/// 1 past the end, as in the rgbFP of the corpus's pre-2007 files.
+fn fpmap_bits(amap_count: usize, r: usize, size: usize) -> Vec<u8> {
+    let pmaps = amap_count.saturating_sub(r).div_ceil(8);
+    let mut bits = vec![0xFFu8; size];
+    for i in 0..pmaps.min(size * 8) {
+        bits[i / 8] &= !(0x80 >> (i % 8));
+    }
+    bits
+}
+
+/// Longest run of zero bits (most significant bit first).
+fn longest_free_run(bits: &[u8]) -> u32 {
+    let (mut best, mut run) = (0, 0);
+    for &b in bits {
+        if b == 0 {
+            run += 8;
+        } else {
+            for k in 0..8 {
+                if b & (0x80 >> k) == 0 {
+                    run += 1;
+                } else {
+                    best = best.max(run);
+                    run = 0;
+                }
+            }
+        }
+    }
+    best.max(run)
 }
 
 #[cfg(test)]
@@ -852,5 +1090,92 @@ mod tests {
                 assert_eq!(full, crc32(&file[8..524]));
             }
         }
+    }
+
+    #[test]
+    fn fmaps_follow_amap_128_and_every_496th_after() {
+        for format in [Format::Unicode, Format::Ansi] {
+            let mut w = NdbWriter::new(Cursor::new(Vec::new()), format, CryptMethod::None).unwrap();
+            let payload = vec![1u8; 8000];
+            let mut first = 0;
+            while w.pos < 0x1F04400 + 300_000 {
+                first = w.write_block(&payload, false).unwrap();
+            }
+            w.add_node(0x21, first, 0, 0);
+            let info = HeaderInfo {
+                next_nid_index: [0x400; 32],
+                unique: 1,
+            };
+            let (out, layout) = w.finish(&info).unwrap();
+            let file = out.into_inner();
+            // AMap 128 is followed by its PMap (128 % 8 == 0) and the first FMap.
+            assert_eq!(layout.amaps[128], 0x1F04400);
+            assert_eq!(layout.fmaps, vec![0x1F04800], "{format}");
+            assert!(layout.fpmaps.is_empty());
+            let ib = 0x1F04800usize;
+            let t = format.page_size() - format.page_trailer_size();
+            let page = &file[ib..ib + 512];
+            assert_eq!((page[t], page[t + 1]), (PTYPE_FMAP, PTYPE_FMAP));
+            let (bid, crc) = if format.is_ansi() {
+                (
+                    u32::from_le_bytes(page[t + 4..t + 8].try_into().unwrap()) as u64,
+                    u32::from_le_bytes(page[t + 8..t + 12].try_into().unwrap()),
+                )
+            } else {
+                (
+                    u64::from_le_bytes(page[t + 8..t + 16].try_into().unwrap()),
+                    u32::from_le_bytes(page[t + 4..t + 8].try_into().unwrap()),
+                )
+            };
+            assert_eq!(bid, ib as u64);
+            assert_eq!(crc, crc32(&page[..t]));
+            // AMap 128 reserves its three map pages (24 bits).
+            let a = 0x1F04400usize + if format.is_ansi() { 4 } else { 0 };
+            assert_eq!(&file[a..a + 3], &[0xFF; 3]);
+            // Byte 0 covers AMap 128, byte 1 AMap 129 (the last), then none.
+            let start = if format.is_ansi() { 4 } else { 0 };
+            let amap = |r: usize| {
+                let ib = layout.amaps[r] as usize + start;
+                file[ib..ib + 496].to_vec()
+            };
+            assert_eq!(page[start] as u32, longest_free_run(&amap(128)).min(255));
+            assert_eq!(
+                page[start + 1] as u32,
+                longest_free_run(&amap(129)).min(255)
+            );
+            assert!(page[start + 1] > 0, "the last AMap has a free tail");
+            assert!(page[start + 2..start + 496].iter().all(|&b| b == 0));
+            // Region 129 has no map page but its AMap: data follows at once.
+            let next = layout.amaps[129] + 512;
+            assert!(layout.blocks.iter().any(|b| b.ib == next));
+        }
+    }
+
+    #[test]
+    fn fpmaps_sit_after_the_pmap_of_amap_8192() {
+        let w =
+            NdbWriter::new(Cursor::new(Vec::new()), Format::Unicode, CryptMethod::None).unwrap();
+        let maps = |r| w.extra_maps(r).collect::<Vec<u8>>();
+        assert_eq!(maps(0), vec![PTYPE_PMAP]);
+        assert!(maps(1).is_empty());
+        assert_eq!(maps(128), vec![PTYPE_PMAP, PTYPE_FMAP]);
+        assert_eq!(maps(624), vec![PTYPE_PMAP, PTYPE_FMAP]);
+        assert_eq!(maps(8192), vec![PTYPE_PMAP, PTYPE_FPMAP]);
+        assert_eq!(maps(8192 + 31744), vec![PTYPE_PMAP, PTYPE_FPMAP]);
+        // The first FPMap lands where [MS-PST]'s numbers put it.
+        assert_eq!(w.region_start(8192) + 2 * 512, 0x7C00_4800);
+        let w4 = NdbWriter::new(Cursor::new(Vec::new()), Format::Ost4k, CryptMethod::None).unwrap();
+        assert_eq!(w4.extra_maps(0).count() + w4.extra_maps(128).count(), 0);
+        // Two PMaps' worth of AMaps: two zero bits, the rest ones.
+        let bits = fpmap_bits(8192 + 9, 8192, 496);
+        assert_eq!(bits[0], 0b0011_1111);
+        assert!(bits[1..].iter().all(|&b| b == 0xFF));
+    }
+
+    #[test]
+    fn longest_free_run_counts_zero_bits_across_bytes() {
+        assert_eq!(longest_free_run(&[0xFF, 0xF0, 0x00, 0x0F]), 4 + 8 + 4);
+        assert_eq!(longest_free_run(&[0xFF]), 0);
+        assert_eq!(longest_free_run(&[0x81]), 6);
     }
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ost_fixture::{CryptMethod, FixtureBuilder, Format, ItemKind, ManifestRecord, Rule};
+use ost_fixture::{
+    damage, CryptMethod, Damage, FixtureBuilder, Format, ItemKind, ManifestRecord, Rule, TreeKind,
+};
 use serde_json::Value;
 
 const ORACLE: &str = "/work/shared/tools/pff-oracle";
@@ -160,6 +162,92 @@ fn large_folders_get_multi_level_trees_and_still_read_back() {
         let (items, summary, stderr) = run_oracle(&path);
         assert_eq!(summary["errors"], 0, "{format}: {stderr}");
         assert_eq!(items.len(), written.manifest.len(), "{format}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// How libpff takes each kind of structural damage (the facts in
+/// crates/ost-fixture/README.md), on a 400-message Unicode store.
+#[test]
+fn libpff_on_damaged_files() {
+    if let Err(why) = oracle_available() {
+        println!("skipped: pff-oracle unavailable: {why}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ost-fixture-oracle-dmg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = FixtureBuilder::new(Format::Unicode)
+        .messages(400)
+        .seed(5)
+        .build()
+        .unwrap();
+    let total = f.manifest.len();
+    let nid = f.manifest[total / 2].nid;
+    let run = |name: &str, d: Damage| {
+        let mut bytes = f.bytes.clone();
+        damage(&mut bytes, Format::Unicode, &f.layout, d).unwrap();
+        let path = dir.join(format!("{name}.pst"));
+        std::fs::write(&path, &bytes).unwrap();
+        let (items, summary, _) = run_oracle(&path);
+        let open_failed = summary["error_kinds"]["open"].as_u64().unwrap_or(0) > 0;
+        (items, open_failed)
+    };
+    // Refused at open.
+    for (name, d) in [
+        ("bad-header-crc", Damage::BadHeaderCrc),
+        (
+            "truncate",
+            Damage::Truncate {
+                len: f.layout.file_size / 2,
+            },
+        ),
+        (
+            "zero-nbt-leaf",
+            Damage::ZeroLeafPage {
+                tree: TreeKind::Nbt,
+            },
+        ),
+        (
+            "self-nbt-root",
+            Damage::SelfPointingRoot {
+                tree: TreeKind::Nbt,
+            },
+        ),
+    ] {
+        let (items, open_failed) = run(name, d);
+        assert!(open_failed && items.is_empty(), "{name}");
+    }
+    // Read in full: libpff does not check data block CRCs.
+    let (items, open_failed) = run("bad-block-crc", Damage::BadBlockCrc { nid });
+    assert!(!open_failed);
+    assert_eq!(items.len(), total);
+    assert!(items.iter().any(|i| i["nid"] == nid as u64));
+    // Exactly the damaged item dropped.
+    let (items, _) = run("block-past-end", Damage::BlockPastEnd { nid });
+    assert_eq!(items.len(), total - 1);
+    assert!(items.iter().all(|i| i["nid"] != nid as u64));
+    // Items behind the damaged BBT page dropped, the rest read.
+    for (name, d) in [
+        (
+            "zero-bbt-leaf",
+            Damage::ZeroLeafPage {
+                tree: TreeKind::Bbt,
+            },
+        ),
+        (
+            "self-bbt-root",
+            Damage::SelfPointingRoot {
+                tree: TreeKind::Bbt,
+            },
+        ),
+    ] {
+        let (items, open_failed) = run(name, d);
+        assert!(!open_failed, "{name}");
+        assert!(
+            !items.is_empty() && items.len() < total,
+            "{name}: {}",
+            items.len()
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }
