@@ -54,6 +54,8 @@ struct Walk {
 /// The walk `ostscan items --all` (and `scan`) does, plus the rules.
 fn walk(bytes: &[u8]) -> Result<Walk, NdbError> {
     let pst = Pst::from_bytes(bytes)?;
+    // What `info --verify` reads: both trees, every block's CRC.
+    let _ = pst.stats(true);
     let mut store = Store::open(&pst);
     let refs = store.item_refs(true);
     let items: Vec<ItemRecord> = refs.iter().map(|r| store.read_item(r)).collect();
@@ -566,6 +568,8 @@ struct Tally {
     touched: usize,
     /// B-tree entries checked present in the in-order walks.
     entries: usize,
+    /// Mutants also run through `ostscan::scan::scan_file`.
+    scans: usize,
     max_time: Duration,
     max_peak: usize,
     /// Mutants kept for the binary run.
@@ -643,6 +647,20 @@ fn check_mutant(t: &Target, m: &Mutant, what: &str, tally: &mut Tally) {
     tally.max_time = tally.max_time.max(took);
     tally.max_peak = tally.max_peak.max(peak);
     let header_hit = overlaps(&header_ranges(t.format), &m.touched);
+    if tally.mutants % 10 == 0 {
+        // `scan` as the binary runs it (through the memory map, rayon).
+        let path = scratch().join(format!("scan-{}", t.name.replace(['/', ' '], "_")));
+        std::fs::write(&path, &m.bytes).expect("write mutant");
+        let start = Instant::now();
+        let scan = ostscan::scan::scan_file(&path, &ostscan::scan::ScanOptions { hash: false });
+        let took = start.elapsed();
+        assert!(took < TIME_LIMIT, "{what}: scan took {took:?}");
+        assert!(
+            header_hit || matches!(scan, ostscan::scan::FileScan::Scanned(_)),
+            "{what}: scan refused the file though its header is intact"
+        );
+        tally.scans += 1;
+    }
     let w = match res {
         Ok(w) => w,
         Err(e) => {
@@ -708,11 +726,12 @@ fn check_mutant(t: &Target, m: &Mutant, what: &str, tally: &mut Tally) {
 
 fn report(name: &str, tally: &Tally, took: Duration) {
     println!(
-        "{name}: {} mutants in {took:.1?} ({} refused at the header); \
+        "{name}: {} mutants ({} also scanned) in {took:.1?} ({} refused at the header); \
          {} untouched messages found identical, {} touched; \
          {} intact B-tree entries found by the tree walks; \
          slowest walk {:.1?}, largest peak {} KiB; kinds {:?}",
         tally.mutants,
+        tally.scans,
         tally.refused,
         tally.kept,
         tally.touched,
