@@ -40,6 +40,29 @@ const WANTED: [u16; 13] = [
     PR_MESSAGE_STATUS,
 ];
 
+/// Index of a property in [`WANTED`] (a `match`, not a scan of the list:
+/// this runs for every property of every message).
+fn wanted_index(id: u16) -> Option<usize> {
+    let i = match id {
+        PR_MESSAGE_CODEPAGE => 0,
+        PR_INTERNET_CPID => 1,
+        PR_SUBJECT => 2,
+        PR_MESSAGE_CLASS => 3,
+        PR_CHANGE_KEY => 4,
+        PR_PREDECESSOR_CHANGE_LIST => 5,
+        PR_SOURCE_KEY => 6,
+        PR_PARENT_SOURCE_KEY => 7,
+        PR_SEARCH_KEY => 8,
+        PR_CONFLICT_ENTRYID => 9,
+        PR_LAST_MODIFICATION_TIME => 10,
+        PR_CHANGE_NUM => 11,
+        PR_MESSAGE_STATUS => 12,
+        _ => return None,
+    };
+    debug_assert_eq!(WANTED[i], id);
+    Some(i)
+}
+
 /// A folder of the walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folder {
@@ -337,8 +360,8 @@ impl<'a> Store<'a> {
         for e in pc.entries() {
             match e {
                 Ok(e) => {
-                    if let Some(i) = WANTED.iter().position(|&id| id == e.id) {
-                        found[i] = Some(e);
+                    if let Some(slot) = wanted_index(e.id).and_then(|i| found.get_mut(i)) {
+                        *slot = Some(e);
                     }
                 }
                 Err(e) => {
@@ -348,8 +371,7 @@ impl<'a> Store<'a> {
             }
         }
         let mut get = |id: u16| -> Option<PropValue<'_>> {
-            let i = WANTED.iter().position(|&w| w == id)?;
-            let e = found[i].as_ref()?;
+            let e = found.get(wanted_index(id)?)?.as_ref()?;
             match pc.value(e) {
                 Ok(v) => Some(v),
                 Err(e) => {

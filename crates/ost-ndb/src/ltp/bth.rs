@@ -208,12 +208,23 @@ impl<'h, 'a> Bth<'h, 'a> {
     pub fn iter(&self) -> BthIter<'h, 'a> {
         let mut it = BthIter {
             bth: *self,
-            stack: Vec::new(),
+            stack: [(&[], 0, 0); ITER_STACK],
+            depth: 0,
             visited: HashSet::new(),
             pending: None,
         };
         if self.header.root != 0 {
-            it.descend(self.header.root, self.header.levels);
+            if self.header.levels == 0 {
+                // A root that is a leaf is the only page: nothing can reach
+                // it again, so the visited set (and its allocation) is not
+                // needed. PCs of messages are almost always this case.
+                match self.records(self.header.root, 0) {
+                    Ok(r) => it.push(r, 0),
+                    Err(e) => it.fail(e),
+                }
+            } else {
+                it.descend(self.header.root, self.header.levels);
+            }
         }
         it
     }
@@ -229,11 +240,17 @@ impl<'h, 'a> Bth<'h, 'a> {
     }
 }
 
+/// Pages on the iterator's stack at most: one per level (levels descend
+/// by one at each step and the header allows at most MAX_BTH_LEVELS).
+const ITER_STACK: usize = MAX_BTH_LEVELS as usize + 1;
+
 /// In-order iterator over a BTH's leaf records.
 pub struct BthIter<'h, 'a> {
     bth: Bth<'h, 'a>,
-    /// (records, level, next record)
-    stack: Vec<(&'h [u8], u8, usize)>,
+    /// (records, level, next record); `stack[..depth]` is in use. A fixed
+    /// array: no allocation per iteration.
+    stack: [(&'h [u8], u8, usize); ITER_STACK],
+    depth: usize,
     visited: HashSet<u32>,
     pending: Option<LtpError>,
 }
@@ -245,13 +262,34 @@ impl<'h> BthIter<'h, '_> {
             return;
         }
         match self.bth.records(hid, level) {
-            Ok(r) => self.stack.push((r, level, 0)),
+            Ok(r) => self.push(r, level),
             Err(e) => self.fail(e),
         }
     }
 
+    fn push(&mut self, records: &'h [u8], level: u8) {
+        match self.stack.get_mut(self.depth) {
+            Some(slot) => {
+                *slot = (records, level, 0);
+                self.depth += 1;
+            }
+            // Unreachable (levels descend from at most MAX_BTH_LEVELS), but
+            // a deeper walk is refused rather than assumed away.
+            None => self.fail(
+                LtpError::new(
+                    "BTH",
+                    0,
+                    LtpErrorKind::BadDepth {
+                        level: level as u64,
+                    },
+                )
+                .with_nid(self.bth.heap.nid()),
+            ),
+        }
+    }
+
     fn fail(&mut self, e: LtpError) {
-        self.stack.clear();
+        self.depth = 0;
         self.pending = Some(e);
     }
 }
@@ -265,14 +303,15 @@ impl<'h> Iterator for BthIter<'h, '_> {
                 return Some(Err(e));
             }
             let ks = self.bth.header.key_size as usize;
-            let (recs, level, pos) = self.stack.last_mut()?;
+            let top = self.depth.checked_sub(1)?;
+            let (recs, level, pos) = self.stack.get_mut(top)?;
             let rs = if *level == 0 {
                 self.bth.leaf_size()
             } else {
                 self.bth.index_size()
             };
             let Some(rec) = recs.get(*pos * rs..(*pos + 1) * rs) else {
-                self.stack.pop();
+                self.depth = top;
                 continue;
             };
             *pos += 1;

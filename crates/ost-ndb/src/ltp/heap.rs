@@ -80,75 +80,108 @@ pub fn hnid_is_hid(hnid: u32) -> bool {
 }
 
 /// A lazily decoded sequence of data blocks (heap pages or row matrix
-/// blocks).
+/// blocks). Block 0 is held apart so that the common one-block node (a
+/// message's PC) needs no allocation beyond its decoded bytes.
 pub struct Blocks<'a> {
     node: Option<Node<'a>>,
-    bids: Vec<Bid>,
-    cells: Vec<OnceCell<Cow<'a, [u8]>>>,
+    /// Number of blocks.
+    len: usize,
+    /// BID of block 0 (when `len > 0` and the blocks come from a node).
+    first_bid: Bid,
+    first: OnceCell<Cow<'a, [u8]>>,
+    /// BIDs and cells of blocks 1.. (empty, unallocated, for one block).
+    more_bids: Vec<Bid>,
+    more: Vec<OnceCell<Cow<'a, [u8]>>>,
 }
 
 impl<'a> Blocks<'a> {
     /// The data blocks of a node; nothing is decoded yet.
     pub fn of_node(node: Node<'a>) -> Result<Blocks<'a>> {
+        // One data block (not an XBLOCK): no data tree to read or collect.
+        if !node.bid_data.is_null() && !node.bid_data.is_internal() {
+            return Ok(Blocks {
+                node: Some(node),
+                len: 1,
+                first_bid: node.bid_data,
+                first: OnceCell::new(),
+                more_bids: Vec::new(),
+                more: Vec::new(),
+            });
+        }
         let tree = node
             .data_blocks()
             .map_err(|e| LtpError::from(e).with_nid(node.nid.0))?;
-        let cells = tree.blocks.iter().map(|_| OnceCell::new()).collect();
+        let len = tree.blocks.len();
+        let first_bid = tree.blocks.first().copied().unwrap_or(Bid(0));
+        let more_bids: Vec<Bid> = tree.blocks.into_iter().skip(1).collect();
+        let more = more_bids.iter().map(|_| OnceCell::new()).collect();
         Ok(Blocks {
             node: Some(node),
-            bids: tree.blocks,
-            cells,
+            len,
+            first_bid,
+            first: OnceCell::new(),
+            more_bids,
+            more,
         })
     }
 
     /// Blocks already in memory (hand-built buffers, tests).
     pub fn from_vec(blocks: Vec<Cow<'a, [u8]>>) -> Blocks<'a> {
-        let cells = blocks
-            .into_iter()
-            .map(|b| {
-                let c = OnceCell::new();
-                let _ = c.set(b);
-                c
-            })
-            .collect();
+        let len = blocks.len();
+        let cell = |b| {
+            let c = OnceCell::new();
+            let _ = c.set(b);
+            c
+        };
+        let mut it = blocks.into_iter();
+        let first = it.next().map(cell).unwrap_or_default();
         Blocks {
             node: None,
-            bids: Vec::new(),
-            cells,
+            len,
+            first_bid: Bid(0),
+            first,
+            more_bids: Vec::new(),
+            more: it.map(cell).collect(),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.cells.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.len == 0
+    }
+
+    /// Cell and BID of block `i` (the BID only for blocks of a node).
+    fn slot(&self, i: usize) -> Option<(&OnceCell<Cow<'a, [u8]>>, Option<Bid>)> {
+        if i >= self.len {
+            return None;
+        }
+        if i == 0 {
+            let bid = self.node.map(|_| self.first_bid);
+            return Some((&self.first, bid));
+        }
+        let cell = self.more.get(i - 1)?;
+        Some((cell, self.more_bids.get(i - 1).copied()))
     }
 
     /// The decoded payload of block `i`, decoding it on first use.
     pub fn get(&self, i: usize) -> Result<&[u8]> {
-        let cell = self.cells.get(i).ok_or_else(|| {
-            LtpError::bad("data tree", 0, "block index", i as u64).with_nid(self.nid())
-        })?;
+        let bad = || LtpError::bad("data tree", 0, "block index", i as u64).with_nid(self.nid());
+        let (cell, bid) = self.slot(i).ok_or_else(bad)?;
         if let Some(b) = cell.get() {
             return Ok(b);
         }
-        let (node, bid) = match (self.node, self.bids.get(i)) {
-            (Some(n), Some(&b)) => (n, b),
-            _ => {
-                return Err(
-                    LtpError::bad("data tree", 0, "block index", i as u64).with_nid(self.nid())
-                )
-            }
+        let (node, bid) = match (self.node, bid) {
+            (Some(n), Some(b)) => (n, b),
+            _ => return Err(bad()),
         };
         let data = node
             .block(bid)
             .map_err(|e| LtpError::from(e).with_nid(node.nid.0).with_block(i as u32))?;
         let _ = cell.set(data);
-        cell.get().map(|c| &**c).ok_or_else(|| {
-            LtpError::bad("data tree", 0, "block index", i as u64).with_nid(self.nid())
-        })
+        cell.get().map(|c| &**c).ok_or_else(bad)
     }
 
     /// The node these blocks belong to (`None` for in-memory blocks).
