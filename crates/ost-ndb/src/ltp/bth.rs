@@ -142,7 +142,7 @@ impl<'h, 'a> Bth<'h, 'a> {
     }
 
     /// The records item of one tree page, checked to be whole records.
-    fn records(&self, hid: u32, level: u8) -> Result<&'h [u8]> {
+    pub(crate) fn records(&self, hid: u32, level: u8) -> Result<&'h [u8]> {
         let b = self.heap.get(hid)?;
         let rs = if level == 0 {
             self.leaf_size()
@@ -299,8 +299,10 @@ impl<'h> Iterator for BthIter<'h, '_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(e) = self.pending.take() {
-                return Some(Err(e));
+            // Test before taking: `take` would move the (large) error
+            // value on every record.
+            if self.pending.is_some() {
+                return self.pending.take().map(Err);
             }
             let ks = self.bth.header.key_size as usize;
             let top = self.depth.checked_sub(1)?;

@@ -117,8 +117,20 @@ impl<'a> PropertyContext<'a> {
 
     /// The records in property id order, unresolved.
     pub fn entries(&self) -> PcEntries<'_, 'a> {
+        let tree = self.tree();
+        // A leaf root (a message's PC, nearly always) is read straight from
+        // its records, 8 bytes each; anything else, or a root whose records
+        // are not whole (which the tree iterator reports), goes through the
+        // BTH iterator.
+        if self.bth.root != 0 && self.bth.levels == 0 {
+            if let Ok(recs) = tree.records(self.bth.root, 0) {
+                return PcEntries {
+                    inner: PcEntriesInner::Leaf(recs.chunks_exact(PC_RECORD)),
+                };
+            }
+        }
         PcEntries {
-            inner: self.tree().iter(),
+            inner: PcEntriesInner::Tree(tree.iter()),
         }
     }
 
@@ -150,16 +162,32 @@ fn entry_of(id: u16, data: &[u8]) -> PcEntry<'_> {
     }
 }
 
+/// Size of a PC leaf record: 2-byte key, 6-byte entry (checked at open).
+const PC_RECORD: usize = 8;
+
 /// Iterator over a PC's records.
 pub struct PcEntries<'h, 'a> {
-    inner: BthIter<'h, 'a>,
+    inner: PcEntriesInner<'h, 'a>,
+}
+
+enum PcEntriesInner<'h, 'a> {
+    /// The records of a leaf root, already checked to be whole.
+    Leaf(std::slice::ChunksExact<'h, u8>),
+    Tree(BthIter<'h, 'a>),
 }
 
 impl<'h> Iterator for PcEntries<'h, '_> {
     type Item = Result<PcEntry<'h>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.inner.next()?.map(|e| entry_of(e.key as u16, e.data)))
+        match &mut self.inner {
+            PcEntriesInner::Leaf(recs) => {
+                let r = recs.next()?;
+                let id = u16_at(r, 0).unwrap_or(0);
+                Some(Ok(entry_of(id, r.get(2..).unwrap_or(&[]))))
+            }
+            PcEntriesInner::Tree(it) => Some(it.next()?.map(|e| entry_of(e.key as u16, e.data))),
+        }
     }
 }
 
