@@ -79,6 +79,9 @@ pub fn hnid_is_hid(hnid: u32) -> bool {
     hnid & 0x1F == 0
 }
 
+/// A block decoded on first use.
+type BlockCell<'a> = OnceCell<Cow<'a, [u8]>>;
+
 /// A lazily decoded sequence of data blocks (heap pages or row matrix
 /// blocks). Block 0 is held apart so that the common one-block node (a
 /// message's PC) needs no allocation beyond its decoded bytes.
@@ -154,7 +157,7 @@ impl<'a> Blocks<'a> {
     }
 
     /// Cell and BID of block `i` (the BID only for blocks of a node).
-    fn slot(&self, i: usize) -> Option<(&OnceCell<Cow<'a, [u8]>>, Option<Bid>)> {
+    fn slot(&self, i: usize) -> Option<(&BlockCell<'a>, Option<Bid>)> {
         if i >= self.len {
             return None;
         }

@@ -130,7 +130,7 @@ impl<'a> PropertyContext<'a> {
             }
         }
         PcEntries {
-            inner: PcEntriesInner::Tree(tree.iter()),
+            inner: PcEntriesInner::Tree(Box::new(tree.iter())),
         }
     }
 
@@ -173,7 +173,8 @@ pub struct PcEntries<'h, 'a> {
 enum PcEntriesInner<'h, 'a> {
     /// The records of a leaf root, already checked to be whole.
     Leaf(std::slice::ChunksExact<'h, u8>),
-    Tree(BthIter<'h, 'a>),
+    /// Boxed: rare (index levels), and the iterator is large.
+    Tree(Box<BthIter<'h, 'a>>),
 }
 
 impl<'h> Iterator for PcEntries<'h, '_> {
