@@ -1,16 +1,21 @@
 //! `cargo bench -p ostscan --bench scan [-- FILE...]`
 //!
 //! Times `ostscan scan` on stores of about 1 GB against `cat FILE >
-//! /dev/null` on the same warm file, and reports the scan's peak RSS. With
-//! no FILE, generates (once, cached by name) two fixture stores with
-//! `ost-fixture`: ~40,000 messages with large bodies and ~200,000 messages
-//! with small ones, both about 1 GB, both with planted faults.
+//! /dev/null` on the same warm file and against the `outlook-pst` crate
+//! reading the same sync properties of every message, and reports the
+//! scan's CPU time, page faults and peak RSS. With no FILE, generates (once,
+//! cached by name) two Unicode PST fixture stores with `ost-fixture`
+//! (`outlook-pst` reads PSTs, not OSTs): ~40,000 messages with large bodies
+//! and ~200,000 messages with small ones, both over 1 GB, both with planted
+//! faults.
 //!
 //! Environment: `OSTSCAN_BENCH_DIR` (default: `<system temp>/ostscan-bench`)
-//! holds the generated stores; `OSTSCAN_BENCH_JOBS` is passed as `--jobs`.
+//! holds the generated stores; `OSTSCAN_BENCH_JOBS` is passed as `--jobs`;
+//! `OSTSCAN_BENCH_NO_OUTLOOK_PST=1` skips the `outlook-pst` run.
 //!
-//! One run per file, not a statistical harness: the point is the ratio to
-//! the cost of reading the bytes, recorded in docs/performance.md.
+//! One run per file, not a statistical harness: the point is the ratios to
+//! the cost of reading the bytes and to another reader, recorded in
+//! docs/performance.md.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,8 +25,8 @@ use ost_fixture::{CryptMethod, FixtureBuilder, Format, Rule};
 
 /// A generated store: name, messages, body size (bytes).
 const STORES: &[(&str, usize, usize)] = &[
-    ("scan-40k-big-bodies.ost", 40_000, 24_000),
-    ("scan-200k-small-bodies.ost", 200_000, 3_500),
+    ("scan-40k-big-bodies.pst", 40_000, 24_000),
+    ("scan-200k-small-bodies.pst", 200_000, 3_500),
 ];
 
 fn bench_dir() -> PathBuf {
@@ -44,7 +49,7 @@ fn store(name: &str, messages: usize, body: usize) -> PathBuf {
     );
     let started = Instant::now();
     let partial = dir.join(format!("{name}.partial"));
-    let mut builder = FixtureBuilder::new(Format::Ost)
+    let mut builder = FixtureBuilder::new(Format::Unicode)
         .crypt(CryptMethod::Permute)
         .messages(messages)
         .seed(messages as u64)
@@ -60,6 +65,26 @@ fn store(name: &str, messages: usize, body: usize) -> PathBuf {
     path
 }
 
+/// CPU time and page faults of the children reaped so far (RUSAGE_CHILDREN).
+#[derive(Clone, Copy)]
+struct Usage {
+    user: f64,
+    sys: f64,
+    minor_faults: i64,
+}
+
+fn children_usage() -> Usage {
+    // SAFETY: getrusage writes one rusage struct, which we provide zeroed.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Usage {
+        user: secs(ru.ru_utime),
+        sys: secs(ru.ru_stime),
+        minor_faults: ru.ru_minflt,
+    }
+}
+
 fn time(command: &mut Command) -> Duration {
     let started = Instant::now();
     let status = command
@@ -68,11 +93,7 @@ fn time(command: &mut Command) -> Duration {
         .status()
         .expect("run command");
     let elapsed = started.elapsed();
-    // ostscan exits 1 when it has findings (the stores have planted ones).
-    assert!(
-        matches!(status.code(), Some(0 | 1)),
-        "{command:?} failed: {status}"
-    );
+    assert!(status.success(), "{command:?} failed: {status}");
     elapsed
 }
 
@@ -87,10 +108,23 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// What one scan run measured.
+struct ScanRun {
+    elapsed: Duration,
+    /// Peak VmHWM and RssAnon (KiB), sampled every 2 ms.
+    peak: u64,
+    peak_anon: u64,
+    /// CPU time and faults of the scan process (from getrusage).
+    user: f64,
+    sys: f64,
+    faults: i64,
+}
+
 /// Run `command`, timing it and sampling its VmHWM until it exits (the
 /// value only grows, so the last sample is the peak up to the last few
 /// milliseconds).
-fn time_with_peak_rss(command: &mut Command) -> (Duration, u64, u64) {
+fn time_with_peak_rss(command: &mut Command) -> ScanRun {
+    let before = children_usage();
     let started = Instant::now();
     let mut child = command
         .stdout(Stdio::null())
@@ -111,11 +145,130 @@ fn time_with_peak_rss(command: &mut Command) -> (Duration, u64, u64) {
         std::thread::sleep(Duration::from_millis(2));
     };
     let elapsed = started.elapsed();
+    let after = children_usage();
+    // ostscan exits 1 when it has findings (the stores have planted ones).
     assert!(
         matches!(status.code(), Some(0 | 1)),
         "{command:?} failed: {status}"
     );
-    (elapsed, peak, peak_anon)
+    ScanRun {
+        elapsed,
+        peak,
+        peak_anon,
+        user: after.user - before.user,
+        sys: after.sys - before.sys,
+        faults: after.minor_faults - before.minor_faults,
+    }
+}
+
+/// The `outlook-pst` crate (a dev-dependency of this bench only) on the
+/// same file: the six properties of every message, the way a user of that
+/// crate would read them.
+mod outlook {
+    use std::rc::Rc;
+    use std::time::{Duration, Instant};
+
+    use outlook_pst::messaging::store::Store;
+    use outlook_pst::ndb::node_id::NodeId;
+
+    /// PR_SUBJECT, PR_MESSAGE_CLASS, PR_CHANGE_KEY,
+    /// PR_PREDECESSOR_CHANGE_LIST, PR_SOURCE_KEY, PR_LAST_MODIFICATION_TIME.
+    const PROPS: [u16; 6] = [0x0037, 0x001A, 0x65E2, 0x65E3, 0x65E0, 0x3008];
+
+    /// The root folder (NID_ROOT_FOLDER), where ostscan's walk starts too.
+    const ROOT_FOLDER: u32 = 0x122;
+
+    pub struct Run {
+        pub elapsed: Duration,
+        pub threads: usize,
+        pub messages: usize,
+        /// Properties found over all messages.
+        pub props: usize,
+        pub errors: usize,
+    }
+
+    fn open(path: &std::path::Path) -> Rc<dyn Store> {
+        outlook_pst::open_store(path).expect("outlook-pst: open store")
+    }
+
+    /// NIDs of every message of every folder's contents and associated
+    /// contents tables, depth first from the root folder.
+    fn message_nids(store: &Rc<dyn Store>) -> Vec<u32> {
+        let props = store.properties();
+        let mut out = Vec::new();
+        let mut stack = vec![ROOT_FOLDER];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(nid) = stack.pop() {
+            if !seen.insert(nid) {
+                continue;
+            }
+            let Ok(id) = props.make_entry_id(NodeId::from(nid)) else {
+                continue;
+            };
+            let Ok(folder) = store.open_folder(&id) else {
+                continue;
+            };
+            if let Some(t) = folder.hierarchy_table() {
+                stack.extend(t.rows_matrix().map(|r| u32::from(r.id())));
+            }
+            for t in [folder.contents_table(), folder.associated_table()]
+                .into_iter()
+                .flatten()
+            {
+                out.extend(t.rows_matrix().map(|r| u32::from(r.id())));
+            }
+        }
+        out
+    }
+
+    /// Read the six properties of each message; (found, errors).
+    fn read(store: &Rc<dyn Store>, nids: &[u32]) -> (usize, usize) {
+        let (mut found, mut errors) = (0, 0);
+        for &nid in nids {
+            let message = store
+                .properties()
+                .make_entry_id(NodeId::from(nid))
+                .and_then(|id| store.open_message(&id, Some(&PROPS)));
+            match message {
+                Ok(m) => {
+                    let p = m.properties();
+                    found += PROPS
+                        .iter()
+                        .filter(|&&id| std::hint::black_box(p.get(id)).is_some())
+                        .count();
+                }
+                Err(_) => errors += 1,
+            }
+        }
+        (found, errors)
+    }
+
+    /// Its stores hold `Rc`s and are neither `Send` nor `Sync`, so each
+    /// thread opens the file itself and reads its share of the messages
+    /// (one thread per CPU); the folder walk runs once, first.
+    pub fn run(path: &std::path::Path) -> Run {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let started = Instant::now();
+        let nids = message_nids(&open(path));
+        let chunk = nids.len().div_ceil(threads).max(1);
+        let (props, errors) = std::thread::scope(|s| {
+            let handles: Vec<_> = nids
+                .chunks(chunk)
+                .map(|part| s.spawn(move || read(&open(path), part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("outlook-pst thread"))
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        });
+        Run {
+            elapsed: started.elapsed(),
+            threads,
+            messages: nids.len(),
+            props,
+            errors,
+        }
+    }
 }
 
 fn bench_file(path: &Path) {
@@ -130,38 +283,56 @@ fn bench_file(path: &Path) {
         )
     };
     cat(); // warm the page cache
-    let cat_time = cat();
+    let cat_time = cat().as_secs_f64();
     let mut scan = Command::new(env!("CARGO_BIN_EXE_ostscan"));
     scan.args(["scan", "--ndjson", "--out", "/dev/null"]);
     if let Some(jobs) = std::env::var_os("OSTSCAN_BENCH_JOBS") {
         scan.arg("--jobs").arg(jobs);
     }
     scan.arg(path);
-    let (scan_time, rss, anon) = time_with_peak_rss(&mut scan);
+    let run = time_with_peak_rss(&mut scan);
+    let scan_time = run.elapsed.as_secs_f64();
+    let outlook =
+        (std::env::var_os("OSTSCAN_BENCH_NO_OUTLOOK_PST").is_none()).then(|| outlook::run(path));
     let mib = bytes as f64 / (1 << 20) as f64;
     println!("{}", path.display());
     println!("  size            {mib:.0} MiB ({bytes} bytes)");
     println!(
-        "  cat > /dev/null {:>8.3} s  {:>7.0} MiB/s",
-        cat_time.as_secs_f64(),
-        mib / cat_time.as_secs_f64()
+        "  cat > /dev/null {cat_time:>8.3} s  {:>7.0} MiB/s",
+        mib / cat_time
     );
     println!(
-        "  ostscan scan    {:>8.3} s  {:>7.0} MiB/s",
-        scan_time.as_secs_f64(),
-        mib / scan_time.as_secs_f64()
+        "  ostscan scan    {scan_time:>8.3} s  {:>7.0} MiB/s",
+        mib / scan_time
     );
     println!(
-        "  scan / cat      {:>8.2}x",
-        scan_time.as_secs_f64() / cat_time.as_secs_f64()
+        "    cpu           {:>8.3} s user + {:.3} s sys = {:.2} CPUs busy, {} page faults",
+        run.user,
+        run.sys,
+        (run.user + run.sys) / scan_time,
+        run.faults
     );
+    if let Some(o) = &outlook {
+        let t = o.elapsed.as_secs_f64();
+        println!(
+            "  outlook-pst     {t:>8.3} s  ({} threads, {} messages, {} properties, {} errors)",
+            o.threads, o.messages, o.props, o.errors
+        );
+    }
+    println!("  scan / cat      {:>8.2}x", scan_time / cat_time);
+    if let Some(o) = &outlook {
+        println!(
+            "  outlook-pst / scan {:>5.1}x",
+            o.elapsed.as_secs_f64() / scan_time
+        );
+    }
     println!(
         "  peak RSS        {:>8.0} MiB (VmHWM of the scan, mapped file pages included)",
-        rss as f64 / 1024.0
+        run.peak as f64 / 1024.0
     );
     println!(
         "  peak RssAnon    {:>8.0} MiB (heap and stacks, sampled every 2 ms)",
-        anon as f64 / 1024.0
+        run.peak_anon as f64 / 1024.0
     );
 }
 
@@ -181,7 +352,7 @@ fn main() {
         files
     };
     println!(
-        "ostscan scan vs cat, {} CPUs",
+        "ostscan scan vs cat vs outlook-pst, {} CPUs",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     for file in &files {
