@@ -9,6 +9,7 @@
 //!   every message (what `scan` does);
 //! - the baseline: reading every node's whole data stream and subnodes (what
 //!   a reader that decodes whole messages does).
+//!
 //! If the walk touched bodies its time would grow with the file like the
 //! baseline's; it stays flat.
 
