@@ -392,3 +392,39 @@ fn scan_reports_the_sync_issues_and_sync010_first() {
     assert!(text.contains("Sync Issues: "), "{text}");
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn only_the_first_16_kib_of_a_long_log_are_read() {
+    let path = scratch("long-log.pst");
+    let out = BufWriter::new(File::create(&path).unwrap());
+    let mut w = StoreWriter::new(out, Format::Unicode, CryptMethod::None, RECORD_KEY).unwrap();
+    let f = standard_folders(&mut w);
+    // An error for 'Projects' in the first lines, then 40 KiB of routine
+    // lines (a body in a subnode data tree of several blocks), then an error
+    // for 'Archive' past the cut.
+    let mut body = String::from(
+        "08:00:00 Synchronizing local changes in folder 'Projects'\n\
+         08:00:01 \t Error synchronizing message 'x'\n\
+         08:00:01 \t\t [80040119-0-0-560]\n",
+    );
+    while body.len() < 40 * 1024 {
+        body.push_str("08:00:02 \t 1 item(s) updated in offline folder\n");
+    }
+    body.push_str("09:00:00 Synchronizing server changes in folder 'Archive'\n");
+    body.push_str("09:00:01 \t Error 0x8004010F: the object could not be found.\n");
+    w.add_message(f.local_failures, &log("Synchronization Log:", &body))
+        .unwrap();
+    w.finish().unwrap();
+    let (report, _, _) = analyze_file(&path);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let log = &report.logs[0];
+    let named: Vec<&str> = log.folders.iter().map(|f| f.path.as_str()).collect();
+    assert!(named.iter().any(|p| p.ends_with("/Projects")), "{named:?}");
+    assert!(!named.iter().any(|p| p.ends_with("/Archive")), "{named:?}");
+    assert_eq!(log.error_codes, ["0x80040119"]);
+    assert_eq!(
+        log.excerpt[0],
+        "08:00:00 Synchronizing local changes in folder 'Projects'"
+    );
+    std::fs::remove_file(&path).ok();
+}

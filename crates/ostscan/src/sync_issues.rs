@@ -21,10 +21,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use ost_ndb::ltp::PropertyContext;
+use ost_ndb::ltp::heap::hnid_is_hid;
+use ost_ndb::ltp::{LtpError, PropValue, PropertyContext};
 use ost_ndb::{Nid, Pst};
 use ost_props::store::prop_string;
 use ost_props::{ItemRecord, Store, WalkError};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::diff::report::hex;
@@ -48,6 +50,10 @@ pub const MS_IN_CONFLICT: u32 = 0x800;
 const EXCERPT_LINES: usize = 12;
 /// Characters kept of one excerpt line.
 const EXCERPT_LINE_CHARS: usize = 200;
+/// Bytes of a log's body that are read: its first lines name the folders
+/// and the errors, and a mailbox may hold thousands of logs, so a long body
+/// is cut here rather than decoded whole (16 KiB is some 200 lines).
+const MAX_LOG_BODY_BYTES: usize = 16 * 1024;
 /// Lines of a log body parsed for folders and errors; logs are short, a
 /// hostile body must not make the analysis quadratic.
 const MAX_LOG_LINES: usize = 5000;
@@ -642,7 +648,7 @@ fn read_log_body(
         .into_iter()
         .find_map(|id| pc.get(id).ok().flatten().and_then(|v| v.as_i32()))
         .map_or(ost_props::store::DEFAULT_CODEPAGE, |c| c as u32);
-    let body = match pc.get(PR_BODY) {
+    let body = match body_prefix(&pc, MAX_LOG_BODY_BYTES) {
         Ok(v) => v.and_then(|v| prop_string(&v, codepage)),
         Err(e) => {
             let mut err = SyncIssuesError::from(&e);
@@ -657,6 +663,45 @@ fn read_log_body(
         .flatten()
         .and_then(|v| v.as_filetime());
     (body, delivered)
+}
+
+/// The first `max` bytes of PR_BODY. A large body lives in a subnode's data
+/// tree; only the blocks that hold those bytes are read and decoded.
+fn body_prefix<'p>(
+    pc: &'p PropertyContext<'_>,
+    max: usize,
+) -> Result<Option<PropValue<'p>>, LtpError> {
+    let Some(entry) = pc.entry(PR_BODY)? else {
+        return Ok(None);
+    };
+    let hnid = entry.hnid();
+    let mut bytes: Vec<u8> = if hnid == 0 || hnid_is_hid(hnid) {
+        // In the heap: at most one heap item (under 4 KiB).
+        pc.value(&entry)?.as_bytes().to_vec()
+    } else {
+        let node = pc.heap().subnode(hnid)?;
+        let tree = node.data_blocks().map_err(LtpError::from)?;
+        let mut out = Vec::new();
+        for bid in tree.blocks {
+            out.extend_from_slice(&node.block(bid).map_err(LtpError::from)?);
+            if out.len() >= max {
+                break;
+            }
+        }
+        out
+    };
+    // Whole UTF-16 code units only.
+    let keep = if entry.prop_type == ost_ndb::ltp::prop_type::UNICODE {
+        max & !1
+    } else {
+        max
+    };
+    bytes.truncate(keep);
+    Ok(Some(PropValue::new(
+        entry.id,
+        entry.prop_type,
+        std::borrow::Cow::Owned(bytes),
+    )))
 }
 
 /// Whether an item is a conflict item.
@@ -699,7 +744,7 @@ pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> Sync
         ..SyncIssuesCounts::default()
     };
     let mut conflicts = Vec::new();
-    let mut logs = Vec::new();
+    let mut log_records: Vec<&ItemRecord> = Vec::new();
     let index = FolderIndex::new(store);
     for r in records {
         if is_conflict_item(r) {
@@ -747,28 +792,42 @@ pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> Sync
             });
             continue;
         }
-        if !tree.contains(&r.folder_nid) {
-            continue;
+        if tree.contains(&r.folder_nid) {
+            log_records.push(r);
         }
-        let (body, delivered) = read_log_body(pst, r.nid, &mut errors);
-        let (excerpt, error_lines, error_codes, log_folders) = match &body {
-            Some(text) => parse_log(text, &index, store),
-            None => (Vec::new(), 0, Vec::new(), Vec::new()),
-        };
-        let time = delivered
-            .map(ost_props::FileTime)
-            .or(r.last_modified)
-            .map(|t| t.to_string());
-        logs.push(SyncLog {
-            nid: r.nid,
-            folder: r.folder.to_string(),
-            time,
-            subject: r.subject.clone(),
-            excerpt,
-            error_lines,
-            error_codes,
-            folders: log_folders,
-        });
+    }
+    // Log bodies are the only bodies read; a mailbox can hold thousands of
+    // logs, so they are read and parsed in parallel (in record order).
+    let parsed: Vec<(SyncLog, Vec<SyncIssuesError>)> = log_records
+        .par_iter()
+        .map(|r| {
+            let mut errors = Vec::new();
+            let (body, delivered) = read_log_body(pst, r.nid, &mut errors);
+            let (excerpt, error_lines, error_codes, log_folders) = match &body {
+                Some(text) => parse_log(text, &index, store),
+                None => (Vec::new(), 0, Vec::new(), Vec::new()),
+            };
+            let time = delivered
+                .map(ost_props::FileTime)
+                .or(r.last_modified)
+                .map(|t| t.to_string());
+            let log = SyncLog {
+                nid: r.nid,
+                folder: r.folder.to_string(),
+                time,
+                subject: r.subject.clone(),
+                excerpt,
+                error_lines,
+                error_codes,
+                folders: log_folders,
+            };
+            (log, errors)
+        })
+        .collect();
+    let mut logs = Vec::with_capacity(parsed.len());
+    for (log, log_errors) in parsed {
+        logs.push(log);
+        errors.extend(log_errors);
     }
     counts.conflict_items = conflicts.len() as u64;
     counts.log_messages = logs.len() as u64;

@@ -348,7 +348,8 @@ struct ItemOutcome {
     errors: Vec<ErrorReport>,
     /// The whole record, kept only for the Sync Issues analysis: items in
     /// the Sync Issues folders and conflict items.
-    kept: Option<ItemRecord>,
+    /// Boxed: most outcomes have none, and a scan holds one outcome per item.
+    kept: Option<Box<ItemRecord>>,
 }
 
 fn key_hash(bytes: &[u8]) -> u64 {
@@ -437,7 +438,7 @@ fn evaluate(record: ItemRecord, folder: Option<usize>, sync_tree: &HashSet<u32>)
         source_key_hash: record.source_key.as_deref().map(key_hash),
         findings,
         errors,
-        kept: keep.then_some(record),
+        kept: keep.then(|| Box::new(record)),
     }
 }
 
@@ -562,7 +563,7 @@ fn sync_issues_records(
     let mut records = Vec::new();
     for (i, o) in outcomes.iter_mut().enumerate() {
         if let Some(r) = o.kept.take() {
-            records.push(r);
+            records.push(*r);
         } else if wanted.contains(&i) {
             records.push(store.read_item(&refs[i]));
         }
