@@ -46,12 +46,27 @@ pub fn decode_string8(bytes: &[u8], codepage: u32) -> String {
 /// Decode PT_UNICODE bytes (UTF-16LE; unpaired surrogates become U+FFFD; a
 /// trailing NUL, if stored, is dropped).
 pub fn decode_unicode(bytes: &[u8]) -> String {
-    let units = bytes
+    let mut units = bytes
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]));
-    let mut s: String = char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect();
+    // Most text is ASCII: copy it byte by byte, and fall back to full
+    // UTF-16 decoding from the first unit that is not.
+    let mut s = String::with_capacity(bytes.len() / 2);
+    let mut rest = None;
+    for u in units.by_ref() {
+        if u < 0x80 {
+            s.push(u as u8 as char);
+        } else {
+            rest = Some(u);
+            break;
+        }
+    }
+    if let Some(first) = rest {
+        s.extend(
+            char::decode_utf16(std::iter::once(first).chain(units))
+                .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)),
+        );
+    }
     if s.ends_with('\0') {
         s.pop();
     }
@@ -88,6 +103,10 @@ mod tests {
         assert_eq!(decode_unicode(&[0x48, 0, 0x69, 0, 0, 0]), "Hi");
         assert_eq!(decode_unicode(&[0x00, 0xD8, 0x41, 0]), "\u{FFFD}A");
         assert_eq!(decode_unicode(&[0x41]), "");
+        // ASCII, then a non-ASCII character, then a surrogate pair.
+        let text = "ab\u{e9}c\u{1F600}d";
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(decode_unicode(&bytes), text);
         assert_eq!(decode_string8(b"caf\xe9\0", 1252), "café");
         assert_eq!(decode_string8(b"\xcf\xf0\xe8", 1251), "При");
         assert_eq!(decode_string8(b"x", 999_999), "x");

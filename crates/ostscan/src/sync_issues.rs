@@ -52,8 +52,9 @@ const EXCERPT_LINES: usize = 12;
 const EXCERPT_LINE_CHARS: usize = 200;
 /// Bytes of a log's body that are read: its first lines name the folders
 /// and the errors, and a mailbox may hold thousands of logs, so a long body
-/// is cut here rather than decoded whole (16 KiB is some 200 lines).
-const MAX_LOG_BODY_BYTES: usize = 16 * 1024;
+/// is cut here rather than decoded whole (8 KiB, one data block, is some
+/// 100 lines of a Unicode log).
+const MAX_LOG_BODY_BYTES: usize = 8 * 1024;
 /// Lines of a log body parsed for folders and errors; logs are short, a
 /// hostile body must not make the analysis quadratic.
 const MAX_LOG_LINES: usize = 5000;
