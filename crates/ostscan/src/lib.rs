@@ -6,6 +6,8 @@
 pub mod rules;
 pub use rules::{check, Finding, RuleInfo, Severity, SyncProps, RULES};
 
+// Change keys and PCLs as reports show them: raw hex and decoded.
+pub mod proof;
 // One file's scan: every rule on every item, rolled up per folder.
 pub mod scan;
 // Output forms of a scan: JSON report, NDJSON records, text summary.

@@ -29,7 +29,7 @@ use ost_props::{ItemRecord, Store, WalkError};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::diff::report::hex;
+use crate::proof::hex;
 use crate::rules::{RuleInfo, Severity};
 
 /// PR_ADDITIONAL_REN_ENTRYIDS, on the Inbox.

@@ -5,20 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use ost_props::{ItemRecord, Pcl, WalkError, Xid};
+use ost_props::{ItemRecord, WalkError};
 use serde::Serialize;
 
 use crate::rules::Severity;
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
+pub use crate::proof::{hex, pcl_view, ChangeKeyView, PclEntryView};
 
 /// How a pair of items was matched across the two files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -33,56 +25,6 @@ pub enum MatchKind {
     /// Same NID in two copies of one store (same PR_RECORD_KEY): the item's
     /// entry id, used when neither key is there.
     EntryId,
-}
-
-/// A decoded change key (the shape `ostscan scan` uses too).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ChangeKeyView {
-    /// The raw value.
-    pub hex: String,
-    /// Namespace GUID in registry form; `None` when the value is not an XID.
-    pub guid: Option<String>,
-    /// The LocalId as a big-endian number.
-    pub counter: Option<u64>,
-    /// LocalId length in bytes.
-    pub local_id_len: Option<usize>,
-}
-
-impl ChangeKeyView {
-    pub fn new(bytes: &[u8]) -> ChangeKeyView {
-        let xid = Xid::parse(bytes).ok();
-        ChangeKeyView {
-            hex: hex(bytes),
-            guid: xid.map(|x| x.namespace().to_string()),
-            counter: xid.map(|x| x.counter().value()),
-            local_id_len: xid.map(|x| x.local_id_len()),
-        }
-    }
-}
-
-/// One decoded PCL entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PclEntryView {
-    pub guid: String,
-    pub counter: u64,
-    pub local_id_len: usize,
-    /// The XID bytes without the size prefix.
-    pub hex: String,
-}
-
-/// The decoded entries of a PCL; `None` when it does not decode.
-pub fn pcl_view(bytes: &[u8]) -> Option<Vec<PclEntryView>> {
-    let pcl = Pcl::parse(bytes).ok()?;
-    Some(
-        pcl.entries()
-            .map(|entry| PclEntryView {
-                guid: entry.xid.namespace().to_string(),
-                counter: entry.xid.counter().value(),
-                local_id_len: entry.xid.local_id_len(),
-                hex: hex(&entry.xid.to_vec()),
-            })
-            .collect(),
-    )
 }
 
 /// A rule's verdict on one matched pair, with both versions decoded.

@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use ost_ndb::{NdbError, Pst};
-use ost_props::{ItemKind, ItemRecord, Pcl, Store, WalkError, Xid};
+use ost_props::{ItemKind, ItemRecord, Store, WalkError};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -52,15 +52,8 @@ pub struct ScanOptions {
     pub hash: bool,
 }
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
+pub use crate::proof::hex;
+use crate::proof::{pcl_view, ChangeKeyView, PclEntryView};
 
 /// The file itself: what its header says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -193,29 +186,6 @@ pub struct FolderReport {
     pub clear_offline_items_rules: Vec<&'static str>,
 }
 
-/// A decoded change key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ChangeKeyReport {
-    /// The raw value.
-    pub hex: String,
-    /// Namespace GUID in registry form; `None` when the value is not an XID.
-    pub guid: Option<String>,
-    /// The LocalId as a big-endian number.
-    pub counter: Option<u64>,
-    /// LocalId length in bytes (server change numbers: 6; Outlook: 4).
-    pub local_id_len: Option<usize>,
-}
-
-/// One decoded PCL entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PclEntryReport {
-    pub guid: String,
-    pub counter: u64,
-    pub local_id_len: usize,
-    /// The XID bytes without the size prefix.
-    pub hex: String,
-}
-
 /// One finding on one item, with the item's identity and the decoded proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FindingReport {
@@ -230,9 +200,9 @@ pub struct FindingReport {
     pub message_class: Option<String>,
     pub source_key: Option<String>,
     pub last_modified: Option<String>,
-    pub change_key: Option<ChangeKeyReport>,
+    pub change_key: Option<ChangeKeyView>,
     /// Decoded PCL entries; `None` when the PCL is absent or does not decode.
-    pub pcl: Option<Vec<PclEntryReport>>,
+    pub pcl: Option<Vec<PclEntryView>>,
     /// The raw PCL; `None` when absent.
     pub pcl_hex: Option<String>,
     /// The rule's explanation with the decoded values.
@@ -358,37 +328,6 @@ fn key_hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-fn change_key_report(bytes: &[u8]) -> ChangeKeyReport {
-    match Xid::parse(bytes) {
-        Ok(xid) => ChangeKeyReport {
-            hex: hex(bytes),
-            guid: Some(xid.namespace().to_string()),
-            counter: Some(xid.counter().value()),
-            local_id_len: Some(xid.local_id_len()),
-        },
-        Err(_) => ChangeKeyReport {
-            hex: hex(bytes),
-            guid: None,
-            counter: None,
-            local_id_len: None,
-        },
-    }
-}
-
-fn pcl_report(bytes: &[u8]) -> Option<Vec<PclEntryReport>> {
-    let pcl = Pcl::parse(bytes).ok()?;
-    Some(
-        pcl.entries()
-            .map(|entry| PclEntryReport {
-                guid: entry.xid.namespace().to_string(),
-                counter: entry.xid.counter().value(),
-                local_id_len: entry.xid.local_id_len(),
-                hex: hex(&entry.xid.to_vec()),
-            })
-            .collect(),
-    )
-}
-
 fn finding_report(record: &ItemRecord, finding: Finding) -> FindingReport {
     FindingReport {
         rule: finding.rule,
@@ -400,8 +339,8 @@ fn finding_report(record: &ItemRecord, finding: Finding) -> FindingReport {
         message_class: record.message_class.clone(),
         source_key: record.source_key.as_deref().map(hex),
         last_modified: record.last_modified.map(|t| t.to_string()),
-        change_key: record.change_key.as_deref().map(change_key_report),
-        pcl: record.pcl.as_deref().and_then(pcl_report),
+        change_key: record.change_key.as_deref().map(ChangeKeyView::new),
+        pcl: record.pcl.as_deref().and_then(pcl_view),
         pcl_hex: record.pcl.as_deref().map(hex),
         detail: finding.detail,
     }

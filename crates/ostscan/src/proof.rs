@@ -1,0 +1,92 @@
+//! The decoded proof every report carries: change keys and PCLs as raw hex
+//! plus what they decode to (namespace GUID in registry form, counter,
+//! LocalId length). One shape for `scan`, `diff` and their schemas.
+
+use ost_props::{Pcl, Xid};
+use serde::Serialize;
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// A change key: its bytes, and their decoding when they are an XID.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeKeyView {
+    /// The raw value.
+    pub hex: String,
+    /// Namespace GUID in registry form; `None` when the value is not an XID.
+    pub guid: Option<String>,
+    /// The LocalId as a big-endian number.
+    pub counter: Option<u64>,
+    /// LocalId length in bytes (server change numbers: 6; Outlook: 4).
+    pub local_id_len: Option<usize>,
+}
+
+impl ChangeKeyView {
+    pub fn new(bytes: &[u8]) -> ChangeKeyView {
+        let xid = Xid::parse(bytes).ok();
+        ChangeKeyView {
+            hex: hex(bytes),
+            guid: xid.map(|x| x.namespace().to_string()),
+            counter: xid.map(|x| x.counter().value()),
+            local_id_len: xid.map(|x| x.local_id_len()),
+        }
+    }
+}
+
+/// One decoded PCL entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PclEntryView {
+    pub guid: String,
+    pub counter: u64,
+    pub local_id_len: usize,
+    /// The XID bytes without the size prefix.
+    pub hex: String,
+}
+
+/// The decoded entries of a PCL; `None` when it does not decode.
+pub fn pcl_view(bytes: &[u8]) -> Option<Vec<PclEntryView>> {
+    let pcl = Pcl::parse(bytes).ok()?;
+    Some(
+        pcl.entries()
+            .map(|entry| PclEntryView {
+                guid: entry.xid.namespace().to_string(),
+                counter: entry.xid.counter().value(),
+                local_id_len: entry.xid.local_id_len(),
+                hex: hex(&entry.xid.to_vec()),
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_what_decodes_and_keeps_the_bytes_of_what_does_not() {
+        let mut ck = vec![0x11u8; 16];
+        ck.extend([0, 0, 1, 0]);
+        let v = ChangeKeyView::new(&ck);
+        assert_eq!(v.counter, Some(256));
+        assert_eq!(v.local_id_len, Some(4));
+        assert_eq!(v.hex.len(), 40);
+        let bad = ChangeKeyView::new(&[1, 2, 3]);
+        assert_eq!(
+            (bad.hex.as_str(), bad.guid, bad.counter),
+            ("010203", None, None)
+        );
+        let mut pcl = vec![20u8];
+        pcl.extend(&ck);
+        let entries = pcl_view(&pcl).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].counter, 256);
+        assert!(pcl_view(&[30]).is_none());
+    }
+}
