@@ -167,3 +167,49 @@ fn messages_of_an_unreadable_contents_table_come_back_as_orphans() {
     assert!(err.contains(&format!("{table_nid:#x}")), "{err}");
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn a_damaged_heap_is_reported_at_its_file_offset() {
+    let mut f = FixtureBuilder::new(Format::Unicode)
+        .messages(10)
+        .seed(8)
+        .build()
+        .unwrap();
+    let victim = f
+        .manifest
+        .iter()
+        .find(|m| m.planted.is_empty())
+        .unwrap()
+        .clone();
+    let node = *f.layout.node(victim.nid).unwrap();
+    let block = *f.layout.block(node.bid_data).unwrap();
+    // The heap's signature byte (bSig 0xEC at offset 2 of the HNHDR): the
+    // block still reads (its CRC failure is recorded), the heap does not.
+    f.bytes[block.ib as usize + 2] = 0;
+    let path = temp("bad-heap.pst");
+    std::fs::write(&path, &f.bytes).unwrap();
+    let out = ostscan(&["items", "--all", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains(&format!("nid {:#x}:", victim.nid)) && l.contains("HNHDR"))
+        .unwrap_or_else(|| panic!("no heap error for nid {:#x}: {err}", victim.nid));
+    // The file offset of the block, not the position inside the heap.
+    assert!(
+        line.contains(&format!("at offset {:#x}", block.ib)),
+        "{line} (block at {:#x})",
+        block.ib
+    );
+    // The scan's JSON error carries the same offset and the item's nid.
+    let out = ostscan(&["scan", "--json", path.to_str().unwrap()]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = report["files"][0]["errors"].as_array().unwrap();
+    assert!(errors
+        .iter()
+        .any(|e| e["nid"] == victim.nid && e["offset"] == block.ib && e["structure"] == "HNHDR"));
+    // Every other message is still listed.
+    let listed = lines(&ostscan(&["items", "--all", path.to_str().unwrap()]).stdout);
+    assert_eq!(listed.len(), f.manifest.len());
+    std::fs::remove_file(&path).ok();
+}

@@ -113,12 +113,37 @@ impl From<&NdbError> for WalkError {
     }
 }
 
-fn walk_error(e: &LtpError, nid: u32, structure: &str) -> WalkError {
+/// A walk error for an LTP failure met while reading node `nid`, with a
+/// file offset an analyst can go to. NDB failures carry one already; LTP
+/// failures (heap, BTH, PC, TC) know only their position inside the heap
+/// structure, so the offset becomes that of the node's data block holding
+/// it (found through the BBT) and the in-structure position moves into the
+/// message.
+pub fn walk_error_at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> WalkError {
     let mut w = WalkError::from(e);
-    w.nid = Some(nid);
     if w.structure.is_empty() {
         w.structure = structure.to_string();
     }
+    if e.ndb().is_none() {
+        let block = e.block.unwrap_or(0) as usize;
+        // The failing node may be a subnode (not in the NBT); then the
+        // block of the node being read is the closest file position.
+        let ib = [e.nid.unwrap_or(nid), nid].into_iter().find_map(|n| {
+            let tree = pst.node(Nid(n)).ok()?.data_blocks().ok()?;
+            let bid = *tree.blocks.get(block).or(tree.blocks.first())?;
+            pst.bbt_lookup(bid).ok().map(|b| b.ib)
+        });
+        if let Some(ib) = ib {
+            w.message = format!(
+                "{} (at +{:#x} in {} of data block {block} at {ib:#x})",
+                w.message, e.offset, e.structure
+            );
+            w.offset = ib;
+        }
+    }
+    // The node being read (the item or table), not an inner subnode: what
+    // an analyst looks up.
+    w.nid = Some(nid);
     w
 }
 
@@ -168,14 +193,16 @@ impl<'a> Store<'a> {
         {
             Ok(pc) => pc,
             Err(e) => {
-                self.errors.push(walk_error(&e, nid, "folder PC"));
+                self.errors
+                    .push(walk_error_at(self.pst, &e, nid, "folder PC"));
                 return (None, None);
             }
         };
         let name = match pc.get(PR_DISPLAY_NAME) {
             Ok(v) => v.and_then(|v| prop_string(&v, DEFAULT_CODEPAGE)),
             Err(e) => {
-                self.errors.push(walk_error(&e, nid, "folder PC"));
+                self.errors
+                    .push(walk_error_at(self.pst, &e, nid, "folder PC"));
                 None
             }
         };
@@ -262,7 +289,8 @@ impl<'a> Store<'a> {
         match ids {
             Ok(ids) => Some(ids),
             Err(e) => {
-                self.errors.push(walk_error(&e, table.0, structure));
+                self.errors
+                    .push(walk_error_at(self.pst, &e, table.0, structure));
                 None
             }
         }
@@ -349,7 +377,8 @@ impl<'a> Store<'a> {
         let pc = match node.map_err(LtpError::from).and_then(PropertyContext::open) {
             Ok(pc) => pc,
             Err(e) => {
-                rec.errors.push(walk_error(&e, r.nid, "message PC"));
+                rec.errors
+                    .push(walk_error_at(self.pst, &e, r.nid, "message PC"));
                 return rec;
             }
         };
@@ -365,7 +394,7 @@ impl<'a> Store<'a> {
                     }
                 }
                 Err(e) => {
-                    errors.push(walk_error(&e, r.nid, "message PC"));
+                    errors.push(walk_error_at(self.pst, &e, r.nid, "message PC"));
                     break;
                 }
             }
@@ -375,7 +404,7 @@ impl<'a> Store<'a> {
             match pc.value(e) {
                 Ok(v) => Some(v),
                 Err(e) => {
-                    errors.push(walk_error(&e, r.nid, "message property"));
+                    errors.push(walk_error_at(self.pst, &e, r.nid, "message property"));
                     None
                 }
             }

@@ -25,7 +25,8 @@ use ost_ndb::ltp::heap::hnid_is_hid;
 use ost_ndb::ltp::{LtpError, PropValue, PropertyContext};
 use ost_ndb::{Nid, Pst};
 use ost_props::store::prop_string;
-use ost_props::{ItemRecord, Store, WalkError};
+use ost_props::store::walk_error_at;
+use ost_props::{ItemRecord, Store};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -267,9 +268,11 @@ pub struct SyncIssuesError {
     pub message: String,
 }
 
-impl From<&ost_ndb::ltp::LtpError> for SyncIssuesError {
-    fn from(e: &ost_ndb::ltp::LtpError) -> Self {
-        let w = WalkError::from(e);
+impl SyncIssuesError {
+    /// An LTP failure met while reading node `nid`, located in the file
+    /// (see [`ost_props::store::walk_error_at`]).
+    fn at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> Self {
+        let w = walk_error_at(pst, e, nid, structure);
         SyncIssuesError {
             structure: w.structure,
             offset: w.offset,
@@ -306,12 +309,7 @@ fn open_pc<'p>(
     {
         Ok(pc) => Some(pc),
         Err(e) => {
-            let mut err = SyncIssuesError::from(&e);
-            err.nid.get_or_insert(nid);
-            if err.structure.is_empty() {
-                err.structure = structure.to_string();
-            }
-            errors.push(err);
+            errors.push(SyncIssuesError::at(pst, &e, nid, structure));
             None
         }
     }
@@ -347,10 +345,10 @@ pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<SyncI
                     ren = Some(values.into_iter().map(<[u8]>::to_vec).collect());
                     break;
                 }
-                Err(e) => errors.push(SyncIssuesError::from(&e)),
+                Err(e) => errors.push(SyncIssuesError::at(pst, &e, folders[i].nid, "Inbox PC")),
             },
             Ok(None) => {}
-            Err(e) => errors.push(SyncIssuesError::from(&e)),
+            Err(e) => errors.push(SyncIssuesError::at(pst, &e, folders[i].nid, "Inbox PC")),
         }
     }
     if let Some(values) = ren {
@@ -652,9 +650,7 @@ fn read_log_body(
     let body = match body_prefix(&pc, MAX_LOG_BODY_BYTES) {
         Ok(v) => v.and_then(|v| prop_string(&v, codepage)),
         Err(e) => {
-            let mut err = SyncIssuesError::from(&e);
-            err.nid.get_or_insert(nid);
-            errors.push(err);
+            errors.push(SyncIssuesError::at(pst, &e, nid, "log message body"));
             None
         }
     };
