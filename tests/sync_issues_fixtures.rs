@@ -428,3 +428,38 @@ fn only_the_first_8_kib_of_a_long_log_are_read() {
     );
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn sync010_follows_folder_nids_when_two_folders_share_a_path() {
+    let path = scratch("same-name.pst");
+    let out = BufWriter::new(File::create(&path).unwrap());
+    let mut w = StoreWriter::new(out, Format::Unicode, CryptMethod::None, RECORD_KEY).unwrap();
+    let f = standard_folders(&mut w);
+    let top = w.ipm_subtree();
+    let first = w.add_folder(top, "Twins");
+    let second = w.add_folder(top, "Twins");
+    w.add_message(first, &note("healthy twin", 4, 4)).unwrap();
+    let bad = w.add_message(second, &note("sync002 twin", 5, 9)).unwrap();
+    let body = "10:00:00 Synchronizing local changes in folder 'Twins'\n\
+                10:00:01 \t Error synchronizing message 'sync002 twin'\n";
+    w.add_message(f.local_failures, &log("Synchronization Log:", body))
+        .unwrap();
+    w.finish().unwrap();
+
+    let out = common::ostscan(&["scan", "--json", path.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = &report["files"][0];
+    let finding = file["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["nid"] == bad && x["rule"] == "SYNC002")
+        .unwrap();
+    let flagged = file["folder_findings"].as_array().unwrap();
+    // The log names both folders (same name); only the one whose item has
+    // the SYNC002 finding gets SYNC010.
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    assert_eq!(flagged[0]["folder_nid"], finding["folder_nid"]);
+    assert_ne!(finding["folder_nid"], 0);
+    std::fs::remove_file(&path).ok();
+}

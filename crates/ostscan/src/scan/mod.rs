@@ -196,6 +196,9 @@ pub struct FindingReport {
     pub kind: &'static str,
     /// Folder path; empty for an orphan whose folder is unknown.
     pub folder: String,
+    /// Folder NID; 0 for an orphan whose folder is unknown. Paths need not
+    /// be unique (two folders may share a name); NIDs are.
+    pub folder_nid: u32,
     pub subject: Option<String>,
     pub message_class: Option<String>,
     pub source_key: Option<String>,
@@ -335,6 +338,7 @@ fn finding_report(record: &ItemRecord, finding: Finding) -> FindingReport {
         nid: record.nid,
         kind: record.kind.name(),
         folder: record.folder.to_string(),
+        folder_nid: record.folder_nid,
         subject: record.subject.clone(),
         message_class: record.message_class.clone(),
         source_key: record.source_key.as_deref().map(hex),
@@ -593,10 +597,8 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     // SYNC010: Outlook's own records agree with the item findings.
     let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
     for f in &findings {
-        if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") {
-            if let Some(folder) = folders.iter().find(|x| x.path == f.folder) {
-                *sync_by_folder.entry(folder.nid).or_insert(0) += 1;
-            }
+        if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") && f.folder_nid != 0 {
+            *sync_by_folder.entry(f.folder_nid).or_insert(0) += 1;
         }
     }
     let folder_findings = sync_issues::sync010(&sync_report, &sync_by_folder);
