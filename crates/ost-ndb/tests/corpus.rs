@@ -2,23 +2,10 @@
 //! (client, wVer, crypt), and verifies clean, except the one file the
 //! manifest marks as damaged, which must fail strictly and read leniently.
 
-use std::path::PathBuf;
-
 use ost_ndb::{NdbErrorKind, Pst, ReadOptions, Validation};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("OSTSCAN_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    if dir.join("MANIFEST.tsv").is_file() {
-        Some(dir)
-    } else {
-        println!("skipping: corpus {} not found", dir.display());
-        None
-    }
-}
+mod common;
+use common::corpus;
 
 struct Row {
     file: String,

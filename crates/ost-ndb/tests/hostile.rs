@@ -3,23 +3,10 @@
 //! and every walk must end. A quick, bounded sweep; the full corruption
 //! sweep lives with the end-to-end tests.
 
-use std::path::PathBuf;
-
 use ost_ndb::{Pst, ReadOptions, Validation};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("OSTSCAN_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipping: corpus {} not found", dir.display());
-        None
-    }
-}
+mod common;
+use common::corpus;
 
 /// splitmix64: a tiny seeded generator, so every run makes the same mutants.
 struct Rng(u64);

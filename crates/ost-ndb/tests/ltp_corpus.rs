@@ -8,19 +8,8 @@ use std::collections::HashMap;
 use ost_ndb::ltp::{prop_type, PropValue, PropertyContext, TableContext};
 use ost_ndb::{Nid, NidType, Pst};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("OSTSCAN_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipping: no corpus at {}", dir.display());
-        None
-    }
-}
+mod common;
+use common::corpus;
 
 fn open(name: &str) -> Option<Pst<'static>> {
     let path = corpus()?.join(name);

@@ -3,10 +3,12 @@
 pub const PR_MESSAGE_CLASS: u16 = 0x001A;
 pub const PR_SUBJECT: u16 = 0x0037;
 pub const PR_MESSAGE_FLAGS: u16 = 0x0E07;
+pub const PR_MESSAGE_DELIVERY_TIME: u16 = 0x0E06;
 pub const PR_MESSAGE_STATUS: u16 = 0x0E17;
 pub const PR_DISPLAY_NAME: u16 = 0x3001;
 pub const PR_LAST_MODIFICATION_TIME: u16 = 0x3008;
 pub const PR_SEARCH_KEY: u16 = 0x300B;
+pub const PR_BODY: u16 = 0x1000;
 pub const PR_CONTENT_COUNT: u16 = 0x3602;
 pub const PR_CONTAINER_CLASS: u16 = 0x3613;
 pub const PR_ADDITIONAL_REN_ENTRYIDS: u16 = 0x36D8;
@@ -27,6 +29,8 @@ pub fn name(id: u16) -> Option<&'static str> {
         PR_SUBJECT => "PR_SUBJECT",
         PR_MESSAGE_FLAGS => "PR_MESSAGE_FLAGS",
         PR_MESSAGE_STATUS => "PR_MESSAGE_STATUS",
+        PR_MESSAGE_DELIVERY_TIME => "PR_MESSAGE_DELIVERY_TIME",
+        PR_BODY => "PR_BODY",
         PR_DISPLAY_NAME => "PR_DISPLAY_NAME",
         PR_LAST_MODIFICATION_TIME => "PR_LAST_MODIFICATION_TIME",
         PR_SEARCH_KEY => "PR_SEARCH_KEY",
@@ -54,10 +58,8 @@ pub fn name(id: u16) -> Option<&'static str> {
         0x0C1F => "PR_SENDER_EMAIL_ADDRESS",
         0x0E03 => "PR_DISPLAY_CC",
         0x0E04 => "PR_DISPLAY_TO",
-        0x0E06 => "PR_MESSAGE_DELIVERY_TIME",
         0x0E08 => "PR_MESSAGE_SIZE",
         0x0FFF => "PR_ENTRYID",
-        0x1000 => "PR_BODY",
         0x1009 => "PR_RTF_COMPRESSED",
         0x1013 => "PR_HTML",
         0x1035 => "PR_INTERNET_MESSAGE_ID",

@@ -33,17 +33,10 @@ use serde::Serialize;
 use crate::proof::hex;
 use crate::rules::{RuleInfo, Severity};
 
-/// PR_ADDITIONAL_REN_ENTRYIDS, on the Inbox.
-pub const PR_ADDITIONAL_REN_ENTRYIDS: u16 = 0x36D8;
-/// PR_SOURCE_KEY (folders have one in stores copied from a mailbox).
-const PR_SOURCE_KEY: u16 = 0x65E0;
-/// PR_BODY.
-const PR_BODY: u16 = 0x1000;
-/// PR_MESSAGE_DELIVERY_TIME.
-const PR_MESSAGE_DELIVERY_TIME: u16 = 0x0E06;
-/// PR_MESSAGE_CODEPAGE, then PR_INTERNET_CPID, for PT_STRING8 bodies.
-const PR_MESSAGE_CODEPAGE: u16 = 0x3FFD;
-const PR_INTERNET_CPID: u16 = 0x3FDE;
+pub use ost_props::tags::PR_ADDITIONAL_REN_ENTRYIDS;
+use ost_props::tags::{
+    PR_BODY, PR_INTERNET_CPID, PR_MESSAGE_CODEPAGE, PR_MESSAGE_DELIVERY_TIME, PR_SOURCE_KEY,
+};
 /// msInConflict in PR_MESSAGE_STATUS ([MS-OXCFXICS] 3.1.5.6.2.1).
 pub const MS_IN_CONFLICT: u32 = 0x800;
 

@@ -206,15 +206,11 @@ pub fn run(args: &BatchArgs) -> u8 {
     }
     totals.elapsed_ms = started.elapsed().as_millis() as u64;
     emit(&mut out, &summary_record(&totals), &mut write_error);
-    if let Some(e) = write_error {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            let target = args
-                .out
-                .as_ref()
-                .map_or("standard output".to_string(), |p| p.display().to_string());
-            eprintln!("ostscan: {target}: {e}");
-            return 2;
-        }
+    if let Some(code) = write_error
+        .as_ref()
+        .and_then(|e| super::output_error(args.out.as_deref(), e))
+    {
+        return code;
     }
     code.max(exit_code(&totals, args.fail_on))
 }

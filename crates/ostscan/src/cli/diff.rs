@@ -173,34 +173,8 @@ fn write_text(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
                 })
                 .collect(),
         ),
-        (
-            "added",
-            r.added
-                .iter()
-                .map(|a| {
-                    format!(
-                        "{} {:?} (nid {:#x})",
-                        a.folder,
-                        a.subject.as_deref().unwrap_or(""),
-                        a.nid
-                    )
-                })
-                .collect(),
-        ),
-        (
-            "removed",
-            r.removed
-                .iter()
-                .map(|a| {
-                    format!(
-                        "{} {:?} (nid {:#x})",
-                        a.folder,
-                        a.subject.as_deref().unwrap_or(""),
-                        a.nid
-                    )
-                })
-                .collect(),
-        ),
+        ("added", r.added.iter().map(listed_line).collect()),
+        ("removed", r.removed.iter().map(listed_line).collect()),
     ];
     for (name, lines) in sections {
         if lines.is_empty() {
@@ -251,10 +225,8 @@ pub fn run(args: &DiffArgs) -> u8 {
         write_text(&mut out, &report)
     };
     if let Err(e) = written.and_then(|()| out.flush()) {
-        // A closed pipe (`| head`) is the reader's choice, not a failure.
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("ostscan: writing the diff: {e}");
-            return 2;
+        if let Some(code) = super::output_error(None, &e) {
+            return code;
         }
     }
     for e in &report.errors {
@@ -280,4 +252,14 @@ pub fn run(args: &DiffArgs) -> u8 {
     } else {
         0
     }
+}
+
+/// One line of the text form's added / removed lists.
+fn listed_line(a: &ListedItem) -> String {
+    format!(
+        "{} {:?} (nid {:#x})",
+        a.folder,
+        a.subject.as_deref().unwrap_or(""),
+        a.nid
+    )
 }

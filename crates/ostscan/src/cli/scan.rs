@@ -206,16 +206,11 @@ pub fn run(args: &ScanArgs) -> u8 {
         };
         write_error = written.and_then(|()| out.flush()).err();
     }
-    if let Some(e) = write_error {
-        // A closed pipe (`| head`) is the reader's choice, not a failure.
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            let target = args
-                .out
-                .as_ref()
-                .map_or("standard output".to_string(), |p| p.display().to_string());
-            eprintln!("ostscan: {target}: {e}");
-            return 2;
-        }
+    if let Some(code) = write_error
+        .as_ref()
+        .and_then(|e| super::output_error(args.out.as_deref(), e))
+    {
+        return code;
     }
     exit_code(&totals, args.fail_on)
 }

@@ -482,7 +482,7 @@ pub fn diff_snapshots(
         for (rule, detail) in compare_pair(o, n) {
             summary.findings += 1;
             *summary.findings_by_rule.entry(rule.id).or_insert(0) += 1;
-            summary.findings_by_severity.add(rule.severity);
+            summary.findings_by_severity.add(rule.severity, 1);
             findings.push(DiffFinding {
                 rule: rule.id,
                 severity: rule.severity,

@@ -105,32 +105,7 @@ pub struct MovedItem {
     pub subject: Option<String>,
 }
 
-/// Counts per severity.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct SeverityCounts {
-    pub info: u64,
-    pub warning: u64,
-    pub critical: u64,
-}
-
-impl SeverityCounts {
-    pub fn add(&mut self, severity: Severity) {
-        match severity {
-            Severity::Info => self.info += 1,
-            Severity::Warning => self.warning += 1,
-            Severity::Critical => self.critical += 1,
-        }
-    }
-
-    /// How many are at or above `threshold`.
-    pub fn at_or_above(&self, threshold: Severity) -> u64 {
-        match threshold {
-            Severity::Info => self.info + self.warning + self.critical,
-            Severity::Warning => self.warning + self.critical,
-            Severity::Critical => self.critical,
-        }
-    }
-}
+pub use crate::scan::SeverityCounts;
 
 /// Matched pairs by how they were matched.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

@@ -470,6 +470,7 @@ fn sync_issues_records(
 ) -> Vec<ItemRecord> {
     let mut wanted: HashSet<usize> = HashSet::new();
     let mut by_nid: Option<HashMap<u32, usize>> = None;
+    let mut by_key: Option<HashMap<u64, Vec<usize>>> = None;
     for o in outcomes.iter() {
         let Some(entry) = o
             .kept
@@ -491,14 +492,18 @@ fn sync_issues_records(
             EntryId::ExchangeMessage {
                 message_source_key, ..
             } => {
-                let h = key_hash(&message_source_key[..]);
-                wanted.extend(
-                    outcomes
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, o)| o.source_key_hash == Some(h))
-                        .map(|(i, _)| i),
-                );
+                let map = by_key.get_or_insert_with(|| {
+                    let mut m: HashMap<u64, Vec<usize>> = HashMap::new();
+                    for (i, o) in outcomes.iter().enumerate() {
+                        if let Some(h) = o.source_key_hash {
+                            m.entry(h).or_default().push(i);
+                        }
+                    }
+                    m
+                });
+                if let Some(hits) = map.get(&key_hash(&message_source_key[..])) {
+                    wanted.extend(hits);
+                }
             }
             EntryId::ExchangeFolder { .. } => {}
         }
