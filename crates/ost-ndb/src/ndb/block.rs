@@ -66,13 +66,14 @@ impl BlockTrailer {
 }
 
 /// A block as stored: its payload bytes still encoded / compressed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RawBlock<'a> {
     pub bid: Bid,
     /// File offset of the block.
     pub ib: u64,
-    /// The `cb` stored payload bytes.
-    pub stored: &'a [u8],
+    /// The `cb` stored payload bytes: borrowed from a slice, or read from
+    /// the file into a buffer that decoding then reuses.
+    pub stored: Cow<'a, [u8]>,
     pub trailer: BlockTrailer,
 }
 
@@ -117,7 +118,7 @@ impl<'p> Pst<'p> {
                 value: entry.ib,
             }));
         }
-        let bytes = self.slice("block", entry.ib, size)?;
+        let bytes = self.block_bytes("block", entry.ib, size)?;
         let t_off = size as usize - f.block_trailer_size();
         let trailer = BlockTrailer::parse(&bytes[t_off..], f).ok_or_else(|| {
             err(NdbErrorKind::OutOfBounds {
@@ -146,9 +147,8 @@ impl<'p> Pst<'p> {
                 computed: sig,
             }))?;
         }
-        let stored = &bytes[..cb as usize];
         if self.options().verify_block_crc {
-            let computed = crc32(stored);
+            let computed = crc32(&bytes[..cb as usize]);
             if computed != trailer.crc {
                 self.integrity(err(NdbErrorKind::CrcMismatch {
                     stored: trailer.crc,
@@ -156,6 +156,13 @@ impl<'p> Pst<'p> {
                 }))?;
             }
         }
+        let stored = match bytes {
+            Cow::Borrowed(b) => Cow::Borrowed(&b[..cb as usize]),
+            Cow::Owned(mut v) => {
+                v.truncate(cb as usize);
+                Cow::Owned(v)
+            }
+        };
         Ok(RawBlock {
             bid: entry.bid,
             ib: entry.ib,
@@ -168,18 +175,20 @@ impl<'p> Pst<'p> {
     /// when nothing needs undoing (internal blocks, unencrypted files).
     pub fn block_data(&self, bid: Bid) -> Result<Cow<'_, [u8]>> {
         let raw = self.raw_block(bid)?;
-        self.decode_block(&raw)
+        self.decode_block(raw)
     }
 
-    /// Decode (and inflate) a block already read.
-    pub fn decode_block<'b>(&self, raw: &RawBlock<'b>) -> Result<Cow<'b, [u8]>> {
+    /// Decode (and inflate) a block already read. A block read into a
+    /// buffer of its own is decoded in place.
+    pub fn decode_block<'b>(&self, raw: RawBlock<'b>) -> Result<Cow<'b, [u8]>> {
         let crypt = if raw.bid.is_internal() {
             CryptMethod::None
         } else {
             self.header().crypt
         };
         if raw.trailer.is_compressed() {
-            let inflated = inflate(raw, raw.data_size()).or_else(|first| {
+            let size = raw.data_size();
+            let inflated = inflate(&raw.stored, raw.ib, raw.bid, size).or_else(|first| {
                 // Compressed blocks seen so far are not encoded; if the bytes
                 // are not a zlib stream, try decoding them first.
                 if crypt == CryptMethod::None {
@@ -187,31 +196,27 @@ impl<'p> Pst<'p> {
                 }
                 let mut decoded = raw.stored.to_vec();
                 crypt.decode(&mut decoded, raw.bid.0);
-                let decoded_raw = RawBlock {
-                    stored: &decoded,
-                    ..*raw
-                };
-                inflate(&decoded_raw, raw.data_size()).map_err(|_| first)
+                inflate(&decoded, raw.ib, raw.bid, size).map_err(|_| first)
             })?;
             return Ok(Cow::Owned(inflated));
         }
         if crypt == CryptMethod::None {
-            return Ok(Cow::Borrowed(raw.stored));
+            return Ok(raw.stored);
         }
-        let mut data = raw.stored.to_vec();
+        let mut data = raw.stored.into_owned();
         crypt.decode(&mut data, raw.bid.0);
         Ok(Cow::Owned(data))
     }
 }
 
-/// Inflate a compressed 4K block into exactly `size` bytes.
-fn inflate(raw: &RawBlock<'_>, size: usize) -> Result<Vec<u8>> {
-    let err = |m: String| {
-        NdbError::new("compressed block", raw.ib, NdbErrorKind::Inflate(m)).with_id(raw.bid.0)
-    };
+/// Inflate the stored bytes of the compressed 4K block `bid` at `ib` into
+/// exactly `size` bytes.
+fn inflate(stored: &[u8], ib: u64, bid: Bid, size: usize) -> Result<Vec<u8>> {
+    let err =
+        |m: String| NdbError::new("compressed block", ib, NdbErrorKind::Inflate(m)).with_id(bid.0);
     let mut out = Vec::with_capacity(size);
     // Read one byte past the stated size to notice a stream that is longer.
-    let mut decoder = flate2::read::ZlibDecoder::new(raw.stored).take(size as u64 + 1);
+    let mut decoder = flate2::read::ZlibDecoder::new(stored).take(size as u64 + 1);
     decoder
         .read_to_end(&mut out)
         .map_err(|e| err(e.to_string()))?;

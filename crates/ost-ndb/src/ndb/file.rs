@@ -1,7 +1,16 @@
 //! [`Pst`]: an opened PST or OST file. Holds the bytes (a read-only memory
 //! map, or a slice), the decoded header, the reading options and the
 //! integrity problems met so far.
+//!
+//! An opened file is read two ways. B-tree pages (and the header) come from
+//! the map: they are few, and every lookup reads the same upper pages again.
+//! Blocks are read with positioned reads into a buffer of their own size:
+//! most are read once, and touching each through the map costs a page fault
+//! that maps its neighbours too ("fault-around"), then unmapping all of them
+//! at the end. On a 2 GB store with one property block per 50 KB that was
+//! more than a third of a scan's CPU time (docs/performance.md).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
@@ -48,7 +57,11 @@ impl Default for ReadOptions {
 const MAX_ISSUES: usize = 10_000;
 
 enum Source<'a> {
-    Map(Mmap),
+    /// An opened file: the map for pages, the file for blocks.
+    File {
+        map: Mmap,
+        file: File,
+    },
     Slice(&'a [u8]),
     Owned(Vec<u8>),
 }
@@ -98,7 +111,7 @@ impl Pst<'static> {
         // SIGBUS; docs/robustness.md documents this limit. Evidence files are
         // copies nobody writes.
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
-        Pst::from_source(Source::Map(map), options)
+        Pst::from_source(Source::File { map, file }, options)
     }
 
     /// Take ownership of bytes already in memory.
@@ -119,7 +132,7 @@ impl<'a> Pst<'a> {
 
     fn from_source(source: Source<'a>, options: ReadOptions) -> Result<Pst<'a>> {
         let bytes: &[u8] = match &source {
-            Source::Map(m) => m,
+            Source::File { map, .. } => map,
             Source::Slice(s) => s,
             Source::Owned(v) => v,
         };
@@ -153,7 +166,7 @@ impl<'a> Pst<'a> {
     /// The whole file.
     pub fn bytes(&self) -> &[u8] {
         match &self.source {
-            Source::Map(m) => m,
+            Source::File { map, .. } => map,
             Source::Slice(s) => s,
             Source::Owned(v) => v,
         }
@@ -195,6 +208,36 @@ impl<'a> Pst<'a> {
         }
         // In bounds: both fit in usize because they are <= bytes.len().
         Ok(&bytes[offset as usize..end as usize])
+    }
+
+    /// `len` bytes of a block at `offset`: read from the file into a buffer
+    /// of their own when the file is open (see the module comment), borrowed
+    /// otherwise. Callers bound `len` by the format's largest block.
+    pub(crate) fn block_bytes(
+        &self,
+        structure: &'static str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Cow<'_, [u8]>> {
+        let Source::File { file, .. } = &self.source else {
+            return self.slice(structure, offset, len).map(Cow::Borrowed);
+        };
+        // The same bounds as the map: the file as it was when opened.
+        self.slice(structure, offset, len)?;
+        let mut buf = vec![0u8; len as usize];
+        read_exact_at(file, &mut buf, offset).map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                // Shorter now than when it was opened.
+                NdbErrorKind::OutOfBounds {
+                    needed: offset.saturating_add(len),
+                    available: file.metadata().map_or(0, |m| m.len()),
+                }
+            } else {
+                NdbErrorKind::Io(e.to_string())
+            };
+            NdbError::new(structure, offset, kind)
+        })?;
+        Ok(Cow::Owned(buf))
     }
 
     /// True when the page at `ib` was read before and passed every check.
@@ -255,4 +298,25 @@ impl<'a> Pst<'a> {
         list.sort_by_key(|e| (e.offset, e.structure));
         (list, issues.dropped)
     }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -143,7 +143,7 @@ impl<'p> Pst<'p> {
         }
         let raw = self.raw_block(bid)?;
         let ib = raw.ib;
-        let data = self.decode_block(&raw)?;
+        let data = self.decode_block(raw)?;
         let hdr = InternalHeader::parse(&data).ok_or_else(|| {
             NdbError::new(
                 name,

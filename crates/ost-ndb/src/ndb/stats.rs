@@ -68,7 +68,7 @@ impl Pst<'_> {
                         if raw.trailer.is_compressed() {
                             s.compressed_blocks += 1;
                         }
-                        match self.decode_block(&raw) {
+                        match self.decode_block(raw) {
                             Ok(data) if e.bid.is_internal() => {
                                 kind = match (data.first(), data.get(1)) {
                                     (Some(&btype::XBLOCK), Some(1)) => "xblock",
