@@ -394,7 +394,7 @@ fn scan_reports_the_sync_issues_and_sync010_first() {
 }
 
 #[test]
-fn only_the_first_8_kib_of_a_long_log_are_read() {
+fn only_the_first_data_block_of_a_long_log_is_read() {
     let path = scratch("long-log.pst");
     let out = BufWriter::new(File::create(&path).unwrap());
     let mut w = StoreWriter::new(out, Format::Unicode, CryptMethod::None, RECORD_KEY).unwrap();

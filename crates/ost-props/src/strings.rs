@@ -46,25 +46,46 @@ pub fn decode_string8(bytes: &[u8], codepage: u32) -> String {
 /// Decode PT_UNICODE bytes (UTF-16LE; unpaired surrogates become U+FFFD; a
 /// trailing NUL, if stored, is dropped).
 pub fn decode_unicode(bytes: &[u8]) -> String {
-    let mut units = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]));
-    // Most text is ASCII: copy it byte by byte, and fall back to full
-    // UTF-16 decoding from the first unit that is not.
-    let mut s = String::with_capacity(bytes.len() / 2);
-    let mut rest = None;
-    for u in units.by_ref() {
-        if u < 0x80 {
-            s.push(u as u8 as char);
-        } else {
-            rest = Some(u);
+    let units = &bytes[..bytes.len() & !1];
+    // Most text is ASCII: copy four code units at a time while all four are
+    // below 0x80 (one mask test), into a buffer sized up front (no capacity
+    // check per step), then decode the rest as UTF-16 from the first unit
+    // that is not ASCII.
+    let mut ascii = vec![0u8; units.len() / 2];
+    let mut done = 0;
+    for (dst, q) in ascii.chunks_exact_mut(4).zip(units.chunks_exact(8)) {
+        // `q` has 8 bytes: the conversion cannot fail, and compiles to one load.
+        let w = u64::from_le_bytes(q.try_into().unwrap_or([0xFF; 8]));
+        if w & 0xFF80_FF80_FF80_FF80 != 0 {
             break;
         }
+        // The low byte of each unit, packed into 4 bytes.
+        let packed = (w & 0xFF)
+            | ((w >> 8) & 0xFF00)
+            | ((w >> 16) & 0x00FF_0000)
+            | ((w >> 24) & 0xFF00_0000);
+        dst.copy_from_slice(&(packed as u32).to_le_bytes());
+        done += 4;
     }
-    if let Some(first) = rest {
+    for u in units[done * 2..].chunks_exact(2) {
+        if u[1] != 0 || u[0] >= 0x80 {
+            break;
+        }
+        ascii[done] = u[0];
+        done += 1;
+    }
+    ascii.truncate(done);
+    // Only ASCII bytes: never the lossy branch.
+    let mut s = String::from_utf8(ascii)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    let rest = &units[done * 2..];
+    if !rest.is_empty() {
         s.extend(
-            char::decode_utf16(std::iter::once(first).chain(units))
-                .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)),
+            char::decode_utf16(
+                rest.chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]])),
+            )
+            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)),
         );
     }
     if s.ends_with('\0') {
@@ -110,5 +131,55 @@ mod tests {
         assert_eq!(decode_string8(b"caf\xe9\0", 1252), "café");
         assert_eq!(decode_string8(b"\xcf\xf0\xe8", 1251), "При");
         assert_eq!(decode_string8(b"x", 999_999), "x");
+    }
+
+    /// The definition the fast path must agree with.
+    fn reference(bytes: &[u8]) -> String {
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        let mut s = String::from_utf16_lossy(&units);
+        if s.ends_with('\0') {
+            s.pop();
+        }
+        s
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_at_every_position() {
+        // A non-ASCII unit (or a lone surrogate, or a NUL) at each position
+        // of texts around the four-unit steps, odd byte counts included.
+        for len in 0..20usize {
+            for pos in 0..=len {
+                for odd in [0x00E9u16, 0xD800, 0x0000, 0x0100, 0x0080] {
+                    let mut units: Vec<u16> = (0..len as u16).map(|i| 0x41 + i).collect();
+                    if pos < len {
+                        units[pos] = odd;
+                    }
+                    let mut bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+                    assert_eq!(
+                        decode_unicode(&bytes),
+                        reference(&bytes),
+                        "{len} {pos} {odd:x}"
+                    );
+                    bytes.push(0x7F);
+                    assert_eq!(decode_unicode(&bytes), reference(&bytes), "{len} {pos} odd");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_unicode_matches_the_definition(
+            units in proptest::collection::vec(
+                proptest::prop_oneof![4 => 0u16..0x80, 1 => proptest::num::u16::ANY], 0..64),
+            odd_byte in proptest::option::of(proptest::num::u8::ANY),
+        ) {
+            let mut bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+            bytes.extend(odd_byte);
+            proptest::prop_assert_eq!(decode_unicode(&bytes), reference(&bytes));
+        }
     }
 }

@@ -46,9 +46,10 @@ const EXCERPT_LINES: usize = 12;
 const EXCERPT_LINE_CHARS: usize = 200;
 /// Bytes of a log's body that are read: its first lines name the folders
 /// and the errors, and a mailbox may hold thousands of logs, so a long body
-/// is cut here rather than decoded whole (8 KiB, one data block, is some
-/// 100 lines of a Unicode log).
-const MAX_LOG_BODY_BYTES: usize = 8 * 1024;
+/// is cut here rather than decoded whole: some 100 lines of a Unicode log.
+/// Just under one full data block (8,176 bytes in Unicode files, 8,180 in
+/// ANSI), so that a long body costs one block read, not two.
+const MAX_LOG_BODY_BYTES: usize = 8_000;
 /// Lines of a log body parsed for folders and errors; logs are short, a
 /// hostile body must not make the analysis quadratic.
 const MAX_LOG_LINES: usize = 5000;
@@ -431,28 +432,45 @@ fn failure_code(digits: &str) -> Option<String> {
     (value & 0x8000_0000 != 0).then(|| format!("0x{value:08X}"))
 }
 
+/// ASCII letters and digits: the bytes of a word in a log line.
+const WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    t
+};
+
 /// HRESULT failure codes in a line: `0x8004010F`, `[8004010F-0-0-560]`,
 /// any 8-hex-digit word with the severity bit set.
 fn error_codes(line: &str) -> Vec<String> {
+    // Words are maximal runs of ASCII letters and digits; only a whole word
+    // of 8 hex digits (after an optional 0x) is a code, so "x80040110" or
+    // "deadbeefcafe" are not. Every byte of every log goes through here:
+    // one pass with a table, no allocation unless a code is found.
     let bytes = line.as_bytes();
     let mut codes = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_hexdigit() {
-            i += 1;
+    let mut word_start = 0;
+    let mut in_word = false;
+    for i in 0..=bytes.len() {
+        let is_word = bytes.get(i).is_some_and(|&b| WORD_BYTE[b as usize]);
+        if is_word == in_word {
             continue;
         }
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
-            i += 1;
+        in_word = is_word;
+        if is_word {
+            word_start = i;
+            continue;
         }
-        let mut word = &line[start..i];
-        if let Some(rest) = word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")) {
-            word = rest;
-        }
-        let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        if before_ok && word.len() == 8 && word.bytes().all(|b| b.is_ascii_hexdigit()) {
-            if let Some(code) = failure_code(word) {
+        let digits = match &bytes[word_start..i] {
+            [b'0', b'x' | b'X', rest @ ..] => rest,
+            word => word,
+        };
+        if digits.len() == 8 && digits.iter().all(u8::is_ascii_hexdigit) {
+            // Eight ASCII hex digits: valid UTF-8.
+            if let Some(code) = std::str::from_utf8(digits).ok().and_then(failure_code) {
                 codes.push(code);
             }
         }
@@ -460,31 +478,49 @@ fn error_codes(line: &str) -> Vec<String> {
     codes
 }
 
-/// Whether a line reports an error.
+/// Whether a line reports an error: a failure code, or "error", "failed" or
+/// "failure" in any ASCII case. Candidates are found with memchr (vector
+/// instructions), so a line costs a fraction of an instruction per byte.
 fn is_error_line(line: &str, codes: &[String]) -> bool {
     if !codes.is_empty() {
         return true;
     }
-    let lower = line.to_ascii_lowercase();
-    lower.contains("error") || lower.contains("failed") || lower.contains("failure")
+    let line = line.as_bytes();
+    let at = |i: usize, word: &[u8]| {
+        line.get(i..i + word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    };
+    memchr::memchr2_iter(b'e', b'E', line).any(|i| at(i, b"error"))
+        || memchr::memchr2_iter(b'f', b'F', line).any(|i| at(i, b"failed") || at(i, b"failure"))
 }
 
 /// Texts in single, double or typographic quotes.
 fn quoted(line: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = line;
-    while let Some(open) = rest.find(['\'', '"', '\u{2018}', '\u{201C}']) {
-        let quote = rest[open..].chars().next().unwrap_or('\'');
-        let close_char = match quote {
+    // Every opening quote starts with ', " or 0xE2 (the lead byte of U+2018
+    // and U+201C), and most log lines have none: find those bytes first.
+    while let Some(pos) = memchr::memchr3(b'\'', b'"', 0xE2, rest.as_bytes()) {
+        // `pos` is at a character boundary: an ASCII byte or a lead byte.
+        let tail = &rest[pos..];
+        let Some(open) = tail.chars().next() else {
+            break;
+        };
+        let close = match open {
+            '\'' | '"' => open,
             '\u{2018}' => '\u{2019}',
             '\u{201C}' => '\u{201D}',
-            q => q,
+            // Another character with lead byte 0xE2.
+            _ => {
+                rest = &tail[open.len_utf8()..];
+                continue;
+            }
         };
-        let after = &rest[open + quote.len_utf8()..];
-        match after.find(close_char) {
-            Some(close) => {
-                out.push(&after[..close]);
-                rest = &after[close + close_char.len_utf8()..];
+        let after = &tail[open.len_utf8()..];
+        match after.find(close) {
+            Some(end) => {
+                out.push(&after[..end]);
+                rest = &after[end + close.len_utf8()..];
             }
             None => break,
         }
@@ -947,6 +983,11 @@ mod tests {
         assert_eq!(error_codes("Error 0x80040115 in 'Inbox'"), ["0x80040115"]);
         assert!(error_codes("Downloading 12345678 items").is_empty());
         assert!(error_codes("id 0012ABCD and deadbeefcafe").is_empty());
+        assert!(error_codes("x80040110 0x8004011 0x800401101").is_empty());
+        assert_eq!(
+            error_codes("0X80070005;c0000005\u{e9}80004005"),
+            ["0x80070005", "0xC0000005", "0x80004005"]
+        );
     }
 
     #[test]
@@ -956,6 +997,26 @@ mod tests {
             ["Inbox", "Sent"]
         );
         assert_eq!(quoted("no 'close"), Vec::<&str>::new());
+        // Typographic quotes, and other characters that share their lead
+        // byte (U+2013, U+2026) in between.
+        assert_eq!(
+            quoted("a \u{2013} \u{2018}Inbox\u{2019} \u{2026} \u{201C}Sent Items\u{201D} 'x'"),
+            ["Inbox", "Sent Items", "x"]
+        );
+        assert_eq!(quoted("\u{2018}unclosed 'a'"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn error_lines_ignore_ascii_case() {
+        assert!(is_error_line("11:02 ERROR in folder", &[]));
+        assert!(is_error_line("upload Failed.", &[]));
+        assert!(is_error_line("a FAILURE", &[]));
+        assert!(!is_error_line("failing, errand, fail", &[]));
+        assert!(!is_error_line("", &[]));
+        assert!(is_error_line("", &["0x80004005".to_string()]));
+        assert!(is_error_line("xxErRoR", &[]));
+        assert!(!is_error_line("erro", &[]));
+        assert!(!is_error_line("fail\u{e9}d \u{c9}rror", &[]));
     }
 
     #[test]
