@@ -47,47 +47,33 @@ pub fn decode_string8(bytes: &[u8], codepage: u32) -> String {
 /// trailing NUL, if stored, is dropped).
 pub fn decode_unicode(bytes: &[u8]) -> String {
     let units = &bytes[..bytes.len() & !1];
-    // Most text is ASCII: copy four code units at a time while all four are
-    // below 0x80 (one mask test), into a buffer sized up front (no capacity
-    // check per step), then decode the rest as UTF-16 from the first unit
-    // that is not ASCII.
-    let mut ascii = vec![0u8; units.len() / 2];
-    let mut done = 0;
-    for (dst, q) in ascii.chunks_exact_mut(4).zip(units.chunks_exact(8)) {
-        // `q` has 8 bytes: the conversion cannot fail, and compiles to one load.
-        let w = u64::from_le_bytes(q.try_into().unwrap_or([0xFF; 8]));
-        if w & 0xFF80_FF80_FF80_FF80 != 0 {
-            break;
-        }
-        // The low byte of each unit, packed into 4 bytes.
-        let packed = (w & 0xFF)
-            | ((w >> 8) & 0xFF00)
-            | ((w >> 16) & 0x00FF_0000)
-            | ((w >> 24) & 0xFF00_0000);
-        dst.copy_from_slice(&(packed as u32).to_le_bytes());
-        done += 4;
-    }
-    for u in units[done * 2..].chunks_exact(2) {
-        if u[1] != 0 || u[0] >= 0x80 {
-            break;
-        }
-        ascii[done] = u[0];
-        done += 1;
-    }
-    ascii.truncate(done);
-    // Only ASCII bytes: never the lossy branch.
-    let mut s = String::from_utf8(ascii)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    let rest = &units[done * 2..];
-    if !rest.is_empty() {
-        s.extend(
-            char::decode_utf16(
-                rest.chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]])),
-            )
-            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)),
-        );
-    }
+    // Most text is ASCII. Test the whole text first with a branch-free OR
+    // of every unit's non-ASCII bits, then copy the low bytes: both loops
+    // have no early exit, so the compiler turns them into vector code.
+    // Eight bytes (four units) per step; `q` has 8 bytes, so the conversion
+    // cannot fail.
+    let quads = units.chunks_exact(8);
+    let tail = quads
+        .remainder()
+        .chunks_exact(2)
+        .fold(0u16, |acc, u| acc | u16::from_le_bytes([u[0], u[1]]));
+    let all = quads.fold(u64::from(tail), |acc, q| {
+        acc | u64::from_le_bytes(q.try_into().unwrap_or([0xFF; 8]))
+    });
+    let mut s = if all & 0xFF80_FF80_FF80_FF80 == 0 {
+        let ascii: Vec<u8> = units.chunks_exact(2).map(|u| u[0]).collect();
+        // Only ASCII bytes: never the lossy branch.
+        String::from_utf8(ascii)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    } else {
+        char::decode_utf16(
+            units
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]])),
+        )
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+    };
     if s.ends_with('\0') {
         s.pop();
     }
