@@ -452,19 +452,8 @@ fn error_codes(line: &str) -> Vec<String> {
     // one pass with a table, no allocation unless a code is found.
     let bytes = line.as_bytes();
     let mut codes = Vec::new();
-    let mut word_start = 0;
-    let mut in_word = false;
-    for i in 0..=bytes.len() {
-        let is_word = bytes.get(i).is_some_and(|&b| WORD_BYTE[b as usize]);
-        if is_word == in_word {
-            continue;
-        }
-        in_word = is_word;
-        if is_word {
-            word_start = i;
-            continue;
-        }
-        let digits = match &bytes[word_start..i] {
+    let mut check = |word: &[u8]| {
+        let digits = match word {
             [b'0', b'x' | b'X', rest @ ..] => rest,
             word => word,
         };
@@ -474,24 +463,64 @@ fn error_codes(line: &str) -> Vec<String> {
                 codes.push(code);
             }
         }
+    };
+    // Length of the word that ends at the current byte.
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if WORD_BYTE[b as usize] {
+            run += 1;
+            continue;
+        }
+        if run == 8 || run == 10 {
+            check(&bytes[i - run..i]);
+        }
+        run = 0;
+    }
+    if run == 8 || run == 10 {
+        check(&bytes[bytes.len() - run..]);
     }
     codes
 }
 
-/// Whether a line reports an error: a failure code, or "error", "failed" or
-/// "failure" in any ASCII case. Candidates are found with memchr (vector
-/// instructions), so a line costs a fraction of an instruction per byte.
-fn is_error_line(line: &str, codes: &[String]) -> bool {
-    if !codes.is_empty() {
-        return true;
+/// Where a log body says "error", "failed" or "failure" (in any ASCII
+/// case): the byte offsets where those words start, in order. Found with
+/// memchr's vectorised substring search over one lowercased copy of the
+/// body, rather than a search per line and word.
+struct FailureWords {
+    starts: Vec<usize>,
+    /// The first start not yet behind the lines already asked about.
+    next: usize,
+}
+
+impl FailureWords {
+    fn new(text: &str) -> FailureWords {
+        let lower = text.as_bytes().to_ascii_lowercase();
+        let mut starts: Vec<usize> = memchr::memmem::find_iter(&lower, b"error").collect();
+        starts.extend(memchr::memmem::find_iter(&lower, b"fail").filter(|&i| {
+            let rest = &lower[i + 4..];
+            rest.starts_with(b"ed") || rest.starts_with(b"ure")
+        }));
+        starts.sort_unstable();
+        FailureWords { starts, next: 0 }
     }
-    let line = line.as_bytes();
-    let at = |i: usize, word: &[u8]| {
-        line.get(i..i + word.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(word))
-    };
-    memchr::memchr2_iter(b'e', b'E', line).any(|i| at(i, b"error"))
-        || memchr::memchr2_iter(b'f', b'F', line).any(|i| at(i, b"failed") || at(i, b"failure"))
+
+    /// Whether one of the words starts in `range`. Ranges must be asked in
+    /// increasing, non-overlapping order (the lines of the body).
+    fn any_in(&mut self, range: std::ops::Range<usize>) -> bool {
+        while self.starts.get(self.next).is_some_and(|&s| s < range.start) {
+            self.next += 1;
+        }
+        // A word is letters only, so one that starts in a trimmed line ends
+        // in it too.
+        self.starts.get(self.next).is_some_and(|&s| s < range.end)
+    }
+}
+
+/// Whether a line reports an error: a failure code, or "error", "failed" or
+/// "failure" in any ASCII case.
+#[cfg(test)]
+fn is_error_line(line: &str, codes: &[String]) -> bool {
+    !codes.is_empty() || FailureWords::new(line).any_in(0..line.len())
 }
 
 /// Texts in single, double or typographic quotes.
@@ -594,6 +623,21 @@ fn starts_step(line: &str) -> bool {
         .is_some_and(|head| head.eq_ignore_ascii_case("synchroniz"))
 }
 
+/// The lines of a body as `str::lines` splits them (at \n, a trailing \r
+/// dropped), trimmed, each with the byte offset where its trimmed text
+/// starts in the body.
+fn log_lines(body: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut offset = 0;
+    body.split_inclusive('\n').map(move |raw| {
+        let line_start = offset;
+        offset += raw.len();
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let trimmed = line.trim();
+        (line_start + (line.len() - line.trim_start().len()), trimmed)
+    })
+}
+
 /// Parse a log body: the folders it names and the errors reported for
 /// each. A line that starts a step ("Synchronizing ...") sets the folders
 /// the following lines are about; error lines count for those folders.
@@ -607,8 +651,8 @@ fn parse_log(
     let mut all_codes: BTreeSet<String> = BTreeSet::new();
     let mut per_folder: BTreeMap<usize, (u64, BTreeSet<String>)> = BTreeMap::new();
     let mut current: Vec<usize> = Vec::new();
-    for line in body.lines().take(MAX_LOG_LINES) {
-        let trimmed = line.trim();
+    let mut failure_words = FailureWords::new(body);
+    for (start, trimmed) in log_lines(body).take(MAX_LOG_LINES) {
         if trimmed.is_empty() {
             continue;
         }
@@ -632,7 +676,9 @@ fn parse_log(
             per_folder.entry(i).or_default();
         }
         let codes = error_codes(trimmed);
-        if is_error_line(trimmed, &codes) {
+        // Always asked, so that the words of this line are passed.
+        let failure_word = failure_words.any_in(start..start + trimmed.len());
+        if failure_word || !codes.is_empty() {
             error_lines += 1;
             for &i in &current {
                 let entry = per_folder.entry(i).or_default();
@@ -1004,6 +1050,24 @@ mod tests {
             ["Inbox", "Sent Items", "x"]
         );
         assert_eq!(quoted("\u{2018}unclosed 'a'"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn log_lines_are_str_lines_with_offsets() {
+        let body = "  first line\r\n\tError here \r\n\n\r\nlast failed\rx\nend";
+        let got: Vec<(usize, &str)> = log_lines(body).collect();
+        let want: Vec<&str> = body.lines().map(str::trim).collect();
+        assert_eq!(got.iter().map(|&(_, l)| l).collect::<Vec<_>>(), want);
+        for &(start, line) in &got {
+            assert_eq!(&body[start..start + line.len()], line);
+        }
+        // Failure words, asked line by line in order.
+        let mut words = FailureWords::new(body);
+        let flags: Vec<bool> = got
+            .iter()
+            .map(|&(start, line)| words.any_in(start..start + line.len()))
+            .collect();
+        assert_eq!(flags, [false, true, false, false, true, false]);
     }
 
     #[test]
