@@ -755,7 +755,13 @@ fn body_prefix<'p>(
         let tree = node.data_blocks().map_err(LtpError::from)?;
         let mut out = Vec::new();
         for bid in tree.blocks {
-            out.extend_from_slice(&node.block(bid).map_err(LtpError::from)?);
+            let block = node.block(bid).map_err(LtpError::from)?;
+            if out.is_empty() {
+                // Most logs fit in one block, already in a buffer of its own.
+                out = block.into_owned();
+            } else {
+                out.extend_from_slice(&block);
+            }
             if out.len() >= max {
                 break;
             }
