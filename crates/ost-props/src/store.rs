@@ -365,6 +365,19 @@ impl<'a> Store<'a> {
     /// Read the sync properties of one message. Never fails: problems are
     /// in the record's `errors`.
     pub fn read_item(&self, r: &ItemRef) -> ItemRecord {
+        self.read_item_with(r, |_, _| None::<()>).0
+    }
+
+    /// [`Store::read_item`], then `more` with the record and the message's
+    /// property context while it is open: for callers that want other
+    /// properties of some items (the body of a log message) without opening
+    /// the message a second time. `more` is not called when the property
+    /// context cannot be opened (the record's `errors` say why).
+    pub fn read_item_with<T>(
+        &self,
+        r: &ItemRef,
+        more: impl FnOnce(&ItemRecord, &PropertyContext<'_>) -> Option<T>,
+    ) -> (ItemRecord, Option<T>) {
         let (folder_nid, folder) = match r.folder.and_then(|i| self.folders.get(i)) {
             Some(f) => (f.nid, f.path.clone()),
             None => (0, Arc::from("")),
@@ -379,7 +392,7 @@ impl<'a> Store<'a> {
             Err(e) => {
                 rec.errors
                     .push(walk_error_at(self.pst, &e, r.nid, "message PC"));
-                return rec;
+                return (rec, None);
             }
         };
         // One pass over the PC's records picks the wanted ones (cheaper than a
@@ -434,6 +447,7 @@ impl<'a> Store<'a> {
             .and_then(|v| v.as_i32())
             .map(|n| n as u32);
         rec.errors = errors;
-        rec
+        let extra = more(&rec, &pc);
+        (rec, extra)
     }
 }

@@ -709,20 +709,34 @@ fn parse_log(
     )
 }
 
-/// Read the body and delivery time of a log message.
+/// Read the body and delivery time of a log message, from its property
+/// context when the caller has it open.
 fn read_log_body(
     pst: &Pst<'_>,
     nid: u32,
+    open: Option<&PropertyContext<'_>>,
     errors: &mut Vec<SyncIssuesError>,
 ) -> (Option<String>, Option<u64>) {
-    let Some(pc) = open_pc(pst, nid, "log message PC", errors) else {
-        return (None, None);
-    };
+    match open {
+        Some(pc) => log_body_from(pst, nid, pc, errors),
+        None => match open_pc(pst, nid, "log message PC", errors) {
+            Some(pc) => log_body_from(pst, nid, &pc, errors),
+            None => (None, None),
+        },
+    }
+}
+
+fn log_body_from(
+    pst: &Pst<'_>,
+    nid: u32,
+    pc: &PropertyContext<'_>,
+    errors: &mut Vec<SyncIssuesError>,
+) -> (Option<String>, Option<u64>) {
     let codepage = [PR_MESSAGE_CODEPAGE, PR_INTERNET_CPID]
         .into_iter()
         .find_map(|id| pc.get(id).ok().flatten().and_then(|v| v.as_i32()))
         .map_or(ost_props::store::DEFAULT_CODEPAGE, |c| c as u32);
-    let body = match body_prefix(&pc, MAX_LOG_BODY_BYTES) {
+    let body = match body_prefix(pc, MAX_LOG_BODY_BYTES) {
         Ok(v) => v.and_then(|v| prop_string(&v, codepage)),
         Err(e) => {
             errors.push(SyncIssuesError::at(pst, &e, nid, "log message body"));
@@ -782,6 +796,61 @@ fn body_prefix<'p>(
     )))
 }
 
+/// The folders of a store by name and path, which log lines are matched
+/// against. Built once per store.
+pub struct LogIndex(FolderIndex);
+
+impl LogIndex {
+    pub fn new(store: &Store<'_>) -> LogIndex {
+        LogIndex(FolderIndex::new(store))
+    }
+}
+
+/// A log message read and parsed, and the problems met doing it.
+#[derive(Debug, Clone)]
+pub struct ReadLog {
+    log: SyncLog,
+    errors: Vec<SyncIssuesError>,
+}
+
+/// Whether [`analyze`] treats an item as a log message: in the Sync Issues
+/// tree (`in_tree` of its folder) and not a conflict item.
+pub fn is_log_message(r: &ItemRecord, in_tree: impl Fn(u32) -> bool) -> bool {
+    in_tree(r.folder_nid) && !is_conflict_item(r)
+}
+
+/// Read and parse one log message: its body's first lines and delivery
+/// time, from `pc` when the caller has the message open.
+pub fn read_log(
+    pst: &Pst<'_>,
+    store: &Store<'_>,
+    index: &LogIndex,
+    r: &ItemRecord,
+    pc: Option<&PropertyContext<'_>>,
+) -> ReadLog {
+    let mut errors = Vec::new();
+    let (body, delivered) = read_log_body(pst, r.nid, pc, &mut errors);
+    let (excerpt, error_lines, error_codes, log_folders) = match &body {
+        Some(text) => parse_log(text, &index.0, store),
+        None => (Vec::new(), 0, Vec::new(), Vec::new()),
+    };
+    let time = delivered
+        .map(ost_props::FileTime)
+        .or(r.last_modified)
+        .map(|t| t.to_string());
+    let log = SyncLog {
+        nid: r.nid,
+        folder: r.folder.to_string(),
+        time,
+        subject: r.subject.clone(),
+        excerpt,
+        error_lines,
+        error_codes,
+        folders: log_folders,
+    };
+    ReadLog { log, errors }
+}
+
 /// Whether an item is a conflict item.
 pub fn is_conflict_item(r: &ItemRecord) -> bool {
     r.conflict_entry_id
@@ -794,6 +863,17 @@ pub fn is_conflict_item(r: &ItemRecord) -> bool {
 /// caller read (a scan's records); conflict targets are looked up among
 /// them. Only the bodies of the log messages are read from the file.
 pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> SyncIssuesReport {
+    analyze_with(pst, store, records, HashMap::new())
+}
+
+/// [`analyze`], with the logs the caller already read ([`read_log`]) by
+/// NID: a scan reads each log while its walk has the message open.
+pub fn analyze_with(
+    pst: &Pst<'_>,
+    store: &Store<'_>,
+    records: &[ItemRecord],
+    mut read: HashMap<u32, ReadLog>,
+) -> SyncIssuesReport {
     let (mut folders, mut errors) = locate(pst, store);
     let tree: BTreeSet<u32> = folders.all().map(|f| f.nid).collect();
     for f in folders.all_mut() {
@@ -823,7 +903,7 @@ pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> Sync
     };
     let mut conflicts = Vec::new();
     let mut log_records: Vec<&ItemRecord> = Vec::new();
-    let index = FolderIndex::new(store);
+    let index = LogIndex::new(store);
     for r in records {
         if is_conflict_item(r) {
             let target = r
@@ -876,34 +956,21 @@ pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> Sync
     }
     // Log bodies are the only bodies read; a mailbox can hold thousands of
     // logs, so they are read and parsed in parallel (in record order).
-    let parsed: Vec<(SyncLog, Vec<SyncIssuesError>)> = log_records
-        .par_iter()
-        .map(|r| {
-            let mut errors = Vec::new();
-            let (body, delivered) = read_log_body(pst, r.nid, &mut errors);
-            let (excerpt, error_lines, error_codes, log_folders) = match &body {
-                Some(text) => parse_log(text, &index, store),
-                None => (Vec::new(), 0, Vec::new(), Vec::new()),
-            };
-            let time = delivered
-                .map(ost_props::FileTime)
-                .or(r.last_modified)
-                .map(|t| t.to_string());
-            let log = SyncLog {
-                nid: r.nid,
-                folder: r.folder.to_string(),
-                time,
-                subject: r.subject.clone(),
-                excerpt,
-                error_lines,
-                error_codes,
-                folders: log_folders,
-            };
-            (log, errors)
-        })
+    // Logs the caller read during its own walk are taken as they are.
+    let pending: Vec<(&ItemRecord, Option<ReadLog>)> = log_records
+        .into_iter()
+        .map(|r| (r, read.remove(&r.nid)))
+        .collect();
+    let parsed: Vec<ReadLog> = pending
+        .into_par_iter()
+        .map(|(r, done)| done.unwrap_or_else(|| read_log(pst, store, &index, r, None)))
         .collect();
     let mut logs = Vec::with_capacity(parsed.len());
-    for (log, log_errors) in parsed {
+    for ReadLog {
+        log,
+        errors: log_errors,
+    } in parsed
+    {
         logs.push(log);
         errors.extend(log_errors);
     }

@@ -25,7 +25,8 @@ use sha2::{Digest, Sha256};
 
 use crate::rules::{check_into, Finding, RuleInfo, Severity, SyncProps, RULES};
 use crate::sync_issues::{
-    self, is_conflict_item, parse_entry_id, EntryId, FolderFinding, SyncIssuesReport,
+    self, is_conflict_item, is_log_message, parse_entry_id, EntryId, FolderFinding, LogIndex,
+    ReadLog, SyncIssuesReport,
 };
 
 /// Every rule a scan reports: the item rules of [`RULES`], then SYNC010,
@@ -323,6 +324,9 @@ struct ItemOutcome {
     /// the Sync Issues folders and conflict items.
     /// Boxed: most outcomes have none, and a scan holds one outcome per item.
     kept: Option<Box<ItemRecord>>,
+    /// A log message of the Sync Issues tree, read while the walk had it
+    /// open.
+    log: Option<Box<ReadLog>>,
 }
 
 fn key_hash(bytes: &[u8]) -> u64 {
@@ -350,7 +354,12 @@ fn finding_report(record: &ItemRecord, finding: Finding) -> FindingReport {
     }
 }
 
-fn evaluate(record: ItemRecord, folder: Option<usize>, sync_tree: &HashSet<u32>) -> ItemOutcome {
+fn evaluate(
+    record: ItemRecord,
+    log: Option<ReadLog>,
+    folder: Option<usize>,
+    sync_tree: &HashSet<u32>,
+) -> ItemOutcome {
     let mut found = Vec::new();
     check_into(
         &SyncProps {
@@ -382,6 +391,7 @@ fn evaluate(record: ItemRecord, folder: Option<usize>, sync_tree: &HashSet<u32>)
         findings,
         errors,
         kept: keep.then(|| Box::new(record)),
+        log: log.map(Box::new),
     }
 }
 
@@ -533,14 +543,28 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     .flatten()
     .map(|f| f.nid)
     .collect();
+    let log_index = LogIndex::new(&store);
     // `collect` on an indexed parallel iterator keeps input order, so the
-    // result is the same for any number of threads.
+    // result is the same for any number of threads. Log messages are read
+    // and parsed here, while the walk has them open, rather than opened
+    // again by the Sync Issues analysis.
     let mut outcomes: Vec<ItemOutcome> = refs
         .par_iter()
-        .map(|item| evaluate(store.read_item(item), item.folder, &sync_tree))
+        .map(|item| {
+            let (record, log) = store.read_item_with(item, |record, pc| {
+                is_log_message(record, |nid| sync_tree.contains(&nid))
+                    .then(|| sync_issues::read_log(pst, &store, &log_index, record, Some(pc)))
+            });
+            evaluate(record, log, item.folder, &sync_tree)
+        })
+        .collect();
+    let logs: HashMap<u32, ReadLog> = outcomes
+        .iter_mut()
+        .zip(&refs)
+        .filter_map(|(o, r)| Some((r.nid, *o.log.take()?)))
         .collect();
     let kept = sync_issues_records(&store, &refs, &mut outcomes);
-    let sync_report = sync_issues::analyze(pst, &store, &kept);
+    let sync_report = sync_issues::analyze_with(pst, &store, &kept, logs);
     drop(kept);
 
     let mut summary = Summary::new();
