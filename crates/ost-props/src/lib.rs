@@ -21,7 +21,9 @@ pub mod store;
 pub mod strings;
 pub mod tags;
 pub mod time;
+pub mod view;
 
 pub use item::{ItemKind, ItemRecord, ItemRef, WalkError};
 pub use store::{Folder, Store};
 pub use time::FileTime;
+pub use view::ItemView;

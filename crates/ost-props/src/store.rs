@@ -12,9 +12,10 @@ use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
 use ost_ndb::{NbtEntry, NdbError, Nid, NidType, Pst};
 
 use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
-use crate::strings::{decode_string8, decode_unicode, strip_subject_marker};
+use crate::strings::{decode_string8, decode_unicode};
 use crate::tags::*;
 use crate::time::FileTime;
+use crate::view::ItemView;
 
 /// Folders nested deeper than this are not followed (Outlook allows far
 /// fewer; a deeper chain is a crafted or corrupt hierarchy).
@@ -365,24 +366,25 @@ impl<'a> Store<'a> {
     /// Read the sync properties of one message. Never fails: problems are
     /// in the record's `errors`.
     pub fn read_item(&self, r: &ItemRef) -> ItemRecord {
-        self.read_item_with(r, |_, _| None::<()>).0
+        self.visit_item(r, |view, _| view.to_record())
     }
 
-    /// [`Store::read_item`], then `more` with the record and the message's
-    /// property context while it is open: for callers that want other
-    /// properties of some items (the body of a log message) without opening
-    /// the message a second time. `more` is not called when the property
-    /// context cannot be opened (the record's `errors` say why).
-    pub fn read_item_with<T>(
+    /// Read the sync properties of one message and hand them to `visit`,
+    /// borrowed ([`ItemView`]), with the message's property context while
+    /// it is open (`None` when it cannot be opened: the view's `errors` say
+    /// why). For callers that look at every message and keep few, or want
+    /// other properties of some (the body of a log message) without opening
+    /// the message a second time.
+    pub fn visit_item<T>(
         &self,
         r: &ItemRef,
-        more: impl FnOnce(&ItemRecord, &PropertyContext<'_>) -> Option<T>,
-    ) -> (ItemRecord, Option<T>) {
+        visit: impl FnOnce(ItemView<'_>, Option<&PropertyContext<'_>>) -> T,
+    ) -> T {
         let (folder_nid, folder) = match r.folder.and_then(|i| self.folders.get(i)) {
             Some(f) => (f.nid, f.path.clone()),
             None => (0, Arc::from("")),
         };
-        let mut rec = ItemRecord::empty(r.nid, r.kind, folder_nid, folder);
+        let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
         let node = match self.message_nodes.binary_search_by_key(&r.nid, |e| e.nid.0) {
             Ok(i) => Ok(self.pst.node_from_entry(&self.message_nodes[i])),
             Err(_) => self.pst.node(Nid(r.nid)),
@@ -390,9 +392,9 @@ impl<'a> Store<'a> {
         let pc = match node.map_err(LtpError::from).and_then(PropertyContext::open) {
             Ok(pc) => pc,
             Err(e) => {
-                rec.errors
+                view.errors
                     .push(walk_error_at(self.pst, &e, r.nid, "message PC"));
-                return (rec, None);
+                return visit(view, None);
             }
         };
         // One pass over the PC's records picks the wanted ones (cheaper than a
@@ -422,32 +424,29 @@ impl<'a> Store<'a> {
                 }
             }
         };
-        let codepage = get(PR_MESSAGE_CODEPAGE)
+        // Resolved in this order, so that errors come in this order.
+        view.codepage = get(PR_MESSAGE_CODEPAGE)
             .or_else(|| get(PR_INTERNET_CPID))
             .and_then(|v| v.as_i32())
             .map_or(DEFAULT_CODEPAGE, |c| c as u32);
-        rec.subject = get(PR_SUBJECT)
-            .and_then(|v| prop_string(&v, codepage))
-            .map(|s| strip_subject_marker(&s).to_string());
-        rec.message_class = get(PR_MESSAGE_CLASS).and_then(|v| prop_string(&v, codepage));
-        let bytes = |v: Option<PropValue<'_>>| v.map(|v| v.as_bytes().to_vec());
-        rec.change_key = bytes(get(PR_CHANGE_KEY));
-        rec.pcl = bytes(get(PR_PREDECESSOR_CHANGE_LIST));
-        rec.source_key = bytes(get(PR_SOURCE_KEY));
-        rec.parent_source_key = bytes(get(PR_PARENT_SOURCE_KEY));
-        rec.search_key = bytes(get(PR_SEARCH_KEY));
-        rec.conflict_entry_id = bytes(get(PR_CONFLICT_ENTRYID));
-        rec.last_modified = get(PR_LAST_MODIFICATION_TIME)
+        view.subject = get(PR_SUBJECT);
+        view.message_class = get(PR_MESSAGE_CLASS);
+        view.change_key = get(PR_CHANGE_KEY);
+        view.pcl = get(PR_PREDECESSOR_CHANGE_LIST);
+        view.source_key = get(PR_SOURCE_KEY);
+        view.parent_source_key = get(PR_PARENT_SOURCE_KEY);
+        view.search_key = get(PR_SEARCH_KEY);
+        view.conflict_entry_id = get(PR_CONFLICT_ENTRYID);
+        view.last_modified = get(PR_LAST_MODIFICATION_TIME)
             .and_then(|v| v.as_filetime())
             .map(FileTime);
-        rec.change_num = get(PR_CHANGE_NUM)
+        view.change_num = get(PR_CHANGE_NUM)
             .and_then(|v| v.as_i64())
             .map(|n| n as u64);
-        rec.message_status = get(PR_MESSAGE_STATUS)
+        view.message_status = get(PR_MESSAGE_STATUS)
             .and_then(|v| v.as_i32())
             .map(|n| n as u32);
-        rec.errors = errors;
-        let extra = more(&rec, &pc);
-        (rec, extra)
+        view.errors = errors;
+        visit(view, Some(&pc))
     }
 }

@@ -853,10 +853,13 @@ pub fn read_log(
 
 /// Whether an item is a conflict item.
 pub fn is_conflict_item(r: &ItemRecord) -> bool {
-    r.conflict_entry_id
-        .as_deref()
-        .is_some_and(|b| !b.is_empty())
-        || r.message_status.is_some_and(|s| s & MS_IN_CONFLICT != 0)
+    is_conflict(r.conflict_entry_id.as_deref(), r.message_status)
+}
+
+/// [`is_conflict_item`] from the two properties that decide it.
+pub fn is_conflict(conflict_entry_id: Option<&[u8]>, message_status: Option<u32>) -> bool {
+    conflict_entry_id.is_some_and(|b| !b.is_empty())
+        || message_status.is_some_and(|s| s & MS_IN_CONFLICT != 0)
 }
 
 /// Analyze the Sync Issues data of a store. `records` are the items the

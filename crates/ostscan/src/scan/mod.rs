@@ -17,16 +17,17 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
+use ost_ndb::ltp::PropertyContext;
 use ost_ndb::{NdbError, Pst};
-use ost_props::{ItemKind, ItemRecord, Store, WalkError};
+use ost_props::{ItemKind, ItemRecord, ItemView, Store, WalkError};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::rules::{check_into, Finding, RuleInfo, Severity, SyncProps, RULES};
 use crate::sync_issues::{
-    self, is_conflict_item, is_log_message, parse_entry_id, EntryId, FolderFinding, LogIndex,
-    ReadLog, SyncIssuesReport,
+    self, is_conflict, is_log_message, parse_entry_id, EntryId, FolderFinding, LogIndex, ReadLog,
+    SyncIssuesReport,
 };
 
 /// Every rule a scan reports: the item rules of [`RULES`], then SYNC010,
@@ -354,44 +355,71 @@ fn finding_report(record: &ItemRecord, finding: Finding) -> FindingReport {
     }
 }
 
+/// What an item's outcome needs besides the item.
+struct WalkContext<'a, 'p> {
+    pst: &'a Pst<'p>,
+    store: &'a Store<'p>,
+    log_index: &'a LogIndex,
+    /// NIDs of the Sync Issues folders.
+    sync_tree: &'a HashSet<u32>,
+}
+
 fn evaluate(
-    record: ItemRecord,
-    log: Option<ReadLog>,
+    view: ItemView<'_>,
+    pc: Option<&PropertyContext<'_>>,
     folder: Option<usize>,
-    sync_tree: &HashSet<u32>,
+    cx: &WalkContext<'_, '_>,
 ) -> ItemOutcome {
     let mut found = Vec::new();
     check_into(
         &SyncProps {
-            change_key: record.change_key.as_deref(),
-            pcl: record.pcl.as_deref(),
+            change_key: view.change_key(),
+            pcl: view.pcl(),
         },
         &mut found,
     );
-    let findings = found
-        .into_iter()
-        .map(|finding| finding_report(&record, finding))
-        .collect();
-    let errors = record
+    let keep = cx.sync_tree.contains(&view.folder_nid)
+        || is_conflict(view.conflict_entry_id(), view.message_status);
+    // Strings decoded and bytes copied only for the items that a finding
+    // reports or the Sync Issues analysis uses: most items are neither.
+    let record = (keep || !found.is_empty()).then(|| view.to_record());
+    let findings = match &record {
+        Some(r) => found.into_iter().map(|f| finding_report(r, f)).collect(),
+        None => Vec::new(),
+    };
+    let errors = view
         .errors
         .iter()
         .map(|e| {
             let mut report = ErrorReport::from_walk(ErrorSource::Item, e);
-            report.nid.get_or_insert(record.nid);
+            report.nid.get_or_insert(view.nid);
             report
         })
         .collect();
-    let keep = sync_tree.contains(&record.folder_nid) || is_conflict_item(&record);
+    // Log messages are read while the walk has them open, rather than
+    // opened again by the Sync Issues analysis.
+    let log = match (&record, pc) {
+        (Some(r), Some(pc)) if is_log_message(r, |nid| cx.sync_tree.contains(&nid)) => {
+            Some(Box::new(sync_issues::read_log(
+                cx.pst,
+                cx.store,
+                cx.log_index,
+                r,
+                Some(pc),
+            )))
+        }
+        _ => None,
+    };
     ItemOutcome {
         folder,
-        kind: record.kind,
-        has_change_key: record.change_key.is_some(),
-        has_pcl: record.pcl.is_some(),
-        source_key_hash: record.source_key.as_deref().map(key_hash),
+        kind: view.kind,
+        has_change_key: view.change_key().is_some(),
+        has_pcl: view.pcl().is_some(),
+        source_key_hash: view.source_key().map(key_hash),
         findings,
         errors,
-        kept: keep.then(|| Box::new(record)),
-        log: log.map(Box::new),
+        kept: record.filter(|_| keep).map(Box::new),
+        log,
     }
 }
 
@@ -544,19 +572,17 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     .map(|f| f.nid)
     .collect();
     let log_index = LogIndex::new(&store);
+    let cx = WalkContext {
+        pst,
+        store: &store,
+        log_index: &log_index,
+        sync_tree: &sync_tree,
+    };
     // `collect` on an indexed parallel iterator keeps input order, so the
-    // result is the same for any number of threads. Log messages are read
-    // and parsed here, while the walk has them open, rather than opened
-    // again by the Sync Issues analysis.
+    // result is the same for any number of threads.
     let mut outcomes: Vec<ItemOutcome> = refs
         .par_iter()
-        .map(|item| {
-            let (record, log) = store.read_item_with(item, |record, pc| {
-                is_log_message(record, |nid| sync_tree.contains(&nid))
-                    .then(|| sync_issues::read_log(pst, &store, &log_index, record, Some(pc)))
-            });
-            evaluate(record, log, item.folder, &sync_tree)
-        })
+        .map(|item| store.visit_item(item, |view, pc| evaluate(view, pc, item.folder, &cx)))
         .collect();
     let logs: HashMap<u32, ReadLog> = outcomes
         .iter_mut()
