@@ -866,16 +866,17 @@ pub fn is_conflict(conflict_entry_id: Option<&[u8]>, message_status: Option<u32>
 /// caller read (a scan's records); conflict targets are looked up among
 /// them. Only the bodies of the log messages are read from the file.
 pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> SyncIssuesReport {
-    analyze_with(pst, store, records, HashMap::new())
+    analyze_with(pst, store, records, Vec::new())
 }
 
-/// [`analyze`], with the logs the caller already read ([`read_log`]) by
-/// NID: a scan reads each log while its walk has the message open.
+/// [`analyze`], with logs the caller already read ([`read_log`]), in the
+/// order of their records in `records`: a scan reads each log while its
+/// walk has the message open. Logs not given are read here.
 pub fn analyze_with(
     pst: &Pst<'_>,
     store: &Store<'_>,
     records: &[ItemRecord],
-    mut read: HashMap<u32, ReadLog>,
+    read: Vec<ReadLog>,
 ) -> SyncIssuesReport {
     let (mut folders, mut errors) = locate(pst, store);
     let tree: BTreeSet<u32> = folders.all().map(|f| f.nid).collect();
@@ -959,20 +960,23 @@ pub fn analyze_with(
     }
     // Log bodies are the only bodies read; a mailbox can hold thousands of
     // logs, so they are read and parsed in parallel (in record order).
-    // Logs the caller read during its own walk are taken as they are.
-    let pending: Vec<(&ItemRecord, Option<ReadLog>)> = log_records
+    // Logs the caller read during its own walk are taken as they are (they
+    // come in record order); the others are read here, in place.
+    let mut read = read.into_iter().peekable();
+    let mut slots: Vec<(&ItemRecord, Option<ReadLog>)> = log_records
         .into_iter()
-        .map(|r| (r, read.remove(&r.nid)))
+        .map(|r| (r, read.next_if(|l| l.log.nid == r.nid)))
         .collect();
-    let parsed: Vec<ReadLog> = pending
-        .into_par_iter()
-        .map(|(r, done)| done.unwrap_or_else(|| read_log(pst, store, &index, r, None)))
-        .collect();
-    let mut logs = Vec::with_capacity(parsed.len());
+    slots.par_iter_mut().for_each(|(r, slot)| {
+        if slot.is_none() {
+            *slot = Some(read_log(pst, store, &index, r, None));
+        }
+    });
+    let mut logs = Vec::with_capacity(slots.len());
     for ReadLog {
         log,
         errors: log_errors,
-    } in parsed
+    } in slots.into_iter().filter_map(|(_, l)| l)
     {
         logs.push(log);
         errors.extend(log_errors);

@@ -584,10 +584,11 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         .par_iter()
         .map(|item| store.visit_item(item, |view, pc| evaluate(view, pc, item.folder, &cx)))
         .collect();
-    let logs: HashMap<u32, ReadLog> = outcomes
+    // In outcome order, which is the order of the records the analysis
+    // gets (sync_issues_records keeps it).
+    let logs: Vec<ReadLog> = outcomes
         .iter_mut()
-        .zip(&refs)
-        .filter_map(|(o, r)| Some((r.nid, *o.log.take()?)))
+        .filter_map(|o| Some(*o.log.take()?))
         .collect();
     let kept = sync_issues_records(&store, &refs, &mut outcomes);
     let sync_report = sync_issues::analyze_with(pst, &store, &kept, logs);
