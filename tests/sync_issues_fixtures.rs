@@ -463,3 +463,39 @@ fn sync010_follows_folder_nids_when_two_folders_share_a_path() {
     assert_ne!(finding["folder_nid"], 0);
     std::fs::remove_file(&path).ok();
 }
+
+/// The scan reads log messages during its walk and hands them to the
+/// analysis; the analysis reads the ones it is not given. Whichever reads
+/// them, the report is the same: the scan's equals `analyze` reading every
+/// log itself, and so does `analyze_with` given only some of them.
+#[test]
+fn logs_read_in_the_walk_or_by_the_analysis_give_one_report() {
+    use ostscan::sync_issues::{analyze_with, is_log_message, read_log, LogIndex};
+    let path = scratch("logs-either-way.ost");
+    write_fixture(&path, Format::Ost);
+    let (alone, _, records) = analyze_file(&path);
+    let alone = serde_json::to_value(&alone).unwrap();
+    assert_eq!(alone["counts"]["log_messages"], 3);
+
+    let out = common::ostscan(&["scan", "--json", path.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["files"][0]["sync_issues"], alone);
+
+    let pst = Pst::open(&path).unwrap();
+    let mut store = Store::open(&pst);
+    store.item_refs(true);
+    let (tree, _) = ostscan::sync_issues::locate(&pst, &store);
+    let tree: Vec<u32> = tree.all().map(|f| f.nid).collect();
+    let index = LogIndex::new(&store);
+    let logs: Vec<_> = records
+        .iter()
+        .filter(|r| is_log_message(r, |nid| tree.contains(&nid)))
+        .skip(1)
+        .step_by(2)
+        .map(|r| read_log(&pst, &store, &index, r, None))
+        .collect();
+    assert_eq!(logs.len(), 1, "the second of three logs");
+    let mixed = analyze_with(&pst, &store, &records, logs);
+    assert_eq!(serde_json::to_value(&mixed).unwrap(), alone);
+    std::fs::remove_file(&path).ok();
+}

@@ -140,7 +140,9 @@ pub struct SyncIssuesFolders {
 }
 
 impl SyncIssuesFolders {
-    fn all(&self) -> impl Iterator<Item = &SpecialFolder> {
+    /// The folders found, in the order Sync Issues, Conflicts, Local and Server
+    /// Failures.
+    pub fn all(&self) -> impl Iterator<Item = &SpecialFolder> {
         [
             &self.sync_issues,
             &self.conflicts,

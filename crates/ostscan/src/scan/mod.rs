@@ -561,16 +561,7 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     let mut store = Store::open(pst);
     let refs = store.item_refs(true);
     let (tree, _) = sync_issues::locate(pst, &store);
-    let sync_tree: HashSet<u32> = [
-        &tree.sync_issues,
-        &tree.conflicts,
-        &tree.local_failures,
-        &tree.server_failures,
-    ]
-    .into_iter()
-    .flatten()
-    .map(|f| f.nid)
-    .collect();
+    let sync_tree: HashSet<u32> = tree.all().map(|f| f.nid).collect();
     let log_index = LogIndex::new(&store);
     let cx = WalkContext {
         pst,
