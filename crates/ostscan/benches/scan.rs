@@ -13,8 +13,12 @@
 //! holds the generated stores; `OSTSCAN_BENCH_JOBS` is passed as `--jobs`;
 //! `OSTSCAN_BENCH_NO_OUTLOOK_PST=1` skips the `outlook-pst` run.
 //!
-//! One run per file, not a statistical harness: the point is the ratios to
-//! the cost of reading the bytes and to another reader, recorded in
+//! `OSTSCAN_BENCH_ROUNDS` (default 3) rounds per file, each running `cat`,
+//! the scan and `outlook-pst` in turn, so that the three see the same
+//! machine (a shared machine's speed drifts); the figures printed are
+//! medians over the rounds, and each ratio is the median of the rounds'
+//! own ratios. Not a statistical harness: the point is the ratios to the
+//! cost of reading the bytes and to another reader, recorded in
 //! docs/performance.md.
 
 use std::path::{Path, PathBuf};
@@ -271,8 +275,20 @@ mod outlook {
     }
 }
 
+/// The median of some values (the upper one of an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 fn bench_file(path: &Path) {
     let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    let rounds: usize = std::env::var("OSTSCAN_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(3);
+    let with_outlook = std::env::var_os("OSTSCAN_BENCH_NO_OUTLOOK_PST").is_none();
     let cat = || {
         time(
             Command::new("sh")
@@ -281,21 +297,40 @@ fn bench_file(path: &Path) {
                 .arg("sh")
                 .arg(path),
         )
+        .as_secs_f64()
     };
     cat(); // warm the page cache
-    let cat_time = cat().as_secs_f64();
-    let mut scan = Command::new(env!("CARGO_BIN_EXE_ostscan"));
-    scan.args(["scan", "--ndjson", "--out", "/dev/null"]);
-    if let Some(jobs) = std::env::var_os("OSTSCAN_BENCH_JOBS") {
-        scan.arg("--jobs").arg(jobs);
+    let (mut cats, mut scans, mut outlooks) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        cats.push(cat());
+        let mut scan = Command::new(env!("CARGO_BIN_EXE_ostscan"));
+        scan.args(["scan", "--ndjson", "--out", "/dev/null"]);
+        if let Some(jobs) = std::env::var_os("OSTSCAN_BENCH_JOBS") {
+            scan.arg("--jobs").arg(jobs);
+        }
+        scan.arg(path);
+        scans.push(time_with_peak_rss(&mut scan));
+        if with_outlook {
+            outlooks.push(outlook::run(path));
+        }
     }
-    scan.arg(path);
-    let run = time_with_peak_rss(&mut scan);
-    let scan_time = run.elapsed.as_secs_f64();
-    let outlook =
-        (std::env::var_os("OSTSCAN_BENCH_NO_OUTLOOK_PST").is_none()).then(|| outlook::run(path));
+    let scan_secs: Vec<f64> = scans.iter().map(|r| r.elapsed.as_secs_f64()).collect();
+    let outlook_secs: Vec<f64> = outlooks.iter().map(|o| o.elapsed.as_secs_f64()).collect();
+    let cat_time = median(cats.clone());
+    let scan_time = median(scan_secs.clone());
+    // CPU figures of the median scan run; peaks are the largest of all.
+    let run = scans
+        .iter()
+        .min_by(|a, b| {
+            (a.elapsed.as_secs_f64() - scan_time)
+                .abs()
+                .total_cmp(&(b.elapsed.as_secs_f64() - scan_time).abs())
+        })
+        .expect("at least one round");
+    let peak = scans.iter().map(|r| r.peak).max().unwrap_or(0);
+    let peak_anon = scans.iter().map(|r| r.peak_anon).max().unwrap_or(0);
     let mib = bytes as f64 / (1 << 20) as f64;
-    println!("{}", path.display());
+    println!("{} ({rounds} rounds, medians)", path.display());
     println!("  size            {mib:.0} MiB ({bytes} bytes)");
     println!(
         "  cat > /dev/null {cat_time:>8.3} s  {:>7.0} MiB/s",
@@ -309,30 +344,41 @@ fn bench_file(path: &Path) {
         "    cpu           {:>8.3} s user + {:.3} s sys = {:.2} CPUs busy, {} page faults",
         run.user,
         run.sys,
-        (run.user + run.sys) / scan_time,
+        (run.user + run.sys) / run.elapsed.as_secs_f64(),
         run.faults
     );
-    if let Some(o) = &outlook {
-        let t = o.elapsed.as_secs_f64();
+    if let Some(o) = outlooks.first() {
         println!(
-            "  outlook-pst     {t:>8.3} s  ({} threads, {} messages, {} properties, {} errors)",
-            o.threads, o.messages, o.props, o.errors
+            "  outlook-pst     {:>8.3} s  ({} threads, {} messages, {} properties, {} errors)",
+            median(outlook_secs.clone()),
+            o.threads,
+            o.messages,
+            o.props,
+            o.errors
         );
     }
-    println!("  scan / cat      {:>8.2}x", scan_time / cat_time);
-    if let Some(o) = &outlook {
+    let ratios =
+        |num: &[f64], den: &[f64]| median(num.iter().zip(den).map(|(n, d)| n / d).collect());
+    println!("  scan / cat      {:>8.2}x", ratios(&scan_secs, &cats));
+    if !outlooks.is_empty() {
         println!(
-            "  outlook-pst / scan {:>5.1}x",
-            o.elapsed.as_secs_f64() / scan_time
+            "  outlook-pst / scan {:>5.1}x  (rounds: {})",
+            ratios(&outlook_secs, &scan_secs),
+            outlook_secs
+                .iter()
+                .zip(&scan_secs)
+                .map(|(o, s)| format!("{:.1}x", o / s))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
     }
     println!(
         "  peak RSS        {:>8.0} MiB (VmHWM of the scan, mapped file pages included)",
-        run.peak as f64 / 1024.0
+        peak as f64 / 1024.0
     );
     println!(
         "  peak RssAnon    {:>8.0} MiB (heap and stacks, sampled every 2 ms)",
-        run.peak_anon as f64 / 1024.0
+        peak_anon as f64 / 1024.0
     );
 }
 
