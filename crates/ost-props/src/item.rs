@@ -88,23 +88,6 @@ pub struct ItemRecord {
 impl ItemRecord {
     /// An empty record for a message that could not be read at all.
     pub fn empty(nid: u32, kind: ItemKind, folder_nid: u32, folder: Arc<str>) -> ItemRecord {
-        ItemRecord {
-            nid,
-            kind,
-            folder_nid,
-            folder,
-            subject: None,
-            message_class: None,
-            change_key: None,
-            pcl: None,
-            source_key: None,
-            parent_source_key: None,
-            search_key: None,
-            last_modified: None,
-            change_num: None,
-            message_status: None,
-            conflict_entry_id: None,
-            errors: Vec::new(),
-        }
+        crate::view::ItemView::empty(nid, kind, folder_nid, folder).to_record()
     }
 }
