@@ -310,24 +310,35 @@ impl FileScan {
 }
 
 /// What one item contributes, kept small so that a scan of a large store
-/// holds only the findings, never every record.
+/// holds only the findings, never every record: 32 bytes for an item with
+/// nothing to report, which is nearly every item.
 struct ItemOutcome {
-    folder: Option<usize>,
-    kind: ItemKind,
-    has_change_key: bool,
-    has_pcl: bool,
     /// Hash of PR_SOURCE_KEY: finds the targets of Exchange-style conflict
     /// entry ids without keeping every key.
     source_key_hash: Option<u64>,
+    /// Index into the store's folders, or [`NO_FOLDER`].
+    folder: u32,
+    kind: ItemKind,
+    has_change_key: bool,
+    has_pcl: bool,
+    /// Boxed: most items have none of it.
+    detail: Option<Box<OutcomeDetail>>,
+}
+
+/// [`ItemOutcome::folder`] of an item whose folder is unknown.
+const NO_FOLDER: u32 = u32::MAX;
+
+/// The rarer part of an item's outcome.
+#[derive(Default)]
+struct OutcomeDetail {
     findings: Vec<FindingReport>,
     errors: Vec<ErrorReport>,
     /// The whole record, kept only for the Sync Issues analysis: items in
     /// the Sync Issues folders and conflict items.
-    /// Boxed: most outcomes have none, and a scan holds one outcome per item.
-    kept: Option<Box<ItemRecord>>,
+    kept: Option<ItemRecord>,
     /// A log message of the Sync Issues tree, read while the walk had it
     /// open.
-    log: Option<Box<ReadLog>>,
+    log: Option<ReadLog>,
 }
 
 fn key_hash(bytes: &[u8]) -> u64 {
@@ -387,7 +398,7 @@ fn evaluate(
         Some(r) => found.into_iter().map(|f| finding_report(r, f)).collect(),
         None => Vec::new(),
     };
-    let errors = view
+    let errors: Vec<ErrorReport> = view
         .errors
         .iter()
         .map(|e| {
@@ -399,27 +410,30 @@ fn evaluate(
     // Log messages are read while the walk has them open, rather than
     // opened again by the Sync Issues analysis.
     let log = match (&record, pc) {
-        (Some(r), Some(pc)) if is_log_message(r, |nid| cx.sync_tree.contains(&nid)) => {
-            Some(Box::new(sync_issues::read_log(
-                cx.pst,
-                cx.store,
-                cx.log_index,
-                r,
-                Some(pc),
-            )))
-        }
+        (Some(r), Some(pc)) if is_log_message(r, |nid| cx.sync_tree.contains(&nid)) => Some(
+            sync_issues::read_log(cx.pst, cx.store, cx.log_index, r, Some(pc)),
+        ),
         _ => None,
     };
+    let kept = record.filter(|_| keep);
+    let detail = (!findings.is_empty() || !errors.is_empty() || kept.is_some() || log.is_some())
+        .then(|| {
+            Box::new(OutcomeDetail {
+                findings,
+                errors,
+                kept,
+                log,
+            })
+        });
     ItemOutcome {
-        folder,
+        source_key_hash: view.source_key().map(key_hash),
+        folder: folder
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(NO_FOLDER),
         kind: view.kind,
         has_change_key: view.change_key().is_some(),
         has_pcl: view.pcl().is_some(),
-        source_key_hash: view.source_key().map(key_hash),
-        findings,
-        errors,
-        kept: record.filter(|_| keep).map(Box::new),
-        log,
+        detail,
     }
 }
 
@@ -511,8 +525,9 @@ fn sync_issues_records(
     let mut by_key: Option<HashMap<u64, Vec<usize>>> = None;
     for o in outcomes.iter() {
         let Some(entry) = o
-            .kept
+            .detail
             .as_ref()
+            .and_then(|d| d.kept.as_ref())
             .and_then(|r| r.conflict_entry_id.as_deref())
             .and_then(parse_entry_id)
         else {
@@ -548,8 +563,8 @@ fn sync_issues_records(
     }
     let mut records = Vec::new();
     for (i, o) in outcomes.iter_mut().enumerate() {
-        if let Some(r) = o.kept.take() {
-            records.push(*r);
+        if let Some(r) = o.detail.as_mut().and_then(|d| d.kept.take()) {
+            records.push(r);
         } else if wanted.contains(&i) {
             records.push(store.read_item(&refs[i]));
         }
@@ -579,7 +594,7 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     // gets (sync_issues_records keeps it).
     let logs: Vec<ReadLog> = outcomes
         .iter_mut()
-        .filter_map(|o| Some(*o.log.take()?))
+        .filter_map(|o| o.detail.as_mut()?.log.take())
         .collect();
     let kept = sync_issues_records(&store, &refs, &mut outcomes);
     let sync_report = sync_issues::analyze_with(pst, &store, &kept, logs);
@@ -617,11 +632,16 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         }
         summary.with_change_key += u64::from(outcome.has_change_key);
         summary.with_pcl += u64::from(outcome.has_pcl);
-        let folder = outcome.folder.filter(|&i| i < folders.len());
+        let folder = Some(outcome.folder as usize).filter(|&i| i < folders.len());
         if let Some(i) = folder {
             folders[i].messages += 1;
         }
-        for finding in outcome.findings {
+        let OutcomeDetail {
+            findings: item_findings,
+            errors: item_errors,
+            ..
+        } = outcome.detail.map(|d| *d).unwrap_or_default();
+        for finding in item_findings {
             summary.findings += 1;
             *summary.findings_by_rule.entry(finding.rule).or_insert(0) += 1;
             summary.findings_by_severity.add(finding.severity, 1);
@@ -639,7 +659,7 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
             }
             findings.push(finding);
         }
-        errors.extend(outcome.errors);
+        errors.extend(item_errors);
     }
     // SYNC010: Outlook's own records agree with the item findings.
     let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
