@@ -302,7 +302,9 @@ impl<'a> Store<'a> {
     /// NID order.
     pub fn item_refs(&mut self, all: bool) -> Vec<ItemRef> {
         let mut refs = Vec::new();
-        let mut listed = HashSet::new();
+        // NIDs the tables list; sorted below for the orphan check (a sort and
+        // a binary search per NBT entry cost less than hashing each twice).
+        let mut listed: Vec<u32> = Vec::new();
         for i in 0..self.folders.len() {
             let nid = Nid(self.folders[i].nid);
             let mut tables = vec![(NidType::ContentsTable, ItemKind::Contents)];
@@ -316,7 +318,7 @@ impl<'a> Store<'a> {
                 };
                 if let Some(rows) = self.rows(nid.with_type(t), name) {
                     for r in rows {
-                        listed.insert(r);
+                        listed.push(r);
                         refs.push(ItemRef {
                             nid: r,
                             folder: Some(i),
@@ -334,6 +336,7 @@ impl<'a> Store<'a> {
             .enumerate()
             .map(|(i, f)| (f.nid, i))
             .collect();
+        listed.sort_unstable();
         self.message_nodes.clear();
         for e in self.pst.nbt_iter() {
             let e = match e {
@@ -350,7 +353,7 @@ impl<'a> Store<'a> {
                 continue;
             }
             self.message_nodes.push(e);
-            if all && !listed.contains(&e.nid.0) {
+            if all && listed.binary_search(&e.nid.0).is_err() {
                 refs.push(ItemRef {
                     nid: e.nid.0,
                     folder: by_nid.get(&e.nid_parent.0).copied(),
