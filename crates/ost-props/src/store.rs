@@ -369,7 +369,7 @@ impl<'a> Store<'a> {
     /// Read the sync properties of one message. Never fails: problems are
     /// in the record's `errors`.
     pub fn read_item(&self, r: &ItemRef) -> ItemRecord {
-        self.visit_item(r, |view, _| view.to_record())
+        self.visit_item(r, |view, _| view.into_record())
     }
 
     /// Read the sync properties of one message and hand them to `visit`,

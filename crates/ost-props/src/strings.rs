@@ -48,10 +48,9 @@ pub fn decode_string8(bytes: &[u8], codepage: u32) -> String {
 pub fn decode_unicode(bytes: &[u8]) -> String {
     let units = &bytes[..bytes.len() & !1];
     // Most text is ASCII. Test the whole text first with a branch-free OR
-    // of every unit's non-ASCII bits, then copy the low bytes: both loops
-    // have no early exit, so the compiler turns them into vector code.
-    // Eight bytes (four units) per step; `q` has 8 bytes, so the conversion
-    // cannot fail.
+    // of its 8-byte words (`q` has 8 bytes, so the conversion cannot fail),
+    // then copy the low bytes: neither loop exits early, so the compiler
+    // turns both into vector code.
     let quads = units.chunks_exact(8);
     let tail = quads
         .remainder()

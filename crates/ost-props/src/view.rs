@@ -83,10 +83,11 @@ impl<'v> ItemView<'v> {
 
     /// PR_SUBJECT, decoded, without the prefix marker.
     pub fn subject(&self) -> Option<String> {
-        self.subject
-            .as_ref()
-            .and_then(|v| prop_string(v, self.codepage))
-            .map(|s| strip_subject_marker(&s).to_string())
+        let mut s = prop_string(self.subject.as_ref()?, self.codepage)?;
+        // The marker is a prefix: drop it in place rather than copy the rest.
+        let marker = s.len() - strip_subject_marker(&s).len();
+        s.drain(..marker);
+        Some(s)
     }
 
     /// PR_MESSAGE_CLASS, decoded.
@@ -96,16 +97,16 @@ impl<'v> ItemView<'v> {
             .and_then(|v| prop_string(v, self.codepage))
     }
 
-    /// Everything, decoded and copied.
-    pub fn to_record(&self) -> ItemRecord {
+    /// Everything, decoded and copied out of the property context.
+    pub fn into_record(self) -> ItemRecord {
         let bytes = |v: &Option<PropValue<'_>>| v.as_ref().map(|v| v.as_bytes().to_vec());
         ItemRecord {
+            subject: self.subject(),
+            message_class: self.message_class(),
             nid: self.nid,
             kind: self.kind,
             folder_nid: self.folder_nid,
-            folder: self.folder.clone(),
-            subject: self.subject(),
-            message_class: self.message_class(),
+            folder: self.folder,
             change_key: bytes(&self.change_key),
             pcl: bytes(&self.pcl),
             source_key: bytes(&self.source_key),
@@ -115,7 +116,7 @@ impl<'v> ItemView<'v> {
             change_num: self.change_num,
             message_status: self.message_status,
             conflict_entry_id: bytes(&self.conflict_entry_id),
-            errors: self.errors.clone(),
+            errors: self.errors,
         }
     }
 }

@@ -559,14 +559,15 @@ fn quoted(line: &str) -> Vec<&str> {
     out
 }
 
-/// Folder lookup for log text: by name and by path below the top.
-struct FolderIndex {
+/// The folders of a store by name and by path below the top, which log
+/// lines are matched against. Built once per store.
+pub struct LogIndex {
     by_name: HashMap<String, Vec<usize>>,
     paths: Vec<(String, usize)>,
 }
 
-impl FolderIndex {
-    fn new(store: &Store<'_>) -> FolderIndex {
+impl LogIndex {
+    pub fn new(store: &Store<'_>) -> LogIndex {
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         let mut paths = Vec::new();
         for (i, f) in store.folders().iter().enumerate() {
@@ -578,7 +579,7 @@ impl FolderIndex {
             by_name.entry(f.name.to_lowercase()).or_default().push(i);
             paths.push((f.path.to_lowercase(), i));
         }
-        FolderIndex { by_name, paths }
+        LogIndex { by_name, paths }
     }
 
     /// Folders a quoted text names: a path ('Inbox\Sub', '\\Mailbox\Inbox')
@@ -645,7 +646,7 @@ fn log_lines(body: &str) -> impl Iterator<Item = (usize, &str)> {
 /// the following lines are about; error lines count for those folders.
 fn parse_log(
     body: &str,
-    index: &FolderIndex,
+    index: &LogIndex,
     store: &Store<'_>,
 ) -> (Vec<String>, u64, Vec<String>, Vec<LogFolder>) {
     let mut excerpt = Vec::new();
@@ -798,16 +799,6 @@ fn body_prefix<'p>(
     )))
 }
 
-/// The folders of a store by name and path, which log lines are matched
-/// against. Built once per store.
-pub struct LogIndex(FolderIndex);
-
-impl LogIndex {
-    pub fn new(store: &Store<'_>) -> LogIndex {
-        LogIndex(FolderIndex::new(store))
-    }
-}
-
 /// A log message read and parsed, and the problems met doing it.
 #[derive(Debug, Clone)]
 pub struct ReadLog {
@@ -833,7 +824,7 @@ pub fn read_log(
     let mut errors = Vec::new();
     let (body, delivered) = read_log_body(pst, r.nid, pc, &mut errors);
     let (excerpt, error_lines, error_codes, log_folders) = match &body {
-        Some(text) => parse_log(text, &index.0, store),
+        Some(text) => parse_log(text, index, store),
         None => (Vec::new(), 0, Vec::new(), Vec::new()),
     };
     let time = delivered

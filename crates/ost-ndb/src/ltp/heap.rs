@@ -430,6 +430,15 @@ pub(crate) mod tests {
         h
     }
 
+    /// An 8-byte property record as PCs and the name map store them: id,
+    /// type, then a value or an HNID.
+    pub(crate) fn pc_record(id: u16, ty: u16, v: u32) -> Vec<u8> {
+        let mut r = id.to_le_bytes().to_vec();
+        r.extend_from_slice(&ty.to_le_bytes());
+        r.extend_from_slice(&v.to_le_bytes());
+        r
+    }
+
     pub(crate) fn heap_of(format: Format, pages: Vec<Vec<u8>>) -> Heap<'static> {
         Heap::from_blocks(format, pages.into_iter().map(Cow::Owned).collect()).unwrap()
     }

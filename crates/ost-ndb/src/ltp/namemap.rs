@@ -195,16 +195,9 @@ impl NameMap {
 
 #[cfg(test)]
 mod tests {
-    use super::super::heap::tests::{heap_of, hnhdr, page};
+    use super::super::heap::tests::{heap_of, hnhdr, page, pc_record as rec};
     use super::*;
     use crate::ndb::Format;
-
-    fn rec(id: u16, ty: u16, v: u32) -> Vec<u8> {
-        let mut r = id.to_le_bytes().to_vec();
-        r.extend_from_slice(&ty.to_le_bytes());
-        r.extend_from_slice(&v.to_le_bytes());
-        r
-    }
 
     fn nameid(value: u32, w_guid: u16, string: bool, idx: u16) -> Vec<u8> {
         let mut r = value.to_le_bytes().to_vec();

@@ -212,17 +212,10 @@ impl<'h> Iterator for PcIter<'h, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::heap::tests::{heap_of, hnhdr, page};
+    use super::super::heap::tests::{heap_of, hnhdr, page, pc_record as rec};
     use super::super::value::prop_type as pt;
     use super::*;
     use crate::ndb::Format;
-
-    fn rec(id: u16, ty: u16, v: u32) -> Vec<u8> {
-        let mut r = id.to_le_bytes().to_vec();
-        r.extend_from_slice(&ty.to_le_bytes());
-        r.extend_from_slice(&v.to_le_bytes());
-        r
-    }
 
     /// A PC: header at 0x20, leaf at 0x40, then value items from 0x60.
     fn pc_with(format: Format, recs: &[Vec<u8>], values: &[&[u8]]) -> PropertyContext<'static> {

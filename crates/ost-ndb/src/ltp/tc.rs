@@ -158,29 +158,21 @@ impl<'a> TableContext<'a> {
     /// tree when the row matrix is in a subnode. Rows are read on demand.
     pub fn open(node: Node<'a>) -> Result<TableContext<'a>> {
         let heap = Heap::open(node)?;
-        let (heap, info) = Self::header(heap)?;
-        let matrix = if info.hnid_rows == 0 {
-            RowMatrix::Empty
-        } else if hnid_is_hid(info.hnid_rows) {
-            RowMatrix::Heap(info.hnid_rows)
-        } else {
-            let sub = heap.subnode(info.hnid_rows)?;
-            RowMatrix::Blocks {
-                blocks: Blocks::of_node(sub)?,
-                per_block: OnceCell::new(),
-            }
-        };
-        Ok(TableContext {
-            heap,
-            info,
-            matrix,
-            index: OnceCell::new(),
-        })
+        Self::assemble(heap, |heap, hnid| Blocks::of_node(heap.subnode(hnid)?))
     }
 
     /// A TC over a heap already open, with the row matrix's blocks given
     /// when hnidRows names a subnode (hand-built buffers, tests).
     pub fn from_heap(heap: Heap<'a>, row_blocks: Vec<Cow<'a, [u8]>>) -> Result<TableContext<'a>> {
+        Self::assemble(heap, |_, _| Ok(Blocks::from_vec(row_blocks)))
+    }
+
+    /// Read the header and place the row matrix: empty, a heap item, or the
+    /// blocks `subnode_blocks` gives for the subnode hnidRows names.
+    fn assemble(
+        heap: Heap<'a>,
+        subnode_blocks: impl FnOnce(&Heap<'a>, u32) -> Result<Blocks<'a>>,
+    ) -> Result<TableContext<'a>> {
         let (heap, info) = Self::header(heap)?;
         let matrix = if info.hnid_rows == 0 {
             RowMatrix::Empty
@@ -188,7 +180,7 @@ impl<'a> TableContext<'a> {
             RowMatrix::Heap(info.hnid_rows)
         } else {
             RowMatrix::Blocks {
-                blocks: Blocks::from_vec(row_blocks),
+                blocks: subnode_blocks(&heap, info.hnid_rows)?,
                 per_block: OnceCell::new(),
             }
         };

@@ -182,21 +182,8 @@ impl DiffError {
     }
 }
 
-/// The program that wrote the output.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
-}
-
-impl Tool {
-    pub fn this() -> Tool {
-        Tool {
-            name: "ostscan",
-            version: env!("CARGO_PKG_VERSION"),
-        }
-    }
-}
+/// The program that wrote the output: the scan report's.
+pub use crate::report::Tool;
 
 /// The whole diff, as `--json` prints it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

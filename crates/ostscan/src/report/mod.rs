@@ -18,8 +18,8 @@ use crate::sync_issues::{FolderFinding, SyncIssuesReport};
 /// fields may be added within a version.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Which program wrote a report.
-#[derive(Clone, Debug, Serialize)]
+/// Which program wrote a report (scan and diff alike).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,

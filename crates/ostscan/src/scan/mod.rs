@@ -391,13 +391,6 @@ fn evaluate(
     );
     let keep = cx.sync_tree.contains(&view.folder_nid)
         || is_conflict(view.conflict_entry_id(), view.message_status);
-    // Strings decoded and bytes copied only for the items that a finding
-    // reports or the Sync Issues analysis uses: most items are neither.
-    let record = (keep || !found.is_empty()).then(|| view.to_record());
-    let findings = match &record {
-        Some(r) => found.into_iter().map(|f| finding_report(r, f)).collect(),
-        None => Vec::new(),
-    };
     let errors: Vec<ErrorReport> = view
         .errors
         .iter()
@@ -407,6 +400,17 @@ fn evaluate(
             report
         })
         .collect();
+    let source_key_hash = view.source_key().map(key_hash);
+    let kind = view.kind;
+    let has_change_key = view.change_key().is_some();
+    let has_pcl = view.pcl().is_some();
+    // Strings decoded and bytes copied only for the items that a finding
+    // reports or the Sync Issues analysis uses: most items are neither.
+    let record = (keep || !found.is_empty()).then(|| view.into_record());
+    let findings = match &record {
+        Some(r) => found.into_iter().map(|f| finding_report(r, f)).collect(),
+        None => Vec::new(),
+    };
     // Log messages are read while the walk has them open, rather than
     // opened again by the Sync Issues analysis.
     let log = match (&record, pc) {
@@ -426,13 +430,13 @@ fn evaluate(
             })
         });
     ItemOutcome {
-        source_key_hash: view.source_key().map(key_hash),
+        source_key_hash,
         folder: folder
             .and_then(|i| u32::try_from(i).ok())
             .unwrap_or(NO_FOLDER),
-        kind: view.kind,
-        has_change_key: view.change_key().is_some(),
-        has_pcl: view.pcl().is_some(),
+        kind,
+        has_change_key,
+        has_pcl,
         detail,
     }
 }
