@@ -36,6 +36,14 @@ pub struct ItemRef {
     /// (an orphan whose parent is not a folder of the walk).
     pub folder: Option<usize>,
     pub kind: ItemKind,
+    /// Where [`crate::Store::item_refs`] found the message's NBT entry, so
+    /// that reading it needs no search ([`ItemRef::NO_NODE`] when the NBT
+    /// walk did not meet it: the read then looks the node up).
+    pub(crate) node: u32,
+}
+
+impl ItemRef {
+    pub(crate) const NO_NODE: u32 = u32::MAX;
 }
 
 /// A problem met while reading a message or a folder; the walk goes on.

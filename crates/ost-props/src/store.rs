@@ -84,9 +84,50 @@ pub struct Store<'a> {
     pst: &'a Pst<'a>,
     folders: Vec<Folder>,
     errors: Vec<WalkError>,
-    /// NBT entries of message nodes, in NID order, from the one NBT walk
-    /// `item_refs` makes: reading an item then needs no NBT descent.
+    /// NBT entries of message nodes, in the order of the one NBT walk
+    /// `item_refs` makes; each [`ItemRef`] holds the index of its own, so
+    /// reading an item needs neither an NBT descent nor a search.
     message_nodes: Vec<NbtEntry>,
+}
+
+/// Finds runs of one key in a sorted list, for keys that mostly come in
+/// ascending order: a few linear steps forward from where the last search
+/// ended (the usual case, a merge), bisection otherwise. Never more than
+/// a bisection per key, whatever order a damaged NBT yields them in.
+#[derive(Default)]
+struct SortedCursor {
+    at: usize,
+}
+
+impl SortedCursor {
+    /// The range of `list` whose key is `key` (empty when there is none).
+    fn find<V>(&mut self, list: &[(u32, V)], key: u32) -> std::ops::Range<usize> {
+        let from = if self.at > 0 && list.get(self.at - 1).is_some_and(|e| e.0 >= key) {
+            0
+        } else {
+            self.at.min(list.len())
+        };
+        let start = from + count_leading(&list[from..], |e| e.0 < key);
+        let end = start + count_leading(&list[start..], |e| e.0 == key);
+        self.at = end;
+        start..end
+    }
+}
+
+/// How many elements at the front of `list` satisfy `pred`, which holds
+/// for a prefix of it: a few linear steps (the answer is usually 0 or 1),
+/// then bisection.
+fn count_leading<T>(list: &[T], pred: impl Fn(&T) -> bool) -> usize {
+    const STEPS: usize = 8;
+    match list.iter().take(STEPS).position(|e| !pred(e)) {
+        Some(n) => n,
+        None => {
+            STEPS.min(list.len())
+                + list
+                    .get(STEPS..)
+                    .map_or(0, |rest| rest.partition_point(&pred))
+        }
+    }
 }
 
 impl From<&LtpError> for WalkError {
@@ -302,9 +343,9 @@ impl<'a> Store<'a> {
     /// NID order.
     pub fn item_refs(&mut self, all: bool) -> Vec<ItemRef> {
         let mut refs = Vec::new();
-        // NIDs the tables list; sorted below for the orphan check (a sort and
-        // a binary search per NBT entry cost less than hashing each twice).
-        let mut listed: Vec<u32> = Vec::new();
+        // (NID, index in `refs`) of every row the tables list; sorted below
+        // to be merged with the NBT walk, which is in NID order too.
+        let mut listed: Vec<(u32, u32)> = Vec::new();
         for i in 0..self.folders.len() {
             let nid = Nid(self.folders[i].nid);
             let mut tables = vec![(NidType::ContentsTable, ItemKind::Contents)];
@@ -318,18 +359,19 @@ impl<'a> Store<'a> {
                 };
                 if let Some(rows) = self.rows(nid.with_type(t), name) {
                     for r in rows {
-                        listed.push(r);
+                        listed.push((r, refs.len() as u32));
                         refs.push(ItemRef {
                             nid: r,
                             folder: Some(i),
                             kind,
+                            node: ItemRef::NO_NODE,
                         });
                     }
                 }
             }
         }
-        // One walk of the NBT: message nodes for `read_item`, and (with
-        // `all`) the orphans: message nodes no table lists.
+        // One walk of the NBT: each listed item learns where its node is,
+        // and (with `all`) the message nodes no table lists are orphans.
         let by_nid: HashMap<u32, usize> = self
             .folders
             .iter()
@@ -337,6 +379,7 @@ impl<'a> Store<'a> {
             .map(|(i, f)| (f.nid, i))
             .collect();
         listed.sort_unstable();
+        let mut merge = SortedCursor::default();
         self.message_nodes.clear();
         for e in self.pst.nbt_iter() {
             let e = match e {
@@ -352,17 +395,24 @@ impl<'a> Store<'a> {
             ) {
                 continue;
             }
+            let node = self.message_nodes.len() as u32;
             self.message_nodes.push(e);
-            if all && listed.binary_search(&e.nid.0).is_err() {
+            // A damaged table can list one NID twice: every row gets the node.
+            let rows = merge.find(&listed, e.nid.0);
+            for &(_, i) in &listed[rows.clone()] {
+                if let Some(r) = refs.get_mut(i as usize) {
+                    r.node = node;
+                }
+            }
+            if all && rows.is_empty() {
                 refs.push(ItemRef {
                     nid: e.nid.0,
                     folder: by_nid.get(&e.nid_parent.0).copied(),
                     kind: ItemKind::Orphan,
+                    node,
                 });
             }
         }
-        // Iteration is in key order unless pages are damaged; lookups need it.
-        self.message_nodes.sort_by_key(|e| e.nid);
         refs
     }
 
@@ -388,9 +438,10 @@ impl<'a> Store<'a> {
             None => (0, Arc::from("")),
         };
         let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
-        let node = match self.message_nodes.binary_search_by_key(&r.nid, |e| e.nid.0) {
-            Ok(i) => Ok(self.pst.node_from_entry(&self.message_nodes[i])),
-            Err(_) => self.pst.node(Nid(r.nid)),
+        // The entry `item_refs` found, unless the ref comes from another walk.
+        let node = match self.message_nodes.get(r.node as usize) {
+            Some(e) if e.nid.0 == r.nid => Ok(self.pst.node_from_entry(e)),
+            _ => self.pst.node(Nid(r.nid)),
         };
         let pc = match node.map_err(LtpError::from).and_then(PropertyContext::open) {
             Ok(pc) => pc,
@@ -451,5 +502,53 @@ impl<'a> Store<'a> {
             .map(|n| n as u32);
         view.errors = errors;
         visit(view, Some(&pc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive(list: &[(u32, u32)], key: u32) -> Vec<u32> {
+        list.iter().filter(|e| e.0 == key).map(|e| e.1).collect()
+    }
+
+    #[test]
+    fn cursor_merges_ascending_keys_and_finds_runs() {
+        let list: Vec<(u32, u32)> = [
+            2, 4, 4, 4, 9, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 77,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| (k, i as u32))
+        .collect();
+        let mut cursor = SortedCursor::default();
+        assert_eq!(cursor.find(&list, 1), 0..0);
+        assert_eq!(cursor.find(&list, 4), 1..4);
+        assert_eq!(cursor.find(&list, 5), 4..4);
+        // Past more than the linear steps: bisection.
+        assert_eq!(cursor.find(&list, 77), 16..17);
+        assert_eq!(cursor.find(&list, 78), 17..17);
+        // Backwards, as a damaged NBT can go.
+        assert_eq!(cursor.find(&list, 2), 0..1);
+        assert_eq!(cursor.find(&list, 40), 15..16);
+    }
+
+    proptest! {
+        #[test]
+        fn cursor_agrees_with_a_filter_in_any_key_order(
+            mut keys in prop::collection::vec(0u32..64, 0..80),
+            queries in prop::collection::vec(0u32..70, 0..80),
+        ) {
+            keys.sort_unstable();
+            let list: Vec<(u32, u32)> =
+                keys.iter().enumerate().map(|(i, &k)| (k, i as u32)).collect();
+            let mut cursor = SortedCursor::default();
+            for q in queries {
+                let found: Vec<u32> = list[cursor.find(&list, q)].iter().map(|e| e.1).collect();
+                prop_assert_eq!(found, naive(&list, q));
+            }
+        }
     }
 }
