@@ -93,7 +93,7 @@ impl Pst<'static> {
 
     pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<Pst<'static>> {
         let io = |e: std::io::Error| NdbError::new("file", 0, NdbErrorKind::Io(e.to_string()));
-        let file = File::open(path.as_ref()).map_err(io)?;
+        let file = open_read_only(path.as_ref()).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         if len == 0 {
             // mmap of an empty file fails on some platforms; say what it is.
@@ -298,6 +298,27 @@ impl<'a> Pst<'a> {
         list.sort_by_key(|e| (e.offset, e.structure));
         (list, issues.dropped)
     }
+}
+
+/// Open `path` for reading only. On Linux, with `O_NOATIME` where the
+/// kernel allows it (the caller owns the file, or may act as if it did):
+/// reading evidence then leaves even its access time as it was, and each
+/// read skips the kernel's access-time check. Otherwise a plain open, and
+/// the mount's own rule (`relatime`, `noatime`) decides.
+fn open_read_only(path: &Path) -> std::io::Result<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let no_atime = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOATIME)
+            .open(path);
+        match no_atime {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+            other => return other,
+        }
+    }
+    File::open(path)
 }
 
 #[cfg(unix)]
