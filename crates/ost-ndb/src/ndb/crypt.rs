@@ -81,10 +81,59 @@ impl CryptMethod {
     }
 }
 
+/// Substitute every byte of `data` through `table`. Every block of a
+/// permute-encoded file goes through here (a tenth of a scan's CPU time
+/// byte by byte), so with AVX2 it takes 32 bytes at a time.
 fn permute(data: &mut [u8], table: &[u8; 256]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above (std caches it).
+        unsafe { permute_avx2(data, table) };
+        return;
+    }
+    permute_bytes(data, table);
+}
+
+fn permute_bytes(data: &mut [u8], table: &[u8; 256]) {
     for b in data {
         *b = table[*b as usize];
     }
+}
+
+/// [`permute_bytes`], 32 bytes at a time: the table is 16 rows of 16
+/// bytes, each of which a byte shuffle looks up by the low nibble; the high
+/// nibble picks the row (a compare mask per row). 2.5x the speed of the
+/// byte loop on the machine of docs/performance.md.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn permute_avx2(data: &mut [u8], table: &[u8; 256]) {
+    use std::arch::x86_64::*;
+    let low_nibble = _mm256_set1_epi8(0x0f);
+    let mut rows = [_mm256_setzero_si256(); 16];
+    for (row, bytes) in rows.iter_mut().zip(table.chunks_exact(16)) {
+        // SAFETY: `bytes` is 16 bytes long; the load is unaligned.
+        let row16 = unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) };
+        *row = _mm256_broadcastsi128_si256(row16);
+    }
+    let mut chunks = data.chunks_exact_mut(32);
+    for chunk in &mut chunks {
+        // SAFETY: `chunk` is 32 bytes long; load and store are unaligned.
+        let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
+        let low = _mm256_and_si256(v, low_nibble);
+        let high = _mm256_and_si256(_mm256_srli_epi16(v, 4), low_nibble);
+        let mut out = _mm256_setzero_si256();
+        for (k, row) in rows.iter().enumerate() {
+            let in_row = _mm256_cmpeq_epi8(high, _mm256_set1_epi8(k as i8));
+            let looked_up = _mm256_shuffle_epi8(*row, low);
+            out = _mm256_or_si256(out, _mm256_and_si256(in_row, looked_up));
+        }
+        // SAFETY: as for the load.
+        unsafe { _mm256_storeu_si256(chunk.as_mut_ptr().cast(), out) };
+    }
+    permute_bytes(chunks.into_remainder(), table);
 }
 
 fn cyclic(data: &mut [u8], key: u32) {
@@ -184,6 +233,30 @@ mod tests {
         for i in 0..256 {
             assert_eq!(MPBB_I[MPBB_R[i] as usize] as usize, i);
             assert_eq!(MPBB_S[MPBB_S[i] as usize] as usize, i);
+        }
+    }
+
+    #[test]
+    fn permute_is_the_byte_substitution_at_every_length_and_offset() {
+        #[cfg(target_arch = "x86_64")]
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            println!("note: no AVX2 here; only the byte loop is tested");
+        }
+        // Every byte value, at every position of a 32-byte lane, in slices
+        // that start at any offset and end anywhere.
+        let data: Vec<u8> = (0..700u32).map(|i| (i * 37 + i / 256) as u8).collect();
+        for table in [&MPBB_I, &MPBB_R] {
+            for start in 0..33 {
+                for len in (0..100).chain([255, 256, 257, 640]) {
+                    let Some(slice) = data.get(start..start + len) else {
+                        continue;
+                    };
+                    let mut fast = slice.to_vec();
+                    permute(&mut fast, table);
+                    let want: Vec<u8> = slice.iter().map(|&b| table[b as usize]).collect();
+                    assert_eq!(fast, want, "start {start} len {len}");
+                }
+            }
         }
     }
 
