@@ -24,6 +24,6 @@ pub mod time;
 pub mod view;
 
 pub use item::{ItemKind, ItemRecord, ItemRef, WalkError};
-pub use store::{Folder, Store};
+pub use store::{Folder, FolderListing, MessageNodes, Store};
 pub use time::FileTime;
 pub use view::ItemView;

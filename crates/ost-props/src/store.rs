@@ -90,6 +90,20 @@ pub struct Store<'a> {
     message_nodes: Vec<NbtEntry>,
 }
 
+/// What one folder's tables list ([`Store::list_folder`]).
+#[derive(Debug, Default)]
+pub struct FolderListing {
+    refs: Vec<ItemRef>,
+    errors: Vec<WalkError>,
+}
+
+/// The message nodes of the NBT ([`Store::walk_message_nodes`]).
+#[derive(Debug, Default)]
+pub struct MessageNodes {
+    entries: Vec<NbtEntry>,
+    errors: Vec<WalkError>,
+}
+
 /// Finds runs of one key in a sorted list, for keys that mostly come in
 /// ascending order: a few linear steps forward from where the last search
 /// ended (the usual case, a merge), bisection otherwise. Never more than
@@ -316,87 +330,136 @@ impl<'a> Store<'a> {
     /// Row ids of a table node; `None` (recorded) when it can't be read,
     /// and `None` silently when the node does not exist.
     fn rows(&mut self, table: Nid, structure: &str) -> Option<Vec<u32>> {
-        let node = match self.pst.node(table) {
-            Ok(n) => n,
-            Err(e) if matches!(e.kind, ost_ndb::NdbErrorKind::NotFound { .. }) => return None,
+        match self.table_rows(table, structure) {
+            Ok(rows) => rows,
             Err(e) => {
-                let mut w = WalkError::from(&e);
-                w.nid = Some(table.0);
-                self.errors.push(w);
-                return None;
-            }
-        };
-        let ids = TableContext::open(node)
-            .and_then(|tc| Ok(tc.row_index()?.iter().map(|&(id, _)| id).collect()));
-        match ids {
-            Ok(ids) => Some(ids),
-            Err(e) => {
-                self.errors
-                    .push(walk_error_at(self.pst, &e, table.0, structure));
+                self.errors.push(e);
                 None
             }
         }
     }
 
+    /// Row ids of a table node; `Ok(None)` when the node does not exist.
+    fn table_rows(&self, table: Nid, structure: &str) -> Result<Option<Vec<u32>>, WalkError> {
+        let node = match self.pst.node(table) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind, ost_ndb::NdbErrorKind::NotFound { .. }) => return Ok(None),
+            Err(e) => {
+                let mut w = WalkError::from(&e);
+                w.nid = Some(table.0);
+                return Err(w);
+            }
+        };
+        TableContext::open(node)
+            .and_then(|tc| Ok(tc.row_index()?.iter().map(|&(id, _)| id).collect()))
+            .map(Some)
+            .map_err(|e| walk_error_at(self.pst, &e, table.0, structure))
+    }
+
     /// Every message to read, in walk order: per folder its contents rows
     /// then (with `all`) its associated rows; then (with `all`) orphans in
-    /// NID order.
+    /// NID order. [`Store::list_folder`], [`Store::walk_message_nodes`]
+    /// and [`Store::join_item_refs`] one after the other; a caller with
+    /// threads can run the first two in parallel.
     pub fn item_refs(&mut self, all: bool) -> Vec<ItemRef> {
-        let mut refs = Vec::new();
-        // (NID, index in `refs`) of every row the tables list; sorted below
-        // to be merged with the NBT walk, which is in NID order too.
-        let mut listed: Vec<(u32, u32)> = Vec::new();
-        for i in 0..self.folders.len() {
-            let nid = Nid(self.folders[i].nid);
-            let mut tables = vec![(NidType::ContentsTable, ItemKind::Contents)];
-            if all {
-                tables.push((NidType::AssocContentsTable, ItemKind::Associated));
-            }
-            for (t, kind) in tables {
-                let name = match kind {
-                    ItemKind::Associated => "associated contents table",
-                    _ => "contents table",
-                };
-                if let Some(rows) = self.rows(nid.with_type(t), name) {
-                    for r in rows {
-                        listed.push((r, refs.len() as u32));
-                        refs.push(ItemRef {
-                            nid: r,
-                            folder: Some(i),
-                            kind,
-                            node: ItemRef::NO_NODE,
-                        });
-                    }
-                }
+        let listings = (0..self.folders.len())
+            .map(|i| self.list_folder(i, all))
+            .collect();
+        let nodes = self.walk_message_nodes();
+        self.join_item_refs(listings, nodes, all)
+    }
+
+    /// What the tables of folder `folder` (an index into
+    /// [`Store::folders`]) list: its contents rows, then with `all` its
+    /// associated contents rows.
+    pub fn list_folder(&self, folder: usize, all: bool) -> FolderListing {
+        let mut listing = FolderListing::default();
+        let Some(f) = self.folders.get(folder) else {
+            return listing;
+        };
+        let nid = Nid(f.nid);
+        let mut tables = vec![(NidType::ContentsTable, ItemKind::Contents)];
+        if all {
+            tables.push((NidType::AssocContentsTable, ItemKind::Associated));
+        }
+        for (t, kind) in tables {
+            let name = match kind {
+                ItemKind::Associated => "associated contents table",
+                _ => "contents table",
+            };
+            match self.table_rows(nid.with_type(t), name) {
+                Ok(rows) => listing
+                    .refs
+                    .extend(rows.into_iter().flatten().map(|r| ItemRef {
+                        nid: r,
+                        folder: Some(folder),
+                        kind,
+                        node: ItemRef::NO_NODE,
+                    })),
+                Err(e) => listing.errors.push(e),
             }
         }
-        // One walk of the NBT: each listed item learns where its node is,
-        // and (with `all`) the message nodes no table lists are orphans.
+        listing
+    }
+
+    /// The message nodes of the NBT, in the order of one walk of it.
+    pub fn walk_message_nodes(&self) -> MessageNodes {
+        let mut nodes = MessageNodes::default();
+        for e in self.pst.nbt_iter() {
+            match e {
+                Ok(e)
+                    if matches!(
+                        e.nid.nid_type(),
+                        NidType::NormalMessage | NidType::AssocMessage
+                    ) =>
+                {
+                    nodes.entries.push(e)
+                }
+                Ok(_) => {}
+                Err(err) => nodes.errors.push(WalkError::from(&err)),
+            }
+        }
+        nodes
+    }
+
+    /// The item refs of [`Store::item_refs`] from the listing of every
+    /// folder (in folder order) and the message nodes: each listed item
+    /// learns where its node is, and (with `all`) the message nodes no
+    /// table lists are added as orphans. Problems go to [`Store::errors`]
+    /// in that order: the folders' tables, then the NBT.
+    pub fn join_item_refs(
+        &mut self,
+        listings: Vec<FolderListing>,
+        nodes: MessageNodes,
+        all: bool,
+    ) -> Vec<ItemRef> {
+        let listed_items: usize = listings.iter().map(|l| l.refs.len()).sum();
+        let orphans = if all { nodes.entries.len() } else { 0 };
+        let mut refs = Vec::with_capacity(listed_items.saturating_add(orphans));
+        for listing in listings {
+            refs.extend(listing.refs);
+            self.errors.extend(listing.errors);
+        }
+        self.errors.extend(nodes.errors);
+        // (NID, index in `refs`) of every row the tables list, sorted to be
+        // merged with the NBT walk, which is in NID order too.
+        let mut listed: Vec<(u32, u32)> = refs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.nid, i as u32))
+            .collect();
+        // Stable sort: it merges runs already in order, and the rows of a
+        // table usually are.
+        listed.sort();
         let by_nid: HashMap<u32, usize> = self
             .folders
             .iter()
             .enumerate()
             .map(|(i, f)| (f.nid, i))
             .collect();
-        listed.sort_unstable();
         let mut merge = SortedCursor::default();
-        self.message_nodes.clear();
-        for e in self.pst.nbt_iter() {
-            let e = match e {
-                Ok(e) => e,
-                Err(err) => {
-                    self.errors.push(WalkError::from(&err));
-                    continue;
-                }
-            };
-            if !matches!(
-                e.nid.nid_type(),
-                NidType::NormalMessage | NidType::AssocMessage
-            ) {
-                continue;
-            }
-            let node = self.message_nodes.len() as u32;
-            self.message_nodes.push(e);
+        for (node, e) in nodes.entries.iter().enumerate() {
+            let node = node as u32;
             // A damaged table can list one NID twice: every row gets the node.
             let rows = merge.find(&listed, e.nid.0);
             for &(_, i) in &listed[rows.clone()] {
@@ -413,6 +476,7 @@ impl<'a> Store<'a> {
                 });
             }
         }
+        self.message_nodes = nodes.entries;
         refs
     }
 

@@ -578,7 +578,17 @@ fn sync_issues_records(
 
 fn scan_store(pst: &Pst<'_>) -> StoreScan {
     let mut store = Store::open(pst);
-    let refs = store.item_refs(true);
+    // The folders' tables and the NBT are read in parallel, then joined.
+    let (listings, nodes) = rayon::join(
+        || {
+            (0..store.folders().len())
+                .into_par_iter()
+                .map(|i| store.list_folder(i, true))
+                .collect()
+        },
+        || store.walk_message_nodes(),
+    );
+    let refs = store.join_item_refs(listings, nodes, true);
     let (tree, _) = sync_issues::locate(pst, &store);
     let sync_tree: HashSet<u32> = tree.all().map(|f| f.nid).collect();
     let log_index = LogIndex::new(&store);
