@@ -576,44 +576,19 @@ fn sync_issues_records(
     records
 }
 
-fn scan_store(pst: &Pst<'_>) -> StoreScan {
-    let mut store = Store::open(pst);
-    // The folders' tables and the NBT are read in parallel, then joined.
-    let (listings, nodes) = rayon::join(
-        || {
-            (0..store.folders().len())
-                .into_par_iter()
-                .map(|i| store.list_folder(i, true))
-                .collect()
-        },
-        || store.walk_message_nodes(),
-    );
-    let refs = store.join_item_refs(listings, nodes, true);
-    let (tree, _) = sync_issues::locate(pst, &store);
-    let sync_tree: HashSet<u32> = tree.all().map(|f| f.nid).collect();
-    let log_index = LogIndex::new(&store);
-    let cx = WalkContext {
-        pst,
-        store: &store,
-        log_index: &log_index,
-        sync_tree: &sync_tree,
-    };
-    // `collect` on an indexed parallel iterator keeps input order, so the
-    // result is the same for any number of threads.
-    let mut outcomes: Vec<ItemOutcome> = refs
-        .par_iter()
-        .map(|item| store.visit_item(item, |view, pc| evaluate(view, pc, item.folder, &cx)))
-        .collect();
-    // In outcome order, which is the order of the records the analysis
-    // gets (sync_issues_records keeps it).
-    let logs: Vec<ReadLog> = outcomes
-        .iter_mut()
-        .filter_map(|o| o.detail.as_mut()?.log.take())
-        .collect();
-    let kept = sync_issues_records(&store, &refs, &mut outcomes);
-    let sync_report = sync_issues::analyze_with(pst, &store, &kept, logs);
-    drop(kept);
+/// Totals, folders and findings of the items' outcomes, in walk order.
+struct Rollup {
+    summary: Summary,
+    folders: Vec<FolderReport>,
+    /// Per folder, the rules behind its Clear Offline Items recommendation,
+    /// keyed by catalogue order.
+    folder_rules: Vec<BTreeMap<usize, &'static str>>,
+    findings: Vec<FindingReport>,
+    /// The walk's errors, then the items'.
+    errors: Vec<ErrorReport>,
+}
 
+fn roll_up(store: &Store<'_>, outcomes: Vec<ItemOutcome>) -> Rollup {
     let mut summary = Summary::new();
     summary.folders = store.folders().len() as u64;
     let mut folders: Vec<FolderReport> = store
@@ -675,6 +650,66 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         }
         errors.extend(item_errors);
     }
+    Rollup {
+        summary,
+        folders,
+        folder_rules,
+        findings,
+        errors,
+    }
+}
+
+fn scan_store(pst: &Pst<'_>) -> StoreScan {
+    let mut store = Store::open(pst);
+    // The folders' tables and the NBT are read in parallel, then joined.
+    let (listings, nodes) = rayon::join(
+        || {
+            (0..store.folders().len())
+                .into_par_iter()
+                .map(|i| store.list_folder(i, true))
+                .collect()
+        },
+        || store.walk_message_nodes(),
+    );
+    let refs = store.join_item_refs(listings, nodes, true);
+    let (tree, _) = sync_issues::locate(pst, &store);
+    let sync_tree: HashSet<u32> = tree.all().map(|f| f.nid).collect();
+    let log_index = LogIndex::new(&store);
+    let cx = WalkContext {
+        pst,
+        store: &store,
+        log_index: &log_index,
+        sync_tree: &sync_tree,
+    };
+    // `collect` on an indexed parallel iterator keeps input order, so the
+    // result is the same for any number of threads.
+    let mut outcomes: Vec<ItemOutcome> = refs
+        .par_iter()
+        .map(|item| store.visit_item(item, |view, pc| evaluate(view, pc, item.folder, &cx)))
+        .collect();
+    // In outcome order, which is the order of the records the analysis
+    // gets (sync_issues_records keeps it).
+    let logs: Vec<ReadLog> = outcomes
+        .iter_mut()
+        .filter_map(|o| o.detail.as_mut()?.log.take())
+        .collect();
+    let kept = sync_issues_records(&store, &refs, &mut outcomes);
+    // The analysis and the roll-up of the items' outcomes are independent.
+    let (sync_report, rollup) = rayon::join(
+        || {
+            let report = sync_issues::analyze_with(pst, &store, &kept, logs);
+            drop(kept);
+            report
+        },
+        || roll_up(&store, outcomes),
+    );
+    let Rollup {
+        mut summary,
+        mut folders,
+        mut folder_rules,
+        findings,
+        mut errors,
+    } = rollup;
     // SYNC010: Outlook's own records agree with the item findings.
     let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
     for f in &findings {
