@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ostscan::report::{file_records, summary_record, write_text, write_text_totals, Report};
+use ostscan::report::{summary_record, write_file_records, write_text, write_text_totals, Report};
 use ostscan::rules::Severity;
 use ostscan::scan::{scan_files_ordered, FileScan, ScanOptions, Totals};
 
@@ -175,15 +175,17 @@ pub fn run(args: &ScanArgs) -> u8 {
             return;
         }
         let written = match format {
-            Format::Json => {
-                scans.push(scan);
-                Ok(())
-            }
-            Format::Ndjson => out
-                .write_all(&file_records(&scan))
-                .and_then(|()| out.flush()),
+            Format::Json => Ok(()),
+            Format::Ndjson => write_file_records(&mut out, &scan).and_then(|()| out.flush()),
             Format::Text => write_text(&mut out, &scan).and_then(|()| out.flush()),
         };
+        match format {
+            Format::Json => scans.push(scan),
+            // Freeing a large report takes milliseconds (hundreds of
+            // thousands of small allocations): the pool's threads do it
+            // while this one writes on, or the process ends first.
+            _ => pool.spawn(move || drop(scan)),
+        }
         if let Err(e) = written {
             write_error = Some(e);
         }

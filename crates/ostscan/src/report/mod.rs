@@ -153,16 +153,27 @@ pub enum Record<'a> {
     },
 }
 
-fn write_record(out: &mut Vec<u8>, record: &Record<'_>) {
-    // Serializing plain data into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, record);
-    out.push(b'\n');
+fn write_record(out: &mut impl Write, record: &Record<'_>) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, record)?;
+    out.write_all(b"\n")
 }
 
 /// The NDJSON lines of one file (begin, findings, errors, end), ready to be
 /// written in one piece and flushed.
 pub fn file_records(scan: &FileScan) -> Vec<u8> {
     let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_file_records(&mut out, scan);
+    out
+}
+
+/// Write the NDJSON lines of one file to `out` as they are serialized,
+/// without holding them all in memory first (the `end` line of a store
+/// with thousands of Sync Issues logs is megabytes long).
+pub fn write_file_records(out: &mut dyn Write, scan: &FileScan) -> io::Result<()> {
+    // A buffer of our own, so that the serializer's many small writes are
+    // copies into it rather than calls through `dyn Write`.
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
     let entry = FileEntry::new(scan);
     let path = entry.file.path.as_str();
     write_record(
@@ -173,15 +184,15 @@ pub fn file_records(scan: &FileScan) -> Vec<u8> {
             tool: Tool::this(),
             file: entry.file,
         },
-    );
+    )?;
     for finding in entry.findings {
-        write_record(&mut out, &Record::Finding { path, finding });
+        write_record(&mut out, &Record::Finding { path, finding })?;
     }
     for finding in entry.folder_findings {
-        write_record(&mut out, &Record::FolderFinding { path, finding });
+        write_record(&mut out, &Record::FolderFinding { path, finding })?;
     }
     for error in &entry.errors {
-        write_record(&mut out, &Record::Error { path, error });
+        write_record(&mut out, &Record::Error { path, error })?;
     }
     write_record(
         &mut out,
@@ -192,14 +203,15 @@ pub fn file_records(scan: &FileScan) -> Vec<u8> {
             folders: entry.folders,
             sync_issues: entry.sync_issues,
         },
-    );
-    out
+    )?;
+    out.flush()
 }
 
 /// The closing NDJSON line.
 pub fn summary_record(totals: &Totals) -> Vec<u8> {
     let mut out = Vec::new();
-    write_record(&mut out, &Record::Summary { totals });
+    // Writing into a Vec cannot fail.
+    let _ = write_record(&mut out, &Record::Summary { totals });
     out
 }
 
