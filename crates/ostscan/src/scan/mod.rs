@@ -11,7 +11,7 @@
 //! The report's JSON shape is documented in `docs/report.md` and published
 //! as `docs/report.schema.json`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -518,20 +518,22 @@ struct StoreScan {
 
 /// The records the Sync Issues analysis needs: those kept by `evaluate`
 /// plus the items their conflict entry ids point at, read again (there are
-/// few). In walk order.
+/// few). In walk order. `outcomes` are in read order (`order[k]` is the
+/// ref of `outcomes[k]`); `details` are in walk order.
 fn sync_issues_records(
     store: &Store<'_>,
     refs: &[ost_props::ItemRef],
-    outcomes: &mut [ItemOutcome],
+    order: &[u32],
+    outcomes: &[ItemOutcome],
+    details: &mut [(u32, Box<OutcomeDetail>)],
 ) -> Vec<ItemRecord> {
-    let mut wanted: HashSet<usize> = HashSet::new();
-    let mut by_nid: Option<HashMap<u32, usize>> = None;
-    let mut by_key: Option<HashMap<u64, Vec<usize>>> = None;
-    for o in outcomes.iter() {
-        let Some(entry) = o
-            .detail
+    let mut wanted: BTreeSet<u32> = BTreeSet::new();
+    let mut by_nid: Option<HashMap<u32, u32>> = None;
+    let mut by_key: Option<HashMap<u64, Vec<u32>>> = None;
+    for (_, d) in details.iter() {
+        let Some(entry) = d
+            .kept
             .as_ref()
-            .and_then(|d| d.kept.as_ref())
             .and_then(|r| r.conflict_entry_id.as_deref())
             .and_then(parse_entry_id)
         else {
@@ -540,7 +542,10 @@ fn sync_issues_records(
         match entry {
             EntryId::Pst { nid, .. } => {
                 let map = by_nid.get_or_insert_with(|| {
-                    refs.iter().enumerate().map(|(i, r)| (r.nid, i)).collect()
+                    refs.iter()
+                        .enumerate()
+                        .map(|(i, r)| (r.nid, i as u32))
+                        .collect()
                 });
                 if let Some(&i) = map.get(&nid) {
                     wanted.insert(i);
@@ -550,8 +555,8 @@ fn sync_issues_records(
                 message_source_key, ..
             } => {
                 let map = by_key.get_or_insert_with(|| {
-                    let mut m: HashMap<u64, Vec<usize>> = HashMap::new();
-                    for (i, o) in outcomes.iter().enumerate() {
+                    let mut m: HashMap<u64, Vec<u32>> = HashMap::new();
+                    for (o, &i) in outcomes.iter().zip(order) {
                         if let Some(h) = o.source_key_hash {
                             m.entry(h).or_default().push(i);
                         }
@@ -565,14 +570,20 @@ fn sync_issues_records(
             EntryId::ExchangeFolder { .. } => {}
         }
     }
+    // Kept records and wanted items, merged in walk order; a wanted item
+    // that is kept is not read again.
     let mut records = Vec::new();
-    for (i, o) in outcomes.iter_mut().enumerate() {
-        if let Some(r) = o.detail.as_mut().and_then(|d| d.kept.take()) {
-            records.push(r);
-        } else if wanted.contains(&i) {
-            records.push(store.read_item(&refs[i]));
+    let mut wanted = wanted.into_iter().peekable();
+    for (i, d) in details.iter_mut() {
+        let Some(r) = d.kept.take() else { continue };
+        while let Some(w) = wanted.next_if(|&w| w <= *i) {
+            if w < *i {
+                records.extend(refs.get(w as usize).map(|r| store.read_item(r)));
+            }
         }
+        records.push(r);
     }
+    records.extend(wanted.filter_map(|w| refs.get(w as usize).map(|r| store.read_item(r))));
     records
 }
 
@@ -588,7 +599,14 @@ struct Rollup {
     errors: Vec<ErrorReport>,
 }
 
-fn roll_up(store: &Store<'_>, outcomes: Vec<ItemOutcome>) -> Rollup {
+/// `outcomes` in any order (they are counted); `details` in walk order,
+/// each with the index of its ref.
+fn roll_up(
+    store: &Store<'_>,
+    refs: &[ost_props::ItemRef],
+    outcomes: Vec<ItemOutcome>,
+    details: Vec<(u32, Box<OutcomeDetail>)>,
+) -> Rollup {
     let mut summary = Summary::new();
     summary.folders = store.folders().len() as u64;
     let mut folders: Vec<FolderReport> = store
@@ -612,7 +630,7 @@ fn roll_up(store: &Store<'_>, outcomes: Vec<ItemOutcome>) -> Rollup {
         .iter()
         .map(|e| ErrorReport::from_walk(ErrorSource::Walk, e))
         .collect();
-    for outcome in outcomes {
+    for outcome in &outcomes {
         summary.messages += 1;
         match outcome.kind {
             ItemKind::Contents => summary.messages_by_kind.contents += 1,
@@ -621,15 +639,20 @@ fn roll_up(store: &Store<'_>, outcomes: Vec<ItemOutcome>) -> Rollup {
         }
         summary.with_change_key += u64::from(outcome.has_change_key);
         summary.with_pcl += u64::from(outcome.has_pcl);
-        let folder = Some(outcome.folder as usize).filter(|&i| i < folders.len());
-        if let Some(i) = folder {
-            folders[i].messages += 1;
+        if let Some(f) = folders.get_mut(outcome.folder as usize) {
+            f.messages += 1;
         }
+    }
+    for (i, detail) in details {
+        let folder = refs
+            .get(i as usize)
+            .and_then(|r| r.folder)
+            .filter(|&f| f < folders.len());
         let OutcomeDetail {
             findings: item_findings,
             errors: item_errors,
             ..
-        } = outcome.detail.map(|d| *d).unwrap_or_default();
+        } = *detail;
         for finding in item_findings {
             summary.findings += 1;
             *summary.findings_by_rule.entry(finding.rule).or_insert(0) += 1;
@@ -683,17 +706,32 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     };
     // `collect` on an indexed parallel iterator keeps input order, so the
     // result is the same for any number of threads.
-    let mut outcomes: Vec<ItemOutcome> = refs
+    // Items are read in the order of their blocks (neighbouring reads
+    // share B-tree leaves and page-cache nodes) ...
+    let order = store.read_order(&refs);
+    let mut outcomes: Vec<ItemOutcome> = order
         .par_iter()
-        .map(|item| store.visit_item(item, |view, pc| evaluate(view, pc, item.folder, &cx)))
+        .map(|&i| {
+            let item = &refs[i as usize];
+            store.visit_item(item, |view, pc| evaluate(view, pc, item.folder, &cx))
+        })
         .collect();
-    // In outcome order, which is the order of the records the analysis
-    // gets (sync_issues_records keeps it).
-    let logs: Vec<ReadLog> = outcomes
+    // ... and reported in walk order: most outcomes are only counted, and
+    // the few that carry something are put back in walk order. Neither
+    // depends on the number of threads.
+    let mut details: Vec<(u32, Box<OutcomeDetail>)> = outcomes
         .iter_mut()
-        .filter_map(|o| o.detail.as_mut()?.log.take())
+        .zip(&order)
+        .filter_map(|(o, &i)| Some((i, o.detail.take()?)))
         .collect();
-    let kept = sync_issues_records(&store, &refs, &mut outcomes);
+    details.sort_unstable_by_key(|&(i, _)| i);
+    // In walk order, which is the order of the records the analysis gets
+    // (sync_issues_records keeps it).
+    let logs: Vec<ReadLog> = details
+        .iter_mut()
+        .filter_map(|(_, d)| d.log.take())
+        .collect();
+    let kept = sync_issues_records(&store, &refs, &order, &outcomes, &mut details);
     // The analysis and the roll-up of the items' outcomes are independent.
     let (sync_report, rollup) = rayon::join(
         || {
@@ -701,7 +739,7 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
             drop(kept);
             report
         },
-        || roll_up(&store, outcomes),
+        || roll_up(&store, &refs, outcomes, details),
     );
     let Rollup {
         mut summary,
