@@ -499,3 +499,76 @@ fn logs_read_in_the_walk_or_by_the_analysis_give_one_report() {
     assert_eq!(serde_json::to_value(&mixed).unwrap(), alone);
     std::fs::remove_file(&path).ok();
 }
+
+/// Conflict copies whose originals are ordinary items (not in conflict, not
+/// in the Sync Issues tree: items `scan` does not keep), one named by a PST
+/// entry id and one by an Exchange entry id (its source key), each among
+/// other items: `scan` reads them back and links both copies, whatever
+/// order it read the store in.
+#[test]
+fn scan_links_conflict_copies_to_items_it_did_not_keep() {
+    let path = scratch("unkept-originals.ost");
+    let out = BufWriter::new(File::create(&path).unwrap());
+    let mut w = StoreWriter::new(out, Format::Ost, CryptMethod::Permute, RECORD_KEY).unwrap();
+    let f = standard_folders(&mut w);
+    for i in 0..20 {
+        w.add_message(f.user[1], &note(&format!("filler {i}"), 7, 7))
+            .unwrap();
+    }
+    let by_nid = note("plain original", 30, 30);
+    let by_nid_id = w.add_message(f.inbox, &by_nid).unwrap();
+    let by_key = note("exchange original", 31, 31);
+    let key = by_key.source_key.clone().unwrap();
+    w.add_message(f.sent, &by_key).unwrap();
+    for i in 20..40 {
+        w.add_message(f.inbox, &note(&format!("filler {i}"), 7, 7))
+            .unwrap();
+    }
+    let mut pst_copy = note("plain copy", 29, 29);
+    pst_copy.extra.push((
+        CONFLICT_ENTRYID,
+        PropValue::Binary(entry_id(&RECORD_KEY, by_nid_id)),
+    ));
+    // flags, provider, type, folder source key, pad, message source key, pad.
+    let mut exchange_id = vec![0u8; 4];
+    exchange_id.extend_from_slice(&[0x38; 16]);
+    exchange_id.extend_from_slice(&[0x07, 0x00]);
+    exchange_id.extend_from_slice(&[0x99; 22]);
+    exchange_id.extend_from_slice(&[0, 0]);
+    exchange_id.extend_from_slice(&key);
+    exchange_id.extend_from_slice(&[0, 0]);
+    assert_eq!(exchange_id.len(), 70);
+    let mut exchange_copy = note("exchange copy", 28, 28);
+    exchange_copy
+        .extra
+        .push((CONFLICT_ENTRYID, PropValue::Binary(exchange_id)));
+    w.add_message(f.conflicts, &exchange_copy).unwrap();
+    w.add_message(f.conflicts, &pst_copy).unwrap();
+    w.finish().unwrap();
+
+    for jobs in ["1", "2"] {
+        let out = common::ostscan(&["scan", "--json", "--jobs", jobs, path.to_str().unwrap()]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let conflicts = report["files"][0]["sync_issues"]["conflicts"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let linked: Vec<(&str, &str)> = conflicts
+            .iter()
+            .map(|c| {
+                (
+                    c["subject"].as_str().unwrap(),
+                    c["conflicts_with"]["subject"].as_str().unwrap_or("-"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            linked,
+            [
+                ("exchange copy", "exchange original"),
+                ("plain copy", "plain original")
+            ],
+            "--jobs {jobs}"
+        );
+    }
+}
