@@ -96,6 +96,6 @@ pub struct ItemRecord {
 impl ItemRecord {
     /// An empty record for a message that could not be read at all.
     pub fn empty(nid: u32, kind: ItemKind, folder_nid: u32, folder: Arc<str>) -> ItemRecord {
-        crate::view::ItemView::empty(nid, kind, folder_nid, folder).into_record()
+        crate::view::ItemView::empty(nid, kind, folder_nid, &folder).into_record()
     }
 }

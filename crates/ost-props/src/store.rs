@@ -88,6 +88,8 @@ pub struct Store<'a> {
     /// `item_refs` makes; each [`ItemRef`] holds the index of its own, so
     /// reading an item needs neither an NBT descent nor a search.
     message_nodes: Vec<NbtEntry>,
+    /// The folder path of items whose folder is unknown.
+    no_folder: Arc<str>,
 }
 
 /// What one folder's tables list ([`Store::list_folder`]).
@@ -221,6 +223,7 @@ impl<'a> Store<'a> {
             folders: Vec::new(),
             errors: Vec::new(),
             message_nodes: Vec::new(),
+            no_folder: Arc::from(""),
         };
         store.walk_folders();
         store
@@ -521,8 +524,8 @@ impl<'a> Store<'a> {
         visit: impl FnOnce(ItemView<'_>, Option<&PropertyContext<'_>>) -> T,
     ) -> T {
         let (folder_nid, folder) = match r.folder.and_then(|i| self.folders.get(i)) {
-            Some(f) => (f.nid, f.path.clone()),
-            None => (0, Arc::from("")),
+            Some(f) => (f.nid, &f.path),
+            None => (0, &self.no_folder),
         };
         let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
         // The entry `item_refs` found, unless the ref comes from another walk.

@@ -20,7 +20,9 @@ pub struct ItemView<'v> {
     pub kind: ItemKind,
     /// Folder NID (0 when unknown).
     pub folder_nid: u32,
-    pub folder: Arc<str>,
+    /// Folder path, borrowed from the store: cloning the `Arc` for every
+    /// message made both threads of a scan bounce its reference count.
+    pub folder: &'v Arc<str>,
     pub(crate) codepage: u32,
     pub(crate) subject: Option<PropValue<'v>>,
     pub(crate) message_class: Option<PropValue<'v>>,
@@ -39,7 +41,7 @@ pub struct ItemView<'v> {
 
 impl<'v> ItemView<'v> {
     /// A view with no properties (the message could not be opened).
-    pub(crate) fn empty(nid: u32, kind: ItemKind, folder_nid: u32, folder: Arc<str>) -> Self {
+    pub(crate) fn empty(nid: u32, kind: ItemKind, folder_nid: u32, folder: &'v Arc<str>) -> Self {
         ItemView {
             nid,
             kind,
@@ -106,7 +108,7 @@ impl<'v> ItemView<'v> {
             nid: self.nid,
             kind: self.kind,
             folder_nid: self.folder_nid,
-            folder: self.folder,
+            folder: Arc::clone(self.folder),
             change_key: bytes(&self.change_key),
             pcl: bytes(&self.pcl),
             source_key: bytes(&self.source_key),
