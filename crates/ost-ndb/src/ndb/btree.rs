@@ -14,6 +14,7 @@ use super::format::Format;
 use super::header::Bref;
 use super::ids::{Bid, Nid};
 use super::page::{compute_sig, ptype, BtPageFooter, PageTrailer};
+use super::routes::{Route, Routes};
 
 /// Deeper trees than this are refused. Real files stay under 6 levels; a
 /// fan-out of 15 over 12 levels would address more nodes than a file can hold.
@@ -318,19 +319,49 @@ impl<'p> Pst<'p> {
         Ok(bt)
     }
 
-    fn root_of(&self, tree: Tree) -> Bref {
+    pub(crate) fn root_of(&self, tree: Tree) -> Bref {
         match tree {
             Tree::Node => self.header().root.nbt,
             Tree::Block => self.header().root.bbt,
         }
     }
 
-    /// Find the leaf entry with `key` in `tree`.
+    /// The routes of `tree`, built on first use (`None` when the tree's
+    /// branch pages share children: lookups then descend from the root).
+    fn routes(&self, tree: Tree) -> Option<&Routes> {
+        let slot = match tree {
+            Tree::Node => self.routes_slot(0),
+            Tree::Block => self.routes_slot(1),
+        };
+        slot.get_or_init(|| Routes::build(self, tree)).as_ref()
+    }
+
+    /// Find the leaf entry with `key` in `tree`: from the page its routes
+    /// give (a leaf, in a sound tree), else from the root.
     pub fn bt_lookup<E: LeafEntry>(&self, key: u64) -> Result<E> {
         let tree = E::TREE;
+        match self.routes(tree).and_then(|r| r.route(tree.key(key))) {
+            Some(Route::Page { bref, level }) => self.bt_descend(key, bref, level),
+            Some(Route::Missing { ib }) => Err(NdbError::new(
+                tree.page_name(),
+                ib,
+                NdbErrorKind::NotFound { key: tree.key(key) },
+            )),
+            None => self.bt_descend(key, self.root_of(tree), None),
+        }
+    }
+
+    /// Find the leaf entry with `key` below the page `bref`, which its
+    /// parent says is at `level` (`None` for the root): the descent every
+    /// lookup made before routes, and the reference they are tested against.
+    pub(crate) fn bt_descend<E: LeafEntry>(
+        &self,
+        key: u64,
+        mut bref: Bref,
+        mut level: Option<u8>,
+    ) -> Result<E> {
+        let tree = E::TREE;
         let key = tree.key(key);
-        let mut bref = self.root_of(tree);
-        let mut level = None;
         let not_found = |ib| NdbError::new(tree.page_name(), ib, NdbErrorKind::NotFound { key });
         // Levels strictly descend (checked in bt_page), so this ends.
         loop {

@@ -15,13 +15,14 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use memmap2::Mmap;
 
 use super::error::{NdbError, NdbErrorKind, Result};
 use super::format::Format;
 use super::header::Header;
+use super::routes::Routes;
 
 /// How integrity failures (CRC, signature, back pointer) are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -83,6 +84,9 @@ pub struct Pst<'a> {
     /// every check, so B-tree lookups (one per message on the hot path) do
     /// not recompute the CRC of the same upper-level pages again and again.
     verified_pages: Vec<AtomicU64>,
+    /// Routes of the NBT and the BBT (in that order), built by the first
+    /// lookup in each: see `routes.rs`.
+    routes: [OnceLock<Option<Routes>>; 2],
 }
 
 impl Pst<'static> {
@@ -145,6 +149,7 @@ impl<'a> Pst<'a> {
             options,
             issues: Mutex::new(Issues::default()),
             verified_pages: (0..units).map(|_| AtomicU64::new(0)).collect(),
+            routes: Default::default(),
         };
         if let Some(e) = pst.header.crc_error() {
             pst.integrity(e)?;
@@ -238,6 +243,11 @@ impl<'a> Pst<'a> {
             NdbError::new(structure, offset, kind)
         })?;
         Ok(Cow::Owned(buf))
+    }
+
+    /// The routes of the NBT (0) and the BBT (1).
+    pub(crate) fn routes_slot(&self, i: usize) -> &OnceLock<Option<Routes>> {
+        &self.routes[i]
     }
 
     /// True when the page at `ib` was read before and passed every check.

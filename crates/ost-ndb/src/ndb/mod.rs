@@ -13,6 +13,7 @@ pub mod header;
 pub mod ids;
 pub mod node;
 pub mod page;
+mod routes;
 pub mod stats;
 
 pub use block::{BlockTrailer, RawBlock};
