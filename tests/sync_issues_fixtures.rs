@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use common::corpus;
 use ost_fixture::faults::{pcl, xid};
 use ost_fixture::messaging::{entry_id, pid};
-use ost_fixture::{standard_folders, CryptMethod, Format, Message, PropValue, StoreWriter};
+use ost_fixture::{
+    standard_folders, CryptMethod, Format, Message, PropValue, StandardFolders, StoreWriter,
+};
 use ost_ndb::Pst;
 use ost_props::{ItemRecord, Store};
 use ostscan::sync_issues::{analyze, sync010, FoundBy, SyncIssuesReport, MS_IN_CONFLICT};
@@ -27,6 +29,18 @@ fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ostscan-sync-issues-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
+}
+
+/// A store written to `path`, with the standard folder tree.
+fn new_store(
+    path: &Path,
+    format: Format,
+    crypt: CryptMethod,
+) -> (StoreWriter<BufWriter<File>>, StandardFolders) {
+    let out = BufWriter::new(File::create(path).unwrap());
+    let mut w = StoreWriter::new(out, format, crypt, RECORD_KEY).unwrap();
+    let f = standard_folders(&mut w);
+    (w, f)
 }
 
 fn note(subject: &str, ck: u64, pcl_counter: u64) -> Message {
@@ -81,9 +95,7 @@ const ARCHIVE_LOG: &str = "\
 /// log; Reports has a SYNC002 item and a log without errors; Archive has an
 /// error log but healthy items.
 fn write_fixture(path: &Path, format: Format) {
-    let out = BufWriter::new(File::create(path).unwrap());
-    let mut w = StoreWriter::new(out, format, CryptMethod::None, RECORD_KEY).unwrap();
-    let f = standard_folders(&mut w);
+    let (mut w, f) = new_store(path, format, CryptMethod::None);
     let (projects, reports, archive) = (f.user[0], f.user[2], f.user[3]);
 
     let mut original = note("original", 20, 20);
@@ -396,9 +408,7 @@ fn scan_reports_the_sync_issues_and_sync010_first() {
 #[test]
 fn only_the_first_data_block_of_a_long_log_is_read() {
     let path = scratch("long-log.pst");
-    let out = BufWriter::new(File::create(&path).unwrap());
-    let mut w = StoreWriter::new(out, Format::Unicode, CryptMethod::None, RECORD_KEY).unwrap();
-    let f = standard_folders(&mut w);
+    let (mut w, f) = new_store(&path, Format::Unicode, CryptMethod::None);
     // An error for 'Projects' in the first lines, then 40 KiB of routine
     // lines (a body in a subnode data tree of several blocks), then an error
     // for 'Archive' past the cut.
@@ -432,9 +442,7 @@ fn only_the_first_data_block_of_a_long_log_is_read() {
 #[test]
 fn sync010_follows_folder_nids_when_two_folders_share_a_path() {
     let path = scratch("same-name.pst");
-    let out = BufWriter::new(File::create(&path).unwrap());
-    let mut w = StoreWriter::new(out, Format::Unicode, CryptMethod::None, RECORD_KEY).unwrap();
-    let f = standard_folders(&mut w);
+    let (mut w, f) = new_store(&path, Format::Unicode, CryptMethod::None);
     let top = w.ipm_subtree();
     let first = w.add_folder(top, "Twins");
     let second = w.add_folder(top, "Twins");
@@ -508,9 +516,7 @@ fn logs_read_in_the_walk_or_by_the_analysis_give_one_report() {
 #[test]
 fn scan_links_conflict_copies_to_items_it_did_not_keep() {
     let path = scratch("unkept-originals.ost");
-    let out = BufWriter::new(File::create(&path).unwrap());
-    let mut w = StoreWriter::new(out, Format::Ost, CryptMethod::Permute, RECORD_KEY).unwrap();
-    let f = standard_folders(&mut w);
+    let (mut w, f) = new_store(&path, Format::Ost, CryptMethod::Permute);
     for i in 0..20 {
         w.add_message(f.user[1], &note(&format!("filler {i}"), 7, 7))
             .unwrap();
