@@ -704,10 +704,9 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         log_index: &log_index,
         sync_tree: &sync_tree,
     };
-    // `collect` on an indexed parallel iterator keeps input order, so the
-    // result is the same for any number of threads.
     // Items are read in the order of their blocks (neighbouring reads
-    // share B-tree leaves and page-cache nodes) ...
+    // share B-tree leaves and page-cache nodes); `collect` on an indexed
+    // parallel iterator keeps that order whatever the number of threads ...
     let order = store.read_order(&refs);
     let mut outcomes: Vec<ItemOutcome> = order
         .par_iter()
