@@ -92,10 +92,3 @@ pub struct ItemRecord {
     /// Problems reading this message (its record may be partial).
     pub errors: Vec<WalkError>,
 }
-
-impl ItemRecord {
-    /// An empty record for a message that could not be read at all.
-    pub fn empty(nid: u32, kind: ItemKind, folder_nid: u32, folder: Arc<str>) -> ItemRecord {
-        crate::view::ItemView::empty(nid, kind, folder_nid, &folder).into_record()
-    }
-}

@@ -483,6 +483,14 @@ impl<'a> Store<'a> {
         refs
     }
 
+    /// The NBT entry `item_refs` found for `r`; `None` when it found none
+    /// or `r` comes from another walk (the caller then looks the node up).
+    fn message_node(&self, r: &ItemRef) -> Option<&NbtEntry> {
+        self.message_nodes
+            .get(r.node as usize)
+            .filter(|e| e.nid.0 == r.nid)
+    }
+
     /// An order in which to read `refs` so that neighbouring reads touch
     /// neighbouring B-tree leaves and blocks: by the BID of each message's
     /// data block (BIDs grow as blocks are written, and the BBT is sorted
@@ -493,10 +501,7 @@ impl<'a> Store<'a> {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let bid = match self.message_nodes.get(r.node as usize) {
-                    Some(e) if e.nid.0 == r.nid => e.bid_data.0,
-                    _ => u64::MAX,
-                };
+                let bid = self.message_node(r).map_or(u64::MAX, |e| e.bid_data.0);
                 (bid, i as u32)
             })
             .collect();
@@ -528,10 +533,9 @@ impl<'a> Store<'a> {
             None => (0, &self.no_folder),
         };
         let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
-        // The entry `item_refs` found, unless the ref comes from another walk.
-        let node = match self.message_nodes.get(r.node as usize) {
-            Some(e) if e.nid.0 == r.nid => Ok(self.pst.node_from_entry(e)),
-            _ => self.pst.node(Nid(r.nid)),
+        let node = match self.message_node(r) {
+            Some(e) => Ok(self.pst.node_from_entry(e)),
+            None => self.pst.node(Nid(r.nid)),
         };
         let pc = match node.map_err(LtpError::from).and_then(PropertyContext::open) {
             Ok(pc) => pc,

@@ -915,15 +915,17 @@ pub fn is_conflict(conflict_entry_id: Option<&[u8]>, message_status: Option<u32>
 /// caller read (a scan's records); conflict targets are looked up among
 /// them. Only the bodies of the log messages are read from the file.
 pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> SyncIssuesReport {
-    analyze_with(pst, store, records, Vec::new())
+    analyze_with(pst, store, &LogIndex::new(store), records, Vec::new())
 }
 
-/// [`analyze`], with logs the caller already read ([`read_log`]), in the
-/// order of their records in `records`: a scan reads each log while its
-/// walk has the message open. Logs not given are read here.
+/// [`analyze`], with the store's [`LogIndex`] and the logs the caller
+/// already read ([`read_log`]), in the order of their records in
+/// `records`: a scan reads each log while its walk has the message open.
+/// Logs not given are read here.
 pub fn analyze_with(
     pst: &Pst<'_>,
     store: &Store<'_>,
+    index: &LogIndex,
     records: &[ItemRecord],
     read: Vec<ReadLog>,
 ) -> SyncIssuesReport {
@@ -956,7 +958,6 @@ pub fn analyze_with(
     };
     let mut conflicts = Vec::new();
     let mut log_records: Vec<&ItemRecord> = Vec::new();
-    let index = LogIndex::new(store);
     for r in records {
         if is_conflict_item(r) {
             let target = r
@@ -1003,7 +1004,7 @@ pub fn analyze_with(
             });
             continue;
         }
-        if tree.contains(&r.folder_nid) {
+        if is_log_message(r, |nid| tree.contains(&nid)) {
             log_records.push(r);
         }
     }
@@ -1018,7 +1019,7 @@ pub fn analyze_with(
         .collect();
     slots.par_iter_mut().for_each(|(r, slot)| {
         if slot.is_none() {
-            *slot = Some(read_log(pst, store, &index, r, None));
+            *slot = Some(read_log(pst, store, index, r, None));
         }
     });
     let mut logs = Vec::with_capacity(slots.len());

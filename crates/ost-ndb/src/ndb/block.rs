@@ -188,17 +188,20 @@ impl<'p> Pst<'p> {
         };
         if raw.trailer.is_compressed() {
             let size = raw.data_size();
-            let inflated = inflate(&raw.stored, raw.ib, raw.bid, size).or_else(|first| {
-                // Compressed blocks seen so far are not encoded; if the bytes
-                // are not a zlib stream, try decoding them first.
-                if crypt == CryptMethod::None {
-                    return Err(first);
-                }
-                let mut decoded = raw.stored.to_vec();
-                crypt.decode(&mut decoded, raw.bid.0);
-                inflate(&decoded, raw.ib, raw.bid, size).map_err(|_| first)
-            })?;
-            return Ok(Cow::Owned(inflated));
+            let first = match inflate(&raw.stored, raw.ib, raw.bid, size) {
+                Ok(inflated) => return Ok(Cow::Owned(inflated)),
+                Err(e) => e,
+            };
+            // Compressed blocks seen so far are not encoded; if the bytes
+            // are not a zlib stream, try decoding them first.
+            if crypt == CryptMethod::None {
+                return Err(first);
+            }
+            let mut decoded = raw.stored.into_owned();
+            crypt.decode(&mut decoded, raw.bid.0);
+            return inflate(&decoded, raw.ib, raw.bid, size)
+                .map(Cow::Owned)
+                .map_err(|_| first);
         }
         if crypt == CryptMethod::None {
             return Ok(raw.stored);

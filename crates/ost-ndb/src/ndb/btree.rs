@@ -329,11 +329,9 @@ impl<'p> Pst<'p> {
     /// The routes of `tree`, built on first use (`None` when the tree's
     /// branch pages share children: lookups then descend from the root).
     fn routes(&self, tree: Tree) -> Option<&Routes> {
-        let slot = match tree {
-            Tree::Node => self.routes_slot(0),
-            Tree::Block => self.routes_slot(1),
-        };
-        slot.get_or_init(|| Routes::build(self, tree)).as_ref()
+        self.routes_slot(tree)
+            .get_or_init(|| Routes::build(self, tree))
+            .as_ref()
     }
 
     /// Find the leaf entry with `key` in `tree`: from the page its routes

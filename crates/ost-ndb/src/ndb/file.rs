@@ -19,6 +19,7 @@ use std::sync::{Mutex, OnceLock};
 
 use memmap2::Mmap;
 
+use super::btree::Tree;
 use super::error::{NdbError, NdbErrorKind, Result};
 use super::format::Format;
 use super::header::Header;
@@ -245,9 +246,12 @@ impl<'a> Pst<'a> {
         Ok(Cow::Owned(buf))
     }
 
-    /// The routes of the NBT (0) and the BBT (1).
-    pub(crate) fn routes_slot(&self, i: usize) -> &OnceLock<Option<Routes>> {
-        &self.routes[i]
+    /// Where the routes of `tree` are kept.
+    pub(crate) fn routes_slot(&self, tree: Tree) -> &OnceLock<Option<Routes>> {
+        match tree {
+            Tree::Node => &self.routes[0],
+            Tree::Block => &self.routes[1],
+        }
     }
 
     /// True when the page at `ib` was read before and passed every check.

@@ -200,6 +200,7 @@ pub fn run(args: &BatchArgs) -> u8 {
             bar.inc(file_size(&todo[index]));
             bar.set_message(format!("{}/{} files", index + 1, todo.len()));
         }
+        Some(scan)
     });
     if let Some(bar) = &progress {
         bar.finish_and_clear();

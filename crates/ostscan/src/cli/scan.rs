@@ -172,23 +172,20 @@ pub fn run(args: &ScanArgs) -> u8 {
             bar.set_message(format!("{}/{} files", index + 1, args.files.len()));
         }
         if write_error.is_some() {
-            return;
+            return Some(scan);
         }
         let written = match format {
-            Format::Json => Ok(()),
+            Format::Json => {
+                scans.push(scan);
+                return None;
+            }
             Format::Ndjson => write_file_records(&mut out, &scan).and_then(|()| out.flush()),
             Format::Text => write_text(&mut out, &scan).and_then(|()| out.flush()),
         };
-        match format {
-            Format::Json => scans.push(scan),
-            // Freeing a large report takes milliseconds (hundreds of
-            // thousands of small allocations): the pool's threads do it
-            // while this one writes on, or the process ends first.
-            _ => pool.spawn(move || drop(scan)),
-        }
         if let Err(e) = written {
             write_error = Some(e);
         }
+        Some(scan)
     });
     if let Some(bar) = &progress {
         bar.finish_and_clear();

@@ -163,7 +163,7 @@ fn write_record(out: &mut impl Write, record: &Record<'_>) -> io::Result<()> {
 pub fn file_records(scan: &FileScan) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.
-    let _ = write_file_records(&mut out, scan);
+    let _ = records_to(&mut out, scan);
     out
 }
 
@@ -174,10 +174,16 @@ pub fn write_file_records(out: &mut dyn Write, scan: &FileScan) -> io::Result<()
     // A buffer of our own, so that the serializer's many small writes are
     // copies into it rather than calls through `dyn Write`.
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    records_to(&mut out, scan)?;
+    out.flush()
+}
+
+/// The lines of [`write_file_records`], into any writer.
+fn records_to(out: &mut impl Write, scan: &FileScan) -> io::Result<()> {
     let entry = FileEntry::new(scan);
     let path = entry.file.path.as_str();
     write_record(
-        &mut out,
+        out,
         &Record::Begin {
             path,
             schema_version: SCHEMA_VERSION,
@@ -186,16 +192,16 @@ pub fn write_file_records(out: &mut dyn Write, scan: &FileScan) -> io::Result<()
         },
     )?;
     for finding in entry.findings {
-        write_record(&mut out, &Record::Finding { path, finding })?;
+        write_record(out, &Record::Finding { path, finding })?;
     }
     for finding in entry.folder_findings {
-        write_record(&mut out, &Record::FolderFinding { path, finding })?;
+        write_record(out, &Record::FolderFinding { path, finding })?;
     }
     for error in &entry.errors {
-        write_record(&mut out, &Record::Error { path, error })?;
+        write_record(out, &Record::Error { path, error })?;
     }
     write_record(
-        &mut out,
+        out,
         &Record::End {
             path,
             status: entry.status,
@@ -203,8 +209,7 @@ pub fn write_file_records(out: &mut dyn Write, scan: &FileScan) -> io::Result<()
             folders: entry.folders,
             sync_issues: entry.sync_issues,
         },
-    )?;
-    out.flush()
+    )
 }
 
 /// The closing NDJSON line.

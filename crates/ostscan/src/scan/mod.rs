@@ -316,20 +316,13 @@ struct ItemOutcome {
     /// Hash of PR_SOURCE_KEY: finds the targets of Exchange-style conflict
     /// entry ids without keeping every key.
     source_key_hash: Option<u64>,
-    /// Index into the store's folders, or [`NO_FOLDER`].
-    folder: u32,
-    kind: ItemKind,
     has_change_key: bool,
     has_pcl: bool,
     /// Boxed: most items have none of it.
     detail: Option<Box<OutcomeDetail>>,
 }
 
-/// [`ItemOutcome::folder`] of an item whose folder is unknown.
-const NO_FOLDER: u32 = u32::MAX;
-
 /// The rarer part of an item's outcome.
-#[derive(Default)]
 struct OutcomeDetail {
     findings: Vec<FindingReport>,
     errors: Vec<ErrorReport>,
@@ -378,7 +371,6 @@ struct WalkContext<'a, 'p> {
 fn evaluate(
     view: ItemView<'_>,
     pc: Option<&PropertyContext<'_>>,
-    folder: Option<usize>,
     cx: &WalkContext<'_, '_>,
 ) -> ItemOutcome {
     let mut found = Vec::new();
@@ -401,7 +393,6 @@ fn evaluate(
         })
         .collect();
     let source_key_hash = view.source_key().map(key_hash);
-    let kind = view.kind;
     let has_change_key = view.change_key().is_some();
     let has_pcl = view.pcl().is_some();
     // Strings decoded and bytes copied only for the items that a finding
@@ -431,10 +422,6 @@ fn evaluate(
         });
     ItemOutcome {
         source_key_hash,
-        folder: folder
-            .and_then(|i| u32::try_from(i).ok())
-            .unwrap_or(NO_FOLDER),
-        kind,
         has_change_key,
         has_pcl,
         detail,
@@ -630,18 +617,20 @@ fn roll_up(
         .iter()
         .map(|e| ErrorReport::from_walk(ErrorSource::Walk, e))
         .collect();
-    for outcome in &outcomes {
-        summary.messages += 1;
-        match outcome.kind {
+    summary.messages = refs.len() as u64;
+    for r in refs {
+        match r.kind {
             ItemKind::Contents => summary.messages_by_kind.contents += 1,
             ItemKind::Associated => summary.messages_by_kind.associated += 1,
             ItemKind::Orphan => summary.messages_by_kind.orphan += 1,
         }
-        summary.with_change_key += u64::from(outcome.has_change_key);
-        summary.with_pcl += u64::from(outcome.has_pcl);
-        if let Some(f) = folders.get_mut(outcome.folder as usize) {
+        if let Some(f) = r.folder.and_then(|i| folders.get_mut(i)) {
             f.messages += 1;
         }
+    }
+    for outcome in &outcomes {
+        summary.with_change_key += u64::from(outcome.has_change_key);
+        summary.with_pcl += u64::from(outcome.has_pcl);
     }
     for (i, detail) in details {
         let folder = refs
@@ -712,7 +701,7 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         .par_iter()
         .map(|&i| {
             let item = &refs[i as usize];
-            store.visit_item(item, |view, pc| evaluate(view, pc, item.folder, &cx))
+            store.visit_item(item, |view, pc| evaluate(view, pc, &cx))
         })
         .collect();
     // ... and reported in walk order: most outcomes are only counted, and
@@ -734,7 +723,7 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     // The analysis and the roll-up of the items' outcomes are independent.
     let (sync_report, rollup) = rayon::join(
         || {
-            let report = sync_issues::analyze_with(pst, &store, &kept, logs);
+            let report = sync_issues::analyze_with(pst, &store, &log_index, &kept, logs);
             drop(kept);
             report
         },
@@ -875,14 +864,17 @@ impl Totals {
 /// `deliver` in input order as soon as it and all before it are done (so
 /// output can be streamed and flushed per file while later files are still
 /// being scanned). `deliver` runs on the calling thread, which must not be
-/// a thread of `pool`: it blocks waiting for results.
+/// a thread of `pool`: it blocks waiting for results. It hands back the
+/// scans it does not keep, and `pool` frees them: a large report is
+/// hundreds of thousands of allocations, milliseconds the calling thread
+/// then spends writing instead (or the process ends first).
 pub fn scan_files_ordered<F>(
     pool: &rayon::ThreadPool,
     paths: &[PathBuf],
     options: &ScanOptions,
     mut deliver: F,
 ) where
-    F: FnMut(usize, FileScan),
+    F: FnMut(usize, FileScan) -> Option<FileScan>,
 {
     let (sender, receiver) = mpsc::channel::<(usize, FileScan)>();
     std::thread::scope(|scope| {
@@ -905,7 +897,9 @@ pub fn scan_files_ordered<F>(
         for (index, scan) in receiver.iter() {
             pending.insert(index, scan);
             while let Some(scan) = pending.remove(&next) {
-                deliver(next, scan);
+                if let Some(done) = deliver(next, scan) {
+                    pool.spawn(move || drop(done));
+                }
                 next += 1;
             }
         }
