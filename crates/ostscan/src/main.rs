@@ -39,6 +39,15 @@ enum Command {
     Batch(cli::batch::BatchArgs),
 }
 
+/// jemalloc rather than the system allocator. With glibc's, the small
+/// allocations a scan keeps (the Sync Issues records and logs) split the
+/// freed buffers of the log bodies, so that each thread's heap grows a few
+/// pages at a time, each step an `mprotect` and fresh page faults: 4-6% of
+/// a scan's time on the bench stores (docs/performance.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
