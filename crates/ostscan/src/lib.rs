@@ -18,3 +18,5 @@ pub mod batch;
 pub mod diff;
 // Sync Issues folders, conflict items and synchronization logs; SYNC010.
 pub mod sync_issues;
+// The prefilter of the error-code scan of log lines.
+mod hex_run;

@@ -30,6 +30,7 @@ use ost_props::{ItemRecord, Store};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::hex_run::has_eight_hex_digits;
 use crate::proof::hex;
 use crate::rules::{RuleInfo, Severity};
 
@@ -450,56 +451,11 @@ const WORD_BYTE: [bool; 256] = {
 fn error_codes(line: &str) -> Vec<String> {
     // Every byte of every log goes through here. A code is 8 hex digits in
     // a row, which prose almost never has: a line without them is passed
-    // over eight bytes at a time.
+    // over a chunk at a time.
     if !has_eight_hex_digits(line.as_bytes()) {
         return Vec::new();
     }
     error_code_words(line)
-}
-
-/// Whether `bytes` holds 8 ASCII hex digits in a row.
-fn has_eight_hex_digits(bytes: &[u8]) -> bool {
-    // Hex digits in a row up to the end of the previous chunk. A run of 8
-    // either fills a chunk or ends in one chunk and goes on in the next.
-    let mut run = 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let hex = hex_digit_mask(u64::from_le_bytes(word));
-        if run + hex.trailing_ones() >= 8 {
-            return true;
-        }
-        run = hex.leading_ones();
-    }
-    for &b in chunks.remainder() {
-        run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
-        if run >= 8 {
-            return true;
-        }
-    }
-    false
-}
-
-/// Which of the 8 bytes of `x` (little-endian) are ASCII hex digits: bit i
-/// for byte i. Bytewise range tests on the low 7 bits, where adding a
-/// constant of at most 0x80 cannot carry into the next byte; bytes with
-/// the high bit set (UTF-8 beyond ASCII) are never digits.
-fn hex_digit_mask(x: u64) -> u8 {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const fn each(b: u8) -> u64 {
-        0x0101_0101_0101_0101 * b as u64
-    }
-    // High bit of each byte set where that byte of `t` is >= `c`.
-    let at_least = |t: u64, c: u8| t.wrapping_add(each(0x80 - c)) & HIGH;
-    let t = x & LOW7;
-    let digit = at_least(t, b'0') & !at_least(t, b'9' + 1);
-    let folded = t | each(0x20);
-    let letter = at_least(folded, b'a') & !at_least(folded, b'f' + 1);
-    let hex = (digit | letter) & !x & HIGH;
-    // Gather the eight high bits into one byte.
-    ((hex >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
 }
 
 /// The codes of [`error_codes`], by a scan of every word.
@@ -1153,40 +1109,7 @@ pub fn sync010(
 mod tests {
     use super::*;
 
-    #[test]
-    fn hex_digit_mask_marks_exactly_the_hex_digits() {
-        for b in 0..=255u8 {
-            for at in 0..8 {
-                let mut word = [b'g'; 8];
-                word[at] = b;
-                let want = if b.is_ascii_hexdigit() { 1 << at } else { 0 };
-                assert_eq!(
-                    hex_digit_mask(u64::from_le_bytes(word)),
-                    want,
-                    "byte {b:#x} at {at}"
-                );
-            }
-        }
-    }
-
-    fn naive_has_eight_hex_digits(bytes: &[u8]) -> bool {
-        bytes
-            .windows(8)
-            .any(|w| w.iter().all(u8::is_ascii_hexdigit))
-    }
-
     proptest::proptest! {
-        #[test]
-        fn eight_hex_digits_found_at_any_alignment(
-            bytes in proptest::collection::vec(
-                proptest::sample::select(b"0a9FfGx \xe9-".to_vec()), 0..64),
-        ) {
-            proptest::prop_assert_eq!(
-                has_eight_hex_digits(&bytes),
-                naive_has_eight_hex_digits(&bytes)
-            );
-        }
-
         #[test]
         fn prefilter_never_hides_a_code(
             words in proptest::collection::vec(
