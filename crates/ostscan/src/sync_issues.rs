@@ -627,6 +627,17 @@ impl LogIndex {
     }
 }
 
+/// The first `n` characters of `text` (all of it when shorter).
+fn first_chars(text: &str, n: usize) -> &str {
+    // Log text is ASCII almost always, where characters are bytes: cut
+    // there without walking the characters.
+    let head = &text.as_bytes()[..text.len().min(n)];
+    if head.is_ascii() {
+        return &text[..head.len()];
+    }
+    text.char_indices().nth(n).map_or(text, |(i, _)| &text[..i])
+}
+
 /// Whether a log line starts a step ("11:02:10 Synchronizing local changes
 /// in folder 'Inbox'"): after the time stamp, it begins with
 /// "Synchroniz". "Error synchronizing message ..." inside a step does not.
@@ -672,7 +683,7 @@ fn parse_log(
             continue;
         }
         if excerpt.len() < EXCERPT_LINES {
-            excerpt.push(trimmed.chars().take(EXCERPT_LINE_CHARS).collect());
+            excerpt.push(first_chars(trimmed, EXCERPT_LINE_CHARS).to_owned());
         }
         let named: Vec<usize> = quoted(trimmed)
             .into_iter()
@@ -1136,6 +1147,22 @@ mod tests {
             error_codes("0X80070005;c0000005\u{e9}80004005"),
             ["0x80070005", "0xC0000005", "0x80004005"]
         );
+    }
+
+    #[test]
+    fn first_chars_counts_characters_not_bytes() {
+        for text in [
+            "",
+            "abc",
+            "Gr\u{fc}\u{df}e aus K\u{f6}ln",
+            "\u{1F600}x\u{e9}",
+            "ascii then \u{e9}\u{e9}",
+        ] {
+            for n in 0..20 {
+                let want: String = text.chars().take(n).collect();
+                assert_eq!(first_chars(text, n), want, "{text:?} {n}");
+            }
+        }
     }
 
     #[test]
