@@ -503,7 +503,8 @@ fn logs_read_in_the_walk_or_by_the_analysis_give_one_report() {
         .map(|r| read_log(&pst, &store, &index, r, None))
         .collect();
     assert_eq!(logs.len(), 1, "the second of three logs");
-    let mixed = analyze_with(&pst, &store, &index, &records, logs);
+    let borrowed: Vec<&ItemRecord> = records.iter().collect();
+    let mixed = analyze_with(&pst, &store, &index, &borrowed, logs);
     assert_eq!(serde_json::to_value(&mixed).unwrap(), alone);
     std::fs::remove_file(&path).ok();
 }

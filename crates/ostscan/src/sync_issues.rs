@@ -882,7 +882,8 @@ pub fn is_conflict(conflict_entry_id: Option<&[u8]>, message_status: Option<u32>
 /// caller read (a scan's records); conflict targets are looked up among
 /// them. Only the bodies of the log messages are read from the file.
 pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> SyncIssuesReport {
-    analyze_with(pst, store, &LogIndex::new(store), records, Vec::new())
+    let records: Vec<&ItemRecord> = records.iter().collect();
+    analyze_with(pst, store, &LogIndex::new(store), &records, Vec::new())
 }
 
 /// [`analyze`], with the store's [`LogIndex`] and the logs the caller
@@ -893,7 +894,7 @@ pub fn analyze_with(
     pst: &Pst<'_>,
     store: &Store<'_>,
     index: &LogIndex,
-    records: &[ItemRecord],
+    records: &[&ItemRecord],
     read: Vec<ReadLog>,
 ) -> SyncIssuesReport {
     let (mut folders, mut errors) = locate(pst, store);

@@ -503,27 +503,67 @@ struct StoreScan {
     errors: Vec<ErrorReport>,
 }
 
-/// The records the Sync Issues analysis needs: those kept by `evaluate`
-/// plus the items their conflict entry ids point at, read again (there are
-/// few). In walk order. `outcomes` are in read order (`order[k]` is the
-/// ref of `outcomes[k]`); `details` are in walk order.
-fn sync_issues_records(
+/// The outcome details, split by who reads them: the Sync Issues analysis
+/// takes the kept records (borrowed) and the logs (moved out), the roll-up
+/// the findings and errors. Each part in walk order.
+struct SplitDetails<'d> {
+    kept: Vec<&'d ItemRecord>,
+    /// The walk index of each of `kept`.
+    kept_at: Vec<u32>,
+    logs: Vec<ReadLog>,
+    reported: Vec<Reported<'d>>,
+}
+
+/// The findings and errors of one item, with its walk index; the roll-up
+/// moves them out.
+type Reported<'d> = (u32, &'d mut Vec<FindingReport>, &'d mut Vec<ErrorReport>);
+
+/// One pass over the details (in walk order). Each is a separate
+/// allocation the walk made long ago, so each visit is a cache miss or
+/// two, and a store may have tens of thousands: the records stay where
+/// they are, borrowed, rather than moved into a vector of their own.
+fn split_details(details: &mut [(u32, Box<OutcomeDetail>)]) -> SplitDetails<'_> {
+    let mut split = SplitDetails {
+        kept: Vec::new(),
+        kept_at: Vec::new(),
+        logs: Vec::new(),
+        reported: Vec::new(),
+    };
+    for (i, d) in details.iter_mut() {
+        let OutcomeDetail {
+            findings,
+            errors,
+            kept,
+            log,
+        } = &mut **d;
+        split.logs.extend(log.take());
+        if let Some(r) = &*kept {
+            split.kept.push(r);
+            split.kept_at.push(*i);
+        }
+        if !findings.is_empty() || !errors.is_empty() {
+            split.reported.push((*i, findings, errors));
+        }
+    }
+    split
+}
+
+/// The items the kept conflict items' entry ids point at and that were not
+/// kept themselves (there are few), read again, with their walk indices.
+/// `outcomes` are in read order (`order[k]` is the ref of `outcomes[k]`).
+fn conflict_targets(
     store: &Store<'_>,
     refs: &[ost_props::ItemRef],
     order: &[u32],
     outcomes: &[ItemOutcome],
-    details: &mut [(u32, Box<OutcomeDetail>)],
-) -> Vec<ItemRecord> {
+    kept: &[&ItemRecord],
+    kept_at: &[u32],
+) -> Vec<(u32, ItemRecord)> {
     let mut wanted: BTreeSet<u32> = BTreeSet::new();
     let mut by_nid: Option<HashMap<u32, u32>> = None;
     let mut by_key: Option<HashMap<u64, Vec<u32>>> = None;
-    for (_, d) in details.iter() {
-        let Some(entry) = d
-            .kept
-            .as_ref()
-            .and_then(|r| r.conflict_entry_id.as_deref())
-            .and_then(parse_entry_id)
-        else {
+    for r in kept {
+        let Some(entry) = r.conflict_entry_id.as_deref().and_then(parse_entry_id) else {
             continue;
         };
         match entry {
@@ -557,20 +597,31 @@ fn sync_issues_records(
             EntryId::ExchangeFolder { .. } => {}
         }
     }
-    // Kept records and wanted items, merged in walk order; a wanted item
-    // that is kept is not read again.
-    let mut records = Vec::new();
-    let mut wanted = wanted.into_iter().peekable();
-    for (i, d) in details.iter_mut() {
-        let Some(r) = d.kept.take() else { continue };
-        while let Some(w) = wanted.next_if(|&w| w <= *i) {
-            if w < *i {
-                records.extend(refs.get(w as usize).map(|r| store.read_item(r)));
-            }
+    for i in kept_at {
+        wanted.remove(i);
+    }
+    wanted
+        .into_iter()
+        .filter_map(|w| Some((w, store.read_item(refs.get(w as usize)?))))
+        .collect()
+}
+
+/// The records the Sync Issues analysis gets: the kept ones and the
+/// conflict targets read again, merged in walk order.
+fn merge_records<'r>(
+    kept: &[&'r ItemRecord],
+    kept_at: &[u32],
+    targets: &'r [(u32, ItemRecord)],
+) -> Vec<&'r ItemRecord> {
+    let mut records = Vec::with_capacity(kept.len() + targets.len());
+    let mut targets = targets.iter().peekable();
+    for (&r, &i) in kept.iter().zip(kept_at) {
+        while let Some((_, t)) = targets.next_if(|(w, _)| *w < i) {
+            records.push(t);
         }
         records.push(r);
     }
-    records.extend(wanted.filter_map(|w| refs.get(w as usize).map(|r| store.read_item(r))));
+    records.extend(targets.map(|(_, t)| t));
     records
 }
 
@@ -592,7 +643,7 @@ fn roll_up(
     store: &Store<'_>,
     refs: &[ost_props::ItemRef],
     outcomes: Vec<ItemOutcome>,
-    details: Vec<(u32, Box<OutcomeDetail>)>,
+    reported: Vec<Reported<'_>>,
 ) -> Rollup {
     let mut summary = Summary::new();
     summary.folders = store.folders().len() as u64;
@@ -632,17 +683,12 @@ fn roll_up(
         summary.with_change_key += u64::from(outcome.has_change_key);
         summary.with_pcl += u64::from(outcome.has_pcl);
     }
-    for (i, detail) in details {
+    for (i, item_findings, item_errors) in reported {
         let folder = refs
             .get(i as usize)
             .and_then(|r| r.folder)
             .filter(|&f| f < folders.len());
-        let OutcomeDetail {
-            findings: item_findings,
-            errors: item_errors,
-            ..
-        } = *detail;
-        for finding in item_findings {
+        for finding in std::mem::take(item_findings) {
             summary.findings += 1;
             *summary.findings_by_rule.entry(finding.rule).or_insert(0) += 1;
             summary.findings_by_severity.add(finding.severity, 1);
@@ -660,7 +706,7 @@ fn roll_up(
             }
             findings.push(finding);
         }
-        errors.extend(item_errors);
+        errors.append(item_errors);
     }
     Rollup {
         summary,
@@ -713,22 +759,23 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         .filter_map(|(o, &i)| Some((i, o.detail.take()?)))
         .collect();
     details.sort_unstable_by_key(|&(i, _)| i);
-    // In walk order, which is the order of the records the analysis gets
-    // (sync_issues_records keeps it).
-    let logs: Vec<ReadLog> = details
-        .iter_mut()
-        .filter_map(|(_, d)| d.log.take())
-        .collect();
-    let kept = sync_issues_records(&store, &refs, &order, &outcomes, &mut details);
+    let SplitDetails {
+        kept,
+        kept_at,
+        logs,
+        reported,
+    } = split_details(&mut details);
+    let targets = conflict_targets(&store, &refs, &order, &outcomes, &kept, &kept_at);
+    let records = merge_records(&kept, &kept_at, &targets);
     // The analysis and the roll-up of the items' outcomes are independent.
     let (sync_report, rollup) = rayon::join(
-        || {
-            let report = sync_issues::analyze_with(pst, &store, &log_index, &kept, logs);
-            drop(kept);
-            report
-        },
-        || roll_up(&store, &refs, outcomes, details),
+        || sync_issues::analyze_with(pst, &store, &log_index, &records, logs),
+        || roll_up(&store, &refs, outcomes, reported),
     );
+    // What the analysis borrowed is freed on the pool while this thread
+    // goes on (the kept records are tens of thousands of allocations).
+    drop((records, kept));
+    rayon::spawn(move || drop((details, targets)));
     let Rollup {
         mut summary,
         mut folders,
