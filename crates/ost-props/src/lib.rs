@@ -22,6 +22,8 @@ pub mod strings;
 pub mod tags;
 pub mod time;
 pub mod view;
+// The sorts of the walk's set-up.
+mod radix;
 
 pub use item::{ItemKind, ItemRecord, ItemRef, WalkError};
 pub use store::{Folder, FolderListing, MessageNodes, Store};

@@ -451,9 +451,9 @@ impl<'a> Store<'a> {
             .enumerate()
             .map(|(i, r)| (r.nid, i as u32))
             .collect();
-        // Stable sort: it merges runs already in order, and the rows of a
-        // table usually are.
-        listed.sort();
+        // By NID then index: the indices come in order, and the sort is
+        // stable.
+        crate::radix::sort_by_key(&mut listed);
         let by_nid: HashMap<u32, usize> = self
             .folders
             .iter()
@@ -505,9 +505,9 @@ impl<'a> Store<'a> {
                 (bid, i as u32)
             })
             .collect();
-        // Stable sort: it merges runs already in order (a folder's items
-        // usually are), and the keys are distinct anyway.
-        keyed.sort();
+        // By BID then index: the indices come in order, and the sort is
+        // stable.
+        crate::radix::sort_by_key(&mut keyed);
         keyed.into_iter().map(|(_, i)| i).collect()
     }
 
