@@ -24,6 +24,8 @@ pub mod time;
 pub mod view;
 // The sorts of the walk's set-up.
 mod radix;
+// The NBT's message entries, collected without moving them.
+mod chunked;
 
 pub use item::{ItemKind, ItemRecord, ItemRef, WalkError};
 pub use store::{Folder, FolderListing, MessageNodes, Store};

@@ -11,6 +11,7 @@ use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
 use ost_ndb::{NbtEntry, NdbError, Nid, NidType, Pst};
 
+use crate::chunked::ChunkedVec;
 use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
 use crate::strings::{decode_string8, decode_unicode};
 use crate::tags::*;
@@ -87,7 +88,7 @@ pub struct Store<'a> {
     /// NBT entries of message nodes, in the order of the one NBT walk
     /// `item_refs` makes; each [`ItemRef`] holds the index of its own, so
     /// reading an item needs neither an NBT descent nor a search.
-    message_nodes: Vec<NbtEntry>,
+    message_nodes: ChunkedVec<NbtEntry>,
     /// The folder path of items whose folder is unknown.
     no_folder: Arc<str>,
 }
@@ -102,7 +103,7 @@ pub struct FolderListing {
 /// The message nodes of the NBT ([`Store::walk_message_nodes`]).
 #[derive(Debug, Default)]
 pub struct MessageNodes {
-    entries: Vec<NbtEntry>,
+    entries: ChunkedVec<NbtEntry>,
     errors: Vec<WalkError>,
 }
 
@@ -222,7 +223,7 @@ impl<'a> Store<'a> {
             pst,
             folders: Vec::new(),
             errors: Vec::new(),
-            message_nodes: Vec::new(),
+            message_nodes: ChunkedVec::default(),
             no_folder: Arc::from(""),
         };
         store.walk_folders();
