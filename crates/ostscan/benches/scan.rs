@@ -13,11 +13,13 @@
 //! holds the generated stores; `OSTSCAN_BENCH_JOBS` is passed as `--jobs`;
 //! `OSTSCAN_BENCH_NO_OUTLOOK_PST=1` skips the `outlook-pst` run.
 //!
-//! `OSTSCAN_BENCH_ROUNDS` (default 3) rounds per file, each running `cat`,
+//! `OSTSCAN_BENCH_ROUNDS` (default 5) rounds per file, each running `cat`,
 //! the scan and `outlook-pst` in turn, so that the three see the same
 //! machine (a shared machine's speed drifts); the figures printed are
 //! medians over the rounds, and each ratio is the median of the rounds'
-//! own ratios. Not a statistical harness: the point is the ratios to the
+//! own ratios. On a shared machine one round's ratio moves by a fifth, so
+//! the median of three could land on an outlier; five rounds add about 20
+//! seconds. Not a statistical harness: the point is the ratios to the
 //! cost of reading the bytes and to another reader, recorded in
 //! docs/performance.md.
 
@@ -287,7 +289,7 @@ fn bench_file(path: &Path) {
         .ok()
         .and_then(|r| r.parse().ok())
         .filter(|&r| r > 0)
-        .unwrap_or(3);
+        .unwrap_or(5);
     let with_outlook = std::env::var_os("OSTSCAN_BENCH_NO_OUTLOOK_PST").is_none();
     let cat = || {
         time(
