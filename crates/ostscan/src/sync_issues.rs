@@ -508,7 +508,8 @@ struct FailureWords {
 
 impl FailureWords {
     fn new(text: &str) -> FailureWords {
-        let lower = text.as_bytes().to_ascii_lowercase();
+        // Lowered while copied: one pass, not a copy and a pass.
+        let lower: Vec<u8> = text.bytes().map(|b| b.to_ascii_lowercase()).collect();
         let mut starts: Vec<usize> = memchr::memmem::find_iter(&lower, b"error").collect();
         starts.extend(memchr::memmem::find_iter(&lower, b"fail").filter(|&i| {
             let rest = &lower[i + 4..];
@@ -653,14 +654,20 @@ fn starts_step(line: &str) -> bool {
 /// dropped), trimmed, each with the byte offset where its trimmed text
 /// starts in the body.
 fn log_lines(body: &str) -> impl Iterator<Item = (usize, &str)> {
+    // `split_inclusive('\n')`, with the memchr crate's vectorised search
+    // (the standard library's searches a word at a time).
     let mut offset = 0;
-    body.split_inclusive('\n').map(move |raw| {
+    std::iter::from_fn(move || {
+        let rest = body.get(offset..).filter(|r| !r.is_empty())?;
+        let len = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |i| i + 1);
+        // After a '\n' (ASCII) or at the end: a character boundary.
+        let raw = rest.get(..len)?;
         let line_start = offset;
-        offset += raw.len();
+        offset += len;
         let line = raw.strip_suffix('\n').unwrap_or(raw);
         let line = line.strip_suffix('\r').unwrap_or(line);
         let trimmed = line.trim();
-        (line_start + (line.len() - line.trim_start().len()), trimmed)
+        Some((line_start + (line.len() - line.trim_start().len()), trimmed))
     })
 }
 
@@ -1123,6 +1130,22 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn log_lines_match_str_lines(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["\n", "\r", "\r\n", " ", "\t", "ab", "\u{e9}", "x y"]),
+                0..40,
+            ),
+        ) {
+            let body: String = parts.concat();
+            let got: Vec<(usize, &str)> = log_lines(&body).collect();
+            let want: Vec<&str> = body.lines().map(str::trim).collect();
+            proptest::prop_assert_eq!(got.iter().map(|&(_, l)| l).collect::<Vec<_>>(), want);
+            for &(start, line) in &got {
+                proptest::prop_assert_eq!(&body[start..start + line.len()], line);
+            }
+        }
+
+        #[test]
         fn prefilter_never_hides_a_code(
             words in proptest::collection::vec(
                 proptest::sample::select(vec![
@@ -1184,6 +1207,19 @@ mod tests {
 
     #[test]
     fn log_lines_are_str_lines_with_offsets() {
+        for body in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "\n\nb",
+            "x\r\n",
+            "\u{e9}\n\u{1F600}\n",
+        ] {
+            let got: Vec<&str> = log_lines(body).map(|(_, l)| l).collect();
+            let want: Vec<&str> = body.lines().map(str::trim).collect();
+            assert_eq!(got, want, "{body:?}");
+        }
         let body = "  first line\r\n\tError here \r\n\n\r\nlast failed\rx\nend";
         let got: Vec<(usize, &str)> = log_lines(body).collect();
         let want: Vec<&str> = body.lines().map(str::trim).collect();
