@@ -78,20 +78,37 @@ impl Guid {
 /// Registry form: `{9D8647F2-3674-4FE6-A4CC-56F8B4809280}`.
 impl fmt::Display for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = &self.0;
-        let data1 = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        let data2 = u16::from_le_bytes([b[4], b[5]]);
-        let data3 = u16::from_le_bytes([b[6], b[7]]);
-        write!(
-            f,
-            "{{{data1:08X}-{data2:04X}-{data3:04X}-{:02X}{:02X}-",
-            b[8], b[9]
-        )?;
-        for byte in &b[10..] {
-            write!(f, "{byte:02X}")?;
+        // Every finding's proof prints a few GUIDs: written from a table
+        // into one buffer, not through a format string per field. Data1..
+        // Data3 are stored little-endian and shown big-endian.
+        const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+        let mut text = [b'-'; 38];
+        text[0] = b'{';
+        text[37] = b'}';
+        let mut at = 1;
+        for (i, &k) in ORDER.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1; // past a dash
+            }
+            let [high, low] = hex_digits(self.0[k], UPPER);
+            text[at] = high;
+            text[at + 1] = low;
+            at += 2;
         }
-        f.write_str("}")
+        // ASCII only.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
+}
+
+const UPPER: &[u8; 16] = b"0123456789ABCDEF";
+const LOWER: &[u8; 16] = b"0123456789abcdef";
+
+/// The two hex digits of `byte`.
+fn hex_digits(byte: u8, digits: &[u8; 16]) -> [u8; 2] {
+    [
+        digits[usize::from(byte >> 4)],
+        digits[usize::from(byte & 15)],
+    ]
 }
 
 impl fmt::Debug for Guid {
@@ -105,10 +122,12 @@ pub struct GuidHex<'a>(&'a Guid);
 
 impl fmt::Display for GuidHex<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0.as_bytes() {
-            write!(f, "{byte:02x}")?;
+        let mut text = [0u8; 32];
+        for (pair, &byte) in text.chunks_exact_mut(2).zip(self.0.as_bytes()) {
+            pair.copy_from_slice(&hex_digits(byte, LOWER));
         }
-        Ok(())
+        // ASCII only.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -126,6 +145,26 @@ mod tests {
     fn registry_form_swaps_the_first_three_fields() {
         let guid = Guid::from_bytes(PCL1_STORED);
         assert_eq!(guid.to_string(), "{9D8647F2-3674-4FE6-A4CC-56F8B4809280}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn both_forms_match_format_strings(bytes in proptest::array::uniform16(proptest::num::u8::ANY)) {
+            let b = bytes;
+            let registry = format!(
+                "{{{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{}}}",
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                u16::from_le_bytes([b[4], b[5]]),
+                u16::from_le_bytes([b[6], b[7]]),
+                b[8],
+                b[9],
+                b[10..].iter().map(|x| format!("{x:02X}")).collect::<String>(),
+            );
+            let guid = Guid::from_bytes(bytes);
+            proptest::prop_assert_eq!(guid.to_string(), registry);
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            proptest::prop_assert_eq!(guid.hex().to_string(), hex);
+        }
     }
 
     #[test]
