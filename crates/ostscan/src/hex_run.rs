@@ -2,18 +2,19 @@
 //! the word scan for HRESULT codes in Sync Issues logs. Every byte of every
 //! log goes through it, and log text almost never has such a run, so it
 //! only has to say "no" fast: 64 bytes at a time with SSE2 (part of every
-//! x86-64 CPU), 8 at a time (SWAR) elsewhere.
+//! x86-64 CPU, so known at compile time), 8 at a time (SWAR) elsewhere.
 
 /// Whether `bytes` holds 8 ASCII hex digits in a row.
 pub(crate) fn has_eight_hex_digits(bytes: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     return has_eight_hex_digits_sse2(bytes);
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     has_eight_hex_digits_swar(bytes)
 }
 
 /// Whether `mask` (bit i: byte i is a hex digit) has 8 set bits in a row,
 /// or a run that continues the `carry` digits ending the previous chunk.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
 fn run_of_eight(mask: u64, carry: u32) -> bool {
     // Runs of 2, 4, then 8 set bits, by doubling.
@@ -34,15 +35,15 @@ fn finish(rest: &[u8], mut run: u32) -> bool {
     false
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn has_eight_hex_digits_sse2(bytes: &[u8]) -> bool {
     use std::arch::x86_64::*;
 
     /// Bit i set where byte i of the 16 at `chunk` is an ASCII hex digit.
     #[inline(always)]
     fn mask16(chunk: &[u8; 16]) -> u64 {
-        // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of
-        // `chunk` (unaligned load).
+        // SAFETY: SSE2 is enabled (the cfg of this function); the load
+        // reads the 16 bytes of `chunk` (unaligned load).
         unsafe {
             let v = _mm_loadu_si128(chunk.as_ptr().cast());
             // Unsigned "x < n" as a signed compare with both sides moved by
@@ -81,7 +82,7 @@ fn has_eight_hex_digits_sse2(bytes: &[u8]) -> bool {
 }
 
 /// 8 bytes at a time in a `u64` (SWAR), for CPUs without SSE2 code here.
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn has_eight_hex_digits_swar(bytes: &[u8]) -> bool {
     // Hex digits in a row up to the end of the previous chunk. A run of 8
     // either fills a chunk or ends in one chunk and goes on in the next.
@@ -103,7 +104,7 @@ fn has_eight_hex_digits_swar(bytes: &[u8]) -> bool {
 /// for byte i. Bytewise range tests on the low 7 bits, where adding a
 /// constant of at most 0x80 cannot carry into the next byte; bytes with
 /// the high bit set (UTF-8 beyond ASCII) are never digits.
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn hex_digit_mask(x: u64) -> u8 {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     const HIGH: u64 = 0x8080_8080_8080_8080;

@@ -44,7 +44,7 @@ enum Command {
 /// freed buffers of the log bodies, so that each thread's heap grows a few
 /// pages at a time, each step an `mprotect` and fresh page faults: 4-6% of
 /// a scan's time on the bench stores (docs/performance.md).
-#[cfg(not(target_env = "msvc"))]
+#[cfg(all(target_arch = "x86_64", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

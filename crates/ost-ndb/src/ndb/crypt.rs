@@ -136,18 +136,28 @@ unsafe fn permute_avx2(data: &mut [u8], table: &[u8; 256]) {
         let bit4 = _mm256_slli_epi16(v, 3);
         let bit5 = _mm256_slli_epi16(v, 2);
         let bit6 = _mm256_slli_epi16(v, 1);
-        let half = |rows: &[__m256i], index: __m256i| {
-            let pair = |k: usize| {
-                _mm256_blendv_epi8(
-                    _mm256_shuffle_epi8(rows[k], index),
-                    _mm256_shuffle_epi8(rows[k + 1], index),
+        // Each half: blends of row pairs by bit 4, of those by bit 5, then
+        // bit 6. Plain loops, not closures: a closure takes on the
+        // function's target features only from Rust 1.86, and this crate
+        // builds with 1.85.
+        let mut halves = [_mm256_setzero_si256(); 2];
+        for (half, (half_rows, index)) in halves
+            .iter_mut()
+            .zip([(&rows[..8], v), (&rows[8..], flipped)])
+        {
+            let mut pairs = [_mm256_setzero_si256(); 4];
+            for (k, pair) in pairs.iter_mut().enumerate() {
+                *pair = _mm256_blendv_epi8(
+                    _mm256_shuffle_epi8(half_rows[2 * k], index),
+                    _mm256_shuffle_epi8(half_rows[2 * k + 1], index),
                     bit4,
-                )
-            };
-            let quad = |k: usize| _mm256_blendv_epi8(pair(k), pair(k + 2), bit5);
-            _mm256_blendv_epi8(quad(0), quad(4), bit6)
-        };
-        let out = _mm256_or_si256(half(&rows[..8], v), half(&rows[8..], flipped));
+                );
+            }
+            let low = _mm256_blendv_epi8(pairs[0], pairs[1], bit5);
+            let high = _mm256_blendv_epi8(pairs[2], pairs[3], bit5);
+            *half = _mm256_blendv_epi8(low, high, bit6);
+        }
+        let out = _mm256_or_si256(halves[0], halves[1]);
         // SAFETY: as for the load.
         unsafe { _mm256_storeu_si256(chunk.as_mut_ptr().cast(), out) };
     }

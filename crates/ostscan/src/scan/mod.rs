@@ -637,8 +637,9 @@ struct Rollup {
     errors: Vec<ErrorReport>,
 }
 
-/// `outcomes` in any order (they are counted); `details` in walk order,
-/// each with the index of its ref.
+/// `outcomes` in any order (they are counted); `reported`, the items'
+/// findings and errors lent by [`split_details`], in walk order, each with
+/// the index of its ref (they are moved out).
 fn roll_up(
     store: &Store<'_>,
     refs: &[ost_props::ItemRef],
@@ -772,8 +773,10 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         || sync_issues::analyze_with(pst, &store, &log_index, &records, logs),
         || roll_up(&store, &refs, outcomes, reported),
     );
-    // What the analysis borrowed is freed on the pool while this thread
-    // goes on (the kept records are tens of thousands of allocations).
+    // The borrows end here. The details, with the kept records in them
+    // (tens of thousands of allocations), and the targets read again are
+    // freed by a job on the pool while this thread goes on; rayon runs it
+    // even after the scan has returned.
     drop((records, kept));
     rayon::spawn(move || drop((details, targets)));
     let Rollup {
