@@ -492,8 +492,8 @@ fn logs_read_in_the_walk_or_by_the_analysis_give_one_report() {
     let pst = Pst::open(&path).unwrap();
     let mut store = Store::open(&pst);
     store.item_refs(true);
-    let (tree, _) = ostscan::sync_issues::locate(&pst, &store);
-    let tree: Vec<u32> = tree.all().map(|f| f.nid).collect();
+    let located = ostscan::sync_issues::locate(&pst, &store);
+    let tree: Vec<u32> = located.0.all().map(|f| f.nid).collect();
     let index = LogIndex::new(&store);
     let logs: Vec<_> = records
         .iter()
@@ -504,7 +504,7 @@ fn logs_read_in_the_walk_or_by_the_analysis_give_one_report() {
         .collect();
     assert_eq!(logs.len(), 1, "the second of three logs");
     let borrowed: Vec<&ItemRecord> = records.iter().collect();
-    let mixed = analyze_with(&pst, &store, &index, &borrowed, logs);
+    let mixed = analyze_with(&pst, &store, located, &index, &borrowed, logs);
     assert_eq!(serde_json::to_value(&mixed).unwrap(), alone);
     std::fs::remove_file(&path).ok();
 }

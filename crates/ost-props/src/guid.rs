@@ -12,6 +12,8 @@
 
 use core::fmt;
 
+use crate::hex::{hex_digits, LOWER, UPPER};
+
 /// Length of a stored GUID in bytes.
 pub const GUID_LEN: usize = 16;
 
@@ -98,17 +100,6 @@ impl fmt::Display for Guid {
         // ASCII only.
         f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
-}
-
-const UPPER: &[u8; 16] = b"0123456789ABCDEF";
-const LOWER: &[u8; 16] = b"0123456789abcdef";
-
-/// The two hex digits of `byte`.
-fn hex_digits(byte: u8, digits: &[u8; 16]) -> [u8; 2] {
-    [
-        digits[usize::from(byte >> 4)],
-        digits[usize::from(byte & 15)],
-    ]
 }
 
 impl fmt::Debug for Guid {

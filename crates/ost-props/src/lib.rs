@@ -12,6 +12,7 @@ pub mod xid;
 
 pub use compare::{compare, pcl_includes_change_key, LengthMismatch, PclOrdering, XidList};
 pub use guid::Guid;
+pub use hex::hex;
 pub use pcl::{Pcl, PclEntry, RawPclEntries};
 pub use xid::{ChangeKey, Counter, DecodeError, Xid};
 
@@ -26,6 +27,8 @@ pub mod view;
 mod radix;
 // The NBT's message entries, collected without moving them.
 mod chunked;
+// Hex text of keys, PCLs and GUIDs.
+mod hex;
 
 pub use item::{ItemKind, ItemRecord, ItemRef, WalkError};
 pub use store::{Folder, FolderListing, MessageNodes, Store};

@@ -6,17 +6,7 @@ use ost_props::{Pcl, Xid};
 use serde::Serialize;
 
 /// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    // From a table: a format string per byte made this most of the cost
-    // of a finding's proof (PCLs run to hundreds of bytes).
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 15)]));
-    }
-    out
-}
+pub use ost_props::hex;
 
 /// A change key: its bytes, and their decoding when they are an XID.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

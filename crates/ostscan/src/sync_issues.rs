@@ -890,21 +890,31 @@ pub fn is_conflict(conflict_entry_id: Option<&[u8]>, message_status: Option<u32>
 /// them. Only the bodies of the log messages are read from the file.
 pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> SyncIssuesReport {
     let records: Vec<&ItemRecord> = records.iter().collect();
-    analyze_with(pst, store, &LogIndex::new(store), &records, Vec::new())
+    let located = locate(pst, store);
+    analyze_with(
+        pst,
+        store,
+        located,
+        &LogIndex::new(store),
+        &records,
+        Vec::new(),
+    )
 }
 
-/// [`analyze`], with the store's [`LogIndex`] and the logs the caller
-/// already read ([`read_log`]), in the order of their records in
-/// `records`: a scan reads each log while its walk has the message open.
-/// Logs not given are read here.
+/// [`analyze`], with what the caller already has from its walk: the Sync
+/// Issues tree [`locate`] found (with its problems), the store's
+/// [`LogIndex`], and the logs it read ([`read_log`]) in the order of their
+/// records in `records` (a scan reads each log while its walk has the
+/// message open). Logs not given are read here.
 pub fn analyze_with(
     pst: &Pst<'_>,
     store: &Store<'_>,
+    located: (SyncIssuesFolders, Vec<SyncIssuesError>),
     index: &LogIndex,
     records: &[&ItemRecord],
     read: Vec<ReadLog>,
 ) -> SyncIssuesReport {
-    let (mut folders, mut errors) = locate(pst, store);
+    let (mut folders, mut errors) = located;
     let tree: BTreeSet<u32> = folders.all().map(|f| f.nid).collect();
     for f in folders.all_mut() {
         f.items = records.iter().filter(|r| r.folder_nid == f.nid).count() as u64;

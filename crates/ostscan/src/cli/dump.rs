@@ -8,7 +8,7 @@ use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{PropValue, PropertyContext};
 use ost_ndb::{Nid, NidType, Node, Pst};
 use ost_props::store::prop_string;
-use ost_props::{tags, FileTime, Pcl, Xid};
+use ost_props::{hex, tags, FileTime, Pcl, Xid};
 use serde_json::{json, Value};
 
 #[derive(Args)]
@@ -29,10 +29,6 @@ fn parse_nid(s: &str) -> Result<u32, String> {
         None => s.parse(),
     };
     r.map_err(|e| format!("not a NID: {s} ({e})"))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Name of a property type.

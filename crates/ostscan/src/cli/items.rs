@@ -21,7 +21,7 @@ pub struct ItemsArgs {
 
 fn hex(b: &Option<Vec<u8>>) -> Value {
     match b {
-        Some(b) => Value::String(b.iter().map(|x| format!("{x:02x}")).collect()),
+        Some(b) => Value::String(ost_props::hex(b)),
         None => Value::Null,
     }
 }

@@ -731,8 +731,9 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         || store.walk_message_nodes(),
     );
     let refs = store.join_item_refs(listings, nodes, true);
-    let (tree, _) = sync_issues::locate(pst, &store);
-    let sync_tree: HashSet<u32> = tree.all().map(|f| f.nid).collect();
+    // Located once: the walk keeps the tree's items, the analysis reports it.
+    let located = sync_issues::locate(pst, &store);
+    let sync_tree: HashSet<u32> = located.0.all().map(|f| f.nid).collect();
     let log_index = LogIndex::new(&store);
     let cx = WalkContext {
         pst,
@@ -770,7 +771,7 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     let records = merge_records(&kept, &kept_at, &targets);
     // The analysis and the roll-up of the items' outcomes are independent.
     let (sync_report, rollup) = rayon::join(
-        || sync_issues::analyze_with(pst, &store, &log_index, &records, logs),
+        || sync_issues::analyze_with(pst, &store, located, &log_index, &records, logs),
         || roll_up(&store, &refs, outcomes, reported),
     );
     // The borrows end here. The details, with the kept records in them
