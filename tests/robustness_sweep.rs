@@ -240,8 +240,42 @@ fn block_closure(pst: &Pst<'_>, bid: u64, depth: usize, out: &mut Vec<u64>) -> O
     Some(())
 }
 
-/// Byte ranges of everything reading message `nid` needs.
-fn message_ranges(pst: &Pst<'_>, target: &Target, nid: u32) -> Option<Vec<(u64, u64)>> {
+/// Byte ranges of everything reading message `r` needs: its node, and
+/// when its sync values come from its contents-table row (real OSTs), that
+/// table and the folders and hierarchy tables that lead to it.
+fn message_ranges(
+    pst: &Pst<'_>,
+    target: &Target,
+    folders: &[ost_props::Folder],
+    r: &ItemRecord,
+) -> Option<Vec<(u64, u64)>> {
+    let mut ranges = node_ranges(pst, target, r.nid)?;
+    if r.sources.any_row() {
+        let table = match r.kind {
+            ost_props::ItemKind::Associated => ost_ndb::NidType::AssocContentsTable,
+            _ => ost_ndb::NidType::ContentsTable,
+        };
+        ranges.extend(node_ranges(
+            pst,
+            target,
+            Nid(r.folder_nid).with_type(table).0,
+        )?);
+        let mut at = folders.iter().position(|f| f.nid == r.folder_nid);
+        while let Some(i) = at {
+            let f = &folders[i];
+            ranges.extend(node_ranges(pst, target, f.nid)?);
+            if let Some(p) = f.parent {
+                let hier = Nid(folders[p].nid).with_type(ost_ndb::NidType::HierarchyTable);
+                ranges.extend(node_ranges(pst, target, hier.0)?);
+            }
+            at = f.parent;
+        }
+    }
+    Some(ranges)
+}
+
+/// Byte ranges of everything reading node `nid` needs.
+fn node_ranges(pst: &Pst<'_>, target: &Target, nid: u32) -> Option<Vec<(u64, u64)>> {
     let f = target.format;
     let page = f.page_size() as u64;
     let mut ranges = header_ranges(f);
@@ -306,13 +340,14 @@ impl Target {
         }
         target.entries = entries;
         let base = walk(&bytes).ok()?;
+        let folders = Store::open(&pst).folders().to_vec();
         let mut seen = HashSet::new();
         let mut messages = Vec::new();
         for r in &base.items {
             if !r.errors.is_empty() || !seen.insert(r.nid) {
                 continue;
             }
-            if let Some(ranges) = message_ranges(&pst, &target, r.nid) {
+            if let Some(ranges) = message_ranges(&pst, &target, &folders, r) {
                 messages.push(Message {
                     nid: r.nid,
                     change_key: r.change_key.clone(),
@@ -652,7 +687,7 @@ fn check_mutant(t: &Target, m: &Mutant, what: &str, tally: &mut Tally) {
         let path = scratch().join(format!("scan-{}", t.name.replace(['/', ' '], "_")));
         std::fs::write(&path, &m.bytes).expect("write mutant");
         let start = Instant::now();
-        let scan = ostscan::scan::scan_file(&path, &ostscan::scan::ScanOptions { hash: false });
+        let scan = ostscan::scan::scan_file(&path, &ostscan::scan::ScanOptions::default());
         let took = start.elapsed();
         assert!(took < TIME_LIMIT, "{what}: scan took {took:?}");
         assert!(

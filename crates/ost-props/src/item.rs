@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::object_id::ObjectId;
 use crate::time::FileTime;
 
 /// Where a message was found.
@@ -40,6 +41,10 @@ pub struct ItemRef {
     /// that reading it needs no search ([`ItemRef::NO_NODE`] when the NBT
     /// walk did not meet it: the read then looks the node up).
     pub(crate) node: u32,
+    /// Whether its contents table carries the sync columns: then its row
+    /// is a source of its properties, read as the walk lists it
+    /// ([`crate::Store::list_folder_visiting`]).
+    pub row_carries_sync: bool,
 }
 
 impl ItemRef {
@@ -58,7 +63,51 @@ pub struct WalkError {
     pub message: String,
 }
 
-/// The sync-relevant properties of one message.
+/// Where a value was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// The item's own property context.
+    Item,
+    /// The row of its folder's contents table.
+    Row,
+}
+
+impl Source {
+    /// `item` or `row`, as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Item => "item",
+            Source::Row => "row",
+        }
+    }
+}
+
+/// Where an item's change key, PCL and modification time came from
+/// (`None` for a value that neither had).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sources {
+    pub change_key: Option<Source>,
+    pub pcl: Option<Source>,
+    pub last_modified: Option<Source>,
+}
+
+impl Sources {
+    /// Whether any of the three came from the row.
+    pub fn any_row(&self) -> bool {
+        [self.change_key, self.pcl, self.last_modified].contains(&Some(Source::Row))
+    }
+}
+
+/// A row's sync values, kept beside the item's own when both were read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowValues {
+    pub change_key: Option<Vec<u8>>,
+    pub pcl: Option<Vec<u8>>,
+    pub last_modified: Option<FileTime>,
+}
+
+/// The sync-relevant properties of one message: each value is the item's
+/// own where it has one, else its contents-table row's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemRecord {
     pub nid: u32,
@@ -75,8 +124,12 @@ pub struct ItemRecord {
     pub change_key: Option<Vec<u8>>,
     /// PR_PREDECESSOR_CHANGE_LIST (0x65E3), raw bytes.
     pub pcl: Option<Vec<u8>>,
-    /// PR_SOURCE_KEY (0x65E0).
+    /// PR_SOURCE_KEY (0x65E0), or in OSTs, which do not store it, the one
+    /// the object id stands for (`source_key_derived`).
     pub source_key: Option<Vec<u8>>,
+    /// Whether `source_key` was derived from the object id and the replica
+    /// map rather than stored.
+    pub source_key_derived: bool,
     /// PR_PARENT_SOURCE_KEY (0x65E1).
     pub parent_source_key: Option<Vec<u8>>,
     /// PR_SEARCH_KEY (0x300B), a fallback identity for diffs.
@@ -89,6 +142,16 @@ pub struct ItemRecord {
     pub message_status: Option<u32>,
     /// PR_CONFLICT_ENTRYID (0x3FF0), raw bytes.
     pub conflict_entry_id: Option<Vec<u8>>,
+    /// Property 0x67F4 (OSTs): the message id.
+    pub object_id: Option<ObjectId>,
+    /// Where the change key, PCL and modification time came from.
+    pub sources: Sources,
+    /// Whether the item's property context was read (OST items whose row
+    /// carries their sync properties are read from the row alone).
+    pub item_read: bool,
+    /// The row's change key, PCL and modification time, when both the row
+    /// and the item were read (the values above are then the item's).
+    pub row: Option<RowValues>,
     /// Problems reading this message (its record may be partial).
     pub errors: Vec<WalkError>,
 }

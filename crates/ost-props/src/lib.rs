@@ -18,6 +18,9 @@ pub use xid::{ChangeKey, Counter, DecodeError, Xid};
 
 // The messaging walk: store, folders, messages and their sync properties.
 pub mod item;
+pub mod namespace;
+pub mod object_id;
+pub mod rows;
 pub mod store;
 pub mod strings;
 pub mod tags;
@@ -30,7 +33,9 @@ mod chunked;
 // Hex text of keys, PCLs and GUIDs.
 mod hex;
 
-pub use item::{ItemKind, ItemRecord, ItemRef, WalkError};
-pub use store::{Folder, FolderListing, MessageNodes, Store};
+pub use item::{ItemKind, ItemRecord, ItemRef, RowValues, Source, Sources, WalkError};
+pub use namespace::{NamespaceRole, Namespaces};
+pub use object_id::ObjectId;
+pub use store::{Folder, FolderListing, MessageNodes, RowPolicy, Store};
 pub use time::FileTime;
-pub use view::ItemView;
+pub use view::{ItemView, SourceProps};

@@ -13,10 +13,13 @@ use ost_ndb::{NbtEntry, NdbError, Nid, NidType, Pst};
 
 use crate::chunked::ChunkedVec;
 use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
+use crate::namespace::Namespaces;
+use crate::object_id::{ObjectId, PR_OST_OBJECT_ID};
+use crate::rows::RowColumns;
 use crate::strings::{decode_string8, decode_unicode};
 use crate::tags::*;
 use crate::time::FileTime;
-use crate::view::ItemView;
+use crate::view::{ItemView, SourceProps};
 
 /// Folders nested deeper than this are not followed (Outlook allows far
 /// fewer; a deeper chain is a crafted or corrupt hierarchy).
@@ -26,7 +29,7 @@ pub const MAX_FOLDER_DEPTH: usize = 256;
 pub const DEFAULT_CODEPAGE: u32 = 1252;
 
 /// The message properties `read_item` resolves.
-const WANTED: [u16; 13] = [
+const WANTED: [u16; 14] = [
     PR_MESSAGE_CODEPAGE,
     PR_INTERNET_CPID,
     PR_SUBJECT,
@@ -40,6 +43,7 @@ const WANTED: [u16; 13] = [
     PR_LAST_MODIFICATION_TIME,
     PR_CHANGE_NUM,
     PR_MESSAGE_STATUS,
+    PR_OST_OBJECT_ID,
 ];
 
 /// Index of a property in [`WANTED`] (a `match`, not a scan of the list:
@@ -59,6 +63,7 @@ fn wanted_index(id: u16) -> Option<usize> {
         PR_LAST_MODIFICATION_TIME => 10,
         PR_CHANGE_NUM => 11,
         PR_MESSAGE_STATUS => 12,
+        PR_OST_OBJECT_ID => 13,
         _ => return None,
     };
     debug_assert_eq!(WANTED[i], id);
@@ -78,11 +83,19 @@ pub struct Folder {
     pub depth: usize,
     /// PR_CONTENT_COUNT as stored.
     pub content_count: Option<u32>,
+    /// The folder's own PR_CHANGE_KEY, PCL and modification time: folders
+    /// synchronize too, and their change keys go stale like items'.
+    pub change_key: Option<Vec<u8>>,
+    pub pcl: Option<Vec<u8>>,
+    pub last_modified: Option<FileTime>,
+    /// Property 0x67F4 (OSTs): the folder id.
+    pub object_id: Option<ObjectId>,
 }
 
 /// A store opened for walking.
 pub struct Store<'a> {
     pst: &'a Pst<'a>,
+    namespaces: Namespaces,
     folders: Vec<Folder>,
     errors: Vec<WalkError>,
     /// NBT entries of message nodes, in the order of the one NBT walk
@@ -93,11 +106,48 @@ pub struct Store<'a> {
     no_folder: Arc<str>,
 }
 
-/// What one folder's tables list ([`Store::list_folder`]).
-#[derive(Debug, Default)]
-pub struct FolderListing {
+/// What one folder's tables list ([`Store::list_folder`]), with what the
+/// visitor returned for the rows read as they were listed
+/// ([`Store::list_folder_visiting`]).
+#[derive(Debug)]
+pub struct FolderListing<T = ()> {
     refs: Vec<ItemRef>,
     errors: Vec<WalkError>,
+    /// (index in `refs`, the visitor's result), in row order.
+    visited: Vec<(u32, T)>,
+}
+
+impl<T> Default for FolderListing<T> {
+    fn default() -> Self {
+        FolderListing {
+            refs: Vec::new(),
+            errors: Vec::new(),
+            visited: Vec::new(),
+        }
+    }
+}
+
+/// When a walk that reads rows also reads the items themselves.
+pub struct RowPolicy<'f> {
+    /// Read every item's property context, not only those whose row lacks
+    /// both the change key and the PCL: to compare rows with their items.
+    pub read_all_items: bool,
+    /// Read the item too when this holds for the view of its row (the
+    /// Sync Issues folders' items, items marked in conflict).
+    pub read_item_if: &'f (dyn Fn(&ItemView<'_>) -> bool + Sync),
+}
+
+impl RowPolicy<'_> {
+    /// Items are read only where their rows lack the sync values.
+    pub const ROWS_FIRST: RowPolicy<'static> = RowPolicy {
+        read_all_items: false,
+        read_item_if: &|_| false,
+    };
+    /// Every item is read, and its row too where it has the columns.
+    pub const EVERYTHING: RowPolicy<'static> = RowPolicy {
+        read_all_items: true,
+        read_item_if: &|_| false,
+    };
 }
 
 /// The message nodes of the NBT ([`Store::walk_message_nodes`]).
@@ -215,14 +265,88 @@ pub fn prop_string(v: &PropValue<'_>, codepage: u32) -> Option<String> {
     }
 }
 
+/// The item properties of an open property context, resolved into
+/// `props` (borrowing from `pc`), with the item's code page. One pass over
+/// the PC's records picks the wanted ones (cheaper than a BTH descent per
+/// property); only those values are then resolved.
+fn read_item_props<'p>(
+    pst: &Pst<'_>,
+    pc: &'p PropertyContext<'_>,
+    nid: u32,
+    props: &mut SourceProps<'p>,
+    errors: &mut Vec<WalkError>,
+) -> u32 {
+    let mut found: [Option<PcEntry<'_>>; WANTED.len()] = Default::default();
+    for e in pc.entries() {
+        match e {
+            Ok(e) => {
+                if let Some(slot) = wanted_index(e.id).and_then(|i| found.get_mut(i)) {
+                    *slot = Some(e);
+                }
+            }
+            Err(e) => {
+                errors.push(walk_error_at(pst, &e, nid, "message PC"));
+                break;
+            }
+        }
+    }
+    let mut get = |id: u16| -> Option<PropValue<'p>> {
+        let e = found.get(wanted_index(id)?)?.as_ref()?;
+        match pc.value(e) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(walk_error_at(pst, &e, nid, "message property"));
+                None
+            }
+        }
+    };
+    // Resolved in this order, so that errors come in this order.
+    let codepage = get(PR_MESSAGE_CODEPAGE)
+        .or_else(|| get(PR_INTERNET_CPID))
+        .and_then(|v| v.as_i32())
+        .map_or(DEFAULT_CODEPAGE, |c| c as u32);
+    props.subject = get(PR_SUBJECT);
+    props.message_class = get(PR_MESSAGE_CLASS);
+    props.change_key = get(PR_CHANGE_KEY);
+    props.pcl = get(PR_PREDECESSOR_CHANGE_LIST);
+    props.source_key = get(PR_SOURCE_KEY);
+    props.parent_source_key = get(PR_PARENT_SOURCE_KEY);
+    props.search_key = get(PR_SEARCH_KEY);
+    props.conflict_entry_id = get(PR_CONFLICT_ENTRYID);
+    props.last_modified = get(PR_LAST_MODIFICATION_TIME)
+        .and_then(|v| v.as_filetime())
+        .map(FileTime);
+    props.change_num = get(PR_CHANGE_NUM)
+        .and_then(|v| v.as_i64())
+        .map(|n| n as u64);
+    props.message_status = get(PR_MESSAGE_STATUS)
+        .and_then(|v| v.as_i32())
+        .map(|n| n as u32);
+    props.object_id = get(PR_OST_OBJECT_ID).and_then(|v| ObjectId::from_bytes(v.as_bytes()));
+    codepage
+}
+
+/// The name and table kind of a folder's contents tables.
+const TABLES: [(NidType, ItemKind, &str); 2] = [
+    (NidType::ContentsTable, ItemKind::Contents, "contents table"),
+    (
+        NidType::AssocContentsTable,
+        ItemKind::Associated,
+        "associated contents table",
+    ),
+];
+
 impl<'a> Store<'a> {
-    /// Walk the folder tree from the root folder (NID 0x122). Unreadable
+    /// Walk the folder tree from the root folder (NID 0x122), and read the
+    /// store's namespaces (replica map, local namespace). Unreadable
     /// folders and tables are recorded in [`Store::errors`] and skipped.
     pub fn open(pst: &'a Pst<'a>) -> Store<'a> {
+        let (namespaces, errors) = Namespaces::read(pst);
         let mut store = Store {
             pst,
+            namespaces,
             folders: Vec::new(),
-            errors: Vec::new(),
+            errors,
             message_nodes: ChunkedVec::default(),
             no_folder: Arc::from(""),
         };
@@ -232,6 +356,11 @@ impl<'a> Store<'a> {
 
     pub fn pst(&self) -> &'a Pst<'a> {
         self.pst
+    }
+
+    /// The store's namespaces: server replicas and the OST's own.
+    pub fn namespaces(&self) -> &Namespaces {
+        &self.namespaces
     }
 
     /// Folders in depth-first, hierarchy-table order; the root first.
@@ -244,7 +373,9 @@ impl<'a> Store<'a> {
         &self.errors
     }
 
-    fn folder_props(&mut self, nid: u32) -> (Option<String>, Option<u32>) {
+    /// The folder's own properties: name, content count, sync properties
+    /// and object id; what cannot be read is `None` (and recorded).
+    fn folder_props(&mut self, nid: u32, folder: &mut Folder) -> Option<String> {
         let pc = match self
             .pst
             .node(Nid(nid))
@@ -255,24 +386,28 @@ impl<'a> Store<'a> {
             Err(e) => {
                 self.errors
                     .push(walk_error_at(self.pst, &e, nid, "folder PC"));
-                return (None, None);
+                return None;
             }
         };
-        let name = match pc.get(PR_DISPLAY_NAME) {
-            Ok(v) => v.and_then(|v| prop_string(&v, DEFAULT_CODEPAGE)),
+        let mut get = |id: u16| match pc.get(id) {
+            Ok(v) => v,
             Err(e) => {
                 self.errors
                     .push(walk_error_at(self.pst, &e, nid, "folder PC"));
                 None
             }
         };
-        let count = pc
-            .get(PR_CONTENT_COUNT)
-            .ok()
-            .flatten()
+        let name = get(PR_DISPLAY_NAME).and_then(|v| prop_string(&v, DEFAULT_CODEPAGE));
+        folder.content_count = get(PR_CONTENT_COUNT)
             .and_then(|v| v.as_i32())
             .map(|c| c as u32);
-        (name, count)
+        folder.change_key = get(PR_CHANGE_KEY).map(|v| v.as_bytes().to_vec());
+        folder.pcl = get(PR_PREDECESSOR_CHANGE_LIST).map(|v| v.as_bytes().to_vec());
+        folder.last_modified = get(PR_LAST_MODIFICATION_TIME)
+            .and_then(|v| v.as_filetime())
+            .map(FileTime);
+        folder.object_id = get(PR_OST_OBJECT_ID).and_then(|v| ObjectId::from_bytes(v.as_bytes()));
+        name
     }
 
     fn walk_folders(&mut self) {
@@ -291,28 +426,33 @@ impl<'a> Store<'a> {
                 });
                 continue;
             }
-            let (name, content_count) = self.folder_props(nid);
-            let name = name.unwrap_or_else(|| format!("<nid {nid}>"));
-            let path: Arc<str> = match parent {
+            let mut folder = Folder {
+                nid,
+                parent,
+                name: String::new(),
+                path: Arc::from(""),
+                depth,
+                content_count: None,
+                change_key: None,
+                pcl: None,
+                last_modified: None,
+                object_id: None,
+            };
+            let name = self.folder_props(nid, &mut folder);
+            folder.name = name.unwrap_or_else(|| format!("<nid {nid}>"));
+            folder.path = match parent {
                 None => Arc::from("/"),
                 Some(p) => {
                     let pp = &self.folders[p].path;
                     if &**pp == "/" {
-                        Arc::from(format!("/{name}"))
+                        Arc::from(format!("/{}", folder.name))
                     } else {
-                        Arc::from(format!("{pp}/{name}"))
+                        Arc::from(format!("{pp}/{}", folder.name))
                     }
                 }
             };
             let index = self.folders.len();
-            self.folders.push(Folder {
-                nid,
-                parent,
-                name,
-                path,
-                depth,
-                content_count,
-            });
+            self.folders.push(folder);
             if depth >= MAX_FOLDER_DEPTH {
                 continue;
             }
@@ -334,8 +474,16 @@ impl<'a> Store<'a> {
     /// Row ids of a table node; `None` (recorded) when it can't be read,
     /// and `None` silently when the node does not exist.
     fn rows(&mut self, table: Nid, structure: &str) -> Option<Vec<u32>> {
-        match self.table_rows(table, structure) {
-            Ok(rows) => rows,
+        match self.open_table(table, structure) {
+            Ok(Some(tc)) => match tc.row_index() {
+                Ok(index) => Some(index.iter().map(|&(id, _)| id).collect()),
+                Err(e) => {
+                    self.errors
+                        .push(walk_error_at(self.pst, &e, table.0, structure));
+                    None
+                }
+            },
+            Ok(None) => None,
             Err(e) => {
                 self.errors.push(e);
                 None
@@ -343,8 +491,12 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// Row ids of a table node; `Ok(None)` when the node does not exist.
-    fn table_rows(&self, table: Nid, structure: &str) -> Result<Option<Vec<u32>>, WalkError> {
+    /// A table node opened; `Ok(None)` when the node does not exist.
+    fn open_table(
+        &self,
+        table: Nid,
+        structure: &str,
+    ) -> Result<Option<TableContext<'a>>, WalkError> {
         let node = match self.pst.node(table) {
             Ok(n) => n,
             Err(e) if matches!(e.kind, ost_ndb::NdbErrorKind::NotFound { .. }) => return Ok(None),
@@ -355,7 +507,6 @@ impl<'a> Store<'a> {
             }
         };
         TableContext::open(node)
-            .and_then(|tc| Ok(tc.row_index()?.iter().map(|&(id, _)| id).collect()))
             .map(Some)
             .map_err(|e| walk_error_at(self.pst, &e, table.0, structure))
     }
@@ -370,40 +521,163 @@ impl<'a> Store<'a> {
             .map(|i| self.list_folder(i, all))
             .collect();
         let nodes = self.walk_message_nodes();
-        self.join_item_refs(listings, nodes, all)
+        self.join_item_refs(listings, nodes, all).0
+    }
+
+    /// Every item read into a record, in walk order, with rows read where
+    /// their tables carry the sync columns and items read as `policy`
+    /// says (all of them with [`RowPolicy::EVERYTHING`]). The one-thread
+    /// reference of what a scan reads; `ostscan` does the same in
+    /// parallel.
+    pub fn records(&mut self, all: bool, policy: &RowPolicy<'_>) -> Vec<ItemRecord> {
+        let listings = (0..self.folders.len())
+            .map(|i| self.list_folder_visiting(i, all, policy, |v, _| v.into_record()))
+            .collect();
+        let nodes = self.walk_message_nodes();
+        let (refs, visited) = self.join_item_refs(listings, nodes, all);
+        let mut visited = visited.into_iter().peekable();
+        let mut out = Vec::with_capacity(refs.len());
+        for (i, r) in refs.iter().enumerate() {
+            match visited.next_if(|(w, _)| *w as usize == i) {
+                Some((_, record)) => out.push(record),
+                None => out.push(self.read_item(r)),
+            }
+        }
+        out
     }
 
     /// What the tables of folder `folder` (an index into
     /// [`Store::folders`]) list: its contents rows, then with `all` its
-    /// associated contents rows.
+    /// associated contents rows. Rows are not read here: see
+    /// [`Store::list_folder_visiting`].
     pub fn list_folder(&self, folder: usize, all: bool) -> FolderListing {
+        self.list_tables(
+            folder,
+            all,
+            None::<(
+                &RowPolicy<'_>,
+                fn(ItemView<'_>, Option<&PropertyContext<'_>>),
+            )>,
+        )
+    }
+
+    /// [`Store::list_folder`], reading as it lists the rows of the tables
+    /// that carry the sync columns: each such row, with its item where
+    /// `policy` or a row without sync values calls for it, is handed to
+    /// `visit`, and what `visit` returns is kept with the listing. Items of
+    /// other tables are left to [`Store::visit_item`].
+    pub fn list_folder_visiting<T>(
+        &self,
+        folder: usize,
+        all: bool,
+        policy: &RowPolicy<'_>,
+        visit: impl FnMut(ItemView<'_>, Option<&PropertyContext<'_>>) -> T,
+    ) -> FolderListing<T> {
+        self.list_tables(folder, all, Some((policy, visit)))
+    }
+
+    fn list_tables<T, F>(
+        &self,
+        folder: usize,
+        all: bool,
+        mut visiting: Option<(&RowPolicy<'_>, F)>,
+    ) -> FolderListing<T>
+    where
+        F: FnMut(ItemView<'_>, Option<&PropertyContext<'_>>) -> T,
+    {
         let mut listing = FolderListing::default();
         let Some(f) = self.folders.get(folder) else {
             return listing;
         };
-        let nid = Nid(f.nid);
-        let mut tables = vec![(NidType::ContentsTable, ItemKind::Contents)];
-        if all {
-            tables.push((NidType::AssocContentsTable, ItemKind::Associated));
-        }
-        for (t, kind) in tables {
-            let name = match kind {
-                ItemKind::Associated => "associated contents table",
-                _ => "contents table",
+        let tables = if all { &TABLES[..] } else { &TABLES[..1] };
+        for &(t, kind, name) in tables {
+            let table = Nid(f.nid).with_type(t);
+            let tc = match self.open_table(table, name) {
+                Ok(Some(tc)) => tc,
+                Ok(None) => continue,
+                Err(e) => {
+                    listing.errors.push(e);
+                    continue;
+                }
             };
-            match self.table_rows(nid.with_type(t), name) {
-                Ok(rows) => listing
-                    .refs
-                    .extend(rows.into_iter().flatten().map(|r| ItemRef {
-                        nid: r,
-                        folder: Some(folder),
-                        kind,
-                        node: ItemRef::NO_NODE,
-                    })),
-                Err(e) => listing.errors.push(e),
+            let index = match tc.row_index() {
+                Ok(index) => index,
+                Err(e) => {
+                    listing
+                        .errors
+                        .push(walk_error_at(self.pst, &e, table.0, name));
+                    continue;
+                }
+            };
+            let columns = RowColumns::of(&tc);
+            let row_carries_sync = columns.carries_sync();
+            for &(id, row_index) in index {
+                let at = listing.refs.len() as u32;
+                let r = ItemRef {
+                    nid: id,
+                    folder: Some(folder),
+                    kind,
+                    node: ItemRef::NO_NODE,
+                    row_carries_sync,
+                };
+                if let (true, Some((policy, visit))) = (row_carries_sync, visiting.as_mut()) {
+                    let t =
+                        self.visit_row(&r, table, &tc, row_index, &columns, policy, &mut *visit);
+                    listing.visited.push((at, t));
+                }
+                listing.refs.push(r);
             }
         }
         listing
+    }
+
+    /// The contents table (NID and name) that lists `r`.
+    fn table_of(&self, r: &ItemRef) -> Option<(Nid, &'static str)> {
+        let f = self.folders.get(r.folder?)?;
+        let &(t, _, name) = TABLES.iter().find(|e| e.1 == r.kind)?;
+        Some((Nid(f.nid).with_type(t), name))
+    }
+
+    /// Read one row of `tc` (and its item where `policy` or the row calls
+    /// for it) and hand the view to `visit`.
+    #[allow(clippy::too_many_arguments)]
+    fn visit_row<T>(
+        &self,
+        r: &ItemRef,
+        table: Nid,
+        tc: &TableContext<'_>,
+        row_index: u32,
+        columns: &RowColumns,
+        policy: &RowPolicy<'_>,
+        visit: impl FnOnce(ItemView<'_>, Option<&PropertyContext<'_>>) -> T,
+    ) -> T {
+        let (folder_nid, folder) = self.folder_of(r);
+        let mut pc_slot: Option<PropertyContext<'a>> = None;
+        let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
+        let mut cell_errors = Vec::new();
+        match tc.row(r.nid, row_index) {
+            Ok(row) => columns.read(&row, &mut view.row, &mut cell_errors),
+            Err(e) => cell_errors.push(e),
+        }
+        for e in &cell_errors {
+            let mut w = walk_error_at(self.pst, e, table.0, "contents table row");
+            w.nid = Some(r.nid);
+            view.errors.push(w);
+        }
+        let read_item =
+            policy.read_all_items || !view.row.has_sync() || (policy.read_item_if)(&view);
+        if read_item {
+            match self.open_item(r) {
+                Ok(pc) => pc_slot = Some(pc),
+                Err(e) => view.errors.push(e),
+            }
+        }
+        if let Some(pc) = &pc_slot {
+            view.codepage = read_item_props(self.pst, pc, r.nid, &mut view.item, &mut view.errors);
+            view.item_read = true;
+        }
+        view.derived_source_key = self.derive_source_key(&view);
+        visit(view, pc_slot.as_ref())
     }
 
     /// The message nodes of the NBT, in the order of one walk of it.
@@ -430,17 +704,26 @@ impl<'a> Store<'a> {
     /// folder (in folder order) and the message nodes: each listed item
     /// learns where its node is, and (with `all`) the message nodes no
     /// table lists are added as orphans. Problems go to [`Store::errors`]
-    /// in that order: the folders' tables, then the NBT.
-    pub fn join_item_refs(
+    /// in that order: the folders' tables, then the NBT. Also the rows the
+    /// listings visited, each with the index of its ref.
+    pub fn join_item_refs<T>(
         &mut self,
-        listings: Vec<FolderListing>,
+        listings: Vec<FolderListing<T>>,
         nodes: MessageNodes,
         all: bool,
-    ) -> Vec<ItemRef> {
+    ) -> (Vec<ItemRef>, Vec<(u32, T)>) {
         let listed_items: usize = listings.iter().map(|l| l.refs.len()).sum();
         let orphans = if all { nodes.entries.len() } else { 0 };
         let mut refs = Vec::with_capacity(listed_items.saturating_add(orphans));
+        let mut visited = Vec::new();
         for listing in listings {
+            let base = refs.len() as u32;
+            visited.extend(
+                listing
+                    .visited
+                    .into_iter()
+                    .map(|(i, t)| (base.saturating_add(i), t)),
+            );
             refs.extend(listing.refs);
             self.errors.extend(listing.errors);
         }
@@ -477,11 +760,12 @@ impl<'a> Store<'a> {
                     folder: by_nid.get(&e.nid_parent.0).copied(),
                     kind: ItemKind::Orphan,
                     node,
+                    row_carries_sync: false,
                 });
             }
         }
         self.message_nodes = nodes.entries;
-        refs
+        (refs, visited)
     }
 
     /// The NBT entry `item_refs` found for `r`; `None` when it found none
@@ -518,84 +802,79 @@ impl<'a> Store<'a> {
         self.visit_item(r, |view, _| view.into_record())
     }
 
+    /// The folder NID and path of an item ref.
+    fn folder_of(&self, r: &ItemRef) -> (u32, &Arc<str>) {
+        match r.folder.and_then(|i| self.folders.get(i)) {
+            Some(f) => (f.nid, &f.path),
+            None => (0, &self.no_folder),
+        }
+    }
+
+    /// The message's property context.
+    fn open_item(&self, r: &ItemRef) -> Result<PropertyContext<'a>, WalkError> {
+        let node = match self.message_node(r) {
+            Some(e) => Ok(self.pst.node_from_entry(e)),
+            None => self.pst.node(Nid(r.nid)),
+        };
+        node.map_err(LtpError::from)
+            .and_then(PropertyContext::open)
+            .map_err(|e| walk_error_at(self.pst, &e, r.nid, "message PC"))
+    }
+
+    /// The source key the view's object id stands for, when the item has
+    /// no stored one.
+    fn derive_source_key(
+        &self,
+        view: &ItemView<'_>,
+    ) -> Option<[u8; crate::object_id::SOURCE_KEY_LEN]> {
+        if view.item.source_key.is_some() || view.row.source_key.is_some() {
+            return None;
+        }
+        self.namespaces.source_key(view.object_id()?)
+    }
+
     /// Read the sync properties of one message and hand them to `visit`,
     /// borrowed ([`ItemView`]), with the message's property context while
     /// it is open (`None` when it cannot be opened: the view's `errors` say
     /// why). For callers that look at every message and keep few, or want
     /// other properties of some (the body of a log message) without opening
-    /// the message a second time.
+    /// the message a second time. An item whose table carries the sync
+    /// columns (`row_carries_sync`) gets its row too: the table is opened
+    /// for it, so walks read those items as they list them instead
+    /// ([`Store::list_folder_visiting`]).
     pub fn visit_item<T>(
         &self,
         r: &ItemRef,
         visit: impl FnOnce(ItemView<'_>, Option<&PropertyContext<'_>>) -> T,
     ) -> T {
-        let (folder_nid, folder) = match r.folder.and_then(|i| self.folders.get(i)) {
-            Some(f) => (f.nid, &f.path),
-            None => (0, &self.no_folder),
-        };
-        let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
-        let node = match self.message_node(r) {
-            Some(e) => Ok(self.pst.node_from_entry(e)),
-            None => self.pst.node(Nid(r.nid)),
-        };
-        let pc = match node.map_err(LtpError::from).and_then(PropertyContext::open) {
-            Ok(pc) => pc,
-            Err(e) => {
-                view.errors
-                    .push(walk_error_at(self.pst, &e, r.nid, "message PC"));
-                return visit(view, None);
-            }
-        };
-        // One pass over the PC's records picks the wanted ones (cheaper than a
-        // BTH descent per property); only those values are then resolved.
-        let mut errors = Vec::new();
-        let mut found: [Option<PcEntry<'_>>; WANTED.len()] = Default::default();
-        for e in pc.entries() {
-            match e {
-                Ok(e) => {
-                    if let Some(slot) = wanted_index(e.id).and_then(|i| found.get_mut(i)) {
-                        *slot = Some(e);
-                    }
-                }
-                Err(e) => {
-                    errors.push(walk_error_at(self.pst, &e, r.nid, "message PC"));
-                    break;
+        if let Some((table, name)) = r.row_carries_sync.then(|| self.table_of(r)).flatten() {
+            // The row is found in its table; when that fails, the item is
+            // read alone (the walk that listed it reported the table).
+            if let Ok(Some(tc)) = self.open_table(table, name) {
+                let row = tc
+                    .row_index()
+                    .ok()
+                    .and_then(|index| index.iter().find(|e| e.0 == r.nid).copied());
+                if let Some((_, row_index)) = row {
+                    let columns = RowColumns::of(&tc);
+                    let everything = RowPolicy::EVERYTHING;
+                    return self.visit_row(r, table, &tc, row_index, &columns, &everything, visit);
                 }
             }
         }
-        let mut get = |id: u16| -> Option<PropValue<'_>> {
-            let e = found.get(wanted_index(id)?)?.as_ref()?;
-            match pc.value(e) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    errors.push(walk_error_at(self.pst, &e, r.nid, "message property"));
-                    None
-                }
+        let (folder_nid, folder) = self.folder_of(r);
+        let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
+        let pc = match self.open_item(r) {
+            Ok(pc) => pc,
+            Err(e) => {
+                view.errors.push(e);
+                view.derived_source_key = self.derive_source_key(&view);
+                return visit(view, None);
             }
         };
-        // Resolved in this order, so that errors come in this order.
-        view.codepage = get(PR_MESSAGE_CODEPAGE)
-            .or_else(|| get(PR_INTERNET_CPID))
-            .and_then(|v| v.as_i32())
-            .map_or(DEFAULT_CODEPAGE, |c| c as u32);
-        view.subject = get(PR_SUBJECT);
-        view.message_class = get(PR_MESSAGE_CLASS);
-        view.change_key = get(PR_CHANGE_KEY);
-        view.pcl = get(PR_PREDECESSOR_CHANGE_LIST);
-        view.source_key = get(PR_SOURCE_KEY);
-        view.parent_source_key = get(PR_PARENT_SOURCE_KEY);
-        view.search_key = get(PR_SEARCH_KEY);
-        view.conflict_entry_id = get(PR_CONFLICT_ENTRYID);
-        view.last_modified = get(PR_LAST_MODIFICATION_TIME)
-            .and_then(|v| v.as_filetime())
-            .map(FileTime);
-        view.change_num = get(PR_CHANGE_NUM)
-            .and_then(|v| v.as_i64())
-            .map(|n| n as u64);
-        view.message_status = get(PR_MESSAGE_STATUS)
-            .and_then(|v| v.as_i32())
-            .map(|n| n as u32);
-        view.errors = errors;
+        view.codepage = read_item_props(self.pst, &pc, r.nid, &mut view.item, &mut view.errors);
+        view.item_read = true;
+        view.derived_source_key = self.derive_source_key(&view);
         visit(view, Some(&pc))
     }
 }
@@ -646,6 +925,7 @@ mod tests {
             folder: None,
             kind: ItemKind::Orphan,
             node: ItemRef::NO_NODE,
+            row_carries_sync: false,
         };
         refs.insert(3, stray);
         let order = store.read_order(&refs);

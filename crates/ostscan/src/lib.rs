@@ -14,6 +14,8 @@ pub mod scan;
 pub mod report;
 // Batch runs: file discovery, manifests, shards, resume.
 pub mod batch;
+// Every item of a store, read in parallel (scan, items, diff).
+pub mod walk;
 // Two copies of one mailbox compared item by item (`ostscan diff`).
 pub mod diff;
 // Sync Issues folders, conflict items and synchronization logs; SYNC010.

@@ -2,7 +2,7 @@
 //! plus what they decode to (namespace GUID in registry form, counter,
 //! LocalId length). One shape for `scan`, `diff` and their schemas.
 
-use ost_props::{Pcl, Xid};
+use ost_props::{Namespaces, Pcl, Xid};
 use serde::Serialize;
 
 /// Lowercase hex of `bytes`.
@@ -19,16 +19,26 @@ pub struct ChangeKeyView {
     pub counter: Option<u64>,
     /// LocalId length in bytes (server change numbers: 6; Outlook: 4).
     pub local_id_len: Option<usize>,
+    /// Whose change it names: `server`, `local` (this cache's own) or
+    /// `unknown`; `None` when the value is not an XID.
+    pub namespace: Option<&'static str>,
 }
 
 impl ChangeKeyView {
+    /// The view of a change key of a store whose namespaces are unknown.
     pub fn new(bytes: &[u8]) -> ChangeKeyView {
+        ChangeKeyView::in_store(bytes, &Namespaces::default())
+    }
+
+    /// The view of a change key of a store with these namespaces.
+    pub fn in_store(bytes: &[u8], namespaces: &Namespaces) -> ChangeKeyView {
         let xid = Xid::parse(bytes).ok();
         ChangeKeyView {
             hex: hex(bytes),
             guid: xid.map(|x| x.namespace().to_string()),
             counter: xid.map(|x| x.counter().value()),
             local_id_len: xid.map(|x| x.local_id_len()),
+            namespace: xid.map(|x| namespaces.role(&x).name()),
         }
     }
 }
@@ -41,10 +51,18 @@ pub struct PclEntryView {
     pub local_id_len: usize,
     /// The XID bytes without the size prefix.
     pub hex: String,
+    /// `server`, `local` or `unknown` (see [`ChangeKeyView::namespace`]).
+    pub namespace: &'static str,
 }
 
-/// The decoded entries of a PCL; `None` when it does not decode.
+/// The decoded entries of a PCL of a store whose namespaces are unknown;
+/// `None` when it does not decode.
 pub fn pcl_view(bytes: &[u8]) -> Option<Vec<PclEntryView>> {
+    pcl_view_in_store(bytes, &Namespaces::default())
+}
+
+/// The decoded entries of a PCL of a store with these namespaces.
+pub fn pcl_view_in_store(bytes: &[u8], namespaces: &Namespaces) -> Option<Vec<PclEntryView>> {
     let pcl = Pcl::parse(bytes).ok()?;
     Some(
         pcl.entries()
@@ -53,6 +71,7 @@ pub fn pcl_view(bytes: &[u8]) -> Option<Vec<PclEntryView>> {
                 counter: entry.xid.counter().value(),
                 local_id_len: entry.xid.local_id_len(),
                 hex: hex(&entry.xid.to_vec()),
+                namespace: namespaces.role(&entry.xid).name(),
             })
             .collect(),
     )

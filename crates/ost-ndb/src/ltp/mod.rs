@@ -8,6 +8,7 @@ pub mod error;
 pub mod heap;
 pub mod namemap;
 pub mod pc;
+pub mod replica_map;
 pub mod tc;
 pub mod value;
 
@@ -16,5 +17,6 @@ pub use error::{LtpError, LtpErrorKind};
 pub use heap::{Heap, Hid};
 pub use namemap::{NameMap, NamedProp, PropName};
 pub use pc::{PcEntry, PropertyContext};
+pub use replica_map::ReplicaMap;
 pub use tc::{Column, Row, TableContext, TcInfo};
 pub use value::{prop_type, PropValue};

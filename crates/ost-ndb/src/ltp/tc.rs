@@ -317,6 +317,12 @@ impl<'a> TableContext<'a> {
             .ok_or_else(|| oob((start + rs) as u64, b.len() as u64))
     }
 
+    /// The row with this dwRowID at this dwRowIndex (an entry of
+    /// [`TableContext::row_index`]).
+    pub fn row(&self, id: u32, index: u32) -> Result<Row<'_, 'a>> {
+        self.make_row(id, index)
+    }
+
     fn make_row(&self, id: u32, index: u32) -> Result<Row<'_, 'a>> {
         Ok(Row {
             tc: self,

@@ -65,6 +65,10 @@ pub struct BatchArgs {
     /// Also compute each file's SHA-256.
     #[arg(long)]
     pub hash: bool,
+    /// Also read every item whose contents-table row carries its change key
+    /// and PCL, and compare the two (ROW001); see `scan --help`.
+    #[arg(long)]
+    pub verify_rows: bool,
 }
 
 fn manifest_paths(source: &Path) -> Result<Vec<PathBuf>, String> {
@@ -191,7 +195,10 @@ pub fn run(args: &BatchArgs) -> u8 {
 
     let total_bytes: u64 = todo.iter().map(|p| file_size(p)).sum();
     let progress = progress_bar(total_bytes, todo.len());
-    let options = ScanOptions { hash: args.hash };
+    let options = ScanOptions {
+        hash: args.hash,
+        verify_rows: args.verify_rows,
+    };
     scan_files_ordered(&pool, &todo, &options, |index, scan| {
         report_unreadable(&scan);
         totals.add(&scan);

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ost_ndb::Pst;
-use ost_props::{ItemRecord, Store};
-use rayon::prelude::*;
+use ost_props::{ItemRecord, RowPolicy, Store};
+use ostscan::walk::visit_items;
 use serde_json::{json, Value};
 
 #[derive(Args)]
@@ -17,6 +17,10 @@ pub struct ItemsArgs {
     /// contents table lists.
     #[arg(long)]
     pub all: bool,
+    /// Also read every item whose contents-table row carries its sync
+    /// properties, and print the row's values beside the item's (`row`).
+    #[arg(long)]
+    pub verify_rows: bool,
 }
 
 fn hex(b: &Option<Vec<u8>>) -> Value {
@@ -28,6 +32,7 @@ fn hex(b: &Option<Vec<u8>>) -> Value {
 
 /// The JSON line of one item (the shape `ost-fixture` manifests share).
 pub fn item_json(r: &ItemRecord) -> Value {
+    let source = |s: Option<ost_props::Source>| s.map(|s| s.name());
     json!({
         "nid": r.nid,
         "folder": &*r.folder,
@@ -36,8 +41,20 @@ pub fn item_json(r: &ItemRecord) -> Value {
         "change_key": hex(&r.change_key),
         "pcl": hex(&r.pcl),
         "source_key": hex(&r.source_key),
+        "source_key_derived": r.source_key_derived,
         "last_modified": r.last_modified.map(|t| t.to_string()),
         "kind": r.kind.name(),
+        "object_id": r.object_id.map(|id| json!({"replica_id": id.replica_id, "globcnt": id.globcnt})),
+        "sources": {
+            "change_key": source(r.sources.change_key),
+            "pcl": source(r.sources.pcl),
+            "last_modified": source(r.sources.last_modified),
+        },
+        "row": r.row.as_ref().map(|row| json!({
+            "change_key": hex(&row.change_key),
+            "pcl": hex(&row.pcl),
+            "last_modified": row.last_modified.map(|t| t.to_string()),
+        })),
     })
 }
 
@@ -51,8 +68,15 @@ pub fn run(args: &ItemsArgs) -> u8 {
         }
     };
     let mut store = Store::open(&pst);
-    let refs = store.item_refs(args.all);
-    let records: Vec<ItemRecord> = refs.par_iter().map(|r| store.read_item(r)).collect();
+    let policy = if args.verify_rows {
+        RowPolicy::EVERYTHING
+    } else {
+        RowPolicy::ROWS_FIRST
+    };
+    let records: Vec<ItemRecord> = visit_items(&mut store, args.all, &policy, |_, view, _| {
+        view.into_record()
+    })
+    .into_walk_order();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for r in &records {

@@ -45,6 +45,11 @@ pub struct ScanArgs {
     /// Also compute each file's SHA-256 (one more pass over every byte).
     #[arg(long)]
     pub hash: bool,
+    /// Also read every item whose contents-table row carries its change key
+    /// and PCL (real OSTs), and report where row and item disagree
+    /// (ROW001). Slower: without it such items are read from their rows.
+    #[arg(long)]
+    pub verify_rows: bool,
 }
 
 /// clap value parser for `info|warning|critical`.
@@ -160,7 +165,10 @@ pub fn run(args: &ScanArgs) -> u8 {
     } else {
         None
     };
-    let options = ScanOptions { hash: args.hash };
+    let options = ScanOptions {
+        hash: args.hash,
+        verify_rows: args.verify_rows,
+    };
     let mut totals = Totals::new();
     let mut scans = Vec::new();
     let mut write_error: Option<io::Error> = None;

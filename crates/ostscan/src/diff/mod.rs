@@ -26,8 +26,10 @@ use std::path::Path;
 
 use ost_ndb::ltp::PropertyContext;
 use ost_ndb::{NdbError, Nid, Pst};
-use ost_props::{compare, Folder, ItemKind, ItemRecord, Pcl, PclOrdering, Store, WalkError, Xid};
-use rayon::prelude::*;
+use ost_props::{
+    compare, Folder, ItemKind, ItemRecord, Namespaces, Pcl, PclOrdering, RowPolicy, Store,
+    WalkError, Xid,
+};
 
 use crate::rules::{RuleInfo, Severity};
 use crate::sync_issues::{parse_entry_id, EntryId};
@@ -72,6 +74,8 @@ pub struct Snapshot {
     pub ipm_subtree: Option<usize>,
     /// Contents and associated items, in walk order.
     pub items: Vec<ItemRecord>,
+    /// Server and local namespaces (OSTs), for the decoded change keys.
+    pub namespaces: Namespaces,
     pub errors: Vec<WalkError>,
 }
 
@@ -87,11 +91,15 @@ fn store_prop(pst: &Pst<'_>, id: u16) -> Option<Vec<u8>> {
 /// not in any folder, and an item that became one was removed).
 pub fn snapshot(pst: &Pst<'_>) -> Snapshot {
     let mut store = Store::open(pst);
-    let refs = store.item_refs(true);
-    let items: Vec<ItemRecord> = refs
-        .par_iter()
-        .filter(|r| r.kind != ItemKind::Orphan)
-        .map(|r| store.read_item(r))
+    // Orphans are read too (the walk does not know them apart until it
+    // has joined the tables with the NBT) and dropped here.
+    let items: Vec<ItemRecord> =
+        crate::walk::visit_items(&mut store, true, &RowPolicy::ROWS_FIRST, |_, view, _| {
+            (view.kind != ItemKind::Orphan).then(|| view.into_record())
+        })
+        .into_walk_order()
+        .into_iter()
+        .flatten()
         .collect();
     let record_key = store_prop(pst, PR_RECORD_KEY);
     let ipm_subtree = store_prop(pst, PR_IPM_SUBTREE_ENTRYID)
@@ -114,6 +122,7 @@ pub fn snapshot(pst: &Pst<'_>) -> Snapshot {
         folders: store.folders().to_vec(),
         ipm_subtree,
         items,
+        namespaces: store.namespaces().clone(),
         errors,
     }
 }
@@ -495,10 +504,22 @@ pub fn diff_snapshots(
                 new_folder: n.folder.to_string(),
                 subject: n.subject.clone().or_else(|| o.subject.clone()),
                 message_class: n.message_class.clone().or_else(|| o.message_class.clone()),
-                old_change_key: o.change_key.as_deref().map(ChangeKeyView::new),
-                new_change_key: n.change_key.as_deref().map(ChangeKeyView::new),
-                old_pcl: o.pcl.as_deref().and_then(pcl_view),
-                new_pcl: n.pcl.as_deref().and_then(pcl_view),
+                old_change_key: o
+                    .change_key
+                    .as_deref()
+                    .map(|b| ChangeKeyView::in_store(b, &old.namespaces)),
+                new_change_key: n
+                    .change_key
+                    .as_deref()
+                    .map(|b| ChangeKeyView::in_store(b, &new.namespaces)),
+                old_pcl: o
+                    .pcl
+                    .as_deref()
+                    .and_then(|b| pcl_view_in_store(b, &old.namespaces)),
+                new_pcl: n
+                    .pcl
+                    .as_deref()
+                    .and_then(|b| pcl_view_in_store(b, &new.namespaces)),
                 old_pcl_hex: o.pcl.as_deref().map(hex),
                 new_pcl_hex: n.pcl.as_deref().map(hex),
                 old_last_modified: o.last_modified.map(|t| t.to_string()),
@@ -525,12 +546,12 @@ pub fn diff_snapshots(
         added: matching
             .added
             .iter()
-            .map(|&j| ListedItem::new(&new.items[j]))
+            .map(|&j| ListedItem::new(&new.items[j], &new.namespaces))
             .collect(),
         removed: matching
             .removed
             .iter()
-            .map(|&i| ListedItem::new(&old.items[i]))
+            .map(|&i| ListedItem::new(&old.items[i], &old.namespaces))
             .collect(),
         moved: moved_items,
         errors,

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::rules::Severity;
 
-pub use crate::proof::{hex, pcl_view, ChangeKeyView, PclEntryView};
+pub use crate::proof::{hex, pcl_view, pcl_view_in_store, ChangeKeyView, PclEntryView};
 
 /// How a pair of items was matched across the two files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -76,7 +76,7 @@ pub struct ListedItem {
 }
 
 impl ListedItem {
-    pub fn new(r: &ItemRecord) -> ListedItem {
+    pub fn new(r: &ItemRecord, namespaces: &ost_props::Namespaces) -> ListedItem {
         ListedItem {
             nid: r.nid,
             kind: r.kind.name(),
@@ -85,7 +85,10 @@ impl ListedItem {
             message_class: r.message_class.clone(),
             source_key: r.source_key.as_deref().map(hex),
             search_key: r.search_key.as_deref().map(hex),
-            change_key: r.change_key.as_deref().map(ChangeKeyView::new),
+            change_key: r
+                .change_key
+                .as_deref()
+                .map(|b| ChangeKeyView::in_store(b, namespaces)),
             last_modified: r.last_modified.map(|t| t.to_string()),
         }
     }

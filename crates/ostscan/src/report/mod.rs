@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::scan::{
     folders_to_treat, scan_rules, ErrorReport, FileInfo, FileReport, FileScan, FindingReport,
-    FolderReport, Summary, Totals,
+    FolderReport, NamespacesView, Summary, Totals,
 };
 use crate::sync_issues::{FolderFinding, SyncIssuesReport};
 
@@ -51,6 +51,8 @@ pub struct FileEntry<'a> {
     pub status: Status,
     pub file: &'a FileInfo,
     pub summary: Option<&'a Summary>,
+    /// The store's namespaces; null for an unreadable file.
+    pub namespaces: Option<&'a NamespacesView>,
     pub folders: &'a [FolderReport],
     pub findings: &'a [FindingReport],
     /// SYNC010 findings (per folder, not per item).
@@ -67,6 +69,7 @@ impl<'a> FileEntry<'a> {
                 status: Status::Ok,
                 file: &r.file,
                 summary: Some(&r.summary),
+                namespaces: Some(&r.namespaces),
                 folders: &r.folders,
                 findings: &r.findings,
                 folder_findings: &r.folder_findings,
@@ -77,6 +80,7 @@ impl<'a> FileEntry<'a> {
                 status: Status::Unreadable,
                 file: &u.file,
                 summary: None,
+                namespaces: None,
                 folders: &[],
                 findings: &[],
                 folder_findings: &[],
@@ -143,6 +147,7 @@ pub enum Record<'a> {
         path: &'a str,
         status: Status,
         summary: Option<&'a Summary>,
+        namespaces: Option<&'a NamespacesView>,
         folders: &'a [FolderReport],
         sync_issues: Option<&'a SyncIssuesReport>,
     },
@@ -206,6 +211,7 @@ fn records_to(out: &mut impl Write, scan: &FileScan) -> io::Result<()> {
             path,
             status: entry.status,
             summary: entry.summary,
+            namespaces: entry.namespaces,
             folders: entry.folders,
             sync_issues: entry.sync_issues,
         },

@@ -17,7 +17,7 @@ use core::fmt;
 
 use serde::Serialize;
 
-pub use sync::{check, check_into};
+pub use sync::{check, check_into, check_local_change, check_row_against_item};
 
 /// How much a finding matters. Ordered: `Info < Warning < Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -148,9 +148,27 @@ pub const SYNC003: RuleInfo = RuleInfo {
     summary: "PCL counter is lower than the change key's: the PCL was not updated",
 };
 
+pub const SYNC004: RuleInfo = RuleInfo {
+    id: "SYNC004",
+    severity: Severity::Info,
+    summary: "local change pending upload: the change key is this cache's own and the PCL holds the server's version",
+};
+pub const SYNC005: RuleInfo = RuleInfo {
+    id: "SYNC005",
+    severity: Severity::Info,
+    summary: "known only to this cache: the change key is this cache's own and the PCL holds no server version",
+};
+pub const ROW001: RuleInfo = RuleInfo {
+    id: "ROW001",
+    severity: Severity::Warning,
+    summary:
+        "the item and its contents-table row disagree on the change key, PCL or modification time",
+};
+
 /// Every rule, in report order.
 pub static RULES: &[RuleInfo] = &[
-    CK001, CK002, PCL001, PCL002, PCL003, PCL004, PCL005, SYNC001, SYNC002, SYNC003,
+    CK001, CK002, PCL001, PCL002, PCL003, PCL004, PCL005, SYNC001, SYNC002, SYNC003, SYNC004,
+    SYNC005, ROW001,
 ];
 
 /// Looks a rule up by id (case-insensitive).

@@ -2,11 +2,11 @@
 
 use core::fmt::Write as _;
 
-use ost_props::{Pcl, PclEntry, Xid};
+use ost_props::{NamespaceRole, Namespaces, Pcl, PclEntry, SourceProps, Xid};
 
 use super::{
-    Finding, SyncProps, CK001, CK002, PCL001, PCL002, PCL003, PCL004, PCL005, SYNC001, SYNC002,
-    SYNC003,
+    Finding, SyncProps, CK001, CK002, PCL001, PCL002, PCL003, PCL004, PCL005, ROW001, SYNC001,
+    SYNC002, SYNC003, SYNC004, SYNC005,
 };
 
 /// Most entries quoted in one detail line; a hostile PCL can hold
@@ -268,4 +268,113 @@ fn join<T: core::fmt::Display>(items: impl Iterator<Item = T>) -> String {
         let _ = write!(text, "{item}");
     }
     text
+}
+
+/// SYNC004 and SYNC005, for a message whose change key and PCL passed the
+/// other rules (`findings` holds that item's findings so far): a change
+/// key in the store's *local* namespace is a change Outlook made in this
+/// cache; whether its PCL also names a server version tells a change of a
+/// synchronized item from an item only this cache knows. Silent where the
+/// store does not name its local namespace (PSTs).
+pub fn check_local_change(
+    props: &SyncProps<'_>,
+    namespaces: &Namespaces,
+    findings: &mut Vec<Finding>,
+) {
+    if !findings.is_empty() || namespaces.local.is_none() {
+        return;
+    }
+    let (Some(Ok(change_key)), Some(Ok(pcl))) =
+        (props.change_key.map(Xid::parse), props.pcl.map(Pcl::parse))
+    else {
+        return;
+    };
+    if namespaces.role(&change_key) != NamespaceRole::Local {
+        return;
+    }
+    match pcl
+        .entries()
+        .find(|e| namespaces.role(&e.xid) == NamespaceRole::Server)
+    {
+        Some(server) => findings.push(Finding::new(
+            &SYNC004,
+            format!(
+                "change key {} is in this cache's local namespace and PCL entry {} holds the \
+                 server's version {} = {}: a change made here that the server has not \
+                 confirmed yet (Clear Offline Items would discard it)",
+                describe_xid(&change_key),
+                server.index,
+                server.xid,
+                server.xid.counter(),
+            ),
+        )),
+        None => findings.push(Finding::new(
+            &SYNC005,
+            format!(
+                "change key {} is in this cache's local namespace and the PCL ({}) holds no \
+                 server version: an item created in this cache and not yet uploaded, or one \
+                 of Outlook's own local items (Clear Offline Items would discard it)",
+                describe_xid(&change_key),
+                list_entries(pcl.entries()),
+            ),
+        )),
+    }
+}
+
+/// ROW001: the item's own change key, PCL and modification time against
+/// those of its contents-table row, each compared where both have it.
+pub fn check_row_against_item(
+    item: &SourceProps<'_>,
+    row: &SourceProps<'_>,
+    findings: &mut Vec<Finding>,
+) {
+    let mut differences = Vec::new();
+    if let (Some(a), Some(b)) = (item.change_key(), row.change_key()) {
+        if a != b {
+            differences.push(format!(
+                "change key: item {}, row {}",
+                describe_bytes_as_xid(a),
+                describe_bytes_as_xid(b)
+            ));
+        }
+    }
+    if let (Some(a), Some(b)) = (item.pcl(), row.pcl()) {
+        if a != b {
+            differences.push(format!(
+                "PCL: item {}, row {}",
+                describe_bytes_as_pcl(a),
+                describe_bytes_as_pcl(b)
+            ));
+        }
+    }
+    if let (Some(a), Some(b)) = (item.last_modified, row.last_modified) {
+        if a != b {
+            differences.push(format!("last modified: item {a}, row {b}"));
+        }
+    }
+    if !differences.is_empty() {
+        findings.push(Finding::new(
+            &ROW001,
+            format!(
+                "the folder lists one version and the item holds another: {}",
+                differences.join("; ")
+            ),
+        ));
+    }
+}
+
+/// An XID's description, or its length when it is none.
+fn describe_bytes_as_xid(bytes: &[u8]) -> String {
+    match Xid::parse(bytes) {
+        Ok(xid) => describe_xid(&xid),
+        Err(_) => format!("({} bytes, not an XID)", bytes.len()),
+    }
+}
+
+/// A PCL's entries, or its length when it does not decode.
+fn describe_bytes_as_pcl(bytes: &[u8]) -> String {
+    match Pcl::parse(bytes) {
+        Ok(pcl) => format!("[{}]", list_entries(pcl.entries())),
+        Err(_) => format!("({} bytes, malformed)", bytes.len()),
+    }
 }

@@ -262,7 +262,7 @@ fn catalogue_is_consistent() {
         assert!(!rule.summary.is_empty());
         assert_eq!(rule_info(&rule.id.to_lowercase()), Some(rule));
     }
-    assert_eq!(RULES.len(), 10);
+    assert_eq!(RULES.len(), 13);
     assert_eq!(rule_info("NOPE"), None);
     assert_eq!(
         rule_info("sync002").map(|r| r.severity),
@@ -315,4 +315,126 @@ fn severity_is_ordered_and_serializes_lowercase() {
         serde_json::to_string(&CK001).unwrap(),
         r#"{"id":"CK001","severity":"warning","summary":"change key missing while a PCL exists"}"#
     );
+}
+
+/// The namespaces of a store whose server replica is GUID 0xBC and whose
+/// own namespace is 0x26.
+fn ost_namespaces() -> ost_props::Namespaces {
+    ost_props::Namespaces {
+        replicas: vec![(1, ost_props::Guid::from_bytes(guid(0xBC)))],
+        local: Some(ost_props::Guid::from_bytes(guid(0x26))),
+    }
+}
+
+fn run_local(change_key: &[u8], list: &[u8], ns: &ost_props::Namespaces) -> Vec<Finding> {
+    let props = SyncProps {
+        change_key: Some(change_key),
+        pcl: Some(list),
+    };
+    let mut findings = check(&props);
+    check_local_change(&props, ns, &mut findings);
+    findings
+}
+
+#[test]
+fn local_changes_pending_and_local_only_items() {
+    let ns = ost_namespaces();
+    // The real shapes: a local change of a synchronized item, an item only
+    // this cache knows, and a server version (healthy).
+    let pending = run_local(
+        &xid(0x26, 0xc08, 4),
+        &pcl(&[(0x26, 0xc08, 4), (0xBC, 0xa6a, 6)]),
+        &ns,
+    );
+    assert_eq!(ids(&pending), ["SYNC004"]);
+    assert!(
+        pending[0].detail.contains("2666 (0xa6a)"),
+        "{}",
+        pending[0].detail
+    );
+    let local_only = run_local(&xid(0x26, 0x807, 4), &pcl(&[(0x26, 0x807, 4)]), &ns);
+    assert_eq!(ids(&local_only), ["SYNC005"]);
+    assert_eq!(local_only[0].severity, Severity::Info);
+    let server = run_local(
+        &xid(0xBC, 0x8ae, 6),
+        &pcl(&[(0x26, 0x804, 4), (0xBC, 0x8ae, 6)]),
+        &ns,
+    );
+    assert!(server.is_empty(), "{server:?}");
+    // A 6-byte XID of a GUID outside the map is still the server's.
+    let foreign = run_local(&xid(0x26, 9, 4), &pcl(&[(0x26, 9, 4), (0x77, 5, 6)]), &ns);
+    assert_eq!(ids(&foreign), ["SYNC004"]);
+}
+
+#[test]
+fn local_change_rules_need_a_named_local_namespace_and_a_sound_item() {
+    let ns = ost_namespaces();
+    // No local namespace (PSTs): silent.
+    let none = ost_props::Namespaces::default();
+    assert!(run_local(&xid(0x26, 9, 4), &pcl(&[(0x26, 9, 4)]), &none).is_empty());
+    // An item another rule already reports: only that rule.
+    let stale = run_local(&xid(0x26, 9, 4), &pcl(&[(0x26, 12, 4), (0xBC, 1, 6)]), &ns);
+    assert_eq!(ids(&stale), ["SYNC002"]);
+    // Undecodable values: the other rules speak.
+    assert_eq!(
+        ids(&run_local(&[1, 2], &pcl(&[(0x26, 9, 4)]), &ns)),
+        ["CK002"]
+    );
+}
+
+fn props<'a>(
+    change_key: Option<&'a [u8]>,
+    list: Option<&'a [u8]>,
+    modified: Option<u64>,
+) -> ost_props::SourceProps<'a> {
+    use std::borrow::Cow;
+    let value = |id, bytes: &'a [u8]| {
+        ost_ndb::ltp::PropValue::new(id, ost_ndb::ltp::prop_type::BINARY, Cow::Borrowed(bytes))
+    };
+    ost_props::SourceProps::for_tests(
+        change_key.map(|b| value(0x65E2, b)),
+        list.map(|b| value(0x65E3, b)),
+        modified.map(ost_props::FileTime),
+    )
+}
+
+#[test]
+fn row001_compares_what_both_sides_have() {
+    let ck_new = xid(0xBC, 0x900, 6);
+    let ck_old = xid(0xBC, 0x8ff, 6);
+    let list_new = pcl(&[(0xBC, 0x900, 6)]);
+    let list_old = pcl(&[(0xBC, 0x8ff, 6)]);
+    let mut findings = Vec::new();
+    // Equal: silent.
+    check_row_against_item(
+        &props(Some(&ck_new), Some(&list_new), Some(7)),
+        &props(Some(&ck_new), Some(&list_new), Some(7)),
+        &mut findings,
+    );
+    assert!(findings.is_empty());
+    // One side lacks a value: nothing to compare.
+    check_row_against_item(
+        &props(None, None, Some(7)),
+        &props(Some(&ck_old), Some(&list_old), None),
+        &mut findings,
+    );
+    assert!(findings.is_empty());
+    // The row lists an older version.
+    check_row_against_item(
+        &props(Some(&ck_new), Some(&list_new), Some(8)),
+        &props(Some(&ck_old), Some(&list_old), Some(7)),
+        &mut findings,
+    );
+    assert_eq!(ids(&findings), ["ROW001"]);
+    let detail = &findings[0].detail;
+    assert!(
+        detail.contains("change key: item") && detail.contains("2304 (0x900)"),
+        "{detail}"
+    );
+    assert!(detail.contains("2303 (0x8ff)"), "{detail}");
+    assert!(
+        detail.contains("PCL: item") && detail.contains("last modified: item"),
+        "{detail}"
+    );
+    assert_eq!(findings[0].severity, Severity::Warning);
 }

@@ -19,16 +19,23 @@ use std::time::Instant;
 
 use ost_ndb::ltp::PropertyContext;
 use ost_ndb::{NdbError, Pst};
-use ost_props::{ItemKind, ItemRecord, ItemView, Store, WalkError};
+use ost_props::{
+    Folder, ItemKind, ItemRecord, ItemView, Namespaces, ObjectId, RowPolicy, RowValues, Sources,
+    Store, WalkError,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::rules::{check_into, Finding, RuleInfo, Severity, SyncProps, RULES};
+use crate::rules::{
+    check_into, check_local_change, check_row_against_item, Finding, RuleInfo, Severity, SyncProps,
+    RULES,
+};
 use crate::sync_issues::{
     self, is_conflict, is_log_message, parse_entry_id, EntryId, FolderFinding, LogIndex, ReadLog,
     SyncIssuesReport,
 };
+use crate::walk::visit_items;
 
 /// Every rule a scan reports: the item rules of [`RULES`], then SYNC010,
 /// which weighs a folder's item findings against Outlook's own Sync Issues
@@ -42,9 +49,10 @@ fn scan_rule_info(id: &str) -> Option<&'static RuleInfo> {
 }
 
 /// The rules whose remedy (docs/rules.md) is *Clear Offline Items* on the
-/// folder. PCL003 and PCL004 are left out: their remedy is usually nothing.
+/// folder. PCL003 and PCL004 are left out: their remedy is usually nothing;
+/// SYNC004 and SYNC005 too: they are local changes the remedy would lose.
 pub const CLEAR_OFFLINE_ITEMS_RULES: &[&str] = &[
-    "CK001", "CK002", "PCL001", "PCL002", "PCL005", "SYNC001", "SYNC002", "SYNC003",
+    "CK001", "CK002", "PCL001", "PCL002", "PCL005", "SYNC001", "SYNC002", "SYNC003", "ROW001",
 ];
 
 /// What a scan computes besides the rules.
@@ -52,10 +60,14 @@ pub const CLEAR_OFFLINE_ITEMS_RULES: &[&str] = &[
 pub struct ScanOptions {
     /// Compute the SHA-256 of the whole file (reads every byte once more).
     pub hash: bool,
+    /// Read every item's own properties too where its row carries them,
+    /// and compare the two (ROW001). Without it, an item whose row has a
+    /// change key or PCL is read from the row alone.
+    pub verify_rows: bool,
 }
 
 pub use crate::proof::hex;
-use crate::proof::{pcl_view, ChangeKeyView, PclEntryView};
+use crate::proof::{pcl_view_in_store, ChangeKeyView, PclEntryView};
 
 /// The file itself: what its header says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -148,6 +160,21 @@ pub struct Summary {
     pub with_change_key: u64,
     /// Items that have PR_PREDECESSOR_CHANGE_LIST (decodable or not).
     pub with_pcl: u64,
+    /// Items the change key / PCL rules could look at: those with either.
+    pub checked: u64,
+    /// Items with neither: nothing was checked on them. A file where this
+    /// is every item says nothing about its sync state.
+    pub not_checked: u64,
+    /// Items whose change key or PCL came from their contents-table row
+    /// (real OSTs keep them there).
+    pub from_rows: u64,
+    /// Items whose row and own properties were both read and compared
+    /// (ROW001): all with `--verify-rows`, else those whose row lacked
+    /// the sync values or that the Sync Issues analysis read.
+    pub rows_compared: u64,
+    /// Folders with a change key or PCL of their own, checked by the same
+    /// rules.
+    pub folders_checked: u64,
     pub findings: u64,
     /// Every rule of the catalogue, zero included.
     pub findings_by_rule: BTreeMap<&'static str, u64>,
@@ -210,8 +237,113 @@ pub struct FindingReport {
     pub pcl: Option<Vec<PclEntryView>>,
     /// The raw PCL; `None` when absent.
     pub pcl_hex: Option<String>,
+    /// Where the change key, PCL and modification time came from: `item`
+    /// (its property context) or `row` (its contents-table row).
+    pub sources: SourcesView,
+    /// The object id (0x67F4: PidTagMid of an item, PidTagFolderId of a
+    /// folder), in OSTs.
+    pub object_id: Option<ObjectIdView>,
+    /// Whether `source_key` was derived from the object id and the replica
+    /// map (OSTs do not store source keys).
+    pub source_key_derived: bool,
+    /// The row's values when both the row and the item were read (the
+    /// values above are then the item's); ROW001 compares the two.
+    pub row: Option<RowValuesView>,
     /// The rule's explanation with the decoded values.
     pub detail: String,
+}
+
+/// Where an item's values came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SourcesView {
+    pub change_key: Option<&'static str>,
+    pub pcl: Option<&'static str>,
+    pub last_modified: Option<&'static str>,
+}
+
+impl From<Sources> for SourcesView {
+    fn from(s: Sources) -> SourcesView {
+        SourcesView {
+            change_key: s.change_key.map(|s| s.name()),
+            pcl: s.pcl.map(|s| s.name()),
+            last_modified: s.last_modified.map(|s| s.name()),
+        }
+    }
+}
+
+/// An object id: replica id and global counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ObjectIdView {
+    pub replica_id: u16,
+    pub globcnt: u64,
+}
+
+impl From<ObjectId> for ObjectIdView {
+    fn from(id: ObjectId) -> ObjectIdView {
+        ObjectIdView {
+            replica_id: id.replica_id,
+            globcnt: id.globcnt,
+        }
+    }
+}
+
+/// A row's sync values, decoded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowValuesView {
+    pub change_key: Option<ChangeKeyView>,
+    pub pcl: Option<Vec<PclEntryView>>,
+    pub pcl_hex: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl RowValuesView {
+    fn new(row: &RowValues, namespaces: &Namespaces) -> RowValuesView {
+        RowValuesView {
+            change_key: row
+                .change_key
+                .as_deref()
+                .map(|b| ChangeKeyView::in_store(b, namespaces)),
+            pcl: row
+                .pcl
+                .as_deref()
+                .and_then(|b| pcl_view_in_store(b, namespaces)),
+            pcl_hex: row.pcl.as_deref().map(hex),
+            last_modified: row.last_modified.map(|t| t.to_string()),
+        }
+    }
+}
+
+/// The namespaces of a store ([`ost_props::Namespaces`]), as reports show
+/// them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NamespacesView {
+    /// The replica map (NID 0x801), by replica id: the server's namespaces.
+    pub replicas: Vec<ReplicaView>,
+    /// The OST's own namespace (message store property 0x7C07).
+    pub local: Option<String>,
+}
+
+/// One entry of the replica map.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicaView {
+    pub replica_id: u16,
+    pub guid: String,
+}
+
+impl NamespacesView {
+    fn new(ns: &Namespaces) -> NamespacesView {
+        NamespacesView {
+            replicas: ns
+                .replicas
+                .iter()
+                .map(|(id, g)| ReplicaView {
+                    replica_id: *id,
+                    guid: g.to_string(),
+                })
+                .collect(),
+            local: ns.local.map(|g| g.to_string()),
+        }
+    }
 }
 
 /// Where an error was met.
@@ -265,6 +397,9 @@ impl ErrorReport {
 pub struct FileReport {
     pub file: FileInfo,
     pub summary: Summary,
+    /// The store's namespaces: which change keys are the server's and
+    /// which this cache's own.
+    pub namespaces: NamespacesView,
     /// Every folder of the walk, in walk order (depth first).
     pub folders: Vec<FolderReport>,
     /// In walk order of the items, then catalogue order of the rules.
@@ -313,11 +448,15 @@ impl FileScan {
 /// holds only the findings, never every record: 32 bytes for an item with
 /// nothing to report, which is nearly every item.
 struct ItemOutcome {
-    /// Hash of PR_SOURCE_KEY: finds the targets of Exchange-style conflict
-    /// entry ids without keeping every key.
+    /// Hash of PR_SOURCE_KEY (stored or derived): finds the targets of
+    /// Exchange-style conflict entry ids without keeping every key.
     source_key_hash: Option<u64>,
     has_change_key: bool,
     has_pcl: bool,
+    /// The change key or PCL came from the item's row.
+    from_row: bool,
+    /// The row and the item were both read and compared.
+    row_compared: bool,
     /// Boxed: most items have none of it.
     detail: Option<Box<OutcomeDetail>>,
 }
@@ -340,7 +479,7 @@ fn key_hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-fn finding_report(record: &ItemRecord, finding: Finding) -> FindingReport {
+fn finding_report(record: &ItemRecord, finding: Finding, ns: &Namespaces) -> FindingReport {
     FindingReport {
         rule: finding.rule,
         severity: finding.severity,
@@ -352,37 +491,89 @@ fn finding_report(record: &ItemRecord, finding: Finding) -> FindingReport {
         message_class: record.message_class.clone(),
         source_key: record.source_key.as_deref().map(hex),
         last_modified: record.last_modified.map(|t| t.to_string()),
-        change_key: record.change_key.as_deref().map(ChangeKeyView::new),
-        pcl: record.pcl.as_deref().and_then(pcl_view),
+        change_key: record
+            .change_key
+            .as_deref()
+            .map(|b| ChangeKeyView::in_store(b, ns)),
+        pcl: record.pcl.as_deref().and_then(|b| pcl_view_in_store(b, ns)),
         pcl_hex: record.pcl.as_deref().map(hex),
+        sources: record.sources.into(),
+        object_id: record.object_id.map(Into::into),
+        source_key_derived: record.source_key_derived,
+        row: record.row.as_ref().map(|r| RowValuesView::new(r, ns)),
         detail: finding.detail,
     }
+}
+
+/// The findings of a folder's own change key and PCL (the item rules that
+/// need no item: not SYNC004/SYNC005, which Outlook's folder bookkeeping
+/// would set off on nearly every folder; see docs/rules.md).
+fn folder_findings_of(folder: &Folder, ns: &Namespaces) -> Vec<FindingReport> {
+    let props = SyncProps {
+        change_key: folder.change_key.as_deref(),
+        pcl: folder.pcl.as_deref(),
+    };
+    let mut found = Vec::new();
+    check_into(&props, &mut found);
+    let source_key = folder.object_id.and_then(|id| ns.source_key(id));
+    let sources = |present: bool| present.then_some("item");
+    found
+        .into_iter()
+        .map(|finding| FindingReport {
+            rule: finding.rule,
+            severity: finding.severity,
+            nid: folder.nid,
+            kind: "folder",
+            folder: folder.path.to_string(),
+            folder_nid: folder.nid,
+            subject: None,
+            message_class: None,
+            source_key: source_key.as_ref().map(|k| hex(k)),
+            last_modified: folder.last_modified.map(|t| t.to_string()),
+            change_key: props.change_key.map(|b| ChangeKeyView::in_store(b, ns)),
+            pcl: props.pcl.and_then(|b| pcl_view_in_store(b, ns)),
+            pcl_hex: props.pcl.map(hex),
+            sources: SourcesView {
+                change_key: sources(props.change_key.is_some()),
+                pcl: sources(props.pcl.is_some()),
+                last_modified: sources(folder.last_modified.is_some()),
+            },
+            object_id: folder.object_id.map(Into::into),
+            source_key_derived: source_key.is_some(),
+            row: None,
+            detail: finding.detail,
+        })
+        .collect()
 }
 
 /// What an item's outcome needs besides the item.
 struct WalkContext<'a, 'p> {
     pst: &'a Pst<'p>,
-    store: &'a Store<'p>,
+    namespaces: &'a Namespaces,
     log_index: &'a LogIndex,
     /// NIDs of the Sync Issues folders.
     sync_tree: &'a HashSet<u32>,
 }
 
 fn evaluate(
+    store: &Store<'_>,
     view: ItemView<'_>,
     pc: Option<&PropertyContext<'_>>,
     cx: &WalkContext<'_, '_>,
 ) -> ItemOutcome {
     let mut found = Vec::new();
-    check_into(
-        &SyncProps {
-            change_key: view.change_key(),
-            pcl: view.pcl(),
-        },
-        &mut found,
-    );
+    let props = SyncProps {
+        change_key: view.change_key(),
+        pcl: view.pcl(),
+    };
+    check_into(&props, &mut found);
+    check_local_change(&props, cx.namespaces, &mut found);
+    let row_compared = view.row_and_item_read();
+    if row_compared {
+        check_row_against_item(&view.item, &view.row, &mut found);
+    }
     let keep = cx.sync_tree.contains(&view.folder_nid)
-        || is_conflict(view.conflict_entry_id(), view.message_status);
+        || is_conflict(view.conflict_entry_id(), view.message_status());
     let errors: Vec<ErrorReport> = view
         .errors
         .iter()
@@ -395,18 +586,24 @@ fn evaluate(
     let source_key_hash = view.source_key().map(key_hash);
     let has_change_key = view.change_key().is_some();
     let has_pcl = view.pcl().is_some();
+    let sources = view.sources();
+    let from_row = sources.change_key == Some(ost_props::Source::Row)
+        || sources.pcl == Some(ost_props::Source::Row);
     // Strings decoded and bytes copied only for the items that a finding
     // reports or the Sync Issues analysis uses: most items are neither.
     let record = (keep || !found.is_empty()).then(|| view.into_record());
     let findings = match &record {
-        Some(r) => found.into_iter().map(|f| finding_report(r, f)).collect(),
+        Some(r) => found
+            .into_iter()
+            .map(|f| finding_report(r, f, cx.namespaces))
+            .collect(),
         None => Vec::new(),
     };
     // Log messages are read while the walk has them open, rather than
     // opened again by the Sync Issues analysis.
     let log = match (&record, pc) {
         (Some(r), Some(pc)) if is_log_message(r, |nid| cx.sync_tree.contains(&nid)) => Some(
-            sync_issues::read_log(cx.pst, cx.store, cx.log_index, r, Some(pc)),
+            sync_issues::read_log(cx.pst, store, cx.log_index, r, Some(pc)),
         ),
         _ => None,
     };
@@ -424,6 +621,8 @@ fn evaluate(
         source_key_hash,
         has_change_key,
         has_pcl,
+        from_row,
+        row_compared,
         detail,
     }
 }
@@ -472,10 +671,11 @@ pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
     };
     let (sha256, report) = rayon::join(
         || options.hash.then(|| hex(&Sha256::digest(pst.bytes()))),
-        || scan_store(&pst),
+        || scan_store(&pst, options),
     );
     let StoreScan {
         mut summary,
+        namespaces,
         folders,
         findings,
         folder_findings,
@@ -486,6 +686,7 @@ pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
     FileScan::Scanned(Box::new(FileReport {
         file: file_info(path, &pst, sha256),
         summary,
+        namespaces,
         folders,
         findings,
         folder_findings,
@@ -496,6 +697,7 @@ pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
 
 struct StoreScan {
     summary: Summary,
+    namespaces: NamespacesView,
     folders: Vec<FolderReport>,
     findings: Vec<FindingReport>,
     folder_findings: Vec<FolderFinding>,
@@ -646,6 +848,7 @@ fn roll_up(
     outcomes: Vec<ItemOutcome>,
     reported: Vec<Reported<'_>>,
 ) -> Rollup {
+    let ns = store.namespaces();
     let mut summary = Summary::new();
     summary.folders = store.folders().len() as u64;
     let mut folders: Vec<FolderReport> = store
@@ -683,13 +886,33 @@ fn roll_up(
     for outcome in &outcomes {
         summary.with_change_key += u64::from(outcome.has_change_key);
         summary.with_pcl += u64::from(outcome.has_pcl);
+        summary.checked += u64::from(outcome.has_change_key || outcome.has_pcl);
+        summary.from_rows += u64::from(outcome.from_row);
+        summary.rows_compared += u64::from(outcome.row_compared);
     }
-    for (i, item_findings, item_errors) in reported {
+    summary.not_checked = summary.messages - summary.checked;
+    // The folders' own findings first (in walk order), then the items'.
+    let mut folder_found: Vec<(usize, Vec<FindingReport>)> = Vec::new();
+    for (i, f) in store.folders().iter().enumerate() {
+        summary.folders_checked += u64::from(f.change_key.is_some() || f.pcl.is_some());
+        let found = folder_findings_of(f, ns);
+        if !found.is_empty() {
+            folder_found.push((i, found));
+        }
+    }
+    let folder_count = folders.len();
+    let mut item_found = reported.into_iter().map(|(i, item_findings, item_errors)| {
         let folder = refs
             .get(i as usize)
             .and_then(|r| r.folder)
-            .filter(|&f| f < folders.len());
-        for finding in std::mem::take(item_findings) {
+            .filter(|&f| f < folder_count);
+        (folder, std::mem::take(item_findings), Some(item_errors))
+    });
+    let folder_found = folder_found
+        .into_iter()
+        .map(|(i, found)| (Some(i), found, None));
+    for (folder, found, item_errors) in folder_found.chain(&mut item_found) {
+        for finding in found {
             summary.findings += 1;
             *summary.findings_by_rule.entry(finding.rule).or_insert(0) += 1;
             summary.findings_by_severity.add(finding.severity, 1);
@@ -707,7 +930,9 @@ fn roll_up(
             }
             findings.push(finding);
         }
-        errors.append(item_errors);
+        if let Some(item_errors) = item_errors {
+            errors.append(item_errors);
+        }
     }
     Rollup {
         summary,
@@ -718,40 +943,37 @@ fn roll_up(
     }
 }
 
-fn scan_store(pst: &Pst<'_>) -> StoreScan {
+fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     let mut store = Store::open(pst);
-    // The folders' tables and the NBT are read in parallel, then joined.
-    let (listings, nodes) = rayon::join(
-        || {
-            (0..store.folders().len())
-                .into_par_iter()
-                .map(|i| store.list_folder(i, true))
-                .collect()
-        },
-        || store.walk_message_nodes(),
-    );
-    let refs = store.join_item_refs(listings, nodes, true);
-    // Located once: the walk keeps the tree's items, the analysis reports it.
+    // Located before the walk: the items of the Sync Issues tree are read
+    // whole (their logs and conflict entry ids), even where rows carry
+    // their sync properties.
     let located = sync_issues::locate(pst, &store);
     let sync_tree: HashSet<u32> = located.0.all().map(|f| f.nid).collect();
     let log_index = LogIndex::new(&store);
+    let namespaces = store.namespaces().clone();
     let cx = WalkContext {
         pst,
-        store: &store,
+        namespaces: &namespaces,
         log_index: &log_index,
         sync_tree: &sync_tree,
     };
-    // Items are read in the order of their blocks (neighbouring reads
-    // share B-tree leaves and page-cache nodes); `collect` on an indexed
-    // parallel iterator keeps that order whatever the number of threads ...
-    let order = store.read_order(&refs);
-    let mut outcomes: Vec<ItemOutcome> = order
-        .par_iter()
-        .map(|&i| {
-            let item = &refs[i as usize];
-            store.visit_item(item, |view, pc| evaluate(view, pc, &cx))
-        })
-        .collect();
+    let read_item_if = |view: &ItemView<'_>| {
+        sync_tree.contains(&view.folder_nid)
+            || view
+                .message_status()
+                .is_some_and(|s| s & sync_issues::MS_IN_CONFLICT != 0)
+    };
+    let policy = RowPolicy {
+        read_all_items: options.verify_rows,
+        read_item_if: &read_item_if,
+    };
+    let walked = visit_items(&mut store, true, &policy, |store, view, pc| {
+        evaluate(store, view, pc, &cx)
+    });
+    let refs = walked.refs;
+    let order = walked.order;
+    let mut outcomes = walked.outcomes;
     // ... and reported in walk order: most outcomes are only counted, and
     // the few that carry something are put back in walk order. Neither
     // depends on the number of threads.
@@ -787,6 +1009,7 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
         findings,
         mut errors,
     } = rollup;
+    let namespaces = NamespacesView::new(store.namespaces());
     // SYNC010: Outlook's own records agree with the item findings.
     let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
     for f in &findings {
@@ -830,6 +1053,7 @@ fn scan_store(pst: &Pst<'_>) -> StoreScan {
     summary.errors_dropped = dropped;
     StoreScan {
         summary,
+        namespaces,
         folders,
         findings,
         folder_findings,

@@ -1,0 +1,91 @@
+//! Every item of a store, read in parallel, for `scan`, `items` and `diff`.
+//!
+//! Two paths, chosen per table (see `ost_props::rows`):
+//! - a contents table that carries the sync columns (real OSTs) is read row
+//!   by row as its folder is listed, folders in parallel; an item's own
+//!   property context is opened only where its row lacks the sync values or
+//!   the caller's [`RowPolicy`] asks for it;
+//! - the items of other tables (PSTs) are read from their property
+//!   contexts, in parallel, in the order of their data blocks
+//!   ([`Store::read_order`]).
+//!
+//! What the visitor returns comes back with the walk index of its item, so
+//! callers can report in walk order whatever the number of threads.
+
+use ost_ndb::ltp::PropertyContext;
+use ost_props::{ItemRef, ItemView, RowPolicy, Store};
+use rayon::prelude::*;
+
+/// The items of a walk and what the visitor made of each.
+pub struct Walked<T> {
+    /// Every item, in walk order.
+    pub refs: Vec<ItemRef>,
+    /// `outcomes[k]` is what the visitor returned for `refs[order[k]]`.
+    pub order: Vec<u32>,
+    pub outcomes: Vec<T>,
+}
+
+impl<T> Walked<T> {
+    /// The outcomes in walk order (a permutation; for callers that keep
+    /// every item).
+    pub fn into_walk_order(self) -> Vec<T> {
+        let mut keyed: Vec<(u32, T)> = self.order.into_iter().zip(self.outcomes).collect();
+        keyed.sort_unstable_by_key(|&(i, _)| i);
+        keyed.into_iter().map(|(_, t)| t).collect()
+    }
+}
+
+/// Read every item of `store` (with `all`, associated items and orphans
+/// too) and hand each to `visit`, with the store, on the current rayon
+/// pool. (The store is passed rather than borrowed by `visit`: the walk
+/// needs it mutably between the two paths.)
+pub fn visit_items<T, F>(
+    store: &mut Store<'_>,
+    all: bool,
+    policy: &RowPolicy<'_>,
+    visit: F,
+) -> Walked<T>
+where
+    T: Send,
+    F: Fn(&Store<'_>, ItemView<'_>, Option<&PropertyContext<'_>>) -> T + Sync,
+{
+    // The folders' tables (rows read as they are listed) and the NBT are
+    // read in parallel, then joined.
+    let listed = &*store;
+    let (listings, nodes) = rayon::join(
+        || {
+            (0..listed.folders().len())
+                .into_par_iter()
+                .map(|i| listed.list_folder_visiting(i, all, policy, |v, pc| visit(listed, v, pc)))
+                .collect()
+        },
+        || listed.walk_message_nodes(),
+    );
+    let (refs, visited) = store.join_item_refs(listings, nodes, all);
+    // Items are read in the order of their blocks (neighbouring reads
+    // share B-tree leaves and page-cache nodes); `collect` on an indexed
+    // parallel iterator keeps that order whatever the number of threads.
+    let pc_order: Vec<u32> = store
+        .read_order(&refs)
+        .into_iter()
+        .filter(|&i| !refs[i as usize].row_carries_sync)
+        .collect();
+    let store = &*store;
+    let from_items: Vec<T> = pc_order
+        .par_iter()
+        .map(|&i| store.visit_item(&refs[i as usize], |v, pc| visit(store, v, pc)))
+        .collect();
+    let mut order = Vec::with_capacity(visited.len() + pc_order.len());
+    let mut outcomes = Vec::with_capacity(order.capacity());
+    for (i, t) in visited {
+        order.push(i);
+        outcomes.push(t);
+    }
+    order.extend(pc_order);
+    outcomes.extend(from_items);
+    Walked {
+        refs,
+        order,
+        outcomes,
+    }
+}
