@@ -44,6 +44,10 @@ fn closed_pipe() -> ! {
     std::process::exit(CLOSED_PIPE_STATUS)
 }
 
+/// The status of the test hook's interruption (see [`CrashPoint`]): that
+/// of a process killed by SIGKILL, without the core dump of an abort.
+pub const CRASH_STATUS: i32 = 137;
+
 /// The file or stream being written.
 enum Sink {
     Stdout(io::Stdout),
@@ -105,10 +109,12 @@ pub struct Output {
 }
 
 /// A test hook: with `OSTSCAN_TEST_ABORT_AFTER_BYTES=N` in the
-/// environment, the process aborts (as if killed: no flush, no cleanup)
-/// once N bytes have been written to a file output, after writing exactly
-/// the first N, possibly half a line. The kill-and-resume test uses it to
-/// interrupt `batch` at chosen points without depending on timing.
+/// environment, the process ends at once with status [`CRASH_STATUS`]
+/// (as if killed: no flush of our buffers, no cleanup, temporary files
+/// left) once N bytes have been written to a file output, after writing
+/// exactly the first N, possibly half a line. The kill-and-resume test
+/// uses it to interrupt `batch` at chosen points without depending on
+/// timing.
 struct CrashPoint {
     left: u64,
 }
@@ -251,7 +257,7 @@ impl Write for Output {
                 crash.left -= take as u64;
                 if crash.left == 0 {
                     let _ = self.writer.flush();
-                    std::process::abort();
+                    std::process::exit(CRASH_STATUS);
                 }
                 Ok(take)
             }
