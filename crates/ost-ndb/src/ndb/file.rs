@@ -364,24 +364,25 @@ fn non_regular(kind: std::fs::FileType) -> Option<&'static str> {
 /// since the caller checked it, the open returns at once instead of
 /// waiting for a writer (and the caller's `fstat` refuses it). The flag
 /// changes nothing for a regular file.
+#[cfg(unix)]
 fn open_read_only(path: &Path) -> std::io::Result<File> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let open = |flags| {
-            std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(flags)
-                .open(path)
-        };
-        #[cfg(target_os = "linux")]
-        match open(libc::O_NOATIME | libc::O_NONBLOCK) {
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
-            other => return other,
-        }
-        open(libc::O_NONBLOCK)
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = |flags| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)
+    };
+    #[cfg(target_os = "linux")]
+    match open(libc::O_NOATIME | libc::O_NONBLOCK) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+        other => return other,
     }
-    #[cfg(not(unix))]
+    open(libc::O_NONBLOCK)
+}
+
+#[cfg(not(unix))]
+fn open_read_only(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 

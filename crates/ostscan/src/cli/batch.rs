@@ -43,8 +43,8 @@ bytes. The output is valid NDJSON after any interruption.
 
 Exit codes (the highest that applies wins):
   2  a file or directory could not be read, or a file was read only in part
-     (not with --allow-partial), the output could not be written, or bad
-     usage
+     (not with --allow-partial), the output could not be written, --out
+     names an input, or bad usage
   1  findings at or above --fail-on (default warning)
   0  none of the above
 With --resume, the files done by earlier runs count too.";

@@ -20,7 +20,8 @@ Exit codes (the highest that applies wins):
   2  a file could not be read at all, or was read only in part (status
      \"partial\": a table, folder, item or B-tree page could not be read, the
      file is shorter than its header says, or a CRC or signature check
-     failed), the output could not be written, or bad usage
+     failed), the output could not be written, --out names an input, or
+     bad usage
   1  findings at or above --fail-on
   0  none of the above
 With --allow-partial, a file read in part counts by its findings only.
