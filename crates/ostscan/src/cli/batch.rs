@@ -117,13 +117,11 @@ fn error_record(e: &DiscoveryError) -> Vec<u8> {
     line
 }
 
-/// Write `bytes` and flush, unless an earlier write failed (then the run
-/// finishes without output and reports that one error).
-fn emit(out: &mut dyn Write, bytes: &[u8], write_error: &mut Option<io::Error>) {
-    if write_error.is_none() {
-        if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
-            *write_error = Some(e);
-        }
+/// Write `bytes` and flush; on a write error, report it and end the run
+/// at once (exit 2): nothing more could be written.
+fn emit(out: &mut Output, bytes: &[u8]) {
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        out.fail_now(&e);
     }
 }
 
@@ -233,10 +231,9 @@ pub fn run(args: &BatchArgs) -> u8 {
         }
     };
 
-    let mut write_error: Option<io::Error> = None;
     for e in &discovery_errors {
         warn(e);
-        emit(&mut out, &error_record(e), &mut write_error);
+        emit(&mut out, &error_record(e));
         totals.errors += 1;
     }
 
@@ -246,7 +243,7 @@ pub fn run(args: &BatchArgs) -> u8 {
     scan_files_ordered(&pool, &todo, &options, |index, scan| {
         report_problem(&scan);
         totals.add(&scan);
-        emit(&mut out, &file_records(&scan), &mut write_error);
+        emit(&mut out, &file_records(&scan));
         if let Some(bar) = &progress {
             bar.inc(file_size(&todo[index]));
             bar.set_message(format!("{}/{} files", index + 1, todo.len()));
@@ -257,10 +254,7 @@ pub fn run(args: &BatchArgs) -> u8 {
         bar.finish_and_clear();
     }
     totals.elapsed_ms = started.elapsed().as_millis() as u64;
-    emit(&mut out, &summary_record(&totals), &mut write_error);
-    if let Some(e) = write_error {
-        return out.failed(&e);
-    }
+    emit(&mut out, &summary_record(&totals));
     if let Err(code) = out.finish() {
         return code;
     }

@@ -231,6 +231,15 @@ impl Output {
         Ok(())
     }
 
+    /// Report a write error and end the process at once with status 2,
+    /// the temporary file removed: for a write error in the middle of a
+    /// long run, whose remaining work could never be written.
+    pub fn fail_now(&mut self, e: &io::Error) -> ! {
+        let code = self.failed(e);
+        self.pending = None;
+        std::process::exit(i32::from(code))
+    }
+
     /// Report a write error: one line and exit status 2. (A closed pipe
     /// never gets here: it ends the process where it is met.)
     pub fn failed(&self, e: &io::Error) -> u8 {

@@ -215,16 +215,12 @@ pub fn run(args: &ScanArgs) -> u8 {
     let options = ScanOptions { hash: args.hash };
     let mut totals = Totals::new();
     let mut scans = Vec::new();
-    let mut write_error: Option<io::Error> = None;
     scan_files_ordered(&pool, &args.files, &options, |index, scan| {
         report_problem(&scan);
         totals.add(&scan);
         if let Some(bar) = &progress {
             bar.inc(file_size(&args.files[index]));
             bar.set_message(format!("{}/{} files", index + 1, args.files.len()));
-        }
-        if write_error.is_some() {
-            return Some(scan);
         }
         let written = match format {
             Format::Json => {
@@ -235,7 +231,9 @@ pub fn run(args: &ScanArgs) -> u8 {
             Format::Text => write_text(&mut out, &scan).and_then(|()| out.flush()),
         };
         if let Err(e) = written {
-            write_error = Some(e);
+            // Nothing more could be written: stop now, not after the
+            // remaining files (the temporary file goes; --out is as it was).
+            out.fail_now(&e);
         }
         Some(scan)
     });
@@ -243,21 +241,18 @@ pub fn run(args: &ScanArgs) -> u8 {
         bar.finish_and_clear();
     }
     totals.elapsed_ms = started.elapsed().as_millis() as u64;
-    if write_error.is_none() {
-        let written = match format {
-            Format::Json => {
-                let report = Report::new(&scans, &totals);
-                serde_json::to_writer_pretty(&mut out, &report)
-                    .map_err(io::Error::from)
-                    .and_then(|()| writeln!(out))
-            }
-            Format::Ndjson => out.write_all(&summary_record(&totals)),
-            Format::Text if args.files.len() > 1 => write_text_totals(&mut out, &totals),
-            Format::Text => Ok(()),
-        };
-        write_error = written.err();
-    }
-    if let Some(e) = write_error {
+    let written = match format {
+        Format::Json => {
+            let report = Report::new(&scans, &totals);
+            serde_json::to_writer_pretty(&mut out, &report)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        Format::Ndjson => out.write_all(&summary_record(&totals)),
+        Format::Text if args.files.len() > 1 => write_text_totals(&mut out, &totals),
+        Format::Text => Ok(()),
+    };
+    if let Err(e) = written {
         // Dropping `out` removes the temporary file: --out is untouched.
         return out.failed(&e);
     }
