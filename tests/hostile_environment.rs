@@ -188,26 +188,26 @@ fn out_is_replaced_only_by_a_complete_run() {
         target.as_os_str(),
     ];
     // Interrupted after 100 bytes: the earlier report is untouched.
-    let out = Command::new(env!("CARGO_BIN_EXE_ostscan"))
-        .args(args)
-        .env("OSTSCAN_TEST_ABORT_AFTER_BYTES", "100")
-        .output()
-        .unwrap();
+    let out = run_command(
+        Command::new(env!("CARGO_BIN_EXE_ostscan"))
+            .args(args)
+            .env("OSTSCAN_TEST_ABORT_AFTER_BYTES", "100"),
+    );
     assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
     assert_eq!(std::fs::read(&target).unwrap(), b"earlier report\n");
     // Where there was none, an interrupted run leaves none.
     let fresh = dir.join("fresh.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_ostscan"))
-        .args([
-            os("scan"),
-            os("--ndjson"),
-            input.as_os_str(),
-            os("--out"),
-            fresh.as_os_str(),
-        ])
-        .env("OSTSCAN_TEST_ABORT_AFTER_BYTES", "10")
-        .output()
-        .unwrap();
+    let out = run_command(
+        Command::new(env!("CARGO_BIN_EXE_ostscan"))
+            .args([
+                os("scan"),
+                os("--ndjson"),
+                input.as_os_str(),
+                os("--out"),
+                fresh.as_os_str(),
+            ])
+            .env("OSTSCAN_TEST_ABORT_AFTER_BYTES", "10"),
+    );
     assert_eq!(out.status.code(), Some(137));
     assert!(!fresh.exists());
     for temp in temp_files(&dir) {
@@ -433,24 +433,56 @@ fn writers() -> Vec<Vec<OsString>> {
 
 /// Run ostscan with standard output connected to `stdout`.
 fn run_with_stdout(args: &[OsString], stdout: Stdio) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ostscan"))
-        .args(args)
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ostscan"));
+    cmd.args(args).stdout(stdout);
+    run_command(&mut cmd)
+}
+
+/// Run `cmd` (standard error captured, and standard output unless the
+/// caller set it) within [`LIMIT`]: a run that has to be killed fails the
+/// test instead of hanging it. The pipes are drained on threads, so a
+/// chatty child cannot block on them.
+fn run_command(cmd: &mut Command) -> Output {
+    use std::io::Read;
+    let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let start = std::time::Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if start.elapsed() > LIMIT {
             let _ = child.kill();
-            panic!("ostscan {args:?}: still running after {LIMIT:?}");
+            let _ = child.wait();
+            panic!("{cmd:?}: still running after {LIMIT:?}");
         }
         std::thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
     }
-    child.wait_with_output().unwrap()
 }
 
 /// A pipe whose reading end is already closed: every write to the other
@@ -824,12 +856,11 @@ fn kill_and_resume_at_random_points_scans_each_file_once() {
             os("--jobs"),
             os("2"),
         ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stdout(Stdio::null());
         if let Some(n) = abort_after {
             cmd.env("OSTSCAN_TEST_ABORT_AFTER_BYTES", n.to_string());
         }
-        let out = cmd.output().unwrap();
+        let out = run_command(&mut cmd);
         assert!(
             matches!(out.status.code(), Some(2 | 137)),
             "{:?}: {}",
