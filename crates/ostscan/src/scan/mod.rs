@@ -856,12 +856,14 @@ pub fn folders_to_treat(folders: &[FolderReport]) -> Vec<&FolderReport> {
 /// Totals over several files (the last record of NDJSON, `summary` of JSON).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
-    /// Files in this run (scanned or unreadable; not those skipped by `--resume`).
+    /// Files the output reports (scanned or unreadable): this run's, and
+    /// after `batch --resume` also the earlier runs' (`files_skipped`).
     pub files: u64,
     pub files_unreadable: u64,
     /// Files read only in part (`status: "partial"`, see `crate::status`).
     pub files_partial: u64,
-    /// Files `batch --resume` found complete in the output and skipped.
+    /// Files `batch --resume` found complete in the output, kept and
+    /// skipped.
     pub files_skipped: u64,
     pub messages: u64,
     pub with_change_key: u64,
