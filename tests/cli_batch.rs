@@ -205,15 +205,26 @@ fn resume_does_no_work_twice() {
     assert_eq!(paths_with(&ndjson(&text), "end").len(), stores.len());
 
     // Nothing left to do: no new begin record, same exit code (from the
-    // earlier end records), one more summary line saying all were skipped.
+    // earlier end records), and the one summary, now saying all were
+    // kept from the earlier run.
     let again = ostscan(&["batch", "--resume", "--out", out_path, root]);
     assert_eq!(again.status.code(), Some(1));
     let records = ndjson(&std::fs::read(&out_file).unwrap());
     assert_eq!(paths_with(&records, "begin").len(), stores.len());
+    assert_eq!(records.iter().filter(|r| r["type"] == "summary").count(), 1);
     let last = records.last().unwrap();
     assert_eq!(last["type"], "summary");
-    assert_eq!(last["files"], 0);
+    assert_eq!(last["files"], stores.len());
     assert_eq!(last["files_skipped"], stores.len());
+    let first_summary = ndjson(&text).pop().unwrap();
+    for key in [
+        "messages",
+        "findings",
+        "findings_by_rule",
+        "folders_to_clear",
+    ] {
+        assert_eq!(last[key], first_summary[key], "{key}");
+    }
 
     // A run cut short: keep the records up to the second file's end and
     // half a line of the third. Resume scans only what has no end.

@@ -93,8 +93,11 @@ fn input_is_never_written() {
         let before = fingerprint(&path);
         for cmd in commands() {
             let out = run(&cmd, &path);
+            // `scan` says a damaged file was read only in part with 2.
+            let partial = name.contains("damaged") && cmd == ["scan"];
+            let expected = if partial { 2..=2 } else { 0..=1 };
             assert!(
-                matches!(out.status.code(), Some(0..=1)),
+                out.status.code().is_some_and(|c| expected.contains(&c)),
                 "ostscan {cmd:?} {name}: {:?} {}",
                 out.status,
                 String::from_utf8_lossy(&out.stderr)

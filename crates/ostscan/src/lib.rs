@@ -10,6 +10,12 @@ pub use rules::{check, Finding, RuleInfo, Severity, SyncProps, RULES};
 pub mod proof;
 // One file's scan: every rule on every item, rolled up per folder.
 pub mod scan;
+// Paths kept as exact bytes: lossless JSON, escaped text.
+pub mod paths;
+// Whether a file was read whole: ok, partial, unreadable.
+pub mod status;
+// What is said about an input that cannot be opened.
+pub mod input;
 // Output forms of a scan: JSON report, NDJSON records, text summary.
 pub mod report;
 // Batch runs: file discovery, manifests, shards, resume.

@@ -13,7 +13,10 @@ mod cli;
 /// (PR_CHANGE_KEY) and predecessor change list (PR_PREDECESSOR_CHANGE_LIST).
 ///
 /// Exit codes: 0 success (no finding at or above the threshold), 1 findings
-/// at or above the threshold, 2 a file could not be read or bad usage.
+/// at or above the threshold, 2 a file could not be read, or was read only
+/// in part (wins over 1; `--allow-partial` for findings only), the output
+/// could not be written, or bad usage. A closed output pipe ends ostscan
+/// quietly with 0.
 #[derive(Parser)]
 #[command(name = "ostscan", version, about, long_about)]
 struct Cli {
@@ -54,8 +57,12 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap prints help/version to stdout with exit 0, usage errors with 2.
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
+            return match e.print() {
+                Err(write) if !e.use_stderr() => {
+                    ExitCode::from(cli::output::write_failed("standard output", &write))
+                }
+                _ => ExitCode::from(code),
+            };
         }
     };
     let code = match cli.command {

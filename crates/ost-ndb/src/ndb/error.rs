@@ -21,6 +21,11 @@ pub struct NdbError {
 pub enum NdbErrorKind {
     /// The file could not be opened or mapped.
     Io(String),
+    /// The path names something other than a regular file: a directory, a
+    /// FIFO, a socket or a device. Such a path is never read (a FIFO would
+    /// block, a device read may have side effects). The text names it:
+    /// "directory", "FIFO (named pipe)", ...
+    NotAFile(&'static str),
     /// The structure runs past the end of the file (or of its enclosing block).
     OutOfBounds { needed: u64, available: u64 },
     /// The magic "!BDN" is missing.
@@ -79,8 +84,8 @@ impl NdbError {
 
 impl fmt::Display for NdbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let NdbErrorKind::Io(e) = &self.kind {
-            return write!(f, "{e}");
+        if let NdbErrorKind::Io(_) | NdbErrorKind::NotAFile(_) = &self.kind {
+            return write!(f, "{}", self.kind);
         }
         write!(f, "{} at offset {:#x}", self.structure, self.offset)?;
         if let Some(id) = self.id {
@@ -94,6 +99,7 @@ impl fmt::Display for NdbErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NdbErrorKind::Io(e) => write!(f, "{e}"),
+            NdbErrorKind::NotAFile(kind) => write!(f, "is a {kind}, not a regular file"),
             NdbErrorKind::OutOfBounds { needed, available } => write!(
                 f,
                 "needs bytes up to {needed:#x} but only {available:#x} are there"

@@ -98,8 +98,20 @@ impl Pst<'static> {
 
     pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<Pst<'static>> {
         let io = |e: std::io::Error| NdbError::new("file", 0, NdbErrorKind::Io(e.to_string()));
+        let not_a_file = |kind| NdbError::new("file", 0, NdbErrorKind::NotAFile(kind));
+        // Checked before opening (opening a device can have side effects,
+        // e.g. rewind a tape) and again on the opened file (the path may
+        // have been replaced in between): only a regular file is read.
+        let kind = std::fs::metadata(path.as_ref()).map_err(io)?.file_type();
+        if let Some(kind) = non_regular(kind) {
+            return Err(not_a_file(kind));
+        }
         let file = open_read_only(path.as_ref()).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
+        let meta = file.metadata().map_err(io)?;
+        if let Some(kind) = non_regular(meta.file_type()) {
+            return Err(not_a_file(kind));
+        }
+        let len = meta.len();
         if len == 0 {
             // mmap of an empty file fails on some platforms; say what it is.
             return Err(NdbError::new(
@@ -314,24 +326,63 @@ impl<'a> Pst<'a> {
     }
 }
 
+/// What a file type is when it is not a regular file, for
+/// [`NdbErrorKind::NotAFile`]; `None` for a regular file.
+fn non_regular(kind: std::fs::FileType) -> Option<&'static str> {
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("FIFO (named pipe)");
+        }
+        if kind.is_socket() {
+            return Some("socket");
+        }
+        if kind.is_char_device() {
+            return Some("character device");
+        }
+        if kind.is_block_device() {
+            return Some("block device");
+        }
+    }
+    Some("special file")
+}
+
 /// Open `path` for reading only. On Linux, with `O_NOATIME` where the
 /// kernel allows it (the caller owns the file, or may act as if it did):
 /// reading evidence then leaves even its access time as it was, and each
 /// read skips the kernel's access-time check. Otherwise a plain open, and
 /// the mount's own rule (`relatime`, `noatime`) decides.
+///
+/// On Unix also with `O_NONBLOCK`: should the path have become a FIFO
+/// since the caller checked it, the open returns at once instead of
+/// waiting for a writer (and the caller's `fstat` refuses it). The flag
+/// changes nothing for a regular file.
+#[cfg(unix)]
 fn open_read_only(path: &Path) -> std::io::Result<File> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let no_atime = std::fs::OpenOptions::new()
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = |flags| {
+        std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOATIME)
-            .open(path);
-        match no_atime {
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
-            other => return other,
-        }
+            .custom_flags(flags)
+            .open(path)
+    };
+    #[cfg(target_os = "linux")]
+    match open(libc::O_NOATIME | libc::O_NONBLOCK) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+        other => return other,
     }
+    open(libc::O_NONBLOCK)
+}
+
+#[cfg(not(unix))]
+fn open_read_only(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 

@@ -3,34 +3,35 @@
 //!
 //! - [`discover`] finds `*.ost` / `*.pst` below directories (any case),
 //!   sorted by path so every machine sees the same list;
-//! - [`read_manifest`] reads paths, one per line;
+//! - [`read_manifest`] reads paths, one per line (or NUL-separated), as
+//!   bytes: a path need not be UTF-8;
 //! - [`Shard`] takes every N-th file of the sorted list (by index modulo N),
 //!   so N machines given the same input cover every file exactly once;
-//! - [`completed`] reads an earlier NDJSON output and tells which files
-//!   already have their `end` record, for `--resume`.
+//! - [`resume`] reads an earlier NDJSON output, says what to keep of it
+//!   and which files are done, for `--resume`.
 
-use std::collections::{BTreeMap, BTreeSet};
+pub mod resume;
+
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-
-use serde::Deserialize;
-
-use crate::rules::Severity;
-use crate::scan::SeverityCounts;
 
 /// A problem finding files (an unreadable directory, a manifest that
 /// cannot be read). Reported as an `error` record; the batch goes on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiscoveryError {
     pub path: PathBuf,
+    /// `directory` (one that could not be listed) or `file` (an entry that
+    /// could not be taken).
+    pub structure: &'static str,
     pub message: String,
 }
 
 impl fmt::Display for DiscoveryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        write!(f, "{}: {}", crate::paths::display(&self.path), self.message)
     }
 }
 
@@ -52,9 +53,11 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<DiscoveryError>) {
             Ok(meta) if meta.is_file() => {
                 found.insert(root.clone());
             }
-            Ok(_) => walk(root, &mut found, &mut errors),
+            Ok(meta) if meta.is_dir() => walk(root, &mut found, &mut errors),
+            Ok(meta) => errors.push(not_regular(root, meta.file_type())),
             Err(e) => errors.push(DiscoveryError {
                 path: root.clone(),
+                structure: "directory",
                 message: e.to_string(),
             }),
         }
@@ -71,6 +74,7 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, errors: &mut Vec<DiscoveryErr
             Err(e) => {
                 errors.push(DiscoveryError {
                     path: dir.clone(),
+                    structure: "directory",
                     message: e.to_string(),
                 });
                 continue;
@@ -82,6 +86,7 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, errors: &mut Vec<DiscoveryErr
                 Err(e) => {
                     errors.push(DiscoveryError {
                         path: dir.clone(),
+                        structure: "directory",
                         message: e.to_string(),
                     });
                     continue;
@@ -93,27 +98,87 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, errors: &mut Vec<DiscoveryErr
             };
             if kind.is_dir() {
                 stack.push(path);
-            } else if is_outlook_file(&path)
-                && (kind.is_file() || std::fs::metadata(&path).is_ok_and(|m| m.is_file()))
-            {
+                continue;
+            }
+            if !is_outlook_file(&path) {
+                continue;
+            }
+            if kind.is_file() {
                 found.insert(path);
+                continue;
+            }
+            // A symbolic link (followed to a file, not to a directory), or
+            // a FIFO, socket or device with a store's name: never opened,
+            // but said, so that nothing is skipped silently.
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => {
+                    found.insert(path);
+                }
+                Ok(meta) if meta.is_dir() => {}
+                Ok(meta) => errors.push(not_regular(&path, meta.file_type())),
+                Err(e) => errors.push(DiscoveryError {
+                    path,
+                    structure: "file",
+                    message: e.to_string(),
+                }),
             }
         }
     }
 }
 
-/// Paths from a manifest: one per line; blank lines and lines starting
-/// with `#` are skipped; trailing CR is dropped. Sorted and deduplicated
-/// like [`discover`], so a shard does not depend on the manifest's order.
-pub fn read_manifest(reader: impl BufRead) -> io::Result<Vec<PathBuf>> {
+/// A path found below a root that is neither a regular file nor a
+/// directory.
+fn not_regular(path: &Path, kind: std::fs::FileType) -> DiscoveryError {
+    DiscoveryError {
+        path: path.to_path_buf(),
+        structure: "file",
+        message: format!(
+            "is a {}, not a regular file: not read",
+            crate::input::kind_name(kind)
+        ),
+    }
+}
+
+/// How a manifest separates its paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Separator {
+    /// One path per line; blank lines and lines starting with `#` are
+    /// skipped; a trailing CR is dropped.
+    Line,
+    /// NUL-terminated paths (`find -print0`), taken exactly as they are;
+    /// only empty entries are skipped.
+    Nul,
+}
+
+/// Paths from a manifest, as bytes (a path need not be UTF-8). Sorted and
+/// deduplicated like [`discover`], so a shard does not depend on the
+/// manifest's order.
+pub fn read_manifest(mut reader: impl BufRead, separator: Separator) -> io::Result<Vec<PathBuf>> {
+    let byte = match separator {
+        Separator::Line => b'\n',
+        Separator::Nul => 0,
+    };
     let mut paths = BTreeSet::new();
-    for line in reader.lines() {
-        let line = line?;
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() || line.starts_with('#') {
+    let mut entry = Vec::new();
+    loop {
+        entry.clear();
+        if reader.read_until(byte, &mut entry)? == 0 {
+            break;
+        }
+        if entry.last() == Some(&byte) {
+            entry.pop();
+        }
+        if separator == Separator::Line {
+            if entry.last() == Some(&b'\r') {
+                entry.pop();
+            }
+            if entry.iter().all(u8::is_ascii_whitespace) || entry.first() == Some(&b'#') {
+                continue;
+            }
+        } else if entry.is_empty() {
             continue;
         }
-        paths.insert(PathBuf::from(line));
+        paths.insert(crate::paths::path_from_bytes(&entry));
     }
     Ok(paths.into_iter().collect())
 }
@@ -170,86 +235,6 @@ impl fmt::Display for Shard {
     }
 }
 
-/// What an earlier run recorded about a file in its `end` record.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Completed {
-    /// The file could not be read.
-    pub unreadable: bool,
-    pub findings_by_severity: SeverityCounts,
-}
-
-impl Completed {
-    /// The exit code this file contributes: 2 unreadable, 1 findings at or
-    /// above `threshold`, else 0.
-    pub fn exit_code(&self, threshold: Severity) -> u8 {
-        if self.unreadable {
-            2
-        } else if self.findings_by_severity.at_or_above(threshold) > 0 {
-            1
-        } else {
-            0
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct EndLine {
-    #[serde(rename = "type")]
-    kind: String,
-    path: Option<String>,
-    status: Option<String>,
-    summary: Option<EndSummary>,
-}
-
-#[derive(Deserialize)]
-struct EndSummary {
-    findings_by_severity: Option<CountsLine>,
-}
-
-#[derive(Deserialize)]
-struct CountsLine {
-    info: u64,
-    warning: u64,
-    critical: u64,
-}
-
-/// The files of an earlier NDJSON output that have an `end` record, by
-/// path. Lines that do not parse (a record cut short by a crash) are
-/// ignored: their file has no `end` and is scanned again.
-pub fn completed(reader: impl BufRead) -> io::Result<BTreeMap<String, Completed>> {
-    let mut done = BTreeMap::new();
-    for line in reader.lines() {
-        let line = line?;
-        // Cheap filter: only end records matter, and findings lines are many.
-        if !line.starts_with("{\"type\":\"end\"") {
-            continue;
-        }
-        let Ok(end) = serde_json::from_str::<EndLine>(&line) else {
-            continue;
-        };
-        let (Some(path), "end") = (end.path, end.kind.as_str()) else {
-            continue;
-        };
-        let counts = end
-            .summary
-            .and_then(|s| s.findings_by_severity)
-            .map(|c| SeverityCounts {
-                info: c.info,
-                warning: c.warning,
-                critical: c.critical,
-            })
-            .unwrap_or_default();
-        done.insert(
-            path,
-            Completed {
-                unreadable: end.status.as_deref() == Some("unreadable"),
-                findings_by_severity: counts,
-            },
-        );
-    }
-    Ok(done)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,22 +262,30 @@ mod tests {
     #[test]
     fn manifest_skips_blanks_and_comments_and_sorts() {
         let text = "b.pst\r\n\n# comment\na.ost\nb.pst\n";
-        let paths = read_manifest(text.as_bytes()).unwrap();
+        let paths = read_manifest(text.as_bytes(), Separator::Line).unwrap();
         assert_eq!(paths, vec![PathBuf::from("a.ost"), PathBuf::from("b.pst")]);
     }
 
+    #[cfg(unix)]
     #[test]
-    fn completed_reads_end_records_and_ignores_torn_lines() {
-        let text = concat!(
-            "{\"type\":\"begin\",\"path\":\"a.pst\"}\n",
-            "{\"type\":\"end\",\"path\":\"a.pst\",\"status\":\"ok\",\"summary\":{\"findings_by_severity\":{\"info\":0,\"warning\":2,\"critical\":0}},\"folders\":[]}\n",
-            "{\"type\":\"end\",\"path\":\"b.pst\",\"status\":\"unreadable\",\"summary\":null,\"folders\":[]}\n",
-            "{\"type\":\"end\",\"path\":\"c.p"
+    fn manifest_takes_any_bytes_and_nul_separated_paths() {
+        use crate::paths::path_from_bytes;
+        let text = b"a\xff.ost\na\xfe.ost\n";
+        let paths = read_manifest(&text[..], Separator::Line).unwrap();
+        assert_eq!(
+            paths,
+            vec![path_from_bytes(b"a\xfe.ost"), path_from_bytes(b"a\xff.ost")]
         );
-        let done = completed(text.as_bytes()).unwrap();
-        assert_eq!(done.len(), 2);
-        assert_eq!(done["a.pst"].exit_code(Severity::Warning), 1);
-        assert_eq!(done["a.pst"].exit_code(Severity::Critical), 0);
-        assert_eq!(done["b.pst"].exit_code(Severity::Info), 2);
+        // NUL-separated: newlines, leading '#' and CRs are part of names.
+        let text = b"new\nline.ost\0#hash.pst\0cr.ost\r\0\0";
+        let paths = read_manifest(&text[..], Separator::Nul).unwrap();
+        assert_eq!(
+            paths,
+            vec![
+                path_from_bytes(b"#hash.pst"),
+                path_from_bytes(b"cr.ost\r"),
+                path_from_bytes(b"new\nline.ost"),
+            ]
+        );
     }
 }

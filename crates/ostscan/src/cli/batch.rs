@@ -1,40 +1,53 @@
-//! `ostscan batch [DIR... | --manifest FILE|-] [--shard K/N] [--resume] [--out FILE.ndjson] [--jobs N]`
+//! `ostscan batch [DIR... | --manifest FILE|- [-0]] [--shard K/N] [--resume] [--out FILE.ndjson] [--jobs N]`
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use ostscan::batch::{completed, discover, read_manifest, Shard};
+use ostscan::batch::resume::{read_earlier, Earlier};
+use ostscan::batch::{discover, read_manifest, DiscoveryError, Separator, Shard};
+use ostscan::paths::{self, FilePath};
 use ostscan::report::{file_records, summary_record, Record};
 use ostscan::rules::Severity;
 use ostscan::scan::{scan_files_ordered, ErrorReport, ErrorSource, ScanOptions, Totals};
 
+use super::output::{self, warn, Output};
 use super::scan::{
-    exit_code, file_size, open_output, parse_severity, progress_bar, report_unreadable, thread_pool,
+    exit_code, file_size, parse_severity, progress_bar, report_problem, thread_pool,
 };
 
 const AFTER_HELP: &str = "\
 Output: NDJSON, the records of `scan --ndjson` (begin, finding, error, end per
 file; summary last), written and flushed one whole file at a time, in sorted
 path order whatever --jobs is. A file that cannot be read is an `error`
-record (source \"open\") between its begin and end; the batch goes on.
+record (source \"open\") between its begin and end; the batch goes on. Only
+regular files are read: a FIFO, socket or device with a store's name is an
+`error` record and is never opened.
 
 Sharding: the sorted list of files is split by index modulo N; shard K
 (1-based) takes indices K-1, K-1+N, ... so N machines given the same input
 cover every file exactly once.
 
-Resume: with --resume, files that already have an `end` record in --out are
-skipped and new records are appended; a file cut short by a crash has no
-`end` and is scanned again.
+--out: never an input (refused before anything is written). Without
+--resume it is written to a temporary file beside it and renamed when the
+batch is done: an interrupted run leaves the old --out as it was.
 
-Exit codes:
-  0  no finding at or above --fail-on
+Resume: with --resume (give it from the first run on), records go straight
+into --out as each file is done. A later --resume keeps the files that have
+their `end` record, drops everything else (a torn last line, the records of
+a file cut short, the earlier summary), scans the files not done, and ends
+with one summary over the whole output. Paths are matched by their exact
+bytes. The output is valid NDJSON after any interruption.
+
+Exit codes (the highest that applies wins):
+  2  a file or directory could not be read, or a file was read only in part
+     (not with --allow-partial), the output could not be written, --out
+     names an input, or bad usage
   1  findings at or above --fail-on (default warning)
-  2  a file or directory could not be read (wins over 1), the output could
-     not be written, or bad usage
-With --resume, files done by the earlier run count too (from their end records).";
+  0  none of the above
+With --resume, the files done by earlier runs count too.";
 
 #[derive(Args)]
 #[command(after_help = AFTER_HELP)]
@@ -44,19 +57,25 @@ pub struct BatchArgs {
     #[arg(conflicts_with = "manifest", required_unless_present = "manifest")]
     pub dirs: Vec<PathBuf>,
     /// Read the paths from this file, one per line (`-`: standard input;
-    /// blank lines and lines starting with # are skipped).
+    /// blank lines and lines starting with # are skipped). Any bytes but
+    /// newline (or NUL with -0) may be in a path.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
+    /// The manifest's paths are NUL-separated (`find -print0`), taken
+    /// exactly: no comments, no blank-line or CR handling.
+    #[arg(short = '0', long = "null", requires = "manifest")]
+    pub null: bool,
     /// Take only shard K of N (1-based), e.g. 2/3.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
-    /// Skip files that already have an `end` record in --out, and append.
+    /// Keep the complete files already in --out, scan the rest, append.
     #[arg(long, requires = "out")]
     pub resume: bool,
     /// Write the NDJSON here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Threads (0: one per CPU): one file per task, items inside a file share them.
+    /// Threads (0: one per CPU; at most 4 per CPU): one file per task,
+    /// items inside a file share them.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
     /// Exit 1 when a finding has this severity or a higher one.
@@ -69,37 +88,32 @@ pub struct BatchArgs {
     /// and PCL, and compare the two (ROW001); see `scan --help`.
     #[arg(long)]
     pub verify_rows: bool,
+    /// A file read only in part does not make the exit status 2: exit by
+    /// findings alone (an unreadable file still gives 2).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
-fn manifest_paths(source: &Path) -> Result<Vec<PathBuf>, String> {
+fn manifest_paths(source: &Path, separator: Separator) -> Result<Vec<PathBuf>, String> {
     let result = if source == Path::new("-") {
-        read_manifest(io::stdin().lock())
+        read_manifest(io::stdin().lock(), separator)
     } else {
-        File::open(source).and_then(|f| read_manifest(BufReader::new(f)))
+        File::open(source).and_then(|f| read_manifest(BufReader::new(f), separator))
     };
-    result.map_err(|e| format!("manifest {}: {e}", source.display()))
+    result.map_err(|e| format!("manifest {}: {e}", paths::display(source)))
 }
 
-/// Whether the existing output ends in the middle of a line (a crash while
-/// writing), so that appended records start on a line of their own.
-fn ends_mid_line(path: &Path) -> bool {
-    let Ok(mut file) = File::open(path) else {
-        return false;
-    };
-    let mut last = [0u8; 1];
-    file.seek(SeekFrom::End(-1)).is_ok() && file.read_exact(&mut last).is_ok() && last[0] != b'\n'
-}
-
-fn error_record(path: &str, structure: &str, message: &str) -> Vec<u8> {
+fn error_record(e: &DiscoveryError) -> Vec<u8> {
     let error = ErrorReport {
         source: ErrorSource::Open,
-        structure: structure.to_string(),
+        structure: e.structure.to_string(),
         offset: 0,
         nid: None,
-        message: message.to_string(),
+        message: e.message.clone(),
     };
+    let path = FilePath::new(&e.path);
     let mut line = serde_json::to_vec(&Record::Error {
-        path,
+        path: &path,
         error: &error,
     })
     .unwrap_or_default();
@@ -107,14 +121,60 @@ fn error_record(path: &str, structure: &str, message: &str) -> Vec<u8> {
     line
 }
 
-/// Write `bytes` and flush, unless an earlier write failed (then the run
-/// finishes without output and reports that one error).
-fn emit(out: &mut dyn Write, bytes: &[u8], write_error: &mut Option<io::Error>) {
-    if write_error.is_none() {
-        if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
-            *write_error = Some(e);
+/// Write `bytes` and flush; on a write error, report it and end the run
+/// at once (exit 2): nothing more could be written.
+fn emit(out: &mut Output, bytes: &[u8]) {
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        out.fail_now(&e);
+    }
+}
+
+/// `--out` for `--resume`: opened (created if need be), cut back to its
+/// complete files (see `ostscan::batch::resume`), and opened for append.
+fn open_resumed(path: &Path) -> Result<(Output, Earlier), String> {
+    let name = paths::display(path);
+    let fail = |e: io::Error| format!("{name}: {e}");
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(format!(
+                "{name}: --resume needs a regular file for --out, not a {}",
+                ostscan::input::kind_name(meta.file_type())
+            ));
         }
     }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(fail)?;
+    let earlier = read_earlier(BufReader::new(&file)).map_err(fail)?;
+    match earlier.prefix_len() {
+        Some(len) => {
+            if len < earlier.len {
+                file.set_len(len).map_err(fail)?;
+                file.sync_all().map_err(fail)?;
+            }
+        }
+        None => {
+            // Records to drop in the middle: the kept ones are copied to a
+            // temporary file that replaces the output in one rename.
+            let mut copy = Output::create(path)?;
+            for range in &earlier.keep {
+                file.seek(SeekFrom::Start(range.start)).map_err(fail)?;
+                let mut part = (&file).take(range.end - range.start);
+                if let Err(e) = io::copy(&mut part, &mut copy) {
+                    return Err(fail(e));
+                }
+            }
+            if copy.finish().is_err() {
+                return Err(format!("{name}: could not rewrite it"));
+            }
+        }
+    }
+    let file = OpenOptions::new().append(true).open(path).map_err(fail)?;
+    Ok((Output::append(file, path), earlier))
 }
 
 pub fn run(args: &BatchArgs) -> u8 {
@@ -122,15 +182,20 @@ pub fn run(args: &BatchArgs) -> u8 {
     let pool = match thread_pool(args.jobs) {
         Ok(pool) => pool,
         Err(e) => {
-            eprintln!("ostscan: {e}");
+            warn(e);
             return 2;
         }
     };
+    let separator = if args.null {
+        Separator::Nul
+    } else {
+        Separator::Line
+    };
     let (paths, discovery_errors) = match &args.manifest {
-        Some(source) => match manifest_paths(source) {
+        Some(source) => match manifest_paths(source, separator) {
             Ok(paths) => (paths, Vec::new()),
             Err(e) => {
-                eprintln!("ostscan: {e}");
+                warn(e);
                 return 2;
             }
         },
@@ -141,56 +206,39 @@ pub fn run(args: &BatchArgs) -> u8 {
         None => paths,
     };
 
-    let mut totals = Totals::new();
-    let mut code = 0u8;
-    let mut todo = paths;
-    if args.resume {
-        if let Some(out) = &args.out {
-            let done = match File::open(out) {
-                Ok(f) => completed(BufReader::new(f)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Default::default()),
-                Err(e) => Err(e),
-            };
-            let done = match done {
-                Ok(done) => done,
-                Err(e) => {
-                    eprintln!("ostscan: {}: {e}", out.display());
-                    return 2;
-                }
-            };
-            todo.retain(|path| match done.get(&path.display().to_string()) {
-                Some(earlier) => {
-                    totals.files_skipped += 1;
-                    code = code.max(earlier.exit_code(args.fail_on));
-                    false
-                }
-                None => true,
-            });
+    // Inputs are never outputs: the files, and the manifest.
+    if let Some(out) = &args.out {
+        let manifest = args.manifest.as_deref().filter(|m| *m != Path::new("-"));
+        let inputs = paths.iter().map(PathBuf::as_path).chain(manifest);
+        if let Err(e) = output::refuse_inputs(out, inputs) {
+            warn(e);
+            return 2;
         }
     }
 
-    let torn = args.resume && args.out.as_deref().is_some_and(ends_mid_line);
-    let mut out = match open_output(args.out.as_deref(), args.resume) {
+    let mut totals = Totals::new();
+    let mut todo = paths;
+    let opened = match (&args.out, args.resume) {
+        (Some(path), true) => open_resumed(path).map(|(out, earlier)| {
+            earlier.add_to(&mut totals);
+            todo.retain(|p| !earlier.done.contains_key(p.as_os_str().as_encoded_bytes()));
+            out
+        }),
+        (Some(path), false) => Output::create(path),
+        (None, _) => Ok(Output::stdout()),
+    };
+    let mut out = match opened {
         Ok(out) => out,
         Err(e) => {
-            eprintln!("ostscan: {e}");
+            warn(e);
             return 2;
         }
     };
-    let mut write_error: Option<io::Error> = None;
-    if torn {
-        emit(&mut out, b"\n", &mut write_error);
-    }
+
     for e in &discovery_errors {
-        eprintln!("ostscan: {e}");
-        let path = e.path.display().to_string();
-        emit(
-            &mut out,
-            &error_record(&path, "directory", &e.message),
-            &mut write_error,
-        );
+        warn(e);
+        emit(&mut out, &error_record(e));
         totals.errors += 1;
-        code = 2;
     }
 
     let total_bytes: u64 = todo.iter().map(|p| file_size(p)).sum();
@@ -200,9 +248,9 @@ pub fn run(args: &BatchArgs) -> u8 {
         verify_rows: args.verify_rows,
     };
     scan_files_ordered(&pool, &todo, &options, |index, scan| {
-        report_unreadable(&scan);
+        report_problem(&scan);
         totals.add(&scan);
-        emit(&mut out, &file_records(&scan), &mut write_error);
+        emit(&mut out, &file_records(&scan));
         if let Some(bar) = &progress {
             bar.inc(file_size(&todo[index]));
             bar.set_message(format!("{}/{} files", index + 1, todo.len()));
@@ -213,12 +261,14 @@ pub fn run(args: &BatchArgs) -> u8 {
         bar.finish_and_clear();
     }
     totals.elapsed_ms = started.elapsed().as_millis() as u64;
-    emit(&mut out, &summary_record(&totals), &mut write_error);
-    if let Some(code) = write_error
-        .as_ref()
-        .and_then(|e| super::output_error(args.out.as_deref(), e))
-    {
+    emit(&mut out, &summary_record(&totals));
+    if let Err(code) = out.finish() {
         return code;
     }
-    code.max(exit_code(&totals, args.fail_on))
+    let code = exit_code(&totals, args.fail_on, args.allow_partial);
+    if discovery_errors.is_empty() {
+        code
+    } else {
+        2
+    }
 }

@@ -26,12 +26,12 @@ const MAX_HEX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 pub fn run(args: &DecodeArgs) -> u8 {
     match render(args) {
-        Ok(output) => {
-            print!("{output}");
-            0
-        }
+        Ok(output) => match super::output::print(output.as_bytes()) {
+            Ok(()) => 0,
+            Err(code) => code,
+        },
         Err(message) => {
-            eprintln!("ostscan decode: {message}");
+            super::output::warn(format_args!("decode: {message}"));
             2
         }
     }

@@ -1,6 +1,6 @@
 //! `ostscan diff OLD NEW [--json | --ndjson] [--fail-on LEVEL]`
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -10,7 +10,10 @@ use ostscan::diff::{
     diff_files, DiffError, DiffFinding, DiffReport, DiffSummary, FileSide, ListedItem, MovedItem,
     Tool, SCHEMA_VERSION,
 };
+use ostscan::paths::FilePath;
 use ostscan::Severity;
+
+use super::output::{warn, Output};
 
 const AFTER_HELP: &str = "\
 Items are matched by PR_SOURCE_KEY, else PR_SEARCH_KEY, else (two copies of
@@ -18,11 +21,12 @@ one store) by entry id. Rules: DIFF001 the version went backwards
 (critical), DIFF002 the versions conflict (warning), DIFF003 the content
 changed under an unchanged change key (warning). See docs/diff.md.
 
-Exit codes:
-  0  no finding at or above --fail-on
+Exit codes (the highest that applies wins):
+  2  a file could not be read at all, or only in part (errors listed; not
+     with --allow-partial), the output could not be written, or bad usage
   1  findings at or above --fail-on
-  2  a file could not be read at all, the output could not be written, or
-     bad usage";
+  0  none of the above
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
 
 #[derive(Args)]
 #[command(after_help = AFTER_HELP)]
@@ -31,7 +35,7 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The later copy (.ost or .pst), opened read-only.
     pub new: PathBuf,
-    /// Print one JSON object (schema_version 1, docs/diff.schema.json).
+    /// Print one JSON object (schema_version 2, docs/diff.schema.json).
     #[arg(long, conflicts_with = "ndjson")]
     pub json: bool,
     /// Print typed JSON lines: begin, finding, added, removed, moved, error, end, summary.
@@ -40,6 +44,10 @@ pub struct DiffArgs {
     /// Exit 1 when a finding has this severity or a higher one.
     #[arg(long, value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
     pub fail_on: Severity,
+    /// Errors while reading either file do not make the exit status 2:
+    /// exit by findings alone.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {
@@ -63,8 +71,8 @@ enum Record<'a> {
     Error(&'a DiffError),
     /// Written once everything else is: its presence says the diff is complete.
     End {
-        old: &'a str,
-        new: &'a str,
+        old: &'a FilePath,
+        new: &'a FilePath,
         findings: u64,
     },
     Summary(&'a DiffSummary),
@@ -208,13 +216,12 @@ pub fn run(args: &DiffArgs) -> u8 {
         Err(failures) => {
             for f in failures {
                 // NdbError's text names the structure and the offset.
-                eprintln!("ostscan: {}: {}", f.path, f.error);
+                warn(format_args!("{}: {}", f.path, f.error));
             }
             return 2;
         }
     };
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = Output::stdout();
     let written = if args.json {
         serde_json::to_writer_pretty(&mut out, &report)
             .map_err(io::Error::from)
@@ -224,25 +231,28 @@ pub fn run(args: &DiffArgs) -> u8 {
     } else {
         write_text(&mut out, &report)
     };
-    if let Err(e) = written.and_then(|()| out.flush()) {
-        if let Some(code) = super::output_error(None, &e) {
-            return code;
-        }
+    if let Err(e) = written {
+        return out.failed(&e);
+    }
+    if let Err(code) = out.finish() {
+        return code;
     }
     for e in &report.errors {
         let path = match e.side {
             ostscan::diff::Side::Old => &report.old.path,
             ostscan::diff::Side::New => &report.new.path,
         };
-        eprintln!(
-            "ostscan: {path}: {} at offset {:#x}{}: {}",
+        warn(format_args!(
+            "{path}: {} at offset {:#x}{}: {}",
             e.structure,
             e.offset,
             e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
             e.message
-        );
+        ));
     }
-    if report
+    if !report.errors.is_empty() && !args.allow_partial {
+        2
+    } else if report
         .summary
         .findings_by_severity
         .at_or_above(args.fail_on)

@@ -1,5 +1,6 @@
 //! `ostscan dump FILE --nid N [--json]`: every property of a node.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -9,7 +10,10 @@ use ost_ndb::ltp::{PropValue, PropertyContext};
 use ost_ndb::{Nid, NidType, Node, Pst};
 use ost_props::store::prop_string;
 use ost_props::{hex, tags, FileTime, Pcl, Xid};
+use ostscan::paths;
 use serde_json::{json, Value};
+
+use super::output::{self, warn};
 
 #[derive(Args)]
 pub struct DumpArgs {
@@ -134,7 +138,7 @@ fn table_json(node: Node<'_>) -> Result<Value, String> {
 /// Exit codes: 0 dumped, 2 the file or the node could not be read.
 pub fn run(args: &DumpArgs) -> u8 {
     let fail = |what: String| {
-        eprintln!("ostscan: {}: {what}", args.file.display());
+        warn(format_args!("{}: {what}", paths::display(&args.file)));
         2
     };
     let pst = match Pst::open(&args.file) {
@@ -188,19 +192,28 @@ pub fn run(args: &DumpArgs) -> u8 {
             }
         }
     }
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+    let text = if args.json {
+        let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        text.push('\n');
+        text
     } else {
-        print_text(&report);
+        print_text(&report)
+    };
+    match output::print(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(code) => code,
     }
-    0
 }
 
-fn print_text(r: &Value) {
-    println!(
+fn print_text(r: &Value) -> String {
+    let mut o = String::new();
+    // Lines into a String, written out in one piece by the caller.
+    macro_rules! p {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(o, $($arg)*);
+        }};
+    }
+    p!(
         "nid {} ({:#x}), {}; data bid {:#x}, subnode bid {:#x}, parent {}",
         r["nid"],
         r["nid"].as_u64().unwrap_or(0),
@@ -210,7 +223,7 @@ fn print_text(r: &Value) {
         r["parent"]
     );
     if let Some(props) = r["properties"].as_array() {
-        println!("properties ({}):", props.len());
+        p!("properties ({}):", props.len());
         for p in props {
             let raw = p["hex"].as_str().unwrap_or("");
             let shown = if raw.len() > 96 {
@@ -218,7 +231,7 @@ fn print_text(r: &Value) {
             } else {
                 raw.to_string()
             };
-            println!(
+            p!(
                 "  {} {:<28} {:<16} {}",
                 p["tag"].as_str().unwrap_or("?"),
                 p["name"].as_str().unwrap_or(""),
@@ -233,15 +246,15 @@ fn print_text(r: &Value) {
                 }
             );
             if !shown.is_empty() {
-                println!("      {shown}");
+                p!("      {shown}");
             }
         }
     }
     if let Some(subs) = r["subnodes"].as_array() {
         if !subs.is_empty() {
-            println!("subnodes ({}):", subs.len());
+            p!("subnodes ({}):", subs.len());
             for s in subs {
-                println!("  nid {:#x}", s["nid"].as_u64().unwrap_or(0));
+                p!("  nid {:#x}", s["nid"].as_u64().unwrap_or(0));
             }
         }
     }
@@ -253,7 +266,8 @@ fn print_text(r: &Value) {
     ] {
         if let Some(rows) = r[key]["rows"].as_array() {
             let ids: Vec<String> = rows.iter().map(|x| x["row_id"].to_string()).collect();
-            println!("{key}: {} rows: {}", rows.len(), ids.join(" "));
+            p!("{key}: {} rows: {}", rows.len(), ids.join(" "));
         }
     }
+    o
 }

@@ -1,10 +1,14 @@
 //! `ostscan info FILE [--json] [--verify] [--strict]`
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use ost_ndb::{Pst, ReadOptions, Validation};
+use ostscan::paths::{self, FilePath};
 use serde_json::{json, Value};
+
+use super::output::{self, warn};
 
 #[derive(Args)]
 pub struct InfoArgs {
@@ -22,7 +26,8 @@ pub struct InfoArgs {
 }
 
 /// Exit codes: 0 read (problems, if any, are listed), 1 `--verify` found
-/// problems, 2 the file could not be opened at all.
+/// problems, 2 the file could not be opened at all or the output could not
+/// be written.
 pub fn run(args: &InfoArgs) -> u8 {
     let options = ReadOptions {
         validation: if args.strict {
@@ -35,18 +40,20 @@ pub fn run(args: &InfoArgs) -> u8 {
     let pst = match Pst::open_with(&args.file, options) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("ostscan: {}: {e}", args.file.display());
+            warn(format_args!("{}: {e}", paths::display(&args.file)));
             return 2;
         }
     };
     let report = info_report(&args.file, &pst, args.verify);
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+    let text = if args.json {
+        let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        text.push('\n');
+        text
     } else {
-        print_text(&report);
+        print_text(&report, &args.file)
+    };
+    if let Err(code) = output::print(text.as_bytes()) {
+        return code;
     }
     let problems = report["problems"].as_array().map_or(0, |a| a.len());
     if args.verify && problems > 0 {
@@ -73,7 +80,7 @@ pub fn info_report(path: &std::path::Path, pst: &Pst<'_>, verify: bool) -> Value
         })
         .collect();
     json!({
-        "file": path.display().to_string(),
+        "file": FilePath::new(path),
         "client": h.client.name(),
         "format": h.format.name(),
         "wver": h.wver,
@@ -101,28 +108,35 @@ pub fn info_report(path: &std::path::Path, pst: &Pst<'_>, verify: bool) -> Value
     })
 }
 
-fn print_text(r: &Value) {
+fn print_text(r: &Value, path: &Path) -> String {
+    let mut o = String::new();
+    // Lines into a String, written out in one piece by the caller.
+    macro_rules! p {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(o, $($arg)*);
+        }};
+    }
     let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
     let n = |k: &str| r[k].as_u64().unwrap_or(0);
-    println!("file:        {}", s("file"));
-    println!(
+    p!("file:        {}", paths::display(path));
+    p!(
         "client:      {} (wVerClient {})",
         s("client"),
         n("wver_client")
     );
-    println!("format:      {} (wVer {})", s("format"), n("wver"));
-    println!("encryption:  {}", s("crypt"));
+    p!("format:      {} (wVer {})", s("format"), n("wver"));
+    p!("encryption:  {}", s("crypt"));
     let eof_note = if r["size_matches_eof"].as_bool() == Some(true) {
         "matches ibFileEof"
     } else {
         "DIFFERS from ibFileEof"
     };
-    println!(
+    p!(
         "size:        {} bytes, {eof_note} ({})",
         n("file_size"),
         n("file_eof")
     );
-    println!(
+    p!(
         "header CRC:  {}",
         if r["header_crc_ok"].as_bool() == Some(true) {
             "ok"
@@ -130,38 +144,38 @@ fn print_text(r: &Value) {
             "MISMATCH"
         }
     );
-    println!(
+    p!(
         "nodes:       {} in {} NBT pages",
         n("nodes"),
         n("nbt_pages")
     );
     if let Some(m) = r["nodes_by_type"].as_object() {
         for (k, v) in m {
-            println!("  {k:<24}{v}");
+            p!("  {k:<24}{v}");
         }
     }
-    println!(
+    p!(
         "blocks:      {} in {} BBT pages",
         n("blocks"),
         n("bbt_pages")
     );
     if let Some(m) = r["blocks_by_kind"].as_object() {
         for (k, v) in m {
-            println!("  {k:<24}{v}");
+            p!("  {k:<24}{v}");
         }
     }
     if let Some(c) = r["compressed_blocks"].as_u64() {
-        println!("  {:<24}{c}", "compressed");
+        p!("  {:<24}{c}", "compressed");
     }
     let problems = r["problems"].as_array().cloned().unwrap_or_default();
     if problems.is_empty() {
         if r["verified"].as_bool() == Some(true) {
-            println!("verify:      every page and block checked, no problem");
+            p!("verify:      every page and block checked, no problem");
         }
     } else {
-        println!("problems:    {}", problems.len());
+        p!("problems:    {}", problems.len());
         for p in &problems {
-            println!(
+            p!(
                 "  {} at {:#x}: {}",
                 p["structure"].as_str().unwrap_or(""),
                 p["offset"].as_u64().unwrap_or(0),
@@ -170,7 +184,8 @@ fn print_text(r: &Value) {
         }
         let dropped = n("problems_dropped");
         if dropped > 0 {
-            println!("  ... and {dropped} more");
+            p!("  ... and {dropped} more");
         }
     }
+    o
 }

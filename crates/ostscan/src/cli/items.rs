@@ -1,13 +1,16 @@
 //! `ostscan items FILE [--all]`: one JSON line per message.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
 use ost_ndb::Pst;
 use ost_props::{ItemRecord, RowPolicy, Store};
+use ostscan::paths;
 use ostscan::walk::visit_items;
 use serde_json::{json, Value};
+
+use super::output::{warn, Output};
 
 #[derive(Args)]
 pub struct ItemsArgs {
@@ -58,12 +61,13 @@ pub fn item_json(r: &ItemRecord) -> Value {
     })
 }
 
-/// Exit codes: 0 listed, 2 the file could not be opened.
+/// Exit codes: 0 listed, 2 the file could not be opened or the output
+/// could not be written.
 pub fn run(args: &ItemsArgs) -> u8 {
     let pst = match Pst::open(&args.file) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("ostscan: {}: {e}", args.file.display());
+            warn(format_args!("{}: {e}", paths::display(&args.file)));
             return 2;
         }
     };
@@ -77,31 +81,32 @@ pub fn run(args: &ItemsArgs) -> u8 {
         view.into_record()
     })
     .into_walk_order();
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    for r in &records {
-        if writeln!(out, "{}", item_json(r)).is_err() {
-            // A closed pipe (`| head`) is not an error worth reporting.
-            return 0;
-        }
+    let mut out = Output::stdout();
+    let written = records
+        .iter()
+        .try_for_each(|r| writeln!(out, "{}", item_json(r)));
+    if let Err(e) = written {
+        return out.failed(&e);
     }
-    let _ = out.flush();
-    let file = args.file.display();
+    if let Err(code) = out.finish() {
+        return code;
+    }
+    let file = paths::display(&args.file);
     for e in store.errors() {
-        eprintln!(
-            "ostscan: {file}: {} at offset {:#x}{}: {}",
+        warn(format_args!(
+            "{file}: {} at offset {:#x}{}: {}",
             e.structure,
             e.offset,
             e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
             e.message
-        );
+        ));
     }
     for r in &records {
         for e in &r.errors {
-            eprintln!(
-                "ostscan: {file}: nid {:#x}: {} at offset {:#x}: {}",
+            warn(format_args!(
+                "{file}: nid {:#x}: {} at offset {:#x}: {}",
                 r.nid, e.structure, e.offset, e.message
-            );
+            ));
         }
     }
     0

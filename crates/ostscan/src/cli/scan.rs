@@ -1,22 +1,37 @@
-//! `ostscan scan FILE... [--json | --ndjson] [--out PATH] [--fail-on LEVEL] [--jobs N] [--hash]`
+//! `ostscan scan FILE... [--json | --ndjson] [--out PATH] [--fail-on LEVEL] [--jobs N] [--hash] [--allow-partial]`
 
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ostscan::report::{summary_record, write_file_records, write_text, write_text_totals, Report};
+use ostscan::report::{
+    summary_record, unreadable_reason, write_file_records, write_text, write_text_totals, Report,
+};
 use ostscan::rules::Severity;
 use ostscan::scan::{scan_files_ordered, FileScan, ScanOptions, Totals};
+use ostscan::status::Status;
+
+use super::output::{self, warn, Output};
 
 const EXIT_CODES: &str = "\
-Exit codes:
-  0  no finding at or above --fail-on
+Exit codes (the highest that applies wins):
+  2  a file could not be read at all, or was read only in part (status
+     \"partial\": a table, folder, item or B-tree page could not be read, the
+     file is shorter than its header says, or a CRC or signature check
+     failed), the output could not be written, --out names an input, or
+     bad usage
   1  findings at or above --fail-on
-  2  a file could not be read at all (wins over 1), the output could not be
-     written, or bad usage
+  0  none of the above
+With --allow-partial, a file read in part counts by its findings only.
+A closed output pipe (`| head`) ends ostscan quietly with status 0.
+
+--out is never an input (refused before anything is written) and is
+replaced only when the run has written everything (a temporary file beside
+it is renamed over it). Only regular files are read: a directory, FIFO,
+socket or device given as FILE is an error for that file, and the rest go
+on.
 
 Output is deterministic: the same input gives the same bytes for any --jobs,
 except the elapsed_ms fields. Formats are documented in docs/report.md.";
@@ -24,22 +39,24 @@ except the elapsed_ms fields. Formats are documented in docs/report.md.";
 #[derive(Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct ScanArgs {
-    /// The .pst / .ost files (opened read-only).
+    /// The .pst / .ost files (opened read-only; regular files only).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Print one JSON report object (schema_version 1, docs/report.schema.json).
+    /// Print one JSON report object (schema_version 2, docs/report.schema.json).
     #[arg(long, conflicts_with = "ndjson")]
     pub json: bool,
     /// Print typed JSON lines: begin, finding, error, end per file, summary last.
     #[arg(long)]
     pub ndjson: bool,
-    /// Write the output to this file instead of standard output.
+    /// Write the output to this file instead of standard output (never an
+    /// input; replaced only once the run has succeeded).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// Exit 1 when a finding has this severity or a higher one.
     #[arg(long, value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
     pub fail_on: Severity,
-    /// Threads (0: one per CPU). Files and the items inside a file share them.
+    /// Threads (0: one per CPU; at most 4 per CPU). Files and the items
+    /// inside a file share them.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
     /// Also compute each file's SHA-256 (one more pass over every byte).
@@ -50,6 +67,10 @@ pub struct ScanArgs {
     /// (ROW001). Slower: without it such items are read from their rows.
     #[arg(long)]
     pub verify_rows: bool,
+    /// A file read only in part does not make the exit status 2: exit by
+    /// findings alone (an unreadable file still gives 2).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// clap value parser for `info|warning|critical`.
@@ -57,29 +78,35 @@ pub fn parse_severity(text: &str) -> Result<Severity, String> {
     Severity::parse(text).ok_or_else(|| format!("{text:?} is not one of info, warning, critical"))
 }
 
+/// `--jobs` above this many threads per CPU is capped: more threads than
+/// that only add memory and contention, and a typo (`--jobs 1000000`)
+/// must not start a million threads.
+pub const MAX_JOBS_PER_CPU: usize = 4;
+
+/// The number of threads for `--jobs requested`: 0 stays 0 (rayon's
+/// default, one per CPU, or RAYON_NUM_THREADS); more than
+/// [`MAX_JOBS_PER_CPU`] per CPU is capped, with a note on standard error.
+pub fn jobs(requested: usize) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = MAX_JOBS_PER_CPU * cpus;
+    if requested > cap {
+        warn(format_args!(
+            "--jobs {requested} capped at {cap} ({MAX_JOBS_PER_CPU} per CPU, {cpus} CPUs)"
+        ));
+        cap
+    } else {
+        requested
+    }
+}
+
 /// The rayon pool for `--jobs`.
-pub fn thread_pool(jobs: usize) -> Result<rayon::ThreadPool, String> {
+pub fn thread_pool(requested: usize) -> Result<rayon::ThreadPool, String> {
+    let jobs = jobs(requested);
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("ostscan-{i}"))
         .build()
         .map_err(|e| format!("cannot start {jobs} threads: {e}"))
-}
-
-/// Standard output, or `--out` (created or truncated; `append` for `batch --resume`).
-pub fn open_output(out: Option<&Path>, append: bool) -> Result<Box<dyn Write>, String> {
-    match out {
-        None => Ok(Box::new(BufWriter::new(io::stdout()))),
-        Some(path) => {
-            let file = if append {
-                File::options().create(true).append(true).open(path)
-            } else {
-                File::create(path)
-            };
-            file.map(|f| Box::new(BufWriter::new(f)) as Box<dyn Write>)
-                .map_err(|e| format!("{}: {e}", path.display()))
-        }
-    }
 }
 
 /// A progress bar on standard error, or `None` when standard error is not
@@ -104,20 +131,30 @@ pub fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-/// One line on standard error for a file that could not be read.
-pub fn report_unreadable(scan: &FileScan) {
-    if let FileScan::Unreadable(u) = scan {
-        eprintln!(
-            "ostscan: {}: {} at offset {:#x}: {}",
-            u.file.path, u.error.structure, u.error.offset, u.error.message
-        );
+/// One line on standard error for a file that could not be read, or was
+/// read only in part.
+pub fn report_problem(scan: &FileScan) {
+    match scan {
+        FileScan::Unreadable(u) => warn(format_args!(
+            "{}: {}",
+            u.file.path,
+            unreadable_reason(&u.error)
+        )),
+        FileScan::Scanned(r) if scan.status() == Status::Partial => {
+            let c = ostscan::status::coverage(r);
+            warn(format_args!(
+                "{}: read in part: {} errors; results cover {} of {} messages found",
+                r.file.path, c.errors, c.messages_read, c.messages
+            ))
+        }
+        FileScan::Scanned(_) => {}
     }
 }
 
-/// 2 if a file could not be read, else 1 if a finding is at or above
-/// `threshold`, else 0.
-pub fn exit_code(totals: &Totals, threshold: Severity) -> u8 {
-    if totals.files_unreadable > 0 {
+/// 2 if a file could not be read, or was read in part and not
+/// `allow_partial`; else 1 if a finding is at or above `threshold`; else 0.
+pub fn exit_code(totals: &Totals, threshold: Severity, allow_partial: bool) -> u8 {
+    if totals.files_unreadable > 0 || (totals.files_partial > 0 && !allow_partial) {
         2
     } else if totals.findings_by_severity.at_or_above(threshold) > 0 {
         1
@@ -136,19 +173,34 @@ enum Format {
     Ndjson,
 }
 
+/// `--out` checked against the inputs and created (as a temporary file),
+/// or standard output.
+pub fn open_out<'a>(
+    out: Option<&Path>,
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> Result<Output, String> {
+    match out {
+        None => Ok(Output::stdout()),
+        Some(path) => {
+            output::refuse_inputs(path, inputs)?;
+            Output::create(path)
+        }
+    }
+}
+
 pub fn run(args: &ScanArgs) -> u8 {
     let started = Instant::now();
     let pool = match thread_pool(args.jobs) {
         Ok(pool) => pool,
         Err(e) => {
-            eprintln!("ostscan: {e}");
+            warn(e);
             return 2;
         }
     };
-    let mut out = match open_output(args.out.as_deref(), false) {
+    let mut out = match open_out(args.out.as_deref(), args.files.iter().map(PathBuf::as_path)) {
         Ok(out) => out,
         Err(e) => {
-            eprintln!("ostscan: {e}");
+            warn(e);
             return 2;
         }
     };
@@ -171,16 +223,12 @@ pub fn run(args: &ScanArgs) -> u8 {
     };
     let mut totals = Totals::new();
     let mut scans = Vec::new();
-    let mut write_error: Option<io::Error> = None;
     scan_files_ordered(&pool, &args.files, &options, |index, scan| {
-        report_unreadable(&scan);
+        report_problem(&scan);
         totals.add(&scan);
         if let Some(bar) = &progress {
             bar.inc(file_size(&args.files[index]));
             bar.set_message(format!("{}/{} files", index + 1, args.files.len()));
-        }
-        if write_error.is_some() {
-            return Some(scan);
         }
         let written = match format {
             Format::Json => {
@@ -191,7 +239,9 @@ pub fn run(args: &ScanArgs) -> u8 {
             Format::Text => write_text(&mut out, &scan).and_then(|()| out.flush()),
         };
         if let Err(e) = written {
-            write_error = Some(e);
+            // Nothing more could be written: stop now, not after the
+            // remaining files (the temporary file goes; --out is as it was).
+            out.fail_now(&e);
         }
         Some(scan)
     });
@@ -199,25 +249,23 @@ pub fn run(args: &ScanArgs) -> u8 {
         bar.finish_and_clear();
     }
     totals.elapsed_ms = started.elapsed().as_millis() as u64;
-    if write_error.is_none() {
-        let written = match format {
-            Format::Json => {
-                let report = Report::new(&scans, &totals);
-                serde_json::to_writer_pretty(&mut out, &report)
-                    .map_err(io::Error::from)
-                    .and_then(|()| writeln!(out))
-            }
-            Format::Ndjson => out.write_all(&summary_record(&totals)),
-            Format::Text if args.files.len() > 1 => write_text_totals(&mut out, &totals),
-            Format::Text => Ok(()),
-        };
-        write_error = written.and_then(|()| out.flush()).err();
+    let written = match format {
+        Format::Json => {
+            let report = Report::new(&scans, &totals);
+            serde_json::to_writer_pretty(&mut out, &report)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        Format::Ndjson => out.write_all(&summary_record(&totals)),
+        Format::Text if args.files.len() > 1 => write_text_totals(&mut out, &totals),
+        Format::Text => Ok(()),
+    };
+    if let Err(e) = written {
+        // Dropping `out` removes the temporary file: --out is untouched.
+        return out.failed(&e);
     }
-    if let Some(code) = write_error
-        .as_ref()
-        .and_then(|e| super::output_error(args.out.as_deref(), e))
-    {
+    if let Err(code) = out.finish() {
         return code;
     }
-    exit_code(&totals, args.fail_on)
+    exit_code(&totals, args.fail_on, args.allow_partial)
 }

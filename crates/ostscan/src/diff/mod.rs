@@ -31,6 +31,7 @@ use ost_props::{
     WalkError, Xid,
 };
 
+use crate::paths::FilePath;
 use crate::rules::{RuleInfo, Severity};
 use crate::sync_issues::{parse_entry_id, EntryId};
 
@@ -38,7 +39,8 @@ pub use report::*;
 
 /// Version of the JSON and NDJSON shapes (`docs/diff.schema.json`); goes
 /// up when a field changes meaning or is removed (adding fields keeps it).
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: a path that is not UTF-8 is an object `{"bytes", "text"}`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub const DIFF001: RuleInfo = RuleInfo {
     id: "DIFF001",
@@ -431,7 +433,7 @@ fn moved(old: &Snapshot, o: &ItemRecord, new: &Snapshot, n: &ItemRecord) -> bool
 fn file_side(path: &Path, pst: &Pst<'_>, snap: &Snapshot) -> FileSide {
     let header = pst.header();
     FileSide {
-        path: path.display().to_string(),
+        path: FilePath::new(path),
         bytes: pst.len(),
         client: header.client.name(),
         format: header.format.name(),
@@ -562,7 +564,7 @@ pub fn diff_snapshots(
 #[derive(Debug)]
 pub struct OpenFailure {
     pub side: Side,
-    pub path: String,
+    pub path: FilePath,
     pub error: NdbError,
 }
 
@@ -578,14 +580,14 @@ pub fn diff_files(old_path: &Path, new_path: &Path) -> Result<DiffReport, Vec<Op
             if let Err(error) = a {
                 failures.push(OpenFailure {
                     side: Side::Old,
-                    path: old_path.display().to_string(),
+                    path: FilePath::new(old_path),
                     error,
                 });
             }
             if let Err(error) = b {
                 failures.push(OpenFailure {
                     side: Side::New,
-                    path: new_path.display().to_string(),
+                    path: FilePath::new(new_path),
                     error,
                 });
             }

@@ -143,7 +143,8 @@ pub struct DiffSummary {
 /// One of the two files.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FileSide {
-    pub path: String,
+    /// Exactly as given (JSON: a string, or `{"bytes", "text"}` when not UTF-8).
+    pub path: crate::paths::FilePath,
     pub bytes: u64,
     /// `PST` or `OST`.
     pub client: &'static str,

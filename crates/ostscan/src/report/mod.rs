@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::paths::FilePath;
 use crate::scan::{
     folders_to_treat, scan_rules, ErrorReport, FileInfo, FileReport, FileScan, FindingReport,
     FolderReport, NamespacesView, Summary, Totals,
@@ -15,8 +16,10 @@ use crate::scan::{
 use crate::sync_issues::{FolderFinding, SyncIssuesReport};
 
 /// The version of the report shape. Bumped only on incompatible changes;
-/// fields may be added within a version.
-pub const SCHEMA_VERSION: u32 = 1;
+/// fields may be added within a version. 2: `status` gained `partial` (so
+/// `ok` now means read whole), paths that are not UTF-8 are objects, and
+/// after `batch --resume` the one `summary` covers the whole output.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Which program wrote a report (scan and diff alike).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -34,15 +37,7 @@ impl Tool {
     }
 }
 
-/// Whether a file was scanned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Opened and scanned (possibly with errors in `errors`).
-    Ok,
-    /// Could not be opened or its header read; nothing was scanned.
-    Unreadable,
-}
+pub use crate::status::Status;
 
 /// One file of the JSON report: the same shape for a scanned and an
 /// unreadable file (then `summary` is null and `errors` holds the reason).
@@ -66,7 +61,7 @@ impl<'a> FileEntry<'a> {
     pub fn new(scan: &'a FileScan) -> FileEntry<'a> {
         match scan {
             FileScan::Scanned(r) => FileEntry {
-                status: Status::Ok,
+                status: crate::status::file_status(r),
                 file: &r.file,
                 summary: Some(&r.summary),
                 namespaces: Some(&r.namespaces),
@@ -117,34 +112,34 @@ impl<'a> Report<'a> {
 pub enum Record<'a> {
     /// First record of a file.
     Begin {
-        path: &'a str,
+        path: &'a FilePath,
         schema_version: u32,
         tool: Tool,
         file: &'a FileInfo,
     },
     /// One finding on one item.
     Finding {
-        path: &'a str,
+        path: &'a FilePath,
         #[serde(flatten)]
         finding: &'a FindingReport,
     },
     /// One SYNC010 finding on one folder.
     #[serde(rename = "folder_finding")]
     FolderFinding {
-        path: &'a str,
+        path: &'a FilePath,
         #[serde(flatten)]
         finding: &'a FolderFinding,
     },
     /// One problem; `source: "open"` means the file could not be read.
     Error {
-        path: &'a str,
+        path: &'a FilePath,
         #[serde(flatten)]
         error: &'a ErrorReport,
     },
     /// Last record of a file: written only once the file is complete, so
     /// its presence is what `batch --resume` looks for.
     End {
-        path: &'a str,
+        path: &'a FilePath,
         status: Status,
         summary: Option<&'a Summary>,
         namespaces: Option<&'a NamespacesView>,
@@ -186,7 +181,7 @@ pub fn write_file_records(out: &mut dyn Write, scan: &FileScan) -> io::Result<()
 /// The lines of [`write_file_records`], into any writer.
 fn records_to(out: &mut impl Write, scan: &FileScan) -> io::Result<()> {
     let entry = FileEntry::new(scan);
-    let path = entry.file.path.as_str();
+    let path = &entry.file.path;
     write_record(
         out,
         &Record::Begin {
@@ -234,14 +229,24 @@ pub fn write_text(out: &mut dyn Write, scan: &FileScan) -> io::Result<()> {
     match scan {
         FileScan::Unreadable(u) => {
             writeln!(out, "{}", u.file.path)?;
-            writeln!(
-                out,
-                "  UNREADABLE: {} at offset {:#x}: {}",
-                u.error.structure, u.error.offset, u.error.message
-            )?;
+            writeln!(out, "  UNREADABLE: {}", unreadable_reason(&u.error))?;
             writeln!(out)
         }
         FileScan::Scanned(r) => write_text_report(out, r),
+    }
+}
+
+/// Why a file could not be read, in words: the structure and offset that
+/// failed, or only the message when the file itself is the problem (not a
+/// regular file, cannot be opened).
+pub fn unreadable_reason(error: &ErrorReport) -> String {
+    if error.structure == "file" && error.offset == 0 {
+        error.message.clone()
+    } else {
+        format!(
+            "{} at offset {:#x}: {}",
+            error.structure, error.offset, error.message
+        )
     }
 }
 
@@ -280,9 +285,29 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         "  {} with a change key, {} with a PCL",
         s.with_change_key, s.with_pcl
     )?;
+    let partial = crate::status::file_status(r) == Status::Partial;
+    if partial {
+        let c = crate::status::coverage(r);
+        writeln!(
+            out,
+            "  read in part: {} errors; results cover {} of {} messages found{}",
+            c.errors,
+            c.messages_read,
+            c.messages,
+            if c.walk_incomplete {
+                " (folders, tables or pages were skipped: there may be more)"
+            } else {
+                ""
+            }
+        )?;
+    }
     let by = &s.findings_by_severity;
     if s.findings == 0 {
-        writeln!(out, "  no findings")?;
+        if partial {
+            writeln!(out, "  no findings in what could be read")?;
+        } else {
+            writeln!(out, "  no findings")?;
+        }
     } else {
         writeln!(
             out,
@@ -365,7 +390,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         }
     }
     if !r.errors.is_empty() {
-        writeln!(out, "  {} errors (read past):", r.errors.len())?;
+        writeln!(out, "  {} errors:", r.errors.len())?;
         for e in r.errors.iter().take(TEXT_FINDINGS_LIMIT) {
             writeln!(
                 out,
@@ -392,9 +417,10 @@ pub fn write_text_totals(out: &mut dyn Write, totals: &Totals) -> io::Result<()>
     let by = &totals.findings_by_severity;
     writeln!(
         out,
-        "total: {} files ({} unreadable{}), {} messages, {} findings ({} critical, {} warning, {} info), {} folders to clear, {} errors",
+        "total: {} files ({} unreadable, {} read in part{}), {} messages, {} findings ({} critical, {} warning, {} info), {} folders to clear, {} errors",
         totals.files,
         totals.files_unreadable,
+        totals.files_partial,
         if totals.files_skipped > 0 {
             format!(", {} skipped as already done", totals.files_skipped)
         } else {

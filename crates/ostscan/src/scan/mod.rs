@@ -66,14 +66,16 @@ pub struct ScanOptions {
     pub verify_rows: bool,
 }
 
+use crate::paths::FilePath;
 pub use crate::proof::hex;
 use crate::proof::{pcl_view_in_store, ChangeKeyView, PclEntryView};
 
 /// The file itself: what its header says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FileInfo {
-    /// The path as given on the command line or found by `batch`.
-    pub path: String,
+    /// The path as given on the command line or found by `batch`, exactly
+    /// (JSON: a string, or `{"bytes", "text"}` when not UTF-8).
+    pub path: FilePath,
     /// File size; `None` when the file cannot even be stat'ed.
     pub bytes: Option<u64>,
     /// SHA-256 of the whole file, lowercase hex; only with `--hash`.
@@ -381,7 +383,7 @@ impl ErrorReport {
         }
     }
 
-    fn from_ndb(source: ErrorSource, e: &NdbError) -> ErrorReport {
+    pub(crate) fn from_ndb(source: ErrorSource, e: &NdbError) -> ErrorReport {
         ErrorReport {
             source,
             structure: e.structure.to_string(),
@@ -428,7 +430,7 @@ pub enum FileScan {
 }
 
 impl FileScan {
-    pub fn path(&self) -> &str {
+    pub fn path(&self) -> &FilePath {
         match self {
             FileScan::Scanned(r) => &r.file.path,
             FileScan::Unreadable(u) => &u.file.path,
@@ -630,7 +632,7 @@ fn evaluate(
 fn file_info(path: &Path, pst: &Pst<'_>, sha256: Option<String>) -> FileInfo {
     let header = pst.header();
     FileInfo {
-        path: path.display().to_string(),
+        path: FilePath::new(path),
         bytes: Some(pst.len()),
         sha256,
         client: Some(header.client.name()),
@@ -644,7 +646,7 @@ fn file_info(path: &Path, pst: &Pst<'_>, sha256: Option<String>) -> FileInfo {
 /// The `FileInfo` of a file whose header could not be read: path and size.
 pub fn bare_file_info(path: &Path) -> FileInfo {
     FileInfo {
-        path: path.display().to_string(),
+        path: FilePath::new(path),
         bytes: std::fs::metadata(path).ok().map(|m| m.len()),
         sha256: None,
         client: None,
@@ -665,7 +667,7 @@ pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
         Err(e) => {
             return FileScan::Unreadable(Box::new(Unreadable {
                 file: bare_file_info(path),
-                error: ErrorReport::from_ndb(ErrorSource::Open, &e),
+                error: crate::input::open_error(&e),
             }))
         }
     };
@@ -1078,10 +1080,14 @@ pub fn folders_to_treat(folders: &[FolderReport]) -> Vec<&FolderReport> {
 /// Totals over several files (the last record of NDJSON, `summary` of JSON).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
-    /// Files in this run (scanned or unreadable; not those skipped by `--resume`).
+    /// Files the output reports (scanned or unreadable): this run's, and
+    /// after `batch --resume` also the earlier runs' (`files_skipped`).
     pub files: u64,
     pub files_unreadable: u64,
-    /// Files `batch --resume` found complete in the output and skipped.
+    /// Files read only in part (`status: "partial"`, see `crate::status`).
+    pub files_partial: u64,
+    /// Files `batch --resume` found complete in the output, kept and
+    /// skipped.
     pub files_skipped: u64,
     pub messages: u64,
     pub with_change_key: u64,
@@ -1111,6 +1117,9 @@ impl Totals {
                 self.errors += 1;
             }
             FileScan::Scanned(report) => {
+                if crate::status::file_status(report) == crate::status::Status::Partial {
+                    self.files_partial += 1;
+                }
                 let s = &report.summary;
                 self.messages += s.messages;
                 self.with_change_key += s.with_change_key;
