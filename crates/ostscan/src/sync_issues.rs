@@ -357,12 +357,21 @@ pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<SyncI
                 EntryId::Pst { nid, .. } => folders.iter().position(|f| f.nid == nid),
                 EntryId::ExchangeFolder { source_key, .. } => {
                     let map = by_source_key.get_or_insert_with(|| {
+                        // A folder's PR_SOURCE_KEY (stores copied from a
+                        // mailbox), else the one its folder id stands for
+                        // (OSTs, which store none: replica GUID + GLOBCNT).
+                        let namespaces = store.namespaces();
                         let mut map = HashMap::new();
                         for (i, f) in folders.iter().enumerate() {
                             if let Some(pc) = open_pc(pst, f.nid, "folder PC", errors) {
                                 if let Ok(Some(v)) = pc.get(PR_SOURCE_KEY) {
                                     map.entry(v.as_bytes().to_vec()).or_insert(i);
+                                    continue;
                                 }
+                            }
+                            if let Some(key) = f.object_id.and_then(|id| namespaces.source_key(id))
+                            {
+                                map.entry(key.to_vec()).or_insert(i);
                             }
                         }
                         map

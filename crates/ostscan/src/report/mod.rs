@@ -280,11 +280,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         s.messages_by_kind.associated,
         s.messages_by_kind.orphan
     )?;
-    writeln!(
-        out,
-        "  {} with a change key, {} with a PCL",
-        s.with_change_key, s.with_pcl
-    )?;
+    write_coverage(out, r)?;
     let partial = crate::status::file_status(r) == Status::Partial;
     if partial {
         let c = crate::status::coverage(r);
@@ -305,6 +301,8 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
     if s.findings == 0 {
         if partial {
             writeln!(out, "  no findings in what could be read")?;
+        } else if s.checked == 0 && s.folders_checked == 0 {
+            writeln!(out, "  no findings: nothing could be checked")?;
         } else {
             writeln!(out, "  no findings")?;
         }
@@ -410,6 +408,71 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         }
     }
     writeln!(out)
+}
+
+/// `n` and the noun, singular or plural.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What the rules could look at: how many items (and folders) carry a
+/// change key or PCL, where those came from, and the store's namespaces.
+/// A file where nothing carries one says so, rather than "no findings".
+fn write_coverage(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
+    let s = &r.summary;
+    if s.checked == 0 {
+        writeln!(
+            out,
+            "  not checked: 0 of {} carry a change key or PCL",
+            count(s.messages, "message", "messages")
+        )?;
+    } else {
+        let mut line = format!(
+            "  checked {} of {} ({} with a change key, {} with a PCL",
+            s.checked,
+            count(s.messages, "message", "messages"),
+            s.with_change_key,
+            s.with_pcl
+        );
+        if s.from_rows > 0 {
+            line.push_str(&format!("; {} from contents-table rows", s.from_rows));
+        }
+        line.push(')');
+        if s.not_checked > 0 {
+            line.push_str(&format!("; not checked: {} with neither", s.not_checked));
+        }
+        writeln!(out, "{line}")?;
+    }
+    if s.folders_checked > 0 {
+        writeln!(
+            out,
+            "  checked {} of {} by their own change key and PCL",
+            s.folders_checked,
+            count(s.folders, "folder", "folders")
+        )?;
+    }
+    if s.from_rows > 0 {
+        writeln!(
+            out,
+            "  rows compared with their items: {} (ROW001; --verify-rows compares every one)",
+            s.rows_compared
+        )?;
+    }
+    let ns = &r.namespaces;
+    if !ns.replicas.is_empty() || ns.local.is_some() {
+        let replicas: Vec<String> = ns
+            .replicas
+            .iter()
+            .map(|e| format!("{} {}", e.replica_id, e.guid))
+            .collect();
+        writeln!(
+            out,
+            "  namespaces: server replicas [{}], local {}",
+            replicas.join(", "),
+            ns.local.as_deref().unwrap_or("unknown")
+        )?;
+    }
+    Ok(())
 }
 
 /// The closing text lines over all files.
