@@ -956,6 +956,7 @@ pub fn read_log(
 ) -> ReadLog {
     let mut errors = Vec::new();
     let (text, delivered) = read_log_body(pst, r.nid, pc, &mut errors);
+    // A message with neither body parses as an empty log.
     let empty = LogText::from_body("", false, 0);
     let parsed = parse_log(text.as_ref().unwrap_or(&empty), index, store);
     let time = delivered
