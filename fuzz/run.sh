@@ -18,6 +18,7 @@ case $target in
     header) max_len=8192 ;;
     bt_page) max_len=4200 ;;
     xid_pcl) max_len=4096 ;;
+    rtf_log) max_len=70000 ;;
     ltp) max_len=70000 ;;
     *) max_len=300000 ;;
 esac

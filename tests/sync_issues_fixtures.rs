@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use common::corpus;
 use ost_fixture::faults::{pcl, xid};
 use ost_fixture::messaging::{entry_id, pid};
+use ost_fixture::sync_log::{outlook_log, plain_log, LogLine, RtfForm};
 use ost_fixture::{
     standard_folders, CryptMethod, Format, Message, PropValue, StandardFolders, StoreWriter,
 };
@@ -578,4 +579,245 @@ fn scan_links_conflict_copies_to_items_it_did_not_keep() {
             "--jobs {jobs}"
         );
     }
+}
+
+/// The lines of an Outlook log: a local-changes step for 'Projects' with
+/// two red lines (no error word in them: only the colour says so), a
+/// line with an error word that is not red, and the offline address
+/// book's red lines after "Done".
+const OUTLOOK_LINES: [(&str, bool); 11] = [
+    ("11:02:10 Synchronizer Version 16.0.17328", false),
+    ("11:02:10 Synchronizing Mailbox 'Jane Doe'", false),
+    (
+        "11:02:10 Synchronizing local changes in folder 'Projects'",
+        false,
+    ),
+    ("11:02:11 Uploading to server 'outlook.example.com'", false),
+    ("11:02:11 \t   3 item(s) updated in online folder", false),
+    ("11:02:11 Earlier failed uploads retried", false),
+    ("11:02:11 \t\t Could not upload 'Quarterly report'.", true),
+    ("11:02:11 \t\t [0-130]", true),
+    ("11:02:12 Done", false),
+    ("11:02:40 Microsoft Exchange offline address book", true),
+    ("11:02:40 \t0X80190194", true),
+];
+
+fn log_lines(lines: &[(&'static str, bool)]) -> Vec<LogLine<'static>> {
+    lines
+        .iter()
+        .map(|&(text, error)| LogLine { text, error })
+        .collect()
+}
+
+/// Outlook's own logs keep their text only in PR_RTF_COMPRESSED (LZFu) and
+/// paint error lines red; other clients write plain PR_BODY. A store with
+/// both, an uncompressed (MELA) RTF log and one whose CRC is wrong: `scan`
+/// reads every text, counts the red lines as an RTF log's errors, blames
+/// the folder of the step they are in (SYNC010 with their codes), and
+/// reports the bad CRC while still reading that log.
+#[test]
+fn scan_reads_outlook_rtf_logs_and_plain_logs() {
+    for format in [Format::Ost, Format::Ansi, Format::Ost4k] {
+        let path = scratch(&format!("rtf-logs-{}.ost", format.name()));
+        let (mut w, f) = new_store(&path, format, CryptMethod::Permute);
+        let (projects, archive) = (f.user[0], f.user[3]);
+        w.add_message(projects, &note("projects sync002", 5, 9))
+            .unwrap();
+        w.add_message(archive, &note("archive sync002", 5, 9))
+            .unwrap();
+        let rtf_log = outlook_log(
+            "Synchronization Log: ",
+            &log_lines(&OUTLOOK_LINES),
+            RtfForm::Lzfu,
+        );
+        w.add_message(f.sync_issues, &rtf_log).unwrap();
+        w.add_message(
+            f.local_failures,
+            &plain_log("Synchronization Log:", PROJECTS_LOG),
+        )
+        .unwrap();
+        let mela_lines = [
+            (
+                "12:00:00 Synchronizing server changes in folder 'Inbox'",
+                false,
+            ),
+            ("12:00:01 \t\t [0-0]", true),
+        ];
+        w.add_message(
+            f.sync_issues,
+            &outlook_log(
+                "Synchronization Log: ",
+                &log_lines(&mela_lines),
+                RtfForm::Mela,
+            ),
+        )
+        .unwrap();
+        let bad_crc_lines = [
+            (
+                "13:00:00 Synchronizing server changes in folder 'Archive'",
+                false,
+            ),
+            ("13:00:01 \t\t [0-7]", true),
+        ];
+        let mut bad_crc = outlook_log(
+            "Synchronization Log: ",
+            &log_lines(&bad_crc_lines),
+            RtfForm::Lzfu,
+        );
+        match &mut bad_crc.extra[0].1 {
+            PropValue::Binary(value) => value[12] ^= 0xFF,
+            other => panic!("{other:?}"),
+        }
+        let bad_crc_nid = w.add_message(f.server_failures, &bad_crc).unwrap();
+        w.finish().unwrap();
+
+        let out = common::ostscan(&["scan", "--json", path.to_str().unwrap()]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        common::assert_valid(&common::report_validator(None), &report, "scan --json");
+        let file = &report["files"][0];
+        let si = &file["sync_issues"];
+        let logs = si["logs"].as_array().unwrap();
+        assert_eq!(logs.len(), 4, "{format}");
+        let by_first_line = |start: &str| {
+            logs.iter()
+                .find(|l| l["text"].as_str().unwrap().starts_with(start))
+                .unwrap_or_else(|| panic!("{format}: no log starting {start:?}"))
+        };
+
+        let rtf = by_first_line("11:02:10 Synchronizer");
+        assert_eq!(rtf["text_source"], "rtf_compressed", "{format}");
+        let text: Vec<&str> = OUTLOOK_LINES.iter().map(|&(t, _)| t).collect();
+        assert_eq!(rtf["text"], text.join("\n"), "{format}");
+        let red: Vec<&str> = OUTLOOK_LINES
+            .iter()
+            .filter(|&&(_, red)| red)
+            .map(|&(t, _)| t)
+            .collect();
+        assert_eq!(rtf["red_lines"], serde_json::json!(red), "{format}");
+        assert_eq!(rtf["error_lines"], 4, "{format}");
+        assert_eq!(
+            rtf["error_codes"],
+            serde_json::json!(["[0-130]", "0x80190194"]),
+            "{format}"
+        );
+        assert_eq!(rtf["folder_names"], serde_json::json!(["Projects"]));
+        assert_eq!(rtf["counts"][0]["folder"], "Projects");
+        assert_eq!(rtf["counts"][0]["count"], 3);
+        let blamed: Vec<(&str, &serde_json::Value, &serde_json::Value)> = rtf["folders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["path"].as_str().unwrap(), &f["errors"], &f["error_codes"]))
+            .collect();
+        assert_eq!(
+            blamed,
+            [(
+                "/Top of Personal Folders/Projects",
+                &serde_json::json!(2),
+                &serde_json::json!(["[0-130]"])
+            )],
+            "{format}"
+        );
+
+        // The plain log keeps today's reading: error words and HRESULTs.
+        let plain = by_first_line("11:02:10 Synchronizer Version 16.0.17328\n11:02:10 Synchronizing Mailbox 'Jane Doe'\n11:02:10 Synchronizing local changes in folder 'Projects'\n11:02:11 Uploading to server 'outlook.example.com'\n11:02:11 \t Error");
+        assert_eq!(plain["text_source"], "body", "{format}");
+        assert_eq!(plain["text"], PROJECTS_LOG.trim_end(), "{format}");
+        assert_eq!(plain["error_lines"], 3, "{format}");
+        assert_eq!(plain["red_lines"], serde_json::json!([]));
+        assert_eq!(plain["error_codes"], serde_json::json!(["0x80040119"]));
+
+        let mela = by_first_line("12:00:00");
+        assert_eq!(mela["text_source"], "rtf_compressed");
+        assert_eq!(
+            mela["red_lines"],
+            serde_json::json!(["12:00:01 \t\t [0-0]"])
+        );
+        assert_eq!(mela["folder_names"], serde_json::json!(["Inbox"]));
+
+        // A wrong CRC is reported at the message; its text is still read.
+        let damaged = by_first_line("13:00:00");
+        assert_eq!(damaged["nid"], bad_crc_nid);
+        assert_eq!(damaged["error_codes"], serde_json::json!(["[0-7]"]));
+        let errors = si["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{format}: {errors:?}");
+        assert_eq!(errors[0]["structure"], "log message RTF");
+        assert_eq!(errors[0]["nid"], bad_crc_nid);
+        assert!(
+            errors[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("CRC mismatch"),
+            "{errors:?}"
+        );
+        assert_ne!(errors[0]["offset"], 0, "located in the file");
+
+        // SYNC010: Projects (red lines + SYNC002) and Archive (the damaged
+        // log's red line + SYNC002); the Inbox has no SYNC findings.
+        let flagged: Vec<(&str, &serde_json::Value)> = file["folder_findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["folder"].as_str().unwrap(), &f["error_codes"]))
+            .collect();
+        assert_eq!(
+            flagged,
+            [
+                (
+                    "/Top of Personal Folders/Projects",
+                    // In the order of the logs: Sync Issues' RTF log first.
+                    &serde_json::json!(["[0-130]", "0x80040119"])
+                ),
+                (
+                    "/Top of Personal Folders/Archive",
+                    &serde_json::json!(["[0-7]"])
+                ),
+            ],
+            "{format}"
+        );
+        std::fs::remove_file(&path).ok();
+    }
+}
+
+/// Only the start of a long RTF log is read: an error line past the text
+/// cap is not seen, and the log says it was cut; nothing is an error.
+#[test]
+fn only_the_start_of_a_long_rtf_log_is_read() {
+    let path = scratch("long-rtf-log.ost");
+    let (mut w, f) = new_store(&path, Format::Ost, CryptMethod::None);
+    let mut lines = vec![
+        (
+            "08:00:00 Synchronizing local changes in folder 'Projects'",
+            false,
+        ),
+        ("08:00:01 \t\t [0-130]", true),
+    ];
+    lines.extend(std::iter::repeat_n(
+        ("08:00:02 \t   1 item(s) updated in offline folder", false),
+        600,
+    ));
+    lines.push((
+        "09:00:00 Synchronizing server changes in folder 'Archive'",
+        false,
+    ));
+    lines.push(("09:00:01 \t\t [0-7]", true));
+    w.add_message(
+        f.local_failures,
+        &outlook_log("Synchronization Log: ", &log_lines(&lines), RtfForm::Lzfu),
+    )
+    .unwrap();
+    w.finish().unwrap();
+    let (report, _, _) = analyze_file(&path);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let log = &report.logs[0];
+    assert!(log.text_truncated);
+    assert!(
+        log.text.len() <= 8_000 && log.text.len() > 7_000,
+        "{}",
+        log.text.len()
+    );
+    assert_eq!(log.error_codes, ["[0-130]"]);
+    assert_eq!(log.error_lines, 1);
+    assert_eq!(log.folder_names, ["Projects"]);
+    std::fs::remove_file(&path).ok();
 }

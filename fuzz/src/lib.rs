@@ -218,3 +218,28 @@ pub fn xid_pcl_input(data: &[u8]) {
         });
     }
 }
+
+/// A log's PR_RTF_COMPRESSED value (`data`) decompressed within the
+/// scan's caps, its RTF turned into text and every line parsed as
+/// `scan` parses a log; `data` is also read as RTF itself.
+pub fn rtf_log_input(data: &[u8]) {
+    use ostscan::log_text::{count_line, line_codes, step_folder, time_stamp, LogText, Resolution};
+    let mut texts = vec![LogText::from_rtf(data, false, 8_000)];
+    if let Ok(d) = ost_props::rtf_compressed::decompress(data, 64 * 1024) {
+        for issue in &d.issues {
+            let _ = issue.to_string();
+        }
+        texts.push(LogText::from_rtf(&d.rtf, false, 8_000));
+    }
+    for text in &texts {
+        let mut resolution = Resolution::default();
+        for line in text.text.lines().take(5_000) {
+            let _ = line_codes(line);
+            let _ = step_folder(line);
+            let _ = count_line(line);
+            let _ = time_stamp(line);
+            resolution.line(line);
+        }
+        let _ = resolution.finish();
+    }
+}

@@ -147,5 +147,22 @@ fn main() {
             }
         }
     }
+    // Sync Issues logs: Outlook's RTF, compressed and stored, red lines
+    // and codes in them.
+    use ost_fixture::sync_log::{compress_rtf, outlook_log_rtf, LogLine, RtfForm};
+    let lines = [
+        ("11:02:10 Synchronizing local changes in folder 'Projects'", false),
+        ("11:02:11 \t   3 item(s) updated in online folder", false),
+        ("11:02:11 \t\t [0-130]", true),
+        ("11:02:12 Done", false),
+        ("11:02:40 \t0X80190194", true),
+        ("1:55:22 Compare (conflict) named property: 0x82180003", false),
+        ("1:55:22 Local: {I4:4}", false),
+    ]
+    .map(|(text, error)| LogLine { text, error });
+    let rtf = outlook_log_rtf(&lines);
+    c.put("rtf_log", "lzfu", &compress_rtf(&rtf, RtfForm::Lzfu));
+    c.put("rtf_log", "mela", &compress_rtf(&rtf, RtfForm::Mela));
+    c.put("rtf_log", "rtf", rtf.as_bytes());
     println!("{} seeds in {}", c.count, c.root.display());
 }

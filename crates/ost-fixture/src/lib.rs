@@ -6,7 +6,8 @@
 //! Layers, bottom up: [`ndb_writer`] (pages, blocks, B-trees, file layout),
 //! [`ltp_writer`] (heap, BTH, PC, TC), [`messaging`] (store, folders,
 //! messages), [`generator`] (ready-made content), [`faults`] (planted
-//! sync-metadata faults and structural damage), [`manifest`] (what was written).
+//! sync-metadata faults and structural damage), [`manifest`] (what was written),
+//! [`sync_log`] (Sync Issues logs, RTF as Outlook writes them or plain).
 //!
 //! ```no_run
 //! use ost_fixture::{FixtureBuilder, Format, Rule};
@@ -26,6 +27,7 @@ pub mod manifest;
 pub mod messaging;
 pub mod ndb_writer;
 pub mod rng;
+pub mod sync_log;
 
 pub use faults::{damage, Damage, Rule};
 pub use format::Format;

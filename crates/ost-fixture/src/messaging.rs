@@ -31,6 +31,7 @@ pub mod pid {
     pub const RECIPIENT_TYPE: u16 = 0x0C15;
     pub const RECORD_KEY: u16 = 0x0FF9;
     pub const BODY: u16 = 0x1000;
+    pub const RTF_COMPRESSED: u16 = 0x1009;
     pub const ROWID: u16 = 0x3000;
     pub const DISPLAY_NAME: u16 = 0x3001;
     pub const ADDRTYPE: u16 = 0x3002;

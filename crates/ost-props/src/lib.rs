@@ -26,6 +26,8 @@ pub mod strings;
 pub mod tags;
 pub mod time;
 pub mod view;
+// Message bodies stored as compressed RTF ([MS-OXRTFCP]).
+pub mod rtf_compressed;
 // The sorts of the walk's set-up.
 mod radix;
 // The NBT's message entries, collected without moving them.

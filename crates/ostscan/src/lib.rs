@@ -26,5 +26,9 @@ pub mod walk;
 pub mod diff;
 // Sync Issues folders, conflict items and synchronization logs; SYNC010.
 pub mod sync_issues;
+// A log's text (plain or RTF) and what its lines say.
+pub mod log_text;
+// Plain text of RTF, with the lines painted in one colour marked.
+pub mod rtf;
 // The prefilter of the error-code scan of log lines.
 mod hex_run;
