@@ -32,6 +32,18 @@ pub enum Rule {
     Sync002,
     /// PCL's counter for the change key's namespace is lower than the change key's.
     Sync003,
+    /// Info: a local change pending upload. The change key is in the OST's
+    /// own namespace (4-byte LocalId); the PCL holds that XID and the server
+    /// version the change was made to. OST row stores only.
+    Sync004,
+    /// Info: an item known only to this cache (made offline, never echoed
+    /// by the server): a local change key and a PCL holding only it. OST row
+    /// stores only.
+    Sync005,
+    /// The contents-table row and the message's property context disagree:
+    /// each carries a self-consistent change key and PCL, but not the same
+    /// ones, and different modification times. OST row stores only.
+    Row001,
 }
 
 impl Rule {
@@ -49,6 +61,16 @@ impl Rule {
         Rule::Sync003,
     ];
 
+    /// The rules that only stores with sync metadata in contents-table rows
+    /// ([`crate::SyncPlacement::Rows`] or `Both`) can carry. Not in
+    /// [`Rule::ALL`], which tests plant on every kind of store.
+    pub const OST_ROWS: [Rule; 3] = [Rule::Sync004, Rule::Sync005, Rule::Row001];
+
+    /// True for the rules of [`Rule::OST_ROWS`].
+    pub fn needs_rows(self) -> bool {
+        Rule::OST_ROWS.contains(&self)
+    }
+
     /// The rule id, e.g. "SYNC002".
     pub fn id(self) -> &'static str {
         match self {
@@ -62,6 +84,9 @@ impl Rule {
             Rule::Sync001 => "SYNC001",
             Rule::Sync002 => "SYNC002",
             Rule::Sync003 => "SYNC003",
+            Rule::Sync004 => "SYNC004",
+            Rule::Sync005 => "SYNC005",
+            Rule::Row001 => "ROW001",
         }
     }
 }
@@ -77,6 +102,7 @@ impl FromStr for Rule {
     fn from_str(s: &str) -> Result<Rule, String> {
         Rule::ALL
             .into_iter()
+            .chain(Rule::OST_ROWS)
             .find(|r| r.id().eq_ignore_ascii_case(s))
             .ok_or_else(|| format!("unknown rule {s:?}"))
     }
@@ -116,20 +142,70 @@ pub struct SyncMeta {
     pub pcl: Option<Vec<u8>>,
 }
 
+/// An XID namespace: a GUID and the LocalId length all its XIDs share
+/// ([MS-OXCFXICS] 2.2.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Namespace {
+    /// Namespace GUID.
+    pub guid: [u8; 16],
+    /// LocalId bytes: 4 for a client's own counters, 6 for server change numbers.
+    pub local_id_len: usize,
+}
+
+impl Namespace {
+    /// A client namespace (4-byte LocalIds).
+    pub fn client(guid: [u8; 16]) -> Namespace {
+        Namespace {
+            guid,
+            local_id_len: 4,
+        }
+    }
+
+    /// A server namespace (6-byte change numbers).
+    pub fn server(guid: [u8; 16]) -> Namespace {
+        Namespace {
+            guid,
+            local_id_len: 6,
+        }
+    }
+
+    /// The XID of `counter` in this namespace.
+    pub fn xid(&self, counter: u64) -> Vec<u8> {
+        xid(&self.guid, counter, self.local_id_len)
+    }
+}
+
+/// Change key `change_key` and a PCL of it plus `others`, sorted.
+pub fn consistent(change_key: Vec<u8>, others: &[Vec<u8>]) -> SyncMeta {
+    let mut xids = vec![change_key.clone()];
+    xids.extend_from_slice(others);
+    SyncMeta {
+        change_key: Some(change_key),
+        pcl: Some(pcl(&xids)),
+    }
+}
+
+/// Consistent metadata: the change key is `counter` in `mine`, and the PCL
+/// holds exactly that XID plus `other_counter` in `other`.
+pub fn healthy_in(mine: Namespace, counter: u64, other: Namespace, other_counter: u64) -> SyncMeta {
+    consistent(mine.xid(counter), &[other.xid(other_counter)])
+}
+
 /// Consistent metadata: the change key is `local` (4-byte LocalId) in
 /// `namespace`, and the PCL holds exactly that XID plus `other`'s XID
 /// (a server change number, 6-byte LocalId).
 pub fn healthy(namespace: &[u8; 16], local: u64, other: &[u8; 16], other_local: u64) -> SyncMeta {
-    let ck = xid(namespace, local, 4);
-    let list = pcl(&[ck.clone(), xid(other, other_local, 6)]);
-    SyncMeta {
-        change_key: Some(ck),
-        pcl: Some(list),
-    }
+    healthy_in(
+        Namespace::client(*namespace),
+        local,
+        Namespace::server(*other),
+        other_local,
+    )
 }
 
 /// Metadata that violates exactly `rule` (and keeps the rest as healthy as
-/// the rule allows). `local` must be at least 2.
+/// the rule allows), for a change key in `namespace` (4-byte LocalIds) and
+/// a server namespace `other`. `local` must be at least 2.
 pub fn planted(
     rule: Rule,
     namespace: &[u8; 16],
@@ -137,11 +213,35 @@ pub fn planted(
     other: &[u8; 16],
     other_local: u64,
 ) -> SyncMeta {
-    assert!(local >= 2);
-    assert!(namespace != other);
-    let ck = xid(namespace, local, 4);
-    let theirs = xid(other, other_local, 6);
-    let ok = healthy(namespace, local, other, other_local);
+    planted_in(
+        rule,
+        Namespace::client(*namespace),
+        local,
+        Namespace::server(*other),
+        other_local,
+    )
+}
+
+/// Metadata that violates exactly `rule` (and keeps the rest as healthy as
+/// the rule allows), starting from [`healthy_in`]`(mine, counter, other,
+/// other_counter)`. `counter` must be at least 2.
+///
+/// [`Rule::Sync004`] and [`Rule::Sync005`] move the change key to `other`
+/// (in OST row stores `mine` is the server's namespace and `other` the
+/// OST's own). [`Rule::Row001`] is about two copies of the metadata: this
+/// gives the property context's; [`row001_row`] gives the row's.
+pub fn planted_in(
+    rule: Rule,
+    mine: Namespace,
+    counter: u64,
+    other: Namespace,
+    other_counter: u64,
+) -> SyncMeta {
+    assert!(counter >= 2);
+    assert!(mine.guid != other.guid);
+    let ck = mine.xid(counter);
+    let theirs = other.xid(other_counter);
+    let ok = healthy_in(mine, counter, other, other_counter);
     match rule {
         Rule::Ck001 => SyncMeta {
             change_key: None,
@@ -167,7 +267,7 @@ pub fn planted(
         }
         Rule::Pcl003 => SyncMeta {
             change_key: Some(ck.clone()),
-            pcl: Some(pcl(&[ck, theirs, xid(other, other_local + 1, 6)])),
+            pcl: Some(pcl(&[ck, theirs, other.xid(other_counter + 1)])),
         },
         Rule::Pcl004 => {
             let mut xs = [ck.clone(), theirs];
@@ -177,23 +277,36 @@ pub fn planted(
                 pcl: Some(pcl_unsorted(&xs)),
             }
         }
-        Rule::Pcl005 => SyncMeta {
-            change_key: Some(ck),
-            pcl: Some(pcl(&[xid(namespace, local, 6), theirs])),
-        },
+        Rule::Pcl005 => {
+            let other_len = if mine.local_id_len == 6 { 4 } else { 6 };
+            SyncMeta {
+                change_key: Some(ck),
+                pcl: Some(pcl(&[xid(&mine.guid, counter, other_len), theirs])),
+            }
+        }
         Rule::Sync001 => SyncMeta {
             change_key: Some(ck),
             pcl: Some(pcl(&[theirs])),
         },
         Rule::Sync002 => SyncMeta {
             change_key: Some(ck),
-            pcl: Some(pcl(&[xid(namespace, local + 3, 4), theirs])),
+            pcl: Some(pcl(&[mine.xid(counter + 3), theirs])),
         },
         Rule::Sync003 => SyncMeta {
             change_key: Some(ck),
-            pcl: Some(pcl(&[xid(namespace, local - 1, 4), theirs])),
+            pcl: Some(pcl(&[mine.xid(counter - 1), theirs])),
         },
+        Rule::Sync004 => healthy_in(other, other_counter, mine, counter),
+        Rule::Sync005 => consistent(theirs, &[]),
+        Rule::Row001 => ok,
     }
+}
+
+/// The row side of [`Rule::Row001`]: an older version than the property
+/// context's [`planted_in`] (the change key one lower in `mine`), just as
+/// self-consistent.
+pub fn row001_row(mine: Namespace, counter: u64, other: Namespace, other_counter: u64) -> SyncMeta {
+    healthy_in(mine, counter - 1, other, other_counter)
 }
 
 /// Structural damage to a written file.
@@ -381,5 +494,85 @@ mod tests {
         assert!(counter(&pl(Rule::Sync002).pcl.unwrap()) > 7);
         assert!(counter(&pl(Rule::Sync003).pcl.unwrap()) < 7);
         assert_eq!("sync002".parse::<Rule>().unwrap(), Rule::Sync002);
+        assert_eq!("row001".parse::<Rule>().unwrap(), Rule::Row001);
+    }
+
+    /// The rules as ostscan states them, for checking what a planted
+    /// fault breaks; `local` is the OST's own namespace, when known.
+    fn findings(m: &SyncMeta, local: Option<&[u8]>) -> Vec<&'static str> {
+        let mut found = Vec::new();
+        let ck = m.change_key.as_deref();
+        let ck_xid = ck.filter(|c| (17..=24).contains(&c.len()));
+        if ck.is_some() && ck_xid.is_none() {
+            found.push("CK002");
+        }
+        let pcl = match m.pcl.as_deref().map(split) {
+            Some(None) => {
+                found.push("PCL002");
+                None
+            }
+            Some(Some(xs)) => Some(xs),
+            None => None,
+        };
+        if ck.is_none() && m.pcl.is_some() {
+            found.push("CK001");
+        }
+        if m.pcl.is_none() && ck.is_some() {
+            found.push("PCL001");
+        }
+        let Some(xs) = pcl else { return found };
+        let mut guids: Vec<&[u8]> = xs.iter().map(|x| &x[..16]).collect();
+        if xs.windows(2).any(|w| w[0][..16] > w[1][..16]) {
+            found.push("PCL004");
+        }
+        guids.sort();
+        if guids.windows(2).any(|w| w[0] == w[1]) {
+            found.push("PCL003");
+        }
+        let Some(ck) = ck_xid else { return found };
+        let value = |x: &[u8]| x[16..].iter().fold(0u64, |v, &b| v << 8 | b as u64);
+        let same: Vec<&[u8]> = xs.iter().copied().filter(|x| x[..16] == ck[..16]).collect();
+        if same.iter().any(|x| x.len() != ck.len()) {
+            found.push("PCL005");
+        } else if let Some(high) = same.iter().map(|x| value(x)).max() {
+            if high > value(ck) {
+                found.push("SYNC002");
+            } else if high < value(ck) {
+                found.push("SYNC003");
+            }
+        } else {
+            found.push("SYNC001");
+        }
+        if found.is_empty() && local == Some(&ck[..16]) {
+            found.push(if xs.len() == 1 { "SYNC005" } else { "SYNC004" });
+        }
+        found
+    }
+
+    #[test]
+    fn each_rule_breaks_only_itself_in_either_namespace() {
+        let client = Namespace::client(G);
+        let server = Namespace::server(H);
+        // PST stores: client change keys. Row stores: server change keys.
+        for (mine, other) in [(client, server), (server, client)] {
+            let local = (mine == server).then_some(&G[..]);
+            assert!(findings(&healthy_in(mine, 7, other, 100), local).is_empty());
+            assert!(findings(&consistent(mine.xid(7), &[]), local).is_empty());
+            for rule in Rule::ALL {
+                let m = planted_in(rule, mine, 7, other, 100);
+                assert_eq!(findings(&m, local), [rule.id()], "{mine:?} {rule}");
+            }
+        }
+        let (server, client) = (Namespace::server(H), Namespace::client(G));
+        for rule in [Rule::Sync004, Rule::Sync005] {
+            let m = planted_in(rule, server, 7, client, 100);
+            assert_eq!(m.change_key.as_ref().unwrap().len(), 20, "{rule}");
+            assert_eq!(findings(&m, Some(&G)), [rule.id()]);
+        }
+        let item = planted_in(Rule::Row001, server, 7, client, 100);
+        let row = row001_row(server, 7, client, 100);
+        assert!(findings(&item, Some(&G)).is_empty());
+        assert!(findings(&row, Some(&G)).is_empty());
+        assert_ne!(item, row);
     }
 }

@@ -5,9 +5,14 @@
 //!
 //! Layers, bottom up: [`ndb_writer`] (pages, blocks, B-trees, file layout),
 //! [`ltp_writer`] (heap, BTH, PC, TC), [`messaging`] (store, folders,
-//! messages), [`generator`] (ready-made content), [`faults`] (planted
+//! messages), [`ost_ids`] (MIDs, FIDs, replica map and long-term entry ids
+//! of OSTs), [`generator`] (ready-made content), [`faults`] (planted
 //! sync-metadata faults and structural damage), [`manifest`] (what was written),
 //! [`sync_log`] (Sync Issues logs, RTF as Outlook writes them or plain).
+//!
+//! Where a store keeps each message's change key, PCL and modification
+//! time is a [`SyncPlacement`]: in the message (as PSTs do), in its row of
+//! the folder's contents table (as real OSTs do), or both.
 //!
 //! ```no_run
 //! use ost_fixture::{FixtureBuilder, Format, Rule};
@@ -26,6 +31,7 @@ pub mod ltp_writer;
 pub mod manifest;
 pub mod messaging;
 pub mod ndb_writer;
+pub mod ost_ids;
 pub mod rng;
 pub mod sync_log;
 
@@ -33,9 +39,11 @@ pub use faults::{damage, Damage, Rule};
 pub use format::Format;
 pub use generator::{standard_folders, Fixture, FixtureBuilder, StandardFolders};
 pub use ltp_writer::PropValue;
-pub use manifest::{ItemKind, ManifestRecord};
+pub use manifest::{ItemKind, ManifestRecord, StoreRecord};
 pub use messaging::{
-    Attachment, FolderId, Message, NamedProp, PropName, Recipient, StoreWriter, Written,
+    Attachment, FolderId, Message, NamedProp, PropName, Recipient, StoreWriter, SyncPlacement,
+    SyncValues, Written,
 };
 pub use ndb_writer::{Layout, TreeKind};
+pub use ost_ids::{Mid, OstIdentity};
 pub use ost_ndb::ndb::crypt::CryptMethod;

@@ -13,6 +13,8 @@ pub const MAX_HEAP_ALLOC: usize = 3580;
 const CLIENT_SIG_PC: u8 = 0xBC;
 /// bClientSig of a table context heap.
 const CLIENT_SIG_TC: u8 = 0x7C;
+/// bClientSig of an OST's replica map heap (NID 0x801; not in [MS-PST]).
+const CLIENT_SIG_REPLICA_MAP: u8 = 0x6C;
 /// NID type of LTP-private subnodes (large values, row matrices).
 const NID_TYPE_LTP: u32 = 0x1F;
 
@@ -260,6 +262,17 @@ impl Heap {
         ((i as u32) << block_shift) | (index << 5)
     }
 
+    /// Replace the bytes of an allocation (same length), for items that
+    /// must point at allocations made after them.
+    fn replace(&mut self, hid: u32, bytes: Vec<u8>) {
+        let block_shift = if self.format.is_4k() { 19 } else { 16 };
+        let page = (hid >> block_shift) as usize;
+        let index = ((hid >> 5) & ((1 << (block_shift - 5)) - 1)) as usize;
+        let item = &mut self.pages[page][index - 1];
+        assert_eq!(item.len(), bytes.len(), "heap item {hid:#x} changes size");
+        *item = bytes;
+    }
+
     /// The bytes of each page.
     fn serialize(&self) -> Vec<Vec<u8>> {
         let mut out = Vec::with_capacity(self.pages.len());
@@ -414,6 +427,52 @@ pub fn write_pc<W: Write + Seek>(
     let root = b.bth(2, 6, records);
     let (bid_data, subnodes) = b.write_heap(root)?;
     Ok(WrittenNode { bid_data, subnodes })
+}
+
+/// Write an OST's replica map (the heap of NID 0x801, client signature
+/// 0x6C), laid out as Outlook does: the user root (HID 0x20) is 8 bytes, the
+/// HID of a BTH header and the HID of a GUID array; the BTH (16-byte keys,
+/// 2-byte data, one leaf) maps each replica GUID to its replica id (u16
+/// LE); the array holds the GUIDs in replica id order. Outlook sorts the
+/// BTH's GUID keys bytewise (memcmp), not as little-endian integers like the
+/// 2- and 4-byte keys of PCs and TCs; so do we.
+pub fn write_replica_map<W: Write + Seek>(
+    ndb: &mut NdbWriter<W>,
+    guids: &[[u8; 16]],
+) -> io::Result<WrittenNode> {
+    assert!(
+        guids.len() <= MAX_HEAP_ALLOC / 18,
+        "too many replicas for one BTH leaf"
+    );
+    let mut heap = Heap::new(ndb.format(), CLIENT_SIG_REPLICA_MAP);
+    let root = heap.alloc(vec![0; 8]);
+    let header = heap.alloc(vec![0; 8]);
+    let array = heap.alloc(guids.concat());
+    let mut records: Vec<Vec<u8>> = guids
+        .iter()
+        .enumerate()
+        .map(|(id, g)| {
+            let mut r = g.to_vec();
+            r.extend_from_slice(&(id as u16).to_le_bytes());
+            r
+        })
+        .collect();
+    records.sort();
+    let leaf = heap.alloc(records.concat());
+    let mut h = vec![0xB5, 16, 2, 0];
+    h.extend_from_slice(&leaf.to_le_bytes());
+    heap.replace(header, h);
+    let mut r = header.to_le_bytes().to_vec();
+    r.extend_from_slice(&array.to_le_bytes());
+    heap.replace(root, r);
+    heap.root = root;
+    let pages = heap.serialize();
+    let refs: Vec<&[u8]> = pages.iter().map(|p| p.as_slice()).collect();
+    let bid_data = ndb.write_pages(&refs)?;
+    Ok(WrittenNode {
+        bid_data,
+        subnodes: Vec::new(),
+    })
 }
 
 /// PidTagLtpRowId / PidTagLtpRowVer: the two columns every TC has.

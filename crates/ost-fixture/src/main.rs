@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use ost_fixture::{manifest, CryptMethod, FixtureBuilder, Format, Rule};
+use ost_fixture::{manifest, CryptMethod, FixtureBuilder, Format, Rule, SyncPlacement};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -28,7 +28,8 @@ struct Args {
     /// Write the manifest (JSON lines) here
     #[arg(long)]
     manifest: Option<PathBuf>,
-    /// Plant a fault: RULE:COUNT, e.g. SYNC002:3 (repeatable)
+    /// Plant a fault: RULE:COUNT, e.g. SYNC002:3 (repeatable; SYNC004,
+    /// SYNC005 and ROW001 need --sync-in rows or both)
     #[arg(long, value_parser = parse_plant)]
     plant: Vec<(Rule, usize)>,
     /// PRNG seed
@@ -37,6 +38,19 @@ struct Args {
     /// Size of each message's padding body
     #[arg(long, default_value_t = 200)]
     body_bytes: usize,
+    /// Where messages keep their change key, PCL and modification time:
+    /// item (as PSTs), rows (the contents-table rows, as real OSTs; OST
+    /// formats only) or both
+    #[arg(long, default_value = "item")]
+    sync_in: SyncPlacement,
+    /// Healthy messages whose rows lack the change key and PCL that their
+    /// items have (with --sync-in rows or both)
+    #[arg(long, default_value_t = 0)]
+    row_gaps: usize,
+    /// Write the store's ids (replica map, namespaces, folder ids) here as
+    /// JSON (with --sync-in rows or both)
+    #[arg(long)]
+    store_json: Option<PathBuf>,
 }
 
 fn parse_crypt(s: &str) -> Result<CryptMethod, String> {
@@ -62,7 +76,9 @@ fn main() -> ExitCode {
         .crypt(args.crypt)
         .messages(args.messages)
         .seed(args.seed)
-        .body_bytes(args.body_bytes);
+        .body_bytes(args.body_bytes)
+        .sync_placement(args.sync_in)
+        .row_gaps(args.row_gaps);
     for (rule, count) in &args.plant {
         b = b.plant(*rule, *count);
     }
@@ -80,6 +96,17 @@ fn main() -> ExitCode {
     };
     if let Some(path) = &args.manifest {
         if let Err(e) = std::fs::write(path, manifest::to_json_lines(&written.manifest)) {
+            eprintln!("ost-fixture: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Some(path) = &args.store_json {
+        let Some(store) = &written.store else {
+            eprintln!("ost-fixture: --store-json needs --sync-in rows or both");
+            return ExitCode::from(2);
+        };
+        let json = serde_json::to_string_pretty(store).expect("store record serializes");
+        if let Err(e) = std::fs::write(path, json + "\n") {
             eprintln!("ost-fixture: cannot write {}: {e}", path.display());
             return ExitCode::FAILURE;
         }

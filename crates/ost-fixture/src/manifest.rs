@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+use crate::messaging::SyncPlacement;
+use crate::ost_ids::MidRecord;
+
 /// Which table lists the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -14,6 +17,13 @@ pub enum ItemKind {
 }
 
 /// What was written for one message.
+///
+/// `change_key`, `pcl`, `source_key` and `last_modified` are what the
+/// message's property context holds (what libpff reads), except that in a
+/// store with [`SyncPlacement::Rows`] `source_key` is derived from the MID
+/// (replica GUID + GLOBCNT), as real OSTs store none. The fields after
+/// `planted` are written only for stores with sync metadata in rows, so
+/// that the manifests of other stores stay as they were.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ManifestRecord {
     /// Message NID.
@@ -36,6 +46,64 @@ pub struct ManifestRecord {
     pub kind: ItemKind,
     /// Fault rule ids planted on this message.
     pub planted: Vec<String>,
+    /// Where this message's change key and PCL went: `item` (property
+    /// context only; the row's cells are empty), `row` (row only) or `both`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<SyncPlacement>,
+    /// PR_CHANGE_KEY in the contents-table row, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_change_key: Option<String>,
+    /// PR_PREDECESSOR_CHANGE_LIST in the row, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_pcl: Option<String>,
+    /// PR_LAST_MODIFICATION_TIME in the row, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_last_modified: Option<String>,
+    /// PidTagMid (0x67F4), in the property context and the row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mid: Option<MidRecord>,
+    /// Namespace of the change key a reader should take (the row's, else
+    /// the property context's): `server` (the server replica's GUID, 6-byte
+    /// change number) or `local` (the OST's own GUID, 4-byte counter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_key_namespace: Option<&'static str>,
+}
+
+/// A replica of the replica map (NID 0x801).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplicaRecord {
+    /// Replica id (the first two bytes of a MID).
+    pub id: u16,
+    /// Replica GUID, hex of the stored bytes.
+    pub guid: String,
+}
+
+/// A folder of a store with an OST identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FolderRecord {
+    /// Folder NID.
+    pub nid: u32,
+    /// "/" + display names from the root folder down.
+    pub path: String,
+    /// PidTagFolderId (0x67F4), if written.
+    pub fid: Option<MidRecord>,
+}
+
+/// What was written for a store with an OST identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreRecord {
+    /// The store's sync placement.
+    pub placement: SyncPlacement,
+    /// GUID of replica 1, the namespace of server change keys, hex.
+    pub server_guid: String,
+    /// The OST's own namespace (local change keys; store property 0x7C07), hex.
+    pub local_guid: String,
+    /// Provider UID of long-term entry ids (store property 0x6615), hex.
+    pub provider_uid: String,
+    /// The replica map, by id.
+    pub replicas: Vec<ReplicaRecord>,
+    /// Every folder, root first.
+    pub folders: Vec<FolderRecord>,
 }
 
 /// Lower-case hex of bytes.

@@ -7,15 +7,24 @@
 //! [`StoreWriter::finish`].
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{self, Seek, Write};
+use std::str::FromStr;
 
 use ost_ndb::ndb::crc::crc32;
 use ost_ndb::ndb::crypt::CryptMethod;
 
 use crate::format::Format;
-use crate::ltp_writer::{ansi_string, ptype, write_pc, write_tc, Column, PropValue, Row};
-use crate::manifest::{filetime_rfc3339, hex, ItemKind, ManifestRecord};
+use serde::Serialize;
+
+use crate::ltp_writer::{
+    ansi_string, ptype, write_pc, write_replica_map, write_tc, Column, PropValue, Row,
+};
+use crate::manifest::{
+    filetime_rfc3339, hex, FolderRecord, ItemKind, ManifestRecord, ReplicaRecord, StoreRecord,
+};
 use crate::ndb_writer::{HeaderInfo, Layout, NdbWriter, SubnodeEntry};
+use crate::ost_ids::{Mid, MidRecord, OstIdentity, SERVER_REPLICA_ID};
 
 /// Property ids used by the writer.
 pub mod pid {
@@ -56,6 +65,15 @@ pub mod pid {
     pub const PARENT_SOURCE_KEY: u16 = 0x65E1;
     pub const CHANGE_KEY: u16 = 0x65E2;
     pub const PREDECESSOR_CHANGE_LIST: u16 = 0x65E3;
+    pub const CONFLICT_ENTRYID: u16 = 0x3FF0;
+    /// PidTagMid on messages, PidTagFolderId on folders (PT_I8).
+    pub const MID: u16 = 0x67F4;
+    /// Message store, PT_CLSID: the provider UID of the OST's long-term
+    /// entry ids (no public name).
+    pub const OST_PROVIDER_UID: u16 = 0x6615;
+    /// Message store, PT_BINARY: holds the OST's local namespace GUID at
+    /// bytes 4..20 (no public name).
+    pub const OST_LOCAL_NAMESPACE: u16 = 0x7C07;
 }
 
 /// Message flags (PR_MESSAGE_FLAGS).
@@ -67,6 +85,8 @@ const MSGFLAG_ASSOCIATED: i32 = 0x40;
 pub const NID_MESSAGE_STORE: u32 = 0x21;
 pub const NID_NAME_TO_ID_MAP: u32 = 0x61;
 pub const NID_ROOT_FOLDER: u32 = 0x122;
+/// The replica map of an OST (internal NID, not in [MS-PST]).
+pub const NID_REPLICA_MAP: u32 = 0x801;
 const NID_RECIPIENT_TABLE: u32 = 0x692;
 const NID_ATTACHMENT_TABLE: u32 = 0x671;
 
@@ -85,6 +105,75 @@ pub const PS_MAPI: [u8; 16] = [
 pub const PS_PUBLIC_STRINGS: [u8; 16] = [
     0x29, 0x03, 0x02, 0, 0, 0, 0, 0, 0xC0, 0, 0, 0, 0, 0, 0, 0x46,
 ];
+
+/// Where a store keeps each message's change key, PCL and last
+/// modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub enum SyncPlacement {
+    /// In the message's property context (as in PSTs).
+    #[default]
+    #[serde(rename = "item")]
+    Item,
+    /// In the message's row of its folder's contents table, as real OSTs
+    /// keep them; the property context has none of them, nor a source key.
+    #[serde(rename = "row")]
+    Rows,
+    /// In both, with the same values.
+    #[serde(rename = "both")]
+    Both,
+}
+
+impl SyncPlacement {
+    /// The name used by the CLI and the manifest: `item`, `row`, `both`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncPlacement::Item => "item",
+            SyncPlacement::Rows => "row",
+            SyncPlacement::Both => "both",
+        }
+    }
+
+    /// The property context carries the metadata.
+    pub fn in_item(self) -> bool {
+        self != SyncPlacement::Rows
+    }
+
+    /// The contents-table row carries the metadata.
+    pub fn in_row(self) -> bool {
+        self != SyncPlacement::Item
+    }
+}
+
+impl fmt::Display for SyncPlacement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SyncPlacement {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SyncPlacement, String> {
+        match s {
+            "item" | "items" | "pc" => Ok(SyncPlacement::Item),
+            "row" | "rows" => Ok(SyncPlacement::Rows),
+            "both" => Ok(SyncPlacement::Both),
+            _ => Err(format!(
+                "unknown sync placement {s:?} (expected item, rows or both)"
+            )),
+        }
+    }
+}
+
+/// A change key, PCL and last modification time, as one place holds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncValues {
+    /// PR_CHANGE_KEY.
+    pub change_key: Option<Vec<u8>>,
+    /// PR_PREDECESSOR_CHANGE_LIST.
+    pub pcl: Option<Vec<u8>>,
+    /// PR_LAST_MODIFICATION_TIME (FILETIME).
+    pub last_modified: Option<u64>,
+}
 
 /// Handle of a folder of a [`StoreWriter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,9 +226,11 @@ pub struct Message {
     pub change_key: Option<Vec<u8>>,
     /// PR_PREDECESSOR_CHANGE_LIST.
     pub pcl: Option<Vec<u8>>,
-    /// PR_SOURCE_KEY.
+    /// PR_SOURCE_KEY (left out of messages in [`SyncPlacement::Rows`]
+    /// stores: real OSTs have none, it follows from the MID).
     pub source_key: Option<Vec<u8>>,
-    /// PR_LAST_MODIFICATION_TIME (FILETIME).
+    /// PR_LAST_MODIFICATION_TIME (FILETIME); also the creation and delivery
+    /// times.
     pub last_modified: Option<u64>,
     /// Listed in the associated (FAI) contents table instead of the contents table.
     pub associated: bool,
@@ -157,15 +248,30 @@ pub struct Message {
     pub attachments: Vec<Attachment>,
     /// Fault rule ids planted on this message (manifest only).
     pub planted: Vec<String>,
+    /// Where `change_key`, `pcl` and `last_modified` go; `None`: the
+    /// store's [`StoreWriter::set_sync_placement`].
+    pub sync_placement: Option<SyncPlacement>,
+    /// What the contents-table row says instead of `change_key`, `pcl` and
+    /// `last_modified` (rows with sync columns only): a row that disagrees
+    /// with the item, or lacks what the item has.
+    pub row_sync: Option<SyncValues>,
+    /// PidTagMid (0x67F4), in the property context and, in stores with
+    /// sync columns, the row.
+    pub mid: Option<Mid>,
 }
 
+/// What a folder's contents table says of one message.
 struct RowInfo {
     nid: u32,
     subject: String,
     class: String,
     flags: i32,
     size: i32,
-    last_modified: Option<u64>,
+    /// PR_MESSAGE_DELIVERY_TIME.
+    delivered: Option<u64>,
+    /// The row's change key, PCL and modification time.
+    sync: SyncValues,
+    mid: Option<Mid>,
 }
 
 struct Folder {
@@ -177,6 +283,8 @@ struct Folder {
     children: Vec<usize>,
     contents: Vec<RowInfo>,
     associated: Vec<RowInfo>,
+    /// PidTagFolderId (0x67F4).
+    fid: Option<Mid>,
 }
 
 /// Registry of named properties (written as the name-to-id map).
@@ -262,6 +370,8 @@ pub struct Written<W> {
     pub layout: Layout,
     /// One record per message, in the order a folder walk meets them.
     pub manifest: Vec<ManifestRecord>,
+    /// The store's ids (stores with an [`OstIdentity`] only).
+    pub store: Option<StoreRecord>,
 }
 
 /// Streaming writer of a message store.
@@ -278,6 +388,10 @@ pub struct StoreWriter<W: Write + Seek> {
     display_name: String,
     wastebasket: Option<FolderId>,
     unique: u32,
+    placement: SyncPlacement,
+    identity: Option<OstIdentity>,
+    /// Highest GLOBCNT of the server replica in the ids written.
+    server_globcnt_high: u64,
 }
 
 impl<W: Write + Seek> StoreWriter<W> {
@@ -303,6 +417,9 @@ impl<W: Write + Seek> StoreWriter<W> {
             display_name: "Personal Folders".into(),
             wastebasket: None,
             unique: crc32(&record_key),
+            placement: SyncPlacement::Item,
+            identity: None,
+            server_globcnt_high: 0,
         };
         w.folders.push(Folder {
             nid: NID_ROOT_FOLDER,
@@ -313,6 +430,7 @@ impl<W: Write + Seek> StoreWriter<W> {
             children: Vec::new(),
             contents: Vec::new(),
             associated: Vec::new(),
+            fid: None,
         });
         w.add_folder_with_nid(
             FolderId(0),
@@ -342,6 +460,65 @@ impl<W: Write + Seek> StoreWriter<W> {
         self.display_name = name.into();
     }
 
+    /// Where messages keep their change key, PCL and last modification time
+    /// (default [`SyncPlacement::Item`]). With `Rows` or `Both`, contents
+    /// and associated contents tables get the columns real OSTs have for
+    /// them (PR_MESSAGE_STATUS, PR_CHANGE_KEY, PR_PREDECESSOR_CHANGE_LIST,
+    /// PidTagMid) and `Rows` leaves them, and PR_SOURCE_KEY, out of the
+    /// messages' property contexts. Set it before adding messages.
+    pub fn set_sync_placement(&mut self, placement: SyncPlacement) {
+        assert!(
+            self.records.is_empty(),
+            "set the sync placement before adding messages"
+        );
+        self.placement = placement;
+    }
+
+    /// The store's sync placement.
+    pub fn sync_placement(&self) -> SyncPlacement {
+        self.placement
+    }
+
+    /// Make this an OST of a mailbox: the replica map (NID 0x801), the
+    /// store's 0x7C07 and 0x6615 are written at [`StoreWriter::finish`],
+    /// and folders with an id get long-term entry ids.
+    pub fn set_ost_identity(&mut self, identity: OstIdentity) {
+        assert!(
+            identity.replicas.len() > SERVER_REPLICA_ID as usize,
+            "an OST identity needs replicas 0 and 1"
+        );
+        self.identity = Some(identity);
+    }
+
+    /// The store's OST identity, if any.
+    pub fn ost_identity(&self) -> Option<&OstIdentity> {
+        self.identity.as_ref()
+    }
+
+    /// Give a folder its PidTagFolderId (0x67F4).
+    pub fn set_folder_fid(&mut self, folder: FolderId, fid: Mid) {
+        self.note_id(fid);
+        self.folders[folder.0].fid = Some(fid);
+    }
+
+    /// A folder's PidTagFolderId, if set.
+    pub fn folder_fid(&self, folder: FolderId) -> Option<Mid> {
+        self.folders[folder.0].fid
+    }
+
+    /// The folder's long-term entry id (46 bytes), when the store has an
+    /// OST identity and the folder an id.
+    pub fn long_term_entry_id(&self, folder: FolderId) -> Option<Vec<u8>> {
+        let fid = self.folders[folder.0].fid?;
+        Some(self.identity.as_ref()?.folder_entry_id(fid))
+    }
+
+    fn note_id(&mut self, id: Mid) {
+        if id.replica_id == SERVER_REPLICA_ID {
+            self.server_globcnt_high = self.server_globcnt_high.max(id.globcnt);
+        }
+    }
+
     /// Make `folder` the store's wastebasket (PR_IPM_WASTEBASKET_ENTRYID).
     pub fn set_wastebasket(&mut self, folder: FolderId) {
         self.wastebasket = Some(folder);
@@ -358,6 +535,7 @@ impl<W: Write + Seek> StoreWriter<W> {
             children: Vec::new(),
             contents: Vec::new(),
             associated: Vec::new(),
+            fid: None,
         });
         self.folders[parent.0].children.push(id);
         FolderId(id)
@@ -442,19 +620,30 @@ impl<W: Write + Seek> StoreWriter<W> {
         props.insert(pid::MESSAGE_FLAGS, PropValue::Long(flags));
         props.insert(pid::MESSAGE_STATUS, PropValue::Long(0));
         props.insert(pid::IMPORTANCE, PropValue::Long(1));
+        let placement = m.sync_placement.unwrap_or(self.placement);
         if let Some(t) = m.last_modified {
-            props.insert(pid::LAST_MODIFICATION_TIME, PropValue::SysTime(t));
+            if placement.in_item() {
+                props.insert(pid::LAST_MODIFICATION_TIME, PropValue::SysTime(t));
+            }
             props.insert(pid::CREATION_TIME, PropValue::SysTime(t));
             props.insert(pid::MESSAGE_DELIVERY_TIME, PropValue::SysTime(t));
         }
-        if let Some(v) = &m.source_key {
+        // Real OSTs keep no source key in a message: it follows from the MID.
+        let pc_source_key = m.source_key.as_ref().filter(|_| self.placement.in_item());
+        if let Some(v) = pc_source_key {
             props.insert(pid::SOURCE_KEY, PropValue::Binary(v.clone()));
         }
-        if let Some(v) = &m.change_key {
-            props.insert(pid::CHANGE_KEY, PropValue::Binary(v.clone()));
+        if placement.in_item() {
+            if let Some(v) = &m.change_key {
+                props.insert(pid::CHANGE_KEY, PropValue::Binary(v.clone()));
+            }
+            if let Some(v) = &m.pcl {
+                props.insert(pid::PREDECESSOR_CHANGE_LIST, PropValue::Binary(v.clone()));
+            }
         }
-        if let Some(v) = &m.pcl {
-            props.insert(pid::PREDECESSOR_CHANGE_LIST, PropValue::Binary(v.clone()));
+        if let Some(mid) = m.mid {
+            props.insert(pid::MID, PropValue::I64(mid.as_i64()));
+            self.note_id(mid);
         }
         if let Some(b) = &m.body {
             props.insert(pid::BODY, PropValue::String(b.clone()));
@@ -597,13 +786,29 @@ impl<W: Write + Seek> StoreWriter<W> {
         let folder_nid = self.folders[folder.0].nid;
         self.ndb.add_node(nid, pc.bid_data, bid_sub, folder_nid);
 
+        let row_sync = match &m.row_sync {
+            Some(v) => v.clone(),
+            None if placement.in_row() => SyncValues {
+                change_key: m.change_key.clone(),
+                pcl: m.pcl.clone(),
+                last_modified: m.last_modified,
+            },
+            // Contents tables always had a modification time column.
+            None => SyncValues {
+                last_modified: m.last_modified,
+                ..SyncValues::default()
+            },
+        };
+        let record = self.manifest_record(folder, nid, m, placement, &row_sync);
         let row = RowInfo {
             nid,
             subject: m.subject.clone(),
             class: m.message_class.clone(),
             flags,
             size,
-            last_modified: m.last_modified,
+            delivered: m.last_modified,
+            sync: row_sync,
+            mid: m.mid,
         };
         let f = &mut self.folders[folder.0];
         if m.associated {
@@ -611,24 +816,75 @@ impl<W: Write + Seek> StoreWriter<W> {
         } else {
             f.contents.push(row);
         }
-        let record = ManifestRecord {
+        self.records.push((folder.0, record));
+        Ok(nid)
+    }
+
+    /// What was written for message `nid`: the property context's change
+    /// key, PCL, source key and modification time in the fields PSTs have
+    /// always had; in stores with sync columns, the row's in `row_*`.
+    fn manifest_record(
+        &self,
+        folder: FolderId,
+        nid: u32,
+        m: &Message,
+        placement: SyncPlacement,
+        row: &SyncValues,
+    ) -> ManifestRecord {
+        let in_item = placement.in_item();
+        let item_ck = m.change_key.as_deref().filter(|_| in_item);
+        let item_pcl = m.pcl.as_deref().filter(|_| in_item);
+        let rows = self.placement.in_row();
+        let derived_source_key = match (&self.identity, m.mid) {
+            (Some(id), Some(mid)) => Some(id.source_key(mid)),
+            _ => None,
+        };
+        let source_key = if self.placement.in_item() {
+            m.source_key.clone()
+        } else {
+            derived_source_key
+        };
+        // The change key a reader of this store should take: the row's, else
+        // the item's.
+        let effective_ck = if rows {
+            row.change_key.as_deref().or(item_ck)
+        } else {
+            None
+        };
+        let namespace = match (effective_ck, &self.identity) {
+            (Some(ck), Some(id)) if ck.len() >= 16 => {
+                if ck[..16] == id.server_guid() {
+                    Some("server")
+                } else if ck[..16] == id.local_guid {
+                    Some("local")
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        ManifestRecord {
             nid,
             folder: self.folder_path(folder),
             subject: self.string_as_read(&m.subject),
             message_class: self.string_as_read(&m.message_class),
-            change_key: m.change_key.as_deref().map(hex),
-            pcl: m.pcl.as_deref().map(hex),
-            source_key: m.source_key.as_deref().map(hex),
-            last_modified: m.last_modified.map(filetime_rfc3339),
+            change_key: item_ck.map(hex),
+            pcl: item_pcl.map(hex),
+            source_key: source_key.as_deref().map(hex),
+            last_modified: m.last_modified.filter(|_| in_item).map(filetime_rfc3339),
             kind: if m.associated {
                 ItemKind::Associated
             } else {
                 ItemKind::Contents
             },
             planted: m.planted.clone(),
-        };
-        self.records.push((folder.0, record));
-        Ok(nid)
+            placement: rows.then_some(placement),
+            row_change_key: row.change_key.as_deref().filter(|_| rows).map(hex),
+            row_pcl: row.pcl.as_deref().filter(|_| rows).map(hex),
+            row_last_modified: row.last_modified.filter(|_| rows).map(filetime_rfc3339),
+            mid: m.mid.map(MidRecord::from),
+            change_key_namespace: namespace,
+        }
     }
 
     fn write_folder(&mut self, i: usize) -> io::Result<()> {
@@ -651,6 +907,9 @@ impl<W: Write + Seek> StoreWriter<W> {
         props.insert(pid::SUBFOLDERS, PropValue::Bool(!f.children.is_empty()));
         if let Some(c) = &f.container_class {
             props.insert(pid::CONTAINER_CLASS, PropValue::String(c.clone()));
+        }
+        if let Some(fid) = f.fid {
+            props.insert(pid::MID, PropValue::I64(fid.as_i64()));
         }
         for (id, v) in &f.props {
             props.insert(*id, v.clone());
@@ -701,7 +960,7 @@ impl<W: Write + Seek> StoreWriter<W> {
                 }
             })
             .collect();
-        let contents_columns = [
+        let mut contents_columns = vec![
             Column {
                 id: pid::IMPORTANCE,
                 ptype: ptype::LONG,
@@ -731,19 +990,49 @@ impl<W: Write + Seek> StoreWriter<W> {
                 ptype: ptype::SYSTIME,
             },
         ];
+        // Real OSTs keep these in the row (among some 80 columns).
+        let sync_columns = self.placement.in_row();
+        if sync_columns {
+            contents_columns.extend([
+                Column {
+                    id: pid::MESSAGE_STATUS,
+                    ptype: ptype::LONG,
+                },
+                Column {
+                    id: pid::CHANGE_KEY,
+                    ptype: ptype::BINARY,
+                },
+                Column {
+                    id: pid::PREDECESSOR_CHANGE_LIST,
+                    ptype: ptype::BINARY,
+                },
+                Column {
+                    id: pid::MID,
+                    ptype: ptype::I8,
+                },
+            ]);
+        }
         let to_rows = |list: &[RowInfo]| -> Vec<Row> {
             list.iter()
-                .map(|r| Row {
-                    id: r.nid,
-                    values: vec![
+                .map(|r| {
+                    let mut values = vec![
                         Some(PropValue::Long(1)),
                         Some(PropValue::String(r.class.clone())),
                         Some(PropValue::String(r.subject.clone())),
-                        r.last_modified.map(PropValue::SysTime),
+                        r.delivered.map(PropValue::SysTime),
                         Some(PropValue::Long(r.flags)),
                         Some(PropValue::Long(r.size)),
-                        r.last_modified.map(PropValue::SysTime),
-                    ],
+                        r.sync.last_modified.map(PropValue::SysTime),
+                    ];
+                    if sync_columns {
+                        values.extend([
+                            Some(PropValue::Long(0)),
+                            r.sync.change_key.clone().map(PropValue::Binary),
+                            r.sync.pcl.clone().map(PropValue::Binary),
+                            r.mid.map(|m| PropValue::I64(m.as_i64())),
+                        ]);
+                    }
+                    Row { id: r.nid, values }
                 })
                 .collect()
         };
@@ -809,6 +1098,15 @@ impl<W: Write + Seek> StoreWriter<W> {
             mask |= 0x8; // FOLDER_IPM_WASTEBASKET_VALID
         }
         store.push((pid::VALID_FOLDER_MASK, PropValue::Long(mask)));
+        if let Some(id) = &self.identity {
+            store.push((pid::OST_PROVIDER_UID, PropValue::Guid(id.provider_uid)));
+            store.push((
+                pid::OST_LOCAL_NAMESPACE,
+                PropValue::Binary(id.local_namespace_record(self.server_globcnt_high + 1)),
+            ));
+            let map = write_replica_map(&mut self.ndb, &id.replicas)?;
+            self.ndb.add_node(NID_REPLICA_MAP, map.bid_data, 0, 0);
+        }
         let mut next = 1u32;
         let pc = write_pc(&mut self.ndb, &store, &mut next)?;
         let mut subs = pc.subnodes;
@@ -853,11 +1151,42 @@ impl<W: Write + Seek> StoreWriter<W> {
             recs.sort_by_key(|r| (r.kind == ItemKind::Associated, r.nid));
             manifest.extend(recs);
         }
+        let store = self.store_record();
         let (out, layout) = self.ndb.finish(&info)?;
         Ok(Written {
             out,
             layout,
             manifest,
+            store,
+        })
+    }
+}
+
+impl<W: Write + Seek> StoreWriter<W> {
+    /// The store's part of the manifest (stores with an OST identity).
+    fn store_record(&self) -> Option<StoreRecord> {
+        let id = self.identity.as_ref()?;
+        Some(StoreRecord {
+            placement: self.placement,
+            server_guid: hex(&id.server_guid()),
+            local_guid: hex(&id.local_guid),
+            provider_uid: hex(&id.provider_uid),
+            replicas: id
+                .replicas
+                .iter()
+                .enumerate()
+                .map(|(i, g)| ReplicaRecord {
+                    id: i as u16,
+                    guid: hex(g),
+                })
+                .collect(),
+            folders: (0..self.folders.len())
+                .map(|i| FolderRecord {
+                    nid: self.folders[i].nid,
+                    path: self.folder_path(FolderId(i)),
+                    fid: self.folders[i].fid.map(MidRecord::from),
+                })
+                .collect(),
         })
     }
 }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ost_fixture::{
-    damage, CryptMethod, Damage, FixtureBuilder, Format, ItemKind, ManifestRecord, Rule, TreeKind,
+    damage, CryptMethod, Damage, FixtureBuilder, Format, ItemKind, ManifestRecord, Rule,
+    SyncPlacement, TreeKind,
 };
 use serde_json::Value;
 
@@ -135,6 +136,77 @@ fn every_format_and_crypt_reads_back_through_libpff() {
     for format in Format::ALL {
         for crypt in [CryptMethod::None, CryptMethod::Permute, CryptMethod::Cyclic] {
             check(format, crypt, &dir);
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Stores in the real-OST layout: libpff (which reads only property
+/// contexts) sees every message with the manifest's subject, class, folder
+/// and NID, and the property-context metadata the manifest records.
+#[test]
+fn ost_row_stores_read_back_through_libpff() {
+    if let Err(why) = oracle_available() {
+        println!("skipped: pff-oracle unavailable: {why}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ost-fixture-oracle-rows-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cases = Vec::new();
+    for format in [Format::Ost, Format::Ost4k] {
+        for crypt in [CryptMethod::None, CryptMethod::Permute, CryptMethod::Cyclic] {
+            cases.push((format, crypt, SyncPlacement::Rows));
+        }
+        cases.push((format, CryptMethod::Permute, SyncPlacement::Both));
+    }
+    for (format, crypt, placement) in cases {
+        let label = format!("{}-{}-{placement}", format.name(), crypt.name());
+        let mut b = FixtureBuilder::new(format)
+            .crypt(crypt)
+            .messages(150)
+            .seed(8)
+            .sync_placement(placement)
+            .row_gaps(3);
+        for rule in Rule::ALL.into_iter().chain(Rule::OST_ROWS) {
+            b = b.plant(rule, 1);
+        }
+        let path = dir.join(format!("{label}.ost"));
+        let written = b.write_file(&path).expect("write fixture");
+        let (items, summary, stderr) = run_oracle(&path);
+        assert_eq!(summary["errors"], 0, "{label}: oracle errors: {stderr}");
+        assert_eq!(
+            items.len(),
+            written.manifest.len(),
+            "{label}: message count"
+        );
+        for (item, r) in items.iter().zip(&written.manifest) {
+            let nid = r.nid;
+            assert_eq!(item["nid"], nid as u64, "{label}: order");
+            let kind = match r.kind {
+                ItemKind::Contents => "message",
+                ItemKind::Associated => "associated",
+            };
+            assert_eq!(item["kind"], kind, "{label} nid {nid}");
+            assert_eq!(item["folder"], r.folder.as_str(), "{label} nid {nid}");
+            assert_eq!(item["subject"], r.subject.as_str(), "{label} nid {nid}");
+            assert_eq!(
+                item["message_class"],
+                r.message_class.as_str(),
+                "{label} nid {nid}"
+            );
+            assert_eq!(opt(&item["change_key"]), r.change_key, "{label} nid {nid}");
+            assert_eq!(opt(&item["pcl"]), r.pcl, "{label} nid {nid}");
+            assert_eq!(
+                opt(&item["last_modified"]),
+                r.last_modified,
+                "{label} nid {nid}"
+            );
+            // Row stores write no PR_SOURCE_KEY; the manifest's is derived.
+            let source_key = match placement {
+                SyncPlacement::Rows => None,
+                _ => r.source_key.clone(),
+            };
+            assert_eq!(opt(&item["source_key"]), source_key, "{label} nid {nid}");
         }
     }
     std::fs::remove_dir_all(&dir).ok();
