@@ -134,7 +134,11 @@ fn compare(python: &Path, script: &Path, file: &Path) -> Vec<String> {
                 diffs.push(format!(
                     "{name}: nid {nid} {f}: ours {} ({}) libpff {}",
                     o[0][f],
-                    if from_item(&o[0], f, source) { "item" } else { "row or MID" },
+                    if from_item(&o[0], f, source) {
+                        "item"
+                    } else {
+                        "row or MID"
+                    },
                     t[0][f]
                 ));
             }

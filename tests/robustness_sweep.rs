@@ -640,7 +640,13 @@ fn sweep_each_structure(t: &Target, tally: &mut Tally) {
         };
         check_mutant(t, &m, &format!("{} page {:#x} zeroed", t.name, p.ib), tally);
     }
-    for (&bid, &(s, e)) in &t.blocks {
+    sweep_blocks(t, t.blocks.iter().map(|(&bid, &range)| (bid, range)), tally);
+}
+
+/// Each of `blocks` zeroed, and (separately) with one payload byte
+/// changed, one at a time.
+fn sweep_blocks(t: &Target, blocks: impl Iterator<Item = (u64, (u64, u64))>, tally: &mut Tally) {
+    for (bid, (s, e)) in blocks {
         for zero in [true, false] {
             let mut b = t.bytes.clone();
             let (s, e) = (s as usize, e as usize);
@@ -894,6 +900,63 @@ fn sweep_fixture_unicode_three_levels() {
         600,
     );
     assert!(t.entries > 0);
+}
+
+/// The real Outlook OSTs of the corpus, whose table contexts (4K, zlib;
+/// wVer 23, permute) carry every item's sync properties and whose replica
+/// map names the server's namespaces: each block of their contents,
+/// associated and hierarchy tables and of the replica map zeroed and
+/// changed (a sample of at most `TABLE_BLOCKS` per file, spread over the
+/// file), plus random mutants.
+#[test]
+fn sweep_real_ost_tables() {
+    const TABLE_BLOCKS: usize = 48;
+    let Some(dir) = common::corpus() else { return };
+    let start = Instant::now();
+    let mut tally = Tally::default();
+    for (i, name) in [
+        "pstextractor_outlookcom_test.ost",
+        "asposenet_SampleOstFile.ost",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bytes = std::fs::read(dir.join(name)).expect("read corpus file");
+        let t = Target::new(name, bytes).expect("the real OST reads");
+        let pst = Pst::from_bytes(&t.bytes).expect("open");
+        let mut bids = Vec::new();
+        for e in pst.nbt_iter().flatten() {
+            let table = matches!(
+                e.nid.nid_type(),
+                ost_ndb::NidType::ContentsTable
+                    | ost_ndb::NidType::AssocContentsTable
+                    | ost_ndb::NidType::HierarchyTable
+            );
+            if table || e.nid == ost_ndb::ltp::replica_map::REPLICA_MAP_NID {
+                let _ = block_closure(&pst, e.bid_data.0, 0, &mut bids);
+                let _ = block_closure(&pst, e.bid_sub.0, 0, &mut bids);
+            }
+        }
+        drop(pst);
+        bids.sort_unstable();
+        bids.dedup();
+        let step = bids.len().div_ceil(TABLE_BLOCKS).max(1);
+        let sample = bids
+            .iter()
+            .step_by(step)
+            .filter_map(|bid| Some((*bid, *t.blocks.get(&(bid & !1))?)));
+        sweep_blocks(&t, sample, &mut tally);
+        sweep(&t, 60, 0x0571 + i as u64, &mut tally);
+        assert!(
+            t.messages.len() > 90,
+            "{name}: {} messages read cleanly",
+            t.messages.len()
+        );
+    }
+    report("real OST tables", &tally, start.elapsed());
+    assert!(tally.kept > 0);
+    tally.sample.truncate(8);
+    binary_runs(&tally.sample);
 }
 
 /// Mutants per corpus file: fewer for the larger files so the sweep stays

@@ -110,17 +110,28 @@ pub fn bth_walk(heap: &Heap<'_>) {
     }
 }
 
-/// The messaging walk and the rules, as `ostscan items --all` / `scan` do it.
+/// The messaging walk and the rules, as `ostscan items --all` / `scan` do
+/// it: contents-table rows read as a property source where they carry the
+/// sync columns (real OSTs), every item's own properties too (as
+/// `--verify-rows`), then a few items through `read_item` (which finds an
+/// item's row in its table itself).
 pub fn store_walk(pst: &Pst<'_>) {
     let mut store = Store::open(pst);
-    let refs = store.item_refs(true);
-    for r in refs.iter().take(20_000) {
-        let rec = store.read_item(r);
+    let namespaces = store.namespaces().clone();
+    for rec in store
+        .records(true, &ost_props::RowPolicy::EVERYTHING)
+        .iter()
+        .take(20_000)
+    {
         let props = ostscan::SyncProps {
             change_key: rec.change_key.as_deref(),
             pcl: rec.pcl.as_deref(),
         };
-        let _ = ostscan::check(&props);
+        let mut findings = ostscan::check(&props);
+        ostscan::rules::check_local_change(&props, &namespaces, &mut findings);
+    }
+    for r in store.item_refs(true).iter().take(64) {
+        let _ = store.read_item(r);
     }
     let _ = store.errors();
 }

@@ -147,16 +147,66 @@ fn main() {
             }
         }
     }
+    // The real-OST layout: sync properties only in contents-table rows,
+    // MIDs, a replica map, local and server namespaces (every format that
+    // has it and every encoding).
+    for (format, crypt) in [
+        (Format::Ost, CryptMethod::Permute),
+        (Format::Ost4k, CryptMethod::None),
+        (Format::Ost4k, CryptMethod::Cyclic),
+    ] {
+        let mut builder = FixtureBuilder::new(format)
+            .crypt(crypt)
+            .messages(12)
+            .body_bytes(40)
+            .seed(21)
+            .sync_placement(ost_fixture::SyncPlacement::Rows)
+            .row_gaps(1);
+        for rule in ost_fixture::Rule::OST_ROWS {
+            builder = builder.plant(rule, 1);
+        }
+        let fx = builder.build().expect("fixture");
+        c.file(
+            &format!("rows-{}-{crypt:?}", format.name()),
+            sel_of(format),
+            &fx.bytes,
+        );
+    }
+    // The two real Outlook OSTs of the shared corpus (never committed; the
+    // seeds are written under fuzz/corpus, which is gitignored): their
+    // 4K table contexts and replica maps are the input the rows walk
+    // meets in the field.
+    let corpus = std::env::var_os("OSTSCAN_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    for name in [
+        "pstextractor_outlookcom_test.ost",
+        "asposenet_SampleOstFile.ost",
+    ] {
+        match fs::read(corpus.join(name)) {
+            Ok(bytes) => {
+                let sel = if bytes.get(10) == Some(&36) { 2 } else { 1 };
+                c.file(name, sel, &bytes);
+            }
+            Err(e) => println!("not seeding {name}: {e}"),
+        }
+    }
     // Sync Issues logs: Outlook's RTF, compressed and stored, red lines
     // and codes in them.
     use ost_fixture::sync_log::{compress_rtf, outlook_log_rtf, LogLine, RtfForm};
     let lines = [
-        ("11:02:10 Synchronizing local changes in folder 'Projects'", false),
+        (
+            "11:02:10 Synchronizing local changes in folder 'Projects'",
+            false,
+        ),
         ("11:02:11 \t   3 item(s) updated in online folder", false),
         ("11:02:11 \t\t [0-130]", true),
         ("11:02:12 Done", false),
         ("11:02:40 \t0X80190194", true),
-        ("1:55:22 Compare (conflict) named property: 0x82180003", false),
+        (
+            "1:55:22 Compare (conflict) named property: 0x82180003",
+            false,
+        ),
         ("1:55:22 Local: {I4:4}", false),
     ]
     .map(|(text, error)| LogLine { text, error });
