@@ -208,6 +208,7 @@ fn faults_planted_in_rows_are_found_on_their_items_and_nowhere_else() {
     let dir = scratch("ost-rows-planted");
     let validator = report_validator(None);
     let mut seed = 40;
+    let mut linked = 0;
     for format in [Format::Ost, Format::Ost4k] {
         for crypt in [CryptMethod::None, CryptMethod::Permute, CryptMethod::Cyclic] {
             seed += 1;
@@ -244,6 +245,21 @@ fn faults_planted_in_rows_are_found_on_their_items_and_nowhere_else() {
                 "{what}: {summary}"
             );
             assert!(summary["folders_checked"].as_u64().unwrap() > 5, "{what}");
+            // Conflict copies name their originals by a 70-byte message
+            // entry id (folder and message source keys): each links to an
+            // item, through the source key its MID stands for.
+            let conflicts = report["files"][0]["sync_issues"]["conflicts"]
+                .as_array()
+                .unwrap();
+            linked += conflicts.len();
+            for c in conflicts {
+                assert_eq!(c["conflict_entry_id"].as_str().unwrap().len(), 140, "{c}");
+                let target = c["conflicts_with"]["nid"].as_u64();
+                assert!(
+                    target.is_some_and(|nid| manifest.iter().any(|r| u64::from(r.nid) == nid)),
+                    "{what}: {c}"
+                );
+            }
 
             // Every row compared with its item: ROW001 too.
             let (_, report) = run_json(&["scan", "--json", "--verify-rows", p]);

@@ -892,7 +892,7 @@ fn roll_up(
         summary.from_rows += u64::from(outcome.from_row);
         summary.rows_compared += u64::from(outcome.row_compared);
     }
-    summary.not_checked = summary.messages - summary.checked;
+    summary.not_checked = summary.messages.saturating_sub(summary.checked);
     // The folders' own findings first (in walk order), then the items'.
     let mut folder_found: Vec<(usize, Vec<FindingReport>)> = Vec::new();
     for (i, f) in store.folders().iter().enumerate() {
