@@ -32,7 +32,7 @@ const SOURCED_FIELDS: [(&str, &str); 4] = [
 
 /// Whether our value of `field` came from the message's own property
 /// context (the only place libpff reads).
-fn from_item(ours: &Value, field: &str, source: &str) -> bool {
+fn from_item(ours: &Value, source: &str) -> bool {
     if source.is_empty() {
         ours["source_key_derived"] != true
     } else {
@@ -123,7 +123,7 @@ fn compare(python: &Path, script: &Path, file: &Path) -> Vec<String> {
             }
         }
         for (f, source) in SOURCED_FIELDS {
-            let want = if from_item(&o[0], f, source) {
+            let want = if from_item(&o[0], source) {
                 &o[0][f]
             } else {
                 // From the row or the MID: libpff, which reads neither,
@@ -134,7 +134,7 @@ fn compare(python: &Path, script: &Path, file: &Path) -> Vec<String> {
                 diffs.push(format!(
                     "{name}: nid {nid} {f}: ours {} ({}) libpff {}",
                     o[0][f],
-                    if from_item(&o[0], f, source) {
+                    if from_item(&o[0], source) {
                         "item"
                     } else {
                         "row or MID"

@@ -284,6 +284,7 @@ fn faults_planted_in_rows_are_found_on_their_items_and_nowhere_else() {
             );
         }
     }
+    assert!(linked > 5, "{linked} conflict items linked");
 }
 
 #[test]

@@ -486,7 +486,7 @@ fn logs_read_in_the_walk_or_by_the_analysis_give_one_report() {
     let alone = serde_json::to_value(&alone).unwrap();
     assert_eq!(alone["counts"]["log_messages"], 3);
 
-    let out = common::ostscan(&["scan", "--json", path.to_str().unwrap()]);
+    let out = common::ostscan(&["scan", "--json", "--log-text", path.to_str().unwrap()]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["files"][0]["sync_issues"], alone);
 
@@ -501,11 +501,11 @@ fn logs_read_in_the_walk_or_by_the_analysis_give_one_report() {
         .filter(|r| is_log_message(r, |nid| tree.contains(&nid)))
         .skip(1)
         .step_by(2)
-        .map(|r| read_log(&pst, &store, &index, r, None))
+        .map(|r| read_log(&pst, &store, &index, r, None, true))
         .collect();
     assert_eq!(logs.len(), 1, "the second of three logs");
     let borrowed: Vec<&ItemRecord> = records.iter().collect();
-    let mixed = analyze_with(&pst, &store, located, &index, &borrowed, logs);
+    let mixed = analyze_with(&pst, &store, located, &index, &borrowed, logs, true);
     assert_eq!(serde_json::to_value(&mixed).unwrap(), alone);
     std::fs::remove_file(&path).ok();
 }
@@ -671,7 +671,17 @@ fn scan_reads_outlook_rtf_logs_and_plain_logs() {
         let bad_crc_nid = w.add_message(f.server_failures, &bad_crc).unwrap();
         w.finish().unwrap();
 
+        // Without --log-text the report has no log's text, only its parts.
         let out = common::ostscan(&["scan", "--json", path.to_str().unwrap()]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for log in report["files"][0]["sync_issues"]["logs"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(log["text"].is_null(), "{log}");
+            assert!(!log["excerpt"].as_array().unwrap().is_empty(), "{log}");
+        }
+        let out = common::ostscan(&["scan", "--json", "--log-text", path.to_str().unwrap()]);
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         common::assert_valid(&common::report_validator(None), &report, "scan --json");
         let file = &report["files"][0];
@@ -811,11 +821,9 @@ fn only_the_start_of_a_long_rtf_log_is_read() {
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let log = &report.logs[0];
     assert!(log.text_truncated);
-    assert!(
-        log.text.len() <= 8_000 && log.text.len() > 7_000,
-        "{}",
-        log.text.len()
-    );
+    // `analyze` keeps the text (the scan only with --log-text).
+    let text = log.text.as_deref().expect("text kept");
+    assert!(text.len() <= 8_000 && text.len() > 7_000, "{}", text.len());
     assert_eq!(log.error_codes, ["[0-130]"]);
     assert_eq!(log.error_lines, 1);
     assert_eq!(log.folder_names, ["Projects"]);

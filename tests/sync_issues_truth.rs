@@ -46,7 +46,7 @@ fn every_real_outlook_log_reads_as_the_truth_says() {
     let mut matched = BTreeMap::new();
     for file in FILES {
         let path = dir.join(file);
-        let out = common::ostscan(&["scan", "--json", path.to_str().unwrap()]);
+        let out = common::ostscan(&["scan", "--json", "--log-text", path.to_str().unwrap()]);
         let report: Value = serde_json::from_slice(&out.stdout).expect("scan --json");
         common::assert_valid(&validator, &report, file);
         let si = &report["files"][0]["sync_issues"];

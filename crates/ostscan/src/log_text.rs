@@ -64,7 +64,13 @@ impl LogText {
     /// A plain body, `cut_short` when only its start was read. Lines are
     /// split as `str::lines` does (`\n`, a `\r` before it dropped).
     pub fn from_body(body: &str, cut_short: bool, max_bytes: usize) -> LogText {
-        let mut text = body.lines().collect::<Vec<_>>().join("\n");
+        // `lines` then `join` only drops the \r of \r\n line ends: a body
+        // without any is copied as it is (most are; this runs per log).
+        let mut text = if memchr::memchr(b'\r', body.as_bytes()).is_none() {
+            body.to_owned()
+        } else {
+            body.lines().collect::<Vec<_>>().join("\n")
+        };
         let cut_here = cut(&mut text, max_bytes);
         text.truncate(text.trim_end().len());
         LogText {
@@ -288,7 +294,9 @@ impl Resolution {
             }
         }
         const MARK: &str = "property: ";
-        let Some(at) = rest.find(MARK) else {
+        // Every line of every log comes here: memchr's substring search
+        // (the standard library's sets up a two-way searcher per call).
+        let Some(at) = memchr::memmem::find(rest.as_bytes(), MARK.as_bytes()) else {
             return;
         };
         let tag = rest[at + MARK.len()..].trim();

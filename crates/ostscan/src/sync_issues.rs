@@ -249,8 +249,9 @@ pub struct SyncLog {
     /// `None` when the message has neither.
     pub text_source: Option<TextSource>,
     /// The text as lines (`\n`), trailing blank lines removed; at most
-    /// [`MAX_LOG_TEXT_BYTES`].
-    pub text: String,
+    /// [`MAX_LOG_TEXT_BYTES`]. Only when asked for (`scan --log-text`):
+    /// a mailbox can hold thousands of logs, and the report their excerpts.
+    pub text: Option<String>,
     /// Only the start of the log was read.
     pub text_truncated: bool,
     /// The first non-empty lines of the text.
@@ -940,10 +941,12 @@ fn prop_prefix<'p>(
     )))
 }
 
-/// A log message read and parsed, and the problems met doing it.
+/// A log message read and parsed, and the problems met doing it. The log
+/// is boxed: a scan holds one per log from its walk to the analysis (a
+/// mailbox may have thousands), and moves them about in between.
 #[derive(Debug, Clone)]
 pub struct ReadLog {
-    log: SyncLog,
+    log: Box<SyncLog>,
     errors: Vec<SyncIssuesError>,
 }
 
@@ -955,13 +958,14 @@ pub fn is_log_message(r: &ItemRecord, in_tree: impl Fn(u32) -> bool) -> bool {
 
 /// Read and parse one log message: its text's first lines (PR_BODY, else
 /// PR_RTF_COMPRESSED) and delivery time, from `pc` when the caller has the
-/// message open.
+/// message open; with `keep_text`, the text itself is kept in the report.
 pub fn read_log(
     pst: &Pst<'_>,
     store: &Store<'_>,
     index: &LogIndex,
     r: &ItemRecord,
     pc: Option<&PropertyContext<'_>>,
+    keep_text: bool,
 ) -> ReadLog {
     let mut errors = Vec::new();
     let (text, delivered) = read_log_body(pst, r.nid, pc, &mut errors);
@@ -979,7 +983,7 @@ pub fn read_log(
         subject: r.subject.clone(),
         text_source: text.as_ref().map(|t| t.source),
         text_truncated: text.as_ref().is_some_and(|t| t.truncated),
-        text: text.map(|t| t.text).unwrap_or_default(),
+        text: keep_text.then(|| text.map(|t| t.text).unwrap_or_default()),
         excerpt: parsed.excerpt,
         error_lines: parsed.error_lines,
         red_lines: parsed.red_lines,
@@ -991,7 +995,10 @@ pub fn read_log(
         ended: parsed.ended,
         properties: parsed.properties,
     };
-    ReadLog { log, errors }
+    ReadLog {
+        log: Box::new(log),
+        errors,
+    }
 }
 
 /// Whether an item is a conflict item.
@@ -1018,6 +1025,7 @@ pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> Sync
         &LogIndex::new(store),
         &records,
         Vec::new(),
+        true,
     )
 }
 
@@ -1033,6 +1041,7 @@ pub fn analyze_with(
     index: &LogIndex,
     records: &[&ItemRecord],
     read: Vec<ReadLog>,
+    keep_text: bool,
 ) -> SyncIssuesReport {
     let (mut folders, mut errors) = located;
     let tree: BTreeSet<u32> = folders.all().map(|f| f.nid).collect();
@@ -1124,7 +1133,7 @@ pub fn analyze_with(
         .collect();
     slots.par_iter_mut().for_each(|(r, slot)| {
         if slot.is_none() {
-            *slot = Some(read_log(pst, store, index, r, None));
+            *slot = Some(read_log(pst, store, index, r, None, keep_text));
         }
     });
     let mut logs = Vec::with_capacity(slots.len());
@@ -1133,7 +1142,7 @@ pub fn analyze_with(
         errors: log_errors,
     } in slots.into_iter().filter_map(|(_, l)| l)
     {
-        logs.push(log);
+        logs.push(*log);
         errors.extend(log_errors);
     }
     counts.conflict_items = conflicts.len() as u64;

@@ -71,18 +71,21 @@ where
         .filter(|&i| !refs[i as usize].row_carries_sync)
         .collect();
     let store = &*store;
-    let from_items: Vec<T> = pc_order
-        .par_iter()
-        .map(|&i| store.visit_item(&refs[i as usize], |v, pc| visit(store, v, pc)))
-        .collect();
-    let mut order = Vec::with_capacity(visited.len() + pc_order.len());
-    let mut outcomes = Vec::with_capacity(order.capacity());
+    let total = visited.len() + pc_order.len();
+    let mut order = Vec::with_capacity(total);
+    let mut outcomes = Vec::with_capacity(total);
     for (i, t) in visited {
         order.push(i);
         outcomes.push(t);
     }
+    // Collected in place, after the rows' outcomes: one vector of a
+    // store's outcomes, not two.
+    outcomes.par_extend(
+        pc_order
+            .par_iter()
+            .map(|&i| store.visit_item(&refs[i as usize], |v, pc| visit(store, v, pc))),
+    );
     order.extend(pc_order);
-    outcomes.extend(from_items);
     Walked {
         refs,
         order,

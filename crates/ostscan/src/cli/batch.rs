@@ -88,6 +88,11 @@ pub struct BatchArgs {
     /// and PCL, and compare the two (ROW001); see `scan --help`.
     #[arg(long)]
     pub verify_rows: bool,
+    /// Include each Sync Issues log's text (its first 8,000 bytes) in JSON
+    /// output; without it a log is reported by its first lines, red lines,
+    /// codes and folders.
+    #[arg(long)]
+    pub log_text: bool,
     /// A file read only in part does not make the exit status 2: exit by
     /// findings alone (an unreadable file still gives 2).
     #[arg(long)]
@@ -246,6 +251,7 @@ pub fn run(args: &BatchArgs) -> u8 {
     let options = ScanOptions {
         hash: args.hash,
         verify_rows: args.verify_rows,
+        log_text: args.log_text,
     };
     scan_files_ordered(&pool, &todo, &options, |index, scan| {
         report_problem(&scan);

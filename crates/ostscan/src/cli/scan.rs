@@ -67,6 +67,11 @@ pub struct ScanArgs {
     /// (ROW001). Slower: without it such items are read from their rows.
     #[arg(long)]
     pub verify_rows: bool,
+    /// Include each Sync Issues log's text (its first 8,000 bytes) in JSON
+    /// output; without it a log is reported by its first lines, red lines,
+    /// codes and folders.
+    #[arg(long)]
+    pub log_text: bool,
     /// A file read only in part does not make the exit status 2: exit by
     /// findings alone (an unreadable file still gives 2).
     #[arg(long)]
@@ -220,6 +225,7 @@ pub fn run(args: &ScanArgs) -> u8 {
     let options = ScanOptions {
         hash: args.hash,
         verify_rows: args.verify_rows,
+        log_text: args.log_text,
     };
     let mut totals = Totals::new();
     let mut scans = Vec::new();

@@ -64,6 +64,10 @@ pub struct ScanOptions {
     /// and compare the two (ROW001). Without it, an item whose row has a
     /// change key or PCL is read from the row alone.
     pub verify_rows: bool,
+    /// Keep each Sync Issues log's text (its first 8,000 bytes) in the
+    /// report; without it, logs are reported by their excerpt, red lines,
+    /// codes and folders.
+    pub log_text: bool,
 }
 
 use crate::paths::FilePath;
@@ -555,6 +559,8 @@ struct WalkContext<'a, 'p> {
     log_index: &'a LogIndex,
     /// NIDs of the Sync Issues folders.
     sync_tree: &'a HashSet<u32>,
+    /// Keep each log's text in the report.
+    log_text: bool,
 }
 
 fn evaluate(
@@ -605,7 +611,7 @@ fn evaluate(
     // opened again by the Sync Issues analysis.
     let log = match (&record, pc) {
         (Some(r), Some(pc)) if is_log_message(r, |nid| cx.sync_tree.contains(&nid)) => Some(
-            sync_issues::read_log(cx.pst, store, cx.log_index, r, Some(pc)),
+            sync_issues::read_log(cx.pst, store, cx.log_index, r, Some(pc), cx.log_text),
         ),
         _ => None,
     };
@@ -959,6 +965,7 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
         namespaces: &namespaces,
         log_index: &log_index,
         sync_tree: &sync_tree,
+        log_text: options.log_text,
     };
     let read_item_if = |view: &ItemView<'_>| {
         sync_tree.contains(&view.folder_nid)
@@ -995,7 +1002,17 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     let records = merge_records(&kept, &kept_at, &targets);
     // The analysis and the roll-up of the items' outcomes are independent.
     let (sync_report, rollup) = rayon::join(
-        || sync_issues::analyze_with(pst, &store, located, &log_index, &records, logs),
+        || {
+            sync_issues::analyze_with(
+                pst,
+                &store,
+                located,
+                &log_index,
+                &records,
+                logs,
+                options.log_text,
+            )
+        },
         || roll_up(&store, &refs, outcomes, reported),
     );
     // The borrows end here. The details, with the kept records in them
