@@ -958,3 +958,28 @@ fn graph_export_script_against_a_mock_server_then_reconciled() {
     // The exporter's folderPath: the folder's path from the top.
     assert_eq!(f["server"]["folder"], json!(manifest[victim].folder));
 }
+
+#[test]
+fn every_srv_rule_is_documented_and_in_the_schema() {
+    let rules_md = std::fs::read_to_string(workspace().join("docs/rules.md")).unwrap();
+    let reconcile_md = std::fs::read_to_string(workspace().join("docs/reconcile.md")).unwrap();
+    let in_schema: Vec<Value> = schema()["$defs"]["rule_id"]["enum"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let catalogue = ostscan::reconcile::SRV_RULES;
+    assert_eq!(in_schema.len(), catalogue.len());
+    for rule in catalogue {
+        assert!(
+            rules_md.contains(&format!("### {} — ", rule.id)),
+            "{} in docs/rules.md",
+            rule.id
+        );
+        assert!(
+            reconcile_md.contains(&format!("| `{}` | {} |", rule.id, rule.severity)),
+            "{} in docs/reconcile.md",
+            rule.id
+        );
+        assert!(in_schema.contains(&json!(rule.id)));
+    }
+}
