@@ -696,6 +696,56 @@ fn unusable_listings_and_outputs_exit_2_and_touch_nothing() {
     assert_eq!(report["listing"]["path"], "-");
 }
 
+#[test]
+fn a_cache_read_in_part_makes_the_result_partial() {
+    let dir = scratch("reconcile-partial-cache");
+    let (ost, manifest, store) = fixture(&dir, 22);
+    let p = plant(&manifest, &store);
+    let listing = write_listing(&dir, "planted", &p.planted, Form::Normalized);
+    // The CRC of the message store's block no longer matches (its data,
+    // read for the namespaces, is intact and used anyway).
+    let fx = FixtureBuilder::new(Format::Ost4k)
+        .messages(40)
+        .seed(22)
+        .sync_placement(SyncPlacement::Rows)
+        .plant(Rule::Sync004, 3)
+        .build()
+        .unwrap();
+    let mut bytes = fx.bytes.clone();
+    assert_eq!(bytes, std::fs::read(&ost).unwrap());
+    let node = fx.layout.nodes.iter().find(|n| n.nid == 0x21).unwrap();
+    let block = fx
+        .layout
+        .blocks
+        .iter()
+        .find(|b| b.bid == node.bid_data)
+        .unwrap();
+    let crc_at = (block.ib + u64::from(block.total_size) - 24 + 4) as usize;
+    bytes[crc_at] ^= 0x5a;
+    let damaged = dir.join("bad-crc.ost");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let (code, report, stderr) = run(&damaged, &listing, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(report["status"], "partial");
+    let cache_errors: Vec<&Value> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source"] == "cache")
+        .collect();
+    assert!(!cache_errors.is_empty());
+    assert!(
+        cache_errors
+            .iter()
+            .any(|e| e["structure"].as_str().unwrap().contains("(integrity)")),
+        "{cache_errors:?}"
+    );
+    assert!(stderr.contains("bad-crc.ost: "), "{stderr}");
+    let (code, report, _) = run(&damaged, &listing, &["--allow-partial"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(found(&report), p.expected);
+}
+
 // ---------------------------------------------------------------- real OST
 
 /// The 4K real OST: its truth rows give the server's versions (Aspose's

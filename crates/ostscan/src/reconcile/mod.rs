@@ -41,7 +41,8 @@ use std::path::Path;
 use ost_ndb::{NdbError, Pst};
 use ost_props::pcl::PclXids;
 use ost_props::{
-    compare, ItemKind, ItemRecord, NamespaceRole, Namespaces, Pcl, PclOrdering, Xid, XidList,
+    compare, ItemKind, ItemRecord, NamespaceRole, Namespaces, Pcl, PclOrdering, WalkError, Xid,
+    XidList,
 };
 
 use crate::diff::{snapshot, Snapshot};
@@ -683,7 +684,7 @@ pub fn reconcile_files(
         path: FilePath::new(cache_path),
         error,
     })?;
-    let (snap, listing) = rayon::join(
+    let (mut snap, listing) = rayon::join(
         || snapshot(&pst),
         || open_listing(listing_path).and_then(|input| read_listing(input, format)),
     );
@@ -697,6 +698,16 @@ pub fn reconcile_files(
             listing,
         });
     };
+    // Integrity problems the reader met and read past (CRC, signature, a
+    // file shorter than its header says): the cache was not read as
+    // written, so the result is partial (see `crate::status`).
+    let (issues, cache_errors_dropped) = pst.issues();
+    snap.errors.extend(issues.iter().map(|e| WalkError {
+        structure: format!("{} (integrity)", e.structure),
+        offset: e.offset,
+        nid: None,
+        message: e.kind.to_string(),
+    }));
     let header = pst.header();
     let cache_side = CacheSide {
         path: FilePath::new(cache_path),
@@ -716,13 +727,13 @@ pub fn reconcile_files(
         objects: listing.objects,
         entries: listing.entries.len() as u64,
     };
-    Ok(reconcile(
-        &snap,
-        cache_side,
-        &listing,
-        listing_side,
-        options,
-    ))
+    let mut report = reconcile(&snap, cache_side, &listing, listing_side, options);
+    if cache_errors_dropped > 0 {
+        report.summary.errors_dropped += cache_errors_dropped;
+        report.summary.errors += cache_errors_dropped;
+        report.status = Status::Partial;
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

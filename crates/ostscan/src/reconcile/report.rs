@@ -227,7 +227,8 @@ pub struct ReconcileSummary {
     pub folders_to_clear: Vec<String>,
     /// Entries of `errors` plus errors past the cap.
     pub errors: u64,
-    /// Listing errors past the cap (counted in `errors`, not listed).
+    /// Errors past the caps (the listing's; the cache's integrity
+    /// problems): counted in `errors`, not listed.
     pub errors_dropped: u64,
 }
 
