@@ -24,6 +24,8 @@ pub mod batch;
 pub mod walk;
 // Two copies of one mailbox compared item by item (`ostscan diff`).
 pub mod diff;
+// A cache compared with the server's listing (`ostscan reconcile`).
+pub mod reconcile;
 // Sync Issues folders, conflict items and synchronization logs; SYNC010.
 pub mod sync_issues;
 // A log's text (plain or RTF) and what its lines say.

@@ -36,6 +36,8 @@ enum Command {
     Decode(cli::decode::DecodeArgs),
     /// Compare two copies of one mailbox: versions that went backwards or conflict, items added, removed, moved.
     Diff(cli::diff::DiffArgs),
+    /// Compare a cache with the server's listing of the same mailbox: items whose server version went backwards, conflicts, pending syncs.
+    Reconcile(cli::reconcile::ReconcileArgs),
     /// Run every rule on every item of one or more files; report findings per item and folder.
     Scan(cli::scan::ScanArgs),
     /// Scan many files (directories or a manifest), shardable and resumable, as NDJSON.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Info(args) => cli::info::run(&args),
         Command::Decode(args) => cli::decode::run(&args),
         Command::Diff(args) => cli::diff::run(&args),
+        Command::Reconcile(args) => cli::reconcile::run(&args),
         Command::Items(args) => cli::items::run(&args),
         Command::Scan(args) => cli::scan::run(&args),
         Command::Batch(args) => cli::batch::run(&args),

@@ -10,4 +10,5 @@ pub mod dump;
 pub mod info;
 pub mod items;
 pub mod output;
+pub mod reconcile;
 pub mod scan;

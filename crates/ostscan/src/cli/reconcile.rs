@@ -1,0 +1,419 @@
+//! `ostscan reconcile FILE --server LISTING [--json | --ndjson] [--fail-on LEVEL] [--all]`
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Serialize;
+
+use ostscan::paths::FilePath;
+use ostscan::reconcile::{
+    reconcile_files, unusable, CacheOnly, CacheSide, Failure, FolderReport, ListingFormat,
+    ListingSide, NotCompared, Options, ReconcileError, ReconcileFinding, ReconcileReport,
+    ReconcileSummary, ServerFolderCount, ServerOnly, Tool, SCHEMA_VERSION, SRV_RULES,
+};
+use ostscan::Severity;
+
+use super::output::warn;
+use super::scan::{open_out, parse_severity, thread_pool};
+
+const AFTER_HELP: &str = "\
+LISTING is what the server says today, one of (docs/reconcile.md):
+  graph       Microsoft Graph message JSON as the API returns it (pages
+              {\"value\": [...]}, concatenated pages, or one message a line),
+              requested with
+                $select=id,subject,lastModifiedDateTime,changeKey,parentFolderId
+                $expand=singleValueExtendedProperties($filter=id eq 'Binary 0x65e0'
+                        or id eq 'Binary 0x65e3')
+              integrations/graph/export_server_versions.py writes one.
+  normalized  JSON lines {\"source_key\": hex, \"change_key\": hex, \"pcl\": hex,
+              \"last_modified\", \"subject\", \"folder\"} (EWS scripts, MFCMAPI).
+The format is detected from the first object unless --server-format says.
+LISTING `-` is standard input.
+
+Items are matched by PR_SOURCE_KEY (OST items: derived from the MID and the
+replica map). Rules, at most one per item:
+  SRV001 critical  the server's version went backwards (remedy: Clear
+                   Offline Items on the folder, after saving local changes)
+  SRV002 warning   conflict: neither version includes the other
+  SRV003 info      pending download: the server's version is newer
+  SRV004 info      pending upload: a local change on top of the server's
+Items only one side has are counted per folder; --all lists them.
+
+Examples:
+  ostscan reconcile user.ost --server listing.json
+  python3 export_server_versions.py --mailbox u@contoso.com | \\
+      ostscan reconcile user.ost --server - --json --out reconcile.json
+
+Exit codes (the highest that applies wins):
+  2  FILE could not be opened, LISTING could not be read or holds no usable
+     item, either was read only in part (errors listed; not with
+     --allow-partial), the output could not be written, --out names an
+     input, or bad usage
+  1  findings at or above --fail-on
+  0  none of the above
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
+
+#[derive(Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct ReconcileArgs {
+    /// The cache (.ost, or a .pst with source keys), opened read-only.
+    pub file: PathBuf,
+    /// The server's listing of the same mailbox (`-`: standard input).
+    #[arg(long, value_name = "LISTING")]
+    pub server: PathBuf,
+    /// The listing's form (default: detected).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub server_format: Option<ListingFormat>,
+    /// Print one JSON object (schema_version 1, docs/reconcile.schema.json).
+    #[arg(long, conflicts_with = "ndjson")]
+    pub json: bool,
+    /// Print typed JSON lines: begin, finding, not_compared, folder,
+    /// server_folder, cache_only, server_only, error, end, summary.
+    #[arg(long)]
+    pub ndjson: bool,
+    /// Write the output to this file instead of standard output (never
+    /// FILE or LISTING; replaced only once the run has succeeded).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when a finding has this severity or a higher one.
+    #[arg(long, value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
+    pub fail_on: Severity,
+    /// List the items only the cache or only the server has (else counted).
+    #[arg(long)]
+    pub all: bool,
+    /// Errors in FILE or LISTING do not make the exit status 2: exit by
+    /// findings alone.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Threads (0: one per CPU).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+}
+
+fn parse_format(text: &str) -> Result<ListingFormat, String> {
+    ListingFormat::parse(text).ok_or_else(|| format!("{text:?} is not one of graph, normalized"))
+}
+
+/// One NDJSON line.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Record<'a> {
+    Begin {
+        schema_version: u32,
+        tool: Tool,
+        cache: &'a CacheSide,
+        listing: &'a ListingSide,
+    },
+    Finding(&'a ReconcileFinding),
+    NotCompared(&'a NotCompared),
+    Folder(&'a FolderReport),
+    ServerFolder(&'a ServerFolderCount),
+    CacheOnly(&'a CacheOnly),
+    ServerOnly(&'a ServerOnly),
+    Error(&'a ReconcileError),
+    /// Written once everything else is: its presence says the output is complete.
+    End {
+        cache: &'a FilePath,
+        listing: &'a FilePath,
+        status: ostscan::status::Status,
+        findings: u64,
+    },
+    Summary(&'a ReconcileSummary),
+}
+
+fn write_ndjson(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
+    let mut line = |record: &Record<'_>| -> io::Result<()> {
+        serde_json::to_writer(&mut *out, record)?;
+        out.write_all(b"\n")
+    };
+    line(&Record::Begin {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::this(),
+        cache: &r.cache,
+        listing: &r.listing,
+    })?;
+    for f in &r.findings {
+        line(&Record::Finding(f))?;
+    }
+    for n in &r.not_compared {
+        line(&Record::NotCompared(n))?;
+    }
+    for f in &r.folders {
+        line(&Record::Folder(f))?;
+    }
+    for f in &r.server_only_by_folder {
+        line(&Record::ServerFolder(f))?;
+    }
+    for c in &r.cache_only {
+        line(&Record::CacheOnly(c))?;
+    }
+    for s in &r.server_only {
+        line(&Record::ServerOnly(s))?;
+    }
+    for e in &r.errors {
+        line(&Record::Error(e))?;
+    }
+    line(&Record::End {
+        cache: &r.cache.path,
+        listing: &r.listing.path,
+        status: r.status,
+        findings: r.summary.findings,
+    })?;
+    line(&Record::Summary(&r.summary))
+}
+
+/// Items listed per section of the text form before referring to `--json`.
+const TEXT_LIMIT: usize = 50;
+
+fn write_text(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
+    let s = &r.summary;
+    writeln!(
+        out,
+        "cache   {} ({} {}, {} items)",
+        r.cache.path, r.cache.client, r.cache.format, s.cache_items
+    )?;
+    writeln!(
+        out,
+        "server  {} ({} listing{}, {} items)",
+        r.listing.path,
+        r.listing.format.name(),
+        if r.listing.format_detected {
+            ", detected"
+        } else {
+            ""
+        },
+        s.listing_entries
+    )?;
+    writeln!(
+        out,
+        "matched {} by source key: {} identical, {} not compared; only in the cache {}, only on the server {}{}",
+        s.matched,
+        s.identical,
+        s.not_compared,
+        s.cache_only,
+        s.server_only,
+        if s.cache_without_source_key > 0 {
+            format!("; {} cache items without a source key", s.cache_without_source_key)
+        } else {
+            String::new()
+        }
+    )?;
+    let sev = &s.findings_by_severity;
+    if s.findings == 0 {
+        writeln!(out, "no findings")?;
+    } else {
+        writeln!(
+            out,
+            "findings {} (critical {}, warning {}, info {})",
+            s.findings, sev.critical, sev.warning, sev.info
+        )?;
+        for rule in SRV_RULES {
+            let n = s.findings_by_rule.get(rule.id).copied().unwrap_or(0);
+            if n > 0 {
+                writeln!(
+                    out,
+                    "  {:<8}{:<9}{:>7}  {}",
+                    rule.id,
+                    rule.severity.as_str(),
+                    n,
+                    rule.summary
+                )?;
+            }
+        }
+    }
+    if !s.folders_to_clear.is_empty() {
+        writeln!(
+            out,
+            "\nClear Offline Items on these folders (SRV001; save local changes first):"
+        )?;
+        for name in &s.folders_to_clear {
+            let pending = r
+                .folders
+                .iter()
+                .find(|f| &f.folder == name)
+                .map_or(0, |f| f.local_changes_pending);
+            if pending > 0 {
+                writeln!(
+                    out,
+                    "  {name}  ({pending} local changes not yet uploaded would be lost)"
+                )?;
+            } else {
+                writeln!(out, "  {name}")?;
+            }
+        }
+    }
+    if !r.findings.is_empty() {
+        writeln!(out)?;
+    }
+    for f in r.findings.iter().take(TEXT_LIMIT) {
+        writeln!(
+            out,
+            "{} {:8} {} {:?} (nid {:#x}, listing line {}, source key {})",
+            f.rule,
+            f.severity.as_str(),
+            f.folder,
+            f.subject.as_deref().unwrap_or(""),
+            f.nid,
+            f.listing_line,
+            f.source_key
+        )?;
+        writeln!(out, "    {}", f.detail)?;
+    }
+    if r.findings.len() > TEXT_LIMIT {
+        writeln!(
+            out,
+            "... {} more findings (--json lists all)",
+            r.findings.len() - TEXT_LIMIT
+        )?;
+    }
+    if !r.not_compared.is_empty() {
+        writeln!(out, "\nnot compared ({}):", r.not_compared.len())?;
+        for n in r.not_compared.iter().take(TEXT_LIMIT) {
+            writeln!(
+                out,
+                "  {} {:?} (nid {:#x}): {}",
+                n.folder,
+                n.subject.as_deref().unwrap_or(""),
+                n.nid,
+                n.reason
+            )?;
+        }
+    }
+    let with_cache_only: Vec<&FolderReport> =
+        r.folders.iter().filter(|f| f.cache_only > 0).collect();
+    if !with_cache_only.is_empty() {
+        writeln!(out, "\nonly in the cache, per folder:")?;
+        for f in with_cache_only.iter().take(TEXT_LIMIT) {
+            writeln!(out, "  {}: {}", f.folder, f.cache_only)?;
+        }
+    }
+    if !r.server_only_by_folder.is_empty() {
+        writeln!(out, "\nonly on the server, per folder:")?;
+        for f in r.server_only_by_folder.iter().take(TEXT_LIMIT) {
+            writeln!(
+                out,
+                "  {}: {}",
+                f.folder.as_deref().unwrap_or("(not named)"),
+                f.items
+            )?;
+        }
+    }
+    if !r.errors.is_empty() {
+        writeln!(
+            out,
+            "\n{} errors (the result covers part of the input):",
+            s.errors
+        )?;
+        for e in r.errors.iter().take(TEXT_LIMIT) {
+            writeln!(out, "  {}", error_text(r, e))?;
+        }
+    }
+    Ok(())
+}
+
+fn error_text(r: &ReconcileReport, e: &ReconcileError) -> String {
+    match e.line {
+        Some(line) => format!("{}: line {line}: {}", r.listing.path, e.message),
+        None => format!(
+            "{}: {} at offset {:#x}{}: {}",
+            r.cache.path,
+            e.structure.as_deref().unwrap_or(""),
+            e.offset.unwrap_or(0),
+            e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
+            e.message
+        ),
+    }
+}
+
+/// Errors shown on standard error when the listing gave nothing usable.
+const FAILURE_ERRORS_SHOWN: usize = 10;
+
+pub fn run(args: &ReconcileArgs) -> u8 {
+    let pool = match thread_pool(args.jobs) {
+        Ok(pool) => pool,
+        Err(e) => {
+            warn(e);
+            return 2;
+        }
+    };
+    let mut inputs: Vec<&Path> = vec![args.file.as_path()];
+    if args.server.as_os_str() != "-" {
+        inputs.push(args.server.as_path());
+    }
+    let mut out = match open_out(args.out.as_deref(), inputs) {
+        Ok(out) => out,
+        Err(e) => {
+            warn(e);
+            return 2;
+        }
+    };
+    let options = Options { list_all: args.all };
+    let result =
+        pool.install(|| reconcile_files(&args.file, &args.server, args.server_format, options));
+    let report = match result {
+        Ok(r) => r,
+        Err(failure) => {
+            report_failure(&failure);
+            return 2;
+        }
+    };
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+    } else if args.ndjson {
+        write_ndjson(&mut out, &report)
+    } else {
+        write_text(&mut out, &report)
+    };
+    if let Err(e) = written {
+        return out.failed(&e);
+    }
+    if let Err(code) = out.finish() {
+        return code;
+    }
+    for e in report.errors.iter().take(TEXT_LIMIT) {
+        warn(error_text(&report, e));
+    }
+    if report.summary.errors > TEXT_LIMIT as u64 {
+        warn(format_args!(
+            "... {} more errors (--json lists the first {})",
+            report.summary.errors - TEXT_LIMIT as u64,
+            report.errors.len()
+        ));
+    }
+    if report.summary.errors > 0 && !args.allow_partial {
+        2
+    } else if report
+        .summary
+        .findings_by_severity
+        .at_or_above(args.fail_on)
+        > 0
+    {
+        1
+    } else {
+        0
+    }
+}
+
+fn report_failure(failure: &Failure) {
+    match failure {
+        Failure::Cache { path, error } => warn(format_args!("{path}: {error}")),
+        Failure::ListingUnreadable { path, error } => warn(format_args!("{path}: {error}")),
+        Failure::ListingUnparsed { path, listing } => {
+            let why = unusable(listing).unwrap_or_else(|| "has no usable item".to_string());
+            warn(format_args!(
+                "{path}: the listing {why}; nothing was compared"
+            ));
+            for e in listing.errors.iter().take(FAILURE_ERRORS_SHOWN) {
+                warn(format_args!("{path}: line {}: {}", e.line, e.message));
+            }
+            let more =
+                listing.error_count() - listing.errors.len().min(FAILURE_ERRORS_SHOWN) as u64;
+            if more > 0 {
+                warn(format_args!("{path}: ... {more} more errors"));
+            }
+        }
+    }
+}
