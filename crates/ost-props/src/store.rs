@@ -326,6 +326,9 @@ fn read_item_props<'p>(
     codepage
 }
 
+/// The visitor of a listing that reads no rows.
+type NoVisit = fn(ItemView<'_>, Option<&PropertyContext<'_>>);
+
 /// The name and table kind of a folder's contents tables.
 const TABLES: [(NidType, ItemKind, &str); 2] = [
     (NidType::ContentsTable, ItemKind::Contents, "contents table"),
@@ -551,14 +554,7 @@ impl<'a> Store<'a> {
     /// associated contents rows. Rows are not read here: see
     /// [`Store::list_folder_visiting`].
     pub fn list_folder(&self, folder: usize, all: bool) -> FolderListing {
-        self.list_tables(
-            folder,
-            all,
-            None::<(
-                &RowPolicy<'_>,
-                fn(ItemView<'_>, Option<&PropertyContext<'_>>),
-            )>,
-        )
+        self.list_tables::<(), NoVisit>(folder, all, None)
     }
 
     /// [`Store::list_folder`], reading as it lists the rows of the tables
