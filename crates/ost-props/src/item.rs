@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use ost_ndb::ltp::LtpError;
+use ost_ndb::{Nid, Pst};
+
 use crate::object_id::ObjectId;
 use crate::time::FileTime;
 
@@ -154,4 +157,38 @@ pub struct ItemRecord {
     pub row: Option<RowValues>,
     /// Problems reading this message (its record may be partial).
     pub errors: Vec<WalkError>,
+}
+
+/// A walk error for an LTP failure met while reading node `nid`, with a
+/// file offset an analyst can go to. NDB failures carry one already; LTP
+/// failures (heap, BTH, PC, TC) know only their position inside the heap
+/// structure, so the offset becomes that of the node's data block holding
+/// it (found through the BBT) and the in-structure position moves into the
+/// message.
+pub fn walk_error_at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> WalkError {
+    let mut w = WalkError::from(e);
+    if w.structure.is_empty() {
+        w.structure = structure.to_string();
+    }
+    if e.ndb().is_none() {
+        let block = e.block.unwrap_or(0) as usize;
+        // The failing node may be a subnode (not in the NBT); then the
+        // block of the node being read is the closest file position.
+        let ib = [e.nid.unwrap_or(nid), nid].into_iter().find_map(|n| {
+            let tree = pst.node(Nid(n)).ok()?.data_blocks().ok()?;
+            let bid = *tree.blocks.get(block).or(tree.blocks.first())?;
+            pst.bbt_lookup(bid).ok().map(|b| b.ib)
+        });
+        if let Some(ib) = ib {
+            w.message = format!(
+                "{} (at +{:#x} in {} of data block {block} at {ib:#x})",
+                w.message, e.offset, e.structure
+            );
+            w.offset = ib;
+        }
+    }
+    // The node being read (the item or table), not an inner subnode: what
+    // an analyst looks up.
+    w.nid = Some(nid);
+    w
 }

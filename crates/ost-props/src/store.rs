@@ -6,7 +6,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use ost_ndb::ltp::prop_type as pt;
 use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
 use ost_ndb::{NbtEntry, NdbError, Nid, NidType, Pst};
@@ -16,7 +15,8 @@ use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
 use crate::namespace::Namespaces;
 use crate::object_id::{ObjectId, PR_OST_OBJECT_ID};
 use crate::rows::RowColumns;
-use crate::strings::{decode_string8, decode_unicode};
+pub use crate::item::walk_error_at;
+pub use crate::strings::{prop_string, DEFAULT_CODEPAGE};
 use crate::tags::*;
 use crate::time::FileTime;
 use crate::view::{ItemView, SourceProps};
@@ -24,9 +24,6 @@ use crate::view::{ItemView, SourceProps};
 /// Folders nested deeper than this are not followed (Outlook allows far
 /// fewer; a deeper chain is a crafted or corrupt hierarchy).
 pub const MAX_FOLDER_DEPTH: usize = 256;
-
-/// The code page of PT_STRING8 values when an item names none.
-pub const DEFAULT_CODEPAGE: u32 = 1252;
 
 /// The message properties `read_item` resolves.
 const WANTED: [u16; 14] = [
@@ -219,49 +216,6 @@ impl From<&NdbError> for WalkError {
             nid: None,
             message: e.to_string(),
         }
-    }
-}
-
-/// A walk error for an LTP failure met while reading node `nid`, with a
-/// file offset an analyst can go to. NDB failures carry one already; LTP
-/// failures (heap, BTH, PC, TC) know only their position inside the heap
-/// structure, so the offset becomes that of the node's data block holding
-/// it (found through the BBT) and the in-structure position moves into the
-/// message.
-pub fn walk_error_at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> WalkError {
-    let mut w = WalkError::from(e);
-    if w.structure.is_empty() {
-        w.structure = structure.to_string();
-    }
-    if e.ndb().is_none() {
-        let block = e.block.unwrap_or(0) as usize;
-        // The failing node may be a subnode (not in the NBT); then the
-        // block of the node being read is the closest file position.
-        let ib = [e.nid.unwrap_or(nid), nid].into_iter().find_map(|n| {
-            let tree = pst.node(Nid(n)).ok()?.data_blocks().ok()?;
-            let bid = *tree.blocks.get(block).or(tree.blocks.first())?;
-            pst.bbt_lookup(bid).ok().map(|b| b.ib)
-        });
-        if let Some(ib) = ib {
-            w.message = format!(
-                "{} (at +{:#x} in {} of data block {block} at {ib:#x})",
-                w.message, e.offset, e.structure
-            );
-            w.offset = ib;
-        }
-    }
-    // The node being read (the item or table), not an inner subnode: what
-    // an analyst looks up.
-    w.nid = Some(nid);
-    w
-}
-
-/// Text of a string property, decoding PT_STRING8 with `codepage`.
-pub fn prop_string(v: &PropValue<'_>, codepage: u32) -> Option<String> {
-    match v.prop_type {
-        pt::UNICODE => Some(decode_unicode(v.as_bytes())),
-        pt::STRING8 => Some(decode_string8(v.as_bytes(), codepage)),
-        _ => None,
     }
 }
 

@@ -2,6 +2,20 @@
 //! item's Windows code page (PR_MESSAGE_CODEPAGE, else the default).
 
 use encoding_rs::Encoding;
+use ost_ndb::ltp::prop_type as pt;
+use ost_ndb::ltp::PropValue;
+
+/// The code page of PT_STRING8 values when an item names none.
+pub const DEFAULT_CODEPAGE: u32 = 1252;
+
+/// Text of a string property, decoding PT_STRING8 with `codepage`.
+pub fn prop_string(v: &PropValue<'_>, codepage: u32) -> Option<String> {
+    match v.prop_type {
+        pt::UNICODE => Some(decode_unicode(v.as_bytes())),
+        pt::STRING8 => Some(decode_string8(v.as_bytes(), codepage)),
+        _ => None,
+    }
+}
 
 /// The encoding of a Windows code page number, falling back to
 /// windows-1252 for pages encoding_rs does not know.

@@ -17,7 +17,7 @@ use ost_ndb::ltp::PropValue;
 
 use crate::item::{ItemKind, ItemRecord, RowValues, Source, Sources, WalkError};
 use crate::object_id::{ObjectId, SOURCE_KEY_LEN};
-use crate::store::prop_string;
+use crate::strings::{prop_string, DEFAULT_CODEPAGE};
 use crate::strings::strip_subject_marker;
 use crate::time::FileTime;
 
@@ -117,7 +117,7 @@ impl<'v> ItemView<'v> {
             kind,
             folder_nid,
             folder,
-            codepage: crate::store::DEFAULT_CODEPAGE,
+            codepage: DEFAULT_CODEPAGE,
             item: SourceProps::default(),
             row: SourceProps::default(),
             item_read: false,
