@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::Serialize;
+
 /// Which kind of file to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -206,6 +208,64 @@ impl FromStr for Format {
             "ost4k" => Ok(Format::Ost4k),
             _ => Err(format!(
                 "unknown format {s:?} (expected unicode, ansi, ost or ost4k)"
+            )),
+        }
+    }
+}
+
+/// Where a store keeps each message's change key, PCL and last
+/// modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub enum SyncPlacement {
+    /// In the message's property context (as in PSTs).
+    #[default]
+    #[serde(rename = "item")]
+    Item,
+    /// In the message's row of its folder's contents table, as real OSTs
+    /// keep them; the property context has none of them, nor a source key.
+    #[serde(rename = "row")]
+    Rows,
+    /// In both, with the same values.
+    #[serde(rename = "both")]
+    Both,
+}
+
+impl SyncPlacement {
+    /// The name used by the CLI and the manifest: `item`, `row`, `both`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncPlacement::Item => "item",
+            SyncPlacement::Rows => "row",
+            SyncPlacement::Both => "both",
+        }
+    }
+
+    /// The property context carries the metadata.
+    pub fn in_item(self) -> bool {
+        self != SyncPlacement::Rows
+    }
+
+    /// The contents-table row carries the metadata.
+    pub fn in_row(self) -> bool {
+        self != SyncPlacement::Item
+    }
+}
+
+impl fmt::Display for SyncPlacement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SyncPlacement {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SyncPlacement, String> {
+        match s {
+            "item" | "items" | "pc" => Ok(SyncPlacement::Item),
+            "row" | "rows" => Ok(SyncPlacement::Rows),
+            "both" => Ok(SyncPlacement::Both),
+            _ => Err(format!(
+                "unknown sync placement {s:?} (expected item, rows or both)"
             )),
         }
     }

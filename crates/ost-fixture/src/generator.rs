@@ -10,12 +10,12 @@ use ost_ndb::ndb::crypt::CryptMethod;
 use crate::faults::{
     consistent, healthy, healthy_in, planted, planted_in, row001_row, Namespace, Rule, SyncMeta,
 };
-use crate::format::Format;
+use crate::format::{Format, SyncPlacement};
 use crate::ltp_writer::PropValue;
 use crate::manifest::{filetime, ManifestRecord, StoreRecord};
 use crate::messaging::{
-    pid, Attachment, FolderId, Message, NamedProp, PropName, Recipient, StoreWriter, SyncPlacement,
-    SyncValues, Written, PS_PUBLIC_STRINGS,
+    pid, Attachment, FolderId, Message, NamedProp, PropName, Recipient, StoreWriter, SyncValues,
+    Written, PS_PUBLIC_STRINGS,
 };
 use crate::ndb_writer::Layout;
 use crate::ost_ids::{GlobcntCounter, Mid, OstIdentity, DEFAULT_FOLDERS_REPLICA};

@@ -36,13 +36,12 @@ pub mod rng;
 pub mod sync_log;
 
 pub use faults::{damage, Damage, Rule};
-pub use format::Format;
+pub use format::{Format, SyncPlacement};
 pub use generator::{standard_folders, Fixture, FixtureBuilder, StandardFolders};
 pub use ltp_writer::PropValue;
 pub use manifest::{ItemKind, ManifestRecord, StoreRecord};
 pub use messaging::{
-    Attachment, FolderId, Message, NamedProp, PropName, Recipient, StoreWriter, SyncPlacement,
-    SyncValues, Written,
+    Attachment, FolderId, Message, NamedProp, PropName, Recipient, StoreWriter, SyncValues, Written,
 };
 pub use ndb_writer::{Layout, TreeKind};
 pub use ost_ids::{Mid, OstIdentity};

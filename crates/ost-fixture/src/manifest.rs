@@ -3,8 +3,7 @@
 
 use serde::Serialize;
 
-use crate::messaging::SyncPlacement;
-use crate::ost_ids::MidRecord;
+use crate::format::SyncPlacement;
 
 /// Which table lists the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,6 +103,17 @@ pub struct StoreRecord {
     pub replicas: Vec<ReplicaRecord>,
     /// Every folder, root first.
     pub folders: Vec<FolderRecord>,
+}
+
+/// A MID in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MidRecord {
+    /// Replica id.
+    pub replica_id: u16,
+    /// GLOBCNT.
+    pub globcnt: u64,
+    /// The 8 stored bytes of PidTagMid / PidTagFolderId (0x67F4), hex.
+    pub hex: String,
 }
 
 /// Lower-case hex of bytes.

@@ -7,24 +7,21 @@
 //! [`StoreWriter::finish`].
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io::{self, Seek, Write};
-use std::str::FromStr;
 
 use ost_ndb::ndb::crc::crc32;
 use ost_ndb::ndb::crypt::CryptMethod;
 
-use crate::format::Format;
-use serde::Serialize;
-
+use crate::format::{Format, SyncPlacement};
 use crate::ltp_writer::{
     ansi_string, ptype, write_pc, write_replica_map, write_tc, Column, PropValue, Row,
 };
 use crate::manifest::{
-    filetime_rfc3339, hex, FolderRecord, ItemKind, ManifestRecord, ReplicaRecord, StoreRecord,
+    filetime_rfc3339, hex, FolderRecord, ItemKind, ManifestRecord, MidRecord, ReplicaRecord,
+    StoreRecord,
 };
 use crate::ndb_writer::{HeaderInfo, Layout, NdbWriter, SubnodeEntry};
-use crate::ost_ids::{Mid, MidRecord, OstIdentity, SERVER_REPLICA_ID};
+use crate::ost_ids::{Mid, OstIdentity, SERVER_REPLICA_ID};
 
 /// Property ids used by the writer.
 pub mod pid {
@@ -105,64 +102,6 @@ pub const PS_MAPI: [u8; 16] = [
 pub const PS_PUBLIC_STRINGS: [u8; 16] = [
     0x29, 0x03, 0x02, 0, 0, 0, 0, 0, 0xC0, 0, 0, 0, 0, 0, 0, 0x46,
 ];
-
-/// Where a store keeps each message's change key, PCL and last
-/// modification time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-pub enum SyncPlacement {
-    /// In the message's property context (as in PSTs).
-    #[default]
-    #[serde(rename = "item")]
-    Item,
-    /// In the message's row of its folder's contents table, as real OSTs
-    /// keep them; the property context has none of them, nor a source key.
-    #[serde(rename = "row")]
-    Rows,
-    /// In both, with the same values.
-    #[serde(rename = "both")]
-    Both,
-}
-
-impl SyncPlacement {
-    /// The name used by the CLI and the manifest: `item`, `row`, `both`.
-    pub fn name(self) -> &'static str {
-        match self {
-            SyncPlacement::Item => "item",
-            SyncPlacement::Rows => "row",
-            SyncPlacement::Both => "both",
-        }
-    }
-
-    /// The property context carries the metadata.
-    pub fn in_item(self) -> bool {
-        self != SyncPlacement::Rows
-    }
-
-    /// The contents-table row carries the metadata.
-    pub fn in_row(self) -> bool {
-        self != SyncPlacement::Item
-    }
-}
-
-impl fmt::Display for SyncPlacement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for SyncPlacement {
-    type Err = String;
-    fn from_str(s: &str) -> Result<SyncPlacement, String> {
-        match s {
-            "item" | "items" | "pc" => Ok(SyncPlacement::Item),
-            "row" | "rows" => Ok(SyncPlacement::Rows),
-            "both" => Ok(SyncPlacement::Both),
-            _ => Err(format!(
-                "unknown sync placement {s:?} (expected item, rows or both)"
-            )),
-        }
-    }
-}
 
 /// A change key, PCL and last modification time, as one place holds them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,9 +6,7 @@
 //! The byte layouts here were read from real Outlook OSTs (a 4K wVer 36 file
 //! and a wVer 23 one); see `crates/ost-fixture/README.md`.
 
-use serde::Serialize;
-
-use crate::manifest::hex;
+use crate::manifest::{hex, MidRecord};
 
 /// Replica 0 of every OST seen: {108EB6C3-75F7-CE11-B4CD-00AA00BBB6E6}, the
 /// replica of the default folders (Inbox, Sent Items, root folders ...).
@@ -179,17 +177,6 @@ impl OstIdentity {
         b.resize(80, 0);
         b
     }
-}
-
-/// A MID in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MidRecord {
-    /// Replica id.
-    pub replica_id: u16,
-    /// GLOBCNT.
-    pub globcnt: u64,
-    /// The 8 stored bytes of PidTagMid / PidTagFolderId (0x67F4), hex.
-    pub hex: String,
 }
 
 impl From<Mid> for MidRecord {

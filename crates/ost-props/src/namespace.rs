@@ -19,9 +19,9 @@ use ost_ndb::ltp::{LtpError, PropertyContext, ReplicaMap};
 use ost_ndb::{Nid, Pst};
 
 use crate::guid::Guid;
+use crate::item::walk_error_at;
 use crate::item::WalkError;
 use crate::object_id::{ObjectId, SOURCE_KEY_LEN};
-use crate::item::walk_error_at;
 use crate::xid::Xid;
 
 /// The message store property holding the local namespace GUID at bytes

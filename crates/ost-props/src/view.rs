@@ -17,8 +17,8 @@ use ost_ndb::ltp::PropValue;
 
 use crate::item::{ItemKind, ItemRecord, RowValues, Source, Sources, WalkError};
 use crate::object_id::{ObjectId, SOURCE_KEY_LEN};
-use crate::strings::{prop_string, DEFAULT_CODEPAGE};
 use crate::strings::strip_subject_marker;
+use crate::strings::{prop_string, DEFAULT_CODEPAGE};
 use crate::time::FileTime;
 
 /// The properties one source (the item or its row) provides, borrowed.
