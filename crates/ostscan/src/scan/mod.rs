@@ -559,6 +559,8 @@ struct WalkContext<'a, 'p> {
     log_index: &'a LogIndex,
     /// NIDs of the Sync Issues folders.
     sync_tree: &'a HashSet<u32>,
+    /// Those that hold logs (all but Conflicts).
+    log_folders: &'a HashSet<u32>,
     /// Keep each log's text in the report.
     log_text: bool,
 }
@@ -610,7 +612,7 @@ fn evaluate(
     // Log messages are read while the walk has them open, rather than
     // opened again by the Sync Issues analysis.
     let log = match (&record, pc) {
-        (Some(r), Some(pc)) if is_log_message(r, |nid| cx.sync_tree.contains(&nid)) => Some(
+        (Some(r), Some(pc)) if is_log_message(r, |nid| cx.log_folders.contains(&nid)) => Some(
             sync_issues::read_log(cx.pst, store, cx.log_index, r, Some(pc), cx.log_text),
         ),
         _ => None,
@@ -958,6 +960,11 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     // their sync properties.
     let located = sync_issues::locate(pst, &store);
     let sync_tree: HashSet<u32> = located.0.all().map(|f| f.nid).collect();
+    let log_folders: HashSet<u32> = sync_tree
+        .iter()
+        .copied()
+        .filter(|&nid| located.0.holds_logs(nid))
+        .collect();
     let log_index = LogIndex::new(&store);
     let namespaces = store.namespaces().clone();
     let cx = WalkContext {
@@ -965,6 +972,7 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
         namespaces: &namespaces,
         log_index: &log_index,
         sync_tree: &sync_tree,
+        log_folders: &log_folders,
         log_text: options.log_text,
     };
     let read_item_if = |view: &ItemView<'_>| {
@@ -1030,10 +1038,12 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     } = rollup;
     let namespaces = NamespacesView::new(store.namespaces());
     // SYNC010: Outlook's own records agree with the item findings.
+    // A conflict copy's findings count for the folder it concerns.
     let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
     for f in &findings {
         if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") && f.folder_nid != 0 {
-            *sync_by_folder.entry(f.folder_nid).or_insert(0) += 1;
+            let folder = sync_report.sync_folder_of(f.nid, f.folder_nid);
+            *sync_by_folder.entry(folder).or_insert(0) += 1;
         }
     }
     let folder_findings = sync_issues::sync010(&sync_report, &sync_by_folder);
