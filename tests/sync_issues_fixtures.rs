@@ -689,6 +689,30 @@ fn scan_reads_outlook_rtf_logs_and_plain_logs() {
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         common::assert_valid(&common::report_validator(None), &report, "scan --json");
         let file = &report["files"][0];
+        // SYNC010's remedy follows the client: Clear Offline Items in an
+        // OST; in a PST (the ANSI one) the items are compared with their source.
+        let ost = file["file"]["client"] == "OST";
+        assert_eq!(ost, format != Format::Ansi);
+        let ff = file["folder_findings"].as_array().unwrap();
+        assert!(!ff.is_empty(), "{format}");
+        for f in ff {
+            assert_eq!(f["recommend_clear_offline_items"], ost, "{format}");
+            let detail = f["detail"].as_str().unwrap();
+            let end = if ost {
+                ": Clear Offline Items on this folder first"
+            } else {
+                ": the items are local (a PST is not synchronized, there are no offline items to clear): compare them with their source first"
+            };
+            assert!(detail.ends_with(end), "{format}: {detail}");
+        }
+        let out = common::ostscan(&["scan", path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let heading = if ost {
+            "  Clear Offline Items on these first (SYNC010):"
+        } else {
+            "  Compare these with their source first (SYNC010):"
+        };
+        assert!(text.lines().any(|l| l == heading), "{format}: {text}");
         let si = &file["sync_issues"];
         let logs = si["logs"].as_array().unwrap();
         assert_eq!(logs.len(), 4, "{format}");

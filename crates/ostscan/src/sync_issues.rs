@@ -1268,14 +1268,32 @@ pub struct FolderFinding {
     pub logs_with_errors: u64,
     pub error_codes: Vec<String>,
     pub conflict_items: u64,
-    /// Always true: Clear Offline Items on this folder first.
+    /// Clear Offline Items on this folder first: true in an OST; false in
+    /// a PST, which has no offline items ([`FolderFinding::for_local_store`]).
     pub recommend_clear_offline_items: bool,
     pub detail: String,
 }
 
+/// The end of a SYNC010 detail in an OST.
+const CLEAR_FIRST: &str = "Clear Offline Items on this folder first";
+/// ... and in a store that is not a cache.
+const COMPARE_FIRST: &str = "the items are local (a PST is not synchronized, there are no offline items to clear): compare them with their source first";
+
+impl FolderFinding {
+    /// The finding as it applies to a store that is not a cache (a PST):
+    /// no Clear Offline Items, compare the items with their source.
+    pub fn for_local_store(&mut self) {
+        self.recommend_clear_offline_items = false;
+        if let Some(why) = self.detail.strip_suffix(CLEAR_FIRST) {
+            self.detail = format!("{why}{COMPARE_FIRST}");
+        }
+    }
+}
+
 /// SYNC010 for every folder that has evidence in `report` and a non-zero
 /// count in `sync_findings_by_folder` (folder NID -> number of SYNC001-003
-/// findings on its items). In walk order.
+/// findings on its items, a conflict copy's counted for the folder
+/// [`SyncIssuesReport::sync_folder_of`] names). In walk order.
 pub fn sync010(
     report: &SyncIssuesReport,
     sync_findings_by_folder: &BTreeMap<u32, u64>,
@@ -1314,7 +1332,7 @@ pub fn sync010(
                 conflict_items: e.conflict_items,
                 recommend_clear_offline_items: true,
                 detail: format!(
-                    "{} and {n} of its items have SYNC00x findings: Clear Offline Items on this folder first",
+                    "{} and {n} of its items have SYNC00x findings: {CLEAR_FIRST}",
                     why.join("; ")
                 ),
             })

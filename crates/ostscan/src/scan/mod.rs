@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use ost_ndb::ltp::PropertyContext;
-use ost_ndb::{NdbError, Pst};
+use ost_ndb::{Client, NdbError, Pst};
 use ost_props::{
     Folder, ItemKind, ItemRecord, ItemView, Namespaces, ObjectId, RowPolicy, RowValues, Sources,
     Store, WalkError,
@@ -192,6 +192,11 @@ pub struct Summary {
     /// Wall time of this file's scan. The only field that differs between
     /// two runs over the same file.
     pub elapsed_ms: u64,
+    /// Folders where Clear Offline Items is recommended (an OST's only).
+    pub folders_to_clear: u64,
+    /// Most folders with items need clearing ([`recreate_ost_suggested`]):
+    /// recreating the OST may be simpler than clearing them one by one.
+    pub recreate_ost_suggested: bool,
 }
 
 impl Summary {
@@ -214,11 +219,53 @@ pub struct FolderReport {
     pub findings_by_severity: SeverityCounts,
     /// The highest severity of a finding here; `None` without findings.
     pub worst_severity: Option<Severity>,
-    /// Whether *Clear Offline Items* on this folder is the remedy: some
-    /// finding here is of a rule in [`CLEAR_OFFLINE_ITEMS_RULES`].
+    /// Whether *Clear Offline Items* on this folder is the remedy: the
+    /// file is an OST and some finding here is of a rule in
+    /// [`CLEAR_OFFLINE_ITEMS_RULES`] (a PST has no offline items to clear).
     pub recommend_clear_offline_items: bool,
-    /// The rules behind the recommendation, in catalogue order.
+    /// The findings' rules that are in [`CLEAR_OFFLINE_ITEMS_RULES`] (and
+    /// SYNC010), in catalogue order: the rules behind `remedy`.
     pub clear_offline_items_rules: Vec<&'static str>,
+    /// What to do about the folder, for the kind of file it is in.
+    pub remedy: Remedy,
+}
+
+/// What a folder's findings call for (docs/rules.md, "Remedies, from
+/// mildest"). Which one depends on the client: only an OST is a cache of a
+/// server copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Remedy {
+    /// No finding asks for anything: none, or informational ones only.
+    None,
+    /// An OST: Clear Offline Items on the folder, so that Outlook downloads
+    /// the server's versions again. It discards the folder's local-only
+    /// changes: check the Outbox and unsent drafts first.
+    ClearOfflineItems,
+    /// A PST (or any store that is not a cache): nothing synchronizes it
+    /// and there are no offline items to clear. The items are local: compare
+    /// them with their source (the mailbox or file they were copied from),
+    /// or leave them.
+    CompareWithSource,
+}
+
+impl Remedy {
+    /// The remedy for findings of `rules` (those in
+    /// [`CLEAR_OFFLINE_ITEMS_RULES`] or SYNC010) in a file of `client`.
+    pub fn for_folder(rules: &[&str], client: Client) -> Remedy {
+        match (rules.is_empty(), client) {
+            (true, _) => Remedy::None,
+            (false, Client::Ost) => Remedy::ClearOfflineItems,
+            (false, _) => Remedy::CompareWithSource,
+        }
+    }
+}
+
+/// Whether to suggest recreating the OST rather than clearing folder by
+/// folder: `to_clear` of the `with_items` folders that hold items need
+/// clearing, and that is most of them (more than half, and at least two).
+pub fn recreate_ost_suggested(to_clear: u64, with_items: u64) -> bool {
+    to_clear >= 2 && to_clear * 2 > with_items
 }
 
 /// One finding on one item, with the item's identity and the decoded proof.
@@ -873,6 +920,7 @@ fn roll_up(
             worst_severity: None,
             recommend_clear_offline_items: false,
             clear_offline_items_rules: Vec::new(),
+            remedy: Remedy::None,
         })
         .collect();
     let mut folder_rules: Vec<BTreeMap<usize, &'static str>> = vec![BTreeMap::new(); folders.len()];
@@ -1046,7 +1094,7 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
             *sync_by_folder.entry(folder).or_insert(0) += 1;
         }
     }
-    let folder_findings = sync_issues::sync010(&sync_report, &sync_by_folder);
+    let mut folder_findings = sync_issues::sync010(&sync_report, &sync_by_folder);
     for ff in &folder_findings {
         summary.findings += 1;
         *summary.findings_by_rule.entry(ff.rule).or_insert(0) += 1;
@@ -1064,11 +1112,24 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
         nid: e.nid,
         message: e.message.clone(),
     }));
+    let client = pst.header().client;
     for (folder, rules) in folders.iter_mut().zip(folder_rules) {
         folder.worst_severity = folder.findings_by_severity.worst();
         folder.clear_offline_items_rules = rules.into_values().collect();
-        folder.recommend_clear_offline_items = !folder.clear_offline_items_rules.is_empty();
+        folder.remedy = Remedy::for_folder(&folder.clear_offline_items_rules, client);
+        folder.recommend_clear_offline_items = folder.remedy == Remedy::ClearOfflineItems;
     }
+    if client != Client::Ost {
+        for ff in &mut folder_findings {
+            ff.for_local_store();
+        }
+    }
+    summary.folders_to_clear = folders
+        .iter()
+        .filter(|f| f.recommend_clear_offline_items)
+        .count() as u64;
+    let with_items = folders.iter().filter(|f| f.messages > 0).count() as u64;
+    summary.recreate_ost_suggested = recreate_ost_suggested(summary.folders_to_clear, with_items);
     // Read after the walk: the reader records integrity problems as it
     // meets them. `issues()` returns them sorted by offset, so their order
     // does not depend on which thread met them first.
