@@ -688,3 +688,65 @@ fn real_osts_bodies_and_different_mailboxes() {
     assert_eq!(v["warnings"][0]["code"], "different_mailboxes");
     assert_eq!(v["summary"]["matched"], 0);
 }
+
+/// In an OST whose items are read from their contents-table rows, an item
+/// whose own node cannot be read is still matched (from its row); reading
+/// its body then fails, and that is an error of the result (side, NID, "the
+/// body"), its pair's bodies not compared, every other pair's compared.
+#[test]
+fn a_body_that_cannot_be_read_is_an_error_of_the_result() {
+    use ost_fixture::messaging::SyncPlacement;
+    use ost_fixture::{damage, Damage, FixtureBuilder};
+    let builder = FixtureBuilder::new(Format::Ost)
+        .messages(30)
+        .seed(7)
+        .sync_placement(SyncPlacement::Rows);
+    let written = builder.write_to(std::io::Cursor::new(Vec::new())).unwrap();
+    let mut bytes = written.out.into_inner();
+    let old = scratch("rows-old.ost");
+    std::fs::write(&old, &bytes).unwrap();
+    let victim = written
+        .manifest
+        .iter()
+        .find(|r| r.folder.ends_with("/Inbox") && r.row_change_key.is_some())
+        .expect("an Inbox item with a change key")
+        .nid;
+    damage(
+        &mut bytes,
+        Format::Ost,
+        &written.layout,
+        Damage::BlockPastEnd { nid: victim },
+    )
+    .unwrap();
+    let new = scratch("rows-new.ost");
+    std::fs::write(&new, &bytes).unwrap();
+
+    let (code, v) = run_json(&old, &new, &[]);
+    assert_eq!(code, Some(2), "read in part");
+    assert_valid(&validator(), &v, "body error");
+    let errors = v["errors"].as_array().unwrap();
+    let body_errors: Vec<&Value> = errors
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("reading the body")
+        })
+        .collect();
+    assert_eq!(body_errors.len(), 1, "{errors:#?}");
+    assert_eq!(body_errors[0]["side"], "new");
+    assert_eq!(body_errors[0]["nid"], victim);
+    let s = &v["summary"];
+    assert_eq!(s["matched"], written.manifest.len());
+    assert_eq!(s["bodies_compared"], s["matched"].as_u64().unwrap() - 1);
+    assert_eq!(s["findings"], 0, "{:#?}", v["findings"]);
+    let out = ostscan(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "(nid {victim:#x}): reading the body (DIFF003 not checked)"
+        )),
+        "{text}"
+    );
+}

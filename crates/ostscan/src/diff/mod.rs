@@ -466,7 +466,7 @@ fn compare_bodies(
                 structure: w.structure,
                 offset: w.offset,
                 nid: w.nid.or(Some(nid)),
-                message: w.message,
+                message: format!("reading the body (DIFF003 not checked): {}", w.message),
             }
         })
     };
