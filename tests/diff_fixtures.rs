@@ -41,6 +41,8 @@ struct Version {
     minute: u32,
     /// PR_BODY.
     body: Option<String>,
+    /// PR_HTML (0x1013, binary).
+    html: Option<&'static str>,
 }
 
 fn v(
@@ -58,6 +60,7 @@ fn v(
         pcl: pcl.to_vec(),
         minute: 0,
         body: None,
+        html: None,
     }
 }
 
@@ -82,6 +85,9 @@ fn write_store(path: &Path, format: Format, items: &[Version]) {
         let mut extra = Vec::new();
         if let Some(k) = item.search_key {
             extra.push((SEARCH_KEY, PropValue::Binary(vec![k; 16])));
+        }
+        if let Some(html) = item.html {
+            extra.push((0x1013, PropValue::Binary(html.as_bytes().to_vec())));
         }
         let m = Message {
             subject: item.subject.into(),
@@ -477,6 +483,11 @@ fn body_only_edits_are_diff003() {
         version.body = Some(body);
         version
     };
+    let with_html = |subject: &'static str, sk: u8, html: &'static str| {
+        let mut version = with_body(subject, sk, "same text".into());
+        version.html = Some(html);
+        version
+    };
     let long: String = "All work and no play makes Jack a dull boy. "
         .chars()
         .cycle()
@@ -504,6 +515,10 @@ fn body_only_edits_are_diff003() {
             with_body("no body change", 4, "same".into()),
             with_body("no body change", 4, "same".into()),
         ),
+        (
+            with_html("html edited", 5, "<p>Hello</p>"),
+            with_html("html edited", 5, "<p>Hallo</p>"),
+        ),
     ];
     for format in [Format::Unicode, Format::Ansi, Format::Ost4k] {
         let (old, new) = write_versions(format, &format!("bodies-{}", format.name()), &pairs);
@@ -523,11 +538,13 @@ fn body_only_edits_are_diff003() {
             })
             .collect();
         let body = serde_json::json!(["PR_BODY"]);
+        let html = serde_json::json!(["PR_HTML"]);
         assert_eq!(
             found,
             [
                 ("DIFF003", "appended", &body),
-                ("DIFF003", "rewritten in place", &body)
+                ("DIFF003", "rewritten in place", &body),
+                ("DIFF003", "html edited", &html)
             ],
             "{format}"
         );
@@ -536,7 +553,7 @@ fn body_only_edits_are_diff003() {
             detail.ends_with("but the body changed (PR_BODY)"),
             "{detail}"
         );
-        assert_eq!(v["summary"]["bodies_compared"], 4, "{format}");
+        assert_eq!(v["summary"]["bodies_compared"], 5, "{format}");
         assert_eq!(v["summary"]["errors"], 0, "{format}");
         assert_eq!(v["warnings"], serde_json::json!([]), "{format}");
         // The text names the change too.
