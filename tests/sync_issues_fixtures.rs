@@ -930,7 +930,8 @@ fn a_conflict_alone_gives_sync010_to_the_folder_it_concerns() {
 }
 
 /// Only logs are logs: copies of items that failed to synchronize (in
-/// Local and Server Failures, with bodies that are not logs) and unmarked
+/// Local and Server Failures, with bodies that are not logs, even with a
+/// time stamp on their second line) and unmarked
 /// items of Conflicts are not counted as logs. 5 logs among 12 items.
 #[test]
 fn log_messages_count_logs_only() {
@@ -976,8 +977,10 @@ fn log_messages_count_logs_only() {
     .enumerate()
     {
         let mut item = note(&format!("failed item {i}"), 3, 3);
-        item.body =
-            Some("Dear Jane, please find the figures attached. Error rates are down.".into());
+        item.body = Some(
+            "Dear Jane, the figures are attached.\r\n10:30:00 is when we meet. Error rates are down."
+                .into(),
+        );
         w.add_message(folder, &item).unwrap();
     }
     // 2 items of Conflicts without markers.

@@ -994,11 +994,12 @@ pub fn is_log_message(r: &ItemRecord, in_tree: impl Fn(u32) -> bool) -> bool {
 }
 
 /// Whether a message read by [`read_log`] is a synchronization log: its
-/// text has a time-stamped line ("16:37:22 Synchronizing ..."), as every
-/// log Outlook writes does, or its subject is that of Outlook's logs and
-/// reports ("Synchronization Log:", "Modification Resolution"). Copies of
-/// items that failed to synchronize, filed in Local or Server Failures, are
-/// not.
+/// text starts with a time-stamped line ("16:37:22 Synchronizer Version
+/// ..."), as every log and report Outlook writes does, or its subject is
+/// that of Outlook's logs and reports ("Synchronization Log:",
+/// "Modification Resolution"). Copies of items that failed to synchronize,
+/// filed in Local or Server Failures, are not (a time further down their
+/// text does not make them logs).
 pub fn is_log(log: &SyncLog) -> bool {
     let subject = log.subject.as_deref().unwrap_or("").trim_start();
     let starts = |prefix: &str| {
@@ -1006,7 +1007,8 @@ pub fn is_log(log: &SyncLog) -> bool {
             .get(..prefix.len())
             .is_some_and(|s| s.eq_ignore_ascii_case(prefix))
     };
-    log.started.is_some() || starts("Synchronization Log") || starts("Modification Resolution")
+    let stamped = log.excerpt.first().is_some_and(|l| time_stamp(l).is_some());
+    stamped || starts("Synchronization Log") || starts("Modification Resolution")
 }
 
 /// Read and parse one log message: its text's first lines (PR_BODY, else
