@@ -918,6 +918,10 @@ fn a_conflict_alone_gives_sync010_to_the_folder_it_concerns() {
     assert_eq!(ff[0]["conflict_items"], 1);
     assert_eq!(ff[0]["logs_with_errors"], 0);
     assert_eq!(ff[0]["sync_findings"], 1);
+    assert_eq!(
+        ff[0]["detail"],
+        "1 conflict item(s) concern it and 1 SYNC00x findings concern its items (conflict copies included): Clear Offline Items on this folder first"
+    );
     // The SYNC002 itself stays on the copy, in Conflicts.
     let sync002 = file["findings"]
         .as_array()

@@ -1265,7 +1265,8 @@ pub struct FolderFinding {
     pub severity: Severity,
     pub folder_nid: u32,
     pub folder: String,
-    /// SYNC00x findings on the folder's items (as the caller counted them).
+    /// SYNC001-003 findings on the folder's items and on the conflict copies
+    /// that concern it (as the caller counted them).
     pub sync_findings: u64,
     pub logs_with_errors: u64,
     pub error_codes: Vec<String>,
@@ -1334,7 +1335,7 @@ pub fn sync010(
                 conflict_items: e.conflict_items,
                 recommend_clear_offline_items: true,
                 detail: format!(
-                    "{} and {n} of its items have SYNC00x findings: {CLEAR_FIRST}",
+                    "{} and {n} SYNC00x findings concern its items (conflict copies included): {CLEAR_FIRST}",
                     why.join("; ")
                 ),
             })
