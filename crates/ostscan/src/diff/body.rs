@@ -5,7 +5,7 @@
 //! block at a time, and never kept; `scan` never reads them.
 
 use ost_ndb::ltp::heap::hnid_is_hid;
-use ost_ndb::ltp::{LtpError, PropertyContext};
+use ost_ndb::ltp::{prop_type, LtpError, PropertyContext};
 use ost_ndb::{Nid, Pst};
 use sha2::{Digest, Sha256};
 
@@ -64,8 +64,14 @@ fn prop_digest(pc: &PropertyContext<'_>, id: u16) -> Result<Option<[u8; 32]>, Lt
     let mut hasher = Sha256::new();
     hasher.update(entry.prop_type.to_le_bytes());
     let hnid = entry.hnid();
-    let length = if hnid == 0 || hnid_is_hid(hnid) {
-        // In the heap: one heap item, under 4 KiB.
+    // Only a string or binary value can live in a subnode; any other type
+    // (a damaged or hostile PC) is hashed as its value resolves.
+    let variable = matches!(
+        entry.prop_type,
+        prop_type::STRING8 | prop_type::UNICODE | prop_type::BINARY
+    );
+    let length = if !variable || hnid == 0 || hnid_is_hid(hnid) {
+        // In the PC record or the heap: one heap item, under 4 KiB.
         let value = pc.value(&entry)?;
         hasher.update(value.as_bytes());
         value.as_bytes().len() as u64
