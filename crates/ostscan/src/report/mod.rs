@@ -416,6 +416,10 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
 }
 
 /// `n` and the noun, singular or plural.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// What the remedies of the folder list imply for the file: Clear Offline
 /// Items loses local-only changes; when most folders need it, recreating
 /// the OST may be simpler. Nothing when no folder is to be cleared.
@@ -437,10 +441,6 @@ fn write_remedy_notes(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// What the rules could look at: how many items (and folders) carry a
