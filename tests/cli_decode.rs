@@ -80,3 +80,110 @@ fn garbage_is_a_one_line_error_with_exit_2() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// XID-1 of the MFCMAPI vectors: namespace {67375814-34B6-416D-A95E-06FFF0D886A8}, counter 0x4C755.
+const XID_1: &str = "14583767B6346D41A95E06FFF0D886A800000004C755";
+
+fn decoded(args: &[&str]) -> serde_json::Value {
+    let out = ostscan(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every form the help names decodes to the same XID, and the output says
+/// which form it read.
+#[test]
+fn every_promised_form_decodes_the_same_xid() {
+    // type 9, length 22, then XID-1: the EWS ChangeKey of that change key.
+    let ews = "CQAAABYAAAAUWDdntjRtQaleBv/w2IaoAAAABMdV";
+    let dashed = "14-58-37-67-B6-34-6D-41-A9-5E-06-FF-F0-D8-86-A8-00-00-00-04-C7-55";
+    let mfcmapi = format!("cb: 22 lpb: {XID_1}");
+    let spaced: String = XID_1
+        .as_bytes()
+        .chunks(2)
+        .map(|b| std::str::from_utf8(b).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (value, input) in [
+        (XID_1, "hex"),
+        (dashed, "hex"),
+        (&spaced[..], "hex"),
+        (&mfcmapi[..], "mfcmapi"),
+        (ews, "ews_change_key"),
+        ("FFg3Z7Y0bUGpXgb/8NiGqAAAAATHVQ==", "base64"),
+    ] {
+        let v = decoded(&["decode", "xid", value, "--json"]);
+        assert_eq!(
+            v["guid"], "{67375814-34B6-416D-A95E-06FFF0D886A8}",
+            "{value}"
+        );
+        assert_eq!(v["counter"], 0x4C755, "{value}");
+        assert_eq!(v["input"], input, "{value}");
+        assert_eq!(v["hex"], XID_1.to_ascii_lowercase(), "{value}");
+    }
+    let v = decoded(&["decode", "xid", ews, "--json"]);
+    assert_eq!(v["ews_type"], 9);
+
+    // The text says the header was taken off.
+    let out = ostscan(&["decode", "xid", ews]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "input: EWS ChangeKey (base64): 8-byte header removed (type 9, length 22)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("counter        : 313173 (0x4c755)"), "{text}");
+    let out = ostscan(&["decode", "xid", &mfcmapi]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("input: MFCMAPI cb/lpb form: cb 22 matches\n"),
+        "{text}"
+    );
+    // Plain hex: no input line.
+    let out = ostscan(&["decode", "xid", XID_1]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("XID (22 bytes)"));
+}
+
+#[test]
+fn dash_reads_standard_input() {
+    let out = common::ostscan_stdin(
+        &["decode", "xid", "-", "--json"],
+        format!("{XID_1}\r\n").as_bytes(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["counter"], 0x4C755);
+    let out = common::ostscan_stdin(&["decode", "pcl", "-"], b"cb: 3 lpb: 1458");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cb: 3 but lpb holds 2 bytes"), "{err}");
+}
+
+#[test]
+fn mistaken_forms_are_one_line_errors() {
+    for (value, says) in [
+        // An EWS header whose length is not what follows: not an XID.
+        ("CQAAABcAAAAUWDdntjRtQaleBv/w2IaoAAAABMdV", "invalid XID"),
+        ("cb: 22 lpb: 1458", "cb: 22 but lpb holds 2 bytes"),
+        ("cb: lpb: 1458", "no number after cb:"),
+        ("not hex!", "not base64 either"),
+    ] {
+        let out = ostscan(&["decode", "xid", value]);
+        assert_eq!(out.status.code(), Some(2), "{value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{value}: {err}");
+    }
+}

@@ -130,7 +130,9 @@ fn every_planted_fault_is_found_on_its_item_and_nowhere_else() {
         });
         assert!(higher, "{sync002:#}");
 
-        // Folders: counts add up, and every folder with a SYNC finding is to be cleared.
+        // Folders: counts add up, and every folder with a SYNC finding is
+        // to be cleared (an OST) or compared with its source (a PST).
+        let ost = file["file"]["client"] == "OST";
         let folders = file["folders"].as_array().unwrap();
         let in_folders: u64 = folders
             .iter()
@@ -144,10 +146,17 @@ fn every_planted_fault_is_found_on_its_item_and_nowhere_else() {
                     f["folder"] == path && f["rule"].as_str().unwrap().starts_with("SYNC")
                 });
             if has_sync {
-                assert_eq!(folder["recommend_clear_offline_items"], true, "{path}");
+                assert_eq!(folder["recommend_clear_offline_items"], ost, "{path}");
+                let remedy = if ost {
+                    "clear_offline_items"
+                } else {
+                    "compare_with_source"
+                };
+                assert_eq!(folder["remedy"], remedy, "{path}");
             }
             if folder["findings"] == 0 {
                 assert_eq!(folder["recommend_clear_offline_items"], false, "{path}");
+                assert_eq!(folder["remedy"], "none", "{path}");
             }
         }
     }
@@ -478,4 +487,111 @@ fn the_schema_rejects_what_it_should() {
     assert!(!records.is_valid(&finding));
     let unknown = serde_json::json!({"type": "match", "path": "x.ost"});
     assert!(!records.is_valid(&unknown));
+}
+
+/// The remedy depends on the client: an OST's folders are cleared (after
+/// checking the Outbox and drafts; recreating the OST when most folders
+/// need it), a PST's items are local and compared with their source. The
+/// same faults, in both.
+#[test]
+fn remedies_follow_the_client() {
+    let dir = scratch("scan-remedies");
+    let write = |format: Format, name: &str, faults: usize| {
+        let path = dir.join(name);
+        FixtureBuilder::new(format)
+            .messages(80)
+            .seed(41)
+            .plant(Rule::Sync002, faults)
+            .write_file(&path)
+            .unwrap();
+        path
+    };
+    let to_treat = |report: &Value| -> Vec<(String, bool, String)> {
+        report["files"][0]["folders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["findings"] != 0)
+            .map(|f| {
+                (
+                    f["remedy"].as_str().unwrap().to_string(),
+                    f["recommend_clear_offline_items"].as_bool().unwrap(),
+                    f["clear_offline_items_rules"][0]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect()
+    };
+    let validator = report_validator(None);
+
+    // One fault: one folder to treat.
+    for (format, name, remedy, clear) in [
+        (Format::Ost, "one.ost", "clear_offline_items", true),
+        (Format::Unicode, "one.pst", "compare_with_source", false),
+    ] {
+        let path = write(format, name, 1);
+        let (_, report) = scan_json(&["scan", "--json", path.to_str().unwrap()]);
+        assert_valid(&validator, &report, name);
+        assert_eq!(
+            to_treat(&report),
+            [(remedy.to_string(), clear, "SYNC002".to_string())],
+            "{name}"
+        );
+        let summary = &report["files"][0]["summary"];
+        assert_eq!(summary["folders_to_clear"], u64::from(clear), "{name}");
+        assert_eq!(summary["recreate_ost_suggested"], false, "{name}");
+        assert_eq!(report["summary"]["folders_to_clear"], u64::from(clear));
+
+        let out = ostscan(&["scan", path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text
+            .lines()
+            .skip_while(|l| !l.contains("folders, worst first"))
+            .nth(1)
+            .unwrap();
+        if clear {
+            assert!(line.ends_with("-> Clear Offline Items (SYNC002)"), "{line}");
+            assert!(
+                text.contains("before clearing: Clear Offline Items discards the folder's local-only changes (check the Outbox and unsent drafts first)"),
+                "{text}"
+            );
+        } else {
+            assert!(
+                line.ends_with("-> local items, compare with their source (SYNC002)"),
+                "{line}"
+            );
+            assert!(!text.contains("Clear Offline Items"), "{text}");
+        }
+        assert!(!text.contains("recreating the OST"), "{text}");
+    }
+
+    // Faults in most folders: recreate the OST rather than clear each.
+    let many = write(Format::Ost, "many.ost", 40);
+    let (_, report) = scan_json(&["scan", "--json", many.to_str().unwrap()]);
+    let file = &report["files"][0];
+    let with_items = file["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["messages"] != 0)
+        .count() as u64;
+    let to_clear = file["summary"]["folders_to_clear"].as_u64().unwrap();
+    assert!(to_clear * 2 > with_items, "{to_clear} of {with_items}");
+    assert_eq!(file["summary"]["recreate_ost_suggested"], true);
+    let out = ostscan(&["scan", many.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "{to_clear} of {with_items} folders with items need clearing: recreating the OST (with Outlook closed) may be simpler"
+        )),
+        "{text}"
+    );
+    // The same faults in a PST: nothing to clear, nothing to recreate.
+    let many_pst = write(Format::Unicode, "many.pst", 40);
+    let (_, report) = scan_json(&["scan", "--json", many_pst.to_str().unwrap()]);
+    let summary = &report["files"][0]["summary"];
+    assert_eq!(summary["folders_to_clear"], 0);
+    assert_eq!(summary["recreate_ost_suggested"], false);
 }

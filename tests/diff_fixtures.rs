@@ -39,6 +39,10 @@ struct Version {
     change_key: Option<([u8; 16], u64)>,
     pcl: Vec<([u8; 16], u64)>,
     minute: u32,
+    /// PR_BODY.
+    body: Option<String>,
+    /// PR_HTML (0x1013, binary).
+    html: Option<&'static str>,
 }
 
 fn v(
@@ -55,6 +59,8 @@ fn v(
         change_key: Some(ck),
         pcl: pcl.to_vec(),
         minute: 0,
+        body: None,
+        html: None,
     }
 }
 
@@ -80,6 +86,9 @@ fn write_store(path: &Path, format: Format, items: &[Version]) {
         if let Some(k) = item.search_key {
             extra.push((SEARCH_KEY, PropValue::Binary(vec![k; 16])));
         }
+        if let Some(html) = item.html {
+            extra.push((0x1013, PropValue::Binary(html.as_bytes().to_vec())));
+        }
         let m = Message {
             subject: item.subject.into(),
             message_class: "IPM.Note".into(),
@@ -97,12 +106,25 @@ fn write_store(path: &Path, format: Format, items: &[Version]) {
                 key
             }),
             last_modified: Some(filetime(2024, 5, 1, 12, item.minute, 0, 0)),
+            body: item.body.clone(),
             extra,
             ..Message::default()
         };
         w.add_message(folder, &m).unwrap();
     }
     w.finish().unwrap();
+}
+
+/// Write OLD and NEW stores of `pairs` (both sides present) under `tag`.
+fn write_versions(format: Format, tag: &str, pairs: &[(Version, Version)]) -> (PathBuf, PathBuf) {
+    let ext = if format.is_ost() { "ost" } else { "pst" };
+    let old_path = scratch(&format!("{tag}-old.{ext}"));
+    let new_path = scratch(&format!("{tag}-new.{ext}"));
+    let old: Vec<Version> = pairs.iter().map(|p| p.0.clone()).collect();
+    let new: Vec<Version> = pairs.iter().map(|p| p.1.clone()).collect();
+    write_store(&old_path, format, &old);
+    write_store(&new_path, format, &new);
+    (old_path, new_path)
 }
 
 /// OLD and NEW versions of every planted case: (OLD, NEW) per item; `None`
@@ -446,4 +468,302 @@ fn text_output_summarizes() {
     assert!(text.contains("DIFF001 critical"), "{text}");
     assert!(text.contains("moved (1):"), "{text}");
     assert!(text.contains("added (2):"), "{text}");
+}
+
+/// An edit that keeps the change key, the subject and the modification
+/// time and changes only the body: appended to (a short body, in the
+/// message's heap), or rewritten in place at the same length (a 20 KB
+/// body, in a subnode of several blocks). Both are DIFF003, naming
+/// PR_BODY; an untouched body is not.
+#[test]
+fn body_only_edits_are_diff003() {
+    let a = SERVER;
+    let with_body = |subject: &'static str, sk: u8, body: String| {
+        let mut version = v(subject, Some(sk), (a, 20), &[(a, 20)]);
+        version.body = Some(body);
+        version
+    };
+    let with_html = |subject: &'static str, sk: u8, html: &'static str| {
+        let mut version = with_body(subject, sk, "same text".into());
+        version.html = Some(html);
+        version
+    };
+    let long: String = "All work and no play makes Jack a dull boy. "
+        .chars()
+        .cycle()
+        .take(20_000)
+        .collect();
+    let mut rewritten = long.clone();
+    // One character in the middle, in the second data block.
+    rewritten.replace_range(12_000..12_001, "X");
+    assert_eq!(rewritten.len(), long.len());
+    assert_ne!(rewritten, long);
+    let pairs = [
+        (
+            with_body("appended", 1, "Hello.".into()),
+            with_body("appended", 1, "Hello.\r\nP.S. one more line".into()),
+        ),
+        (
+            with_body("rewritten in place", 2, long.clone()),
+            with_body("rewritten in place", 2, rewritten),
+        ),
+        (
+            with_body("untouched", 3, long.clone()),
+            with_body("untouched", 3, long),
+        ),
+        (
+            with_body("no body change", 4, "same".into()),
+            with_body("no body change", 4, "same".into()),
+        ),
+        (
+            with_html("html edited", 5, "<p>Hello</p>"),
+            with_html("html edited", 5, "<p>Hallo</p>"),
+        ),
+    ];
+    for format in [Format::Unicode, Format::Ansi, Format::Ost4k] {
+        let (old, new) = write_versions(format, &format!("bodies-{}", format.name()), &pairs);
+        let (code, v) = run_json(&old, &new, &[]);
+        assert_eq!(code, Some(1), "{format}: DIFF003 is a warning");
+        assert_valid(&validator(), &v, format.name());
+        let found: Vec<(&str, &str, &Value)> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap(),
+                    f["subject"].as_str().unwrap(),
+                    &f["changed_bodies"],
+                )
+            })
+            .collect();
+        let body = serde_json::json!(["PR_BODY"]);
+        let html = serde_json::json!(["PR_HTML"]);
+        assert_eq!(
+            found,
+            [
+                ("DIFF003", "appended", &body),
+                ("DIFF003", "rewritten in place", &body),
+                ("DIFF003", "html edited", &html)
+            ],
+            "{format}"
+        );
+        let detail = v["findings"][1]["detail"].as_str().unwrap();
+        assert!(
+            detail.ends_with("but the body changed (PR_BODY)"),
+            "{detail}"
+        );
+        assert_eq!(v["summary"]["bodies_compared"], 5, "{format}");
+        assert_eq!(v["summary"]["errors"], 0, "{format}");
+        assert_eq!(v["warnings"], serde_json::json!([]), "{format}");
+        // The text names the change too.
+        let out = ostscan(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("the body changed (PR_BODY)"), "{text}");
+    }
+}
+
+/// Two stores that share no source key are not two copies of one mailbox:
+/// the diff says so (JSON, NDJSON and text) instead of only listing every
+/// item as added and removed.
+#[test]
+fn unrelated_stores_are_called_different_mailboxes() {
+    let a = SERVER;
+    let pairs: Vec<(Version, Version)> = (0..5u8)
+        .map(|k| {
+            (
+                v("mine", Some(k), (a, 10), &[(a, 10)]),
+                v("theirs", Some(100 + k), (a, 10), &[(a, 10)]),
+            )
+        })
+        .collect();
+    let (old, new) = write_versions(Format::Unicode, "unrelated", &pairs);
+    let (code, v) = run_json(&old, &new, &[]);
+    assert_eq!(code, Some(0), "no findings");
+    assert_valid(&validator(), &v, "unrelated");
+    assert_eq!(v["warnings"][0]["code"], "different_mailboxes");
+    let message = v["warnings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("share 0 source keys of 5 and 5"),
+        "{message}"
+    );
+    let out = ostscan(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("warning: OLD and NEW share 0 source keys of 5 and 5: these look like different mailboxes"),
+        "{text}"
+    );
+    let out = ostscan(&[
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--ndjson",
+    ]);
+    let lines = common::ndjson(&out.stdout);
+    let validator = record_validator();
+    for l in &lines {
+        assert_valid(&validator, l, &l.to_string());
+    }
+    assert_eq!(lines[1]["type"], "warning");
+    // Two copies of one mailbox share theirs: no warning.
+    let (_, v) = run_json(&old, &old, &[]);
+    assert_eq!(v["warnings"], serde_json::json!([]));
+}
+
+/// Damage in one file is part of the result, not only of stderr: the JSON
+/// lists it, and so does the text (stdout) after the totals.
+#[test]
+fn read_errors_are_in_the_result() {
+    use ost_fixture::faults::{damage, Damage};
+    let a = SERVER;
+    let pairs: Vec<(Version, Version)> = (0..4u8)
+        .map(|k| {
+            (
+                v("item", Some(k), (a, 10), &[(a, 10)]),
+                v("item", Some(k), (a, 10), &[(a, 10)]),
+            )
+        })
+        .collect();
+    let (old, _) = write_versions(Format::Unicode, "damaged", &pairs);
+    // NEW: the same items, the data block of the last one pointing past
+    // the end of the file.
+    let damaged = scratch("damaged-new.pst");
+    let (written, last) = {
+        let out = std::io::Cursor::new(Vec::new());
+        let mut w = StoreWriter::new(out, Format::Unicode, CryptMethod::None, RECORD_KEY).unwrap();
+        let folders = standard_folders(&mut w);
+        let mut last = 0;
+        for p in &pairs {
+            let m = Message {
+                subject: p.1.subject.into(),
+                message_class: "IPM.Note".into(),
+                change_key: Some(xid(&a, 10, 4)),
+                pcl: Some(pcl(&[xid(&a, 10, 4)])),
+                source_key: p.1.source_key.map(|k| {
+                    let mut key = vec![0x33; 16];
+                    key.extend_from_slice(&[0, 0, 0, 0, 0, k]);
+                    key
+                }),
+                last_modified: Some(filetime(2024, 5, 1, 12, 0, 0, 0)),
+                ..Message::default()
+            };
+            last = w.add_message(folders.inbox, &m).unwrap();
+        }
+        (w.finish().unwrap(), last)
+    };
+    let mut file = written.out.into_inner();
+    damage(
+        &mut file,
+        Format::Unicode,
+        &written.layout,
+        Damage::BlockPastEnd { nid: last },
+    )
+    .unwrap();
+    std::fs::write(&damaged, &file).unwrap();
+    let (code, v) = run_json(&old, &damaged, &[]);
+    assert_eq!(code, Some(2), "read in part");
+    assert_valid(&validator(), &v, "damaged");
+    let errors = v["errors"].as_array().unwrap();
+    assert!(!errors.is_empty());
+    assert!(errors.iter().all(|e| e["side"] == "new"), "{errors:?}");
+    assert_eq!(v["summary"]["errors"], errors.len());
+    let out = ostscan(&["diff", old.to_str().unwrap(), damaged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "errors {}: the results cover what could be read",
+            errors.len()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("\nerrors ({}):\n", errors.len())),
+        "{text}"
+    );
+    assert!(text.contains("damaged-new.pst: "), "{text}");
+}
+
+/// The real OSTs: a copy against itself compares every body (each item
+/// has a change key) and finds nothing; the two OSTs against each other
+/// are different mailboxes.
+#[test]
+fn real_osts_bodies_and_different_mailboxes() {
+    let Some(dir) = common::corpus() else { return };
+    let a = dir.join("asposenet_SampleOstFile.ost");
+    let b = dir.join("pstextractor_outlookcom_test.ost");
+    for (path, items) in [(&a, 113), (&b, 214)] {
+        let (code, v) = run_json(path, path, &[]);
+        assert_eq!(code, Some(0), "{}", path.display());
+        assert_valid(&validator(), &v, "real");
+        assert_eq!(v["summary"]["matched"], items);
+        assert_eq!(v["summary"]["bodies_compared"], items);
+        assert_eq!(v["summary"]["errors"], 0);
+        assert_eq!(v["warnings"], serde_json::json!([]));
+    }
+    let (_, v) = run_json(&a, &b, &[]);
+    assert_eq!(v["warnings"][0]["code"], "different_mailboxes");
+    assert_eq!(v["summary"]["matched"], 0);
+}
+
+/// In an OST whose items are read from their contents-table rows, an item
+/// whose own node cannot be read is still matched (from its row); reading
+/// its body then fails, and that is an error of the result (side, NID, "the
+/// body"), its pair's bodies not compared, every other pair's compared.
+#[test]
+fn a_body_that_cannot_be_read_is_an_error_of_the_result() {
+    use ost_fixture::messaging::SyncPlacement;
+    use ost_fixture::{damage, Damage, FixtureBuilder};
+    let builder = FixtureBuilder::new(Format::Ost)
+        .messages(30)
+        .seed(7)
+        .sync_placement(SyncPlacement::Rows);
+    let written = builder.write_to(std::io::Cursor::new(Vec::new())).unwrap();
+    let mut bytes = written.out.into_inner();
+    let old = scratch("rows-old.ost");
+    std::fs::write(&old, &bytes).unwrap();
+    let victim = written
+        .manifest
+        .iter()
+        .find(|r| r.folder.ends_with("/Inbox") && r.row_change_key.is_some())
+        .expect("an Inbox item with a change key")
+        .nid;
+    damage(
+        &mut bytes,
+        Format::Ost,
+        &written.layout,
+        Damage::BlockPastEnd { nid: victim },
+    )
+    .unwrap();
+    let new = scratch("rows-new.ost");
+    std::fs::write(&new, &bytes).unwrap();
+
+    let (code, v) = run_json(&old, &new, &[]);
+    assert_eq!(code, Some(2), "read in part");
+    assert_valid(&validator(), &v, "body error");
+    let errors = v["errors"].as_array().unwrap();
+    let body_errors: Vec<&Value> = errors
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("reading the body")
+        })
+        .collect();
+    assert_eq!(body_errors.len(), 1, "{errors:#?}");
+    assert_eq!(body_errors[0]["side"], "new");
+    assert_eq!(body_errors[0]["nid"], victim);
+    let s = &v["summary"];
+    assert_eq!(s["matched"], written.manifest.len());
+    assert_eq!(s["bodies_compared"], s["matched"].as_u64().unwrap() - 1);
+    assert_eq!(s["findings"], 0, "{:#?}", v["findings"]);
+    let out = ostscan(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "(nid {victim:#x}): reading the body (DIFF003 not checked)"
+        )),
+        "{text}"
+    );
 }

@@ -1016,9 +1016,15 @@ fn scratch() -> PathBuf {
     d
 }
 
-/// The subcommands that read a whole file; `scan` when it exists.
+/// The subcommands that read a whole file; `scan` when it exists. `diff`
+/// gets the file twice: every pair has equal change keys, so every body
+/// is read too.
 fn walking_commands() -> Vec<Vec<&'static str>> {
-    let mut cmds = vec![vec!["items", "--all"], vec!["info", "--verify"]];
+    let mut cmds = vec![
+        vec!["items", "--all"],
+        vec!["info", "--verify"],
+        vec!["diff", "--json"],
+    ];
     let help = common::ostscan(&["scan", "--help"]);
     if help.status.success() {
         cmds.push(vec!["scan"]);
@@ -1035,6 +1041,9 @@ fn binary_runs(sample: &[(String, Vec<u8>)]) {
         for cmd in &cmds {
             let mut args: Vec<&std::ffi::OsStr> = cmd.iter().map(|s| s.as_ref()).collect();
             args.push(path.as_os_str());
+            if cmd[0] == "diff" {
+                args.push(path.as_os_str());
+            }
             let out = common::ostscan_timeout(&args, Duration::from_secs(60))
                 .unwrap_or_else(|| panic!("ostscan {cmd:?} {name}: still running after 60 s"));
             let stderr = String::from_utf8_lossy(&out.stderr);

@@ -159,7 +159,8 @@ fn analyze_file(
         .iter()
         .filter(|f| f.rule.starts_with("SYNC"))
         .count() as u64;
-        *sync_by_folder.entry(r.folder_nid).or_insert(0) += n;
+        let folder = report.sync_folder_of(r.nid, r.folder_nid);
+        *sync_by_folder.entry(folder).or_insert(0) += n;
     }
     let findings = sync010(&report, &sync_by_folder);
     (report, findings, records)
@@ -303,9 +304,12 @@ fn folders_are_found_by_name_without_the_inbox_property() {
     assert_eq!(f.conflicts.as_ref().unwrap().found_by, FoundBy::Name);
     assert!(f.local_failures.is_some());
     assert!(f.server_failures.is_none());
-    // An item in Conflicts without conflict markers is a log message with
-    // no body: counted, nothing attributed.
-    assert_eq!(report.counts.log_messages, 1);
+    // An item in Conflicts without conflict markers is still a conflict
+    // copy (not a log); it names no original, so nothing is attributed.
+    assert_eq!(report.counts.log_messages, 0);
+    assert_eq!(report.counts.conflict_items, 1);
+    assert_eq!(report.counts.other_items, 0);
+    assert!(report.conflicts[0].affected_folder.is_none());
     assert!(report.evidence.is_empty());
     assert!(findings.is_empty());
 }
@@ -685,6 +689,30 @@ fn scan_reads_outlook_rtf_logs_and_plain_logs() {
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         common::assert_valid(&common::report_validator(None), &report, "scan --json");
         let file = &report["files"][0];
+        // SYNC010's remedy follows the client: Clear Offline Items in an
+        // OST; in a PST (the ANSI one) the items are compared with their source.
+        let ost = file["file"]["client"] == "OST";
+        assert_eq!(ost, format != Format::Ansi);
+        let ff = file["folder_findings"].as_array().unwrap();
+        assert!(!ff.is_empty(), "{format}");
+        for f in ff {
+            assert_eq!(f["recommend_clear_offline_items"], ost, "{format}");
+            let detail = f["detail"].as_str().unwrap();
+            let end = if ost {
+                ": Clear Offline Items on this folder first"
+            } else {
+                ": the items are local (a PST is not synchronized, there are no offline items to clear): compare them with their source first"
+            };
+            assert!(detail.ends_with(end), "{format}: {detail}");
+        }
+        let out = common::ostscan(&["scan", path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let heading = if ost {
+            "  Clear Offline Items on these first (SYNC010):"
+        } else {
+            "  Compare these with their source first (SYNC010):"
+        };
+        assert!(text.lines().any(|l| l == heading), "{format}: {text}");
         let si = &file["sync_issues"];
         let logs = si["logs"].as_array().unwrap();
         assert_eq!(logs.len(), 4, "{format}");
@@ -827,5 +855,167 @@ fn only_the_start_of_a_long_rtf_log_is_read() {
     assert_eq!(log.error_codes, ["[0-130]"]);
     assert_eq!(log.error_lines, 1);
     assert_eq!(log.folder_names, ["Projects"]);
+    std::fs::remove_file(&path).ok();
+}
+
+/// A folder whose only Sync Issues evidence is a conflict, and whose only
+/// SYNC00x finding is on the conflict copy in Conflicts (the stale version
+/// Outlook set aside): the copy's finding counts for the folder it
+/// conflicts with, so that folder gets SYNC010 (with no log error at all),
+/// and Conflicts gets none. Both through the library and `scan`.
+#[test]
+fn a_conflict_alone_gives_sync010_to_the_folder_it_concerns() {
+    let path = scratch("conflict-only.ost");
+    let (mut w, f) = new_store(&path, Format::Ost, CryptMethod::None);
+    let projects = f.user[0];
+    let original = w.add_message(projects, &note("budget", 9, 9)).unwrap();
+    w.add_message(projects, &note("healthy", 4, 4)).unwrap();
+    // The copy: its change key went backwards against its PCL (SYNC002).
+    let mut copy = note("budget", 5, 9);
+    copy.extra.push((
+        CONFLICT_ENTRYID,
+        PropValue::Binary(entry_id(&RECORD_KEY, original)),
+    ));
+    w.add_message(f.conflicts, &copy).unwrap();
+    // A log without errors, naming nothing.
+    w.add_message(
+        f.sync_issues,
+        &log(
+            "Synchronization Log:",
+            "09:00:00 Synchronizing Mailbox 'Jane'\n09:00:01 Done\n",
+        ),
+    )
+    .unwrap();
+    w.finish().unwrap();
+
+    let (report, findings, _) = analyze_file(&path);
+    let projects_path = "/Top of Personal Folders/Projects";
+    assert_eq!(report.counts.conflict_items, 1);
+    assert_eq!(report.counts.logs_with_errors, 0);
+    let copy = &report.conflicts[0];
+    assert!(copy.folder.ends_with("/Sync Issues/Conflicts"));
+    assert_eq!(copy.affected_folder.as_ref().unwrap().path, projects_path);
+    let flagged: Vec<(&str, u64, u64, u64)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f.folder.as_str(),
+                f.sync_findings,
+                f.logs_with_errors,
+                f.conflict_items,
+            )
+        })
+        .collect();
+    assert_eq!(flagged, [(projects_path, 1, 0, 1)]);
+
+    let out = common::ostscan(&["scan", "--json", path.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_valid(&common::report_validator(None), &v, "scan --json");
+    let file = &v["files"][0];
+    let ff = file["folder_findings"].as_array().unwrap();
+    assert_eq!(ff.len(), 1, "{ff:?}");
+    assert_eq!(ff[0]["folder"], projects_path);
+    assert_eq!(ff[0]["conflict_items"], 1);
+    assert_eq!(ff[0]["logs_with_errors"], 0);
+    assert_eq!(ff[0]["sync_findings"], 1);
+    assert_eq!(
+        ff[0]["detail"],
+        "1 conflict item(s) concern it and 1 SYNC00x findings concern its items (conflict copies included): Clear Offline Items on this folder first"
+    );
+    // The SYNC002 itself stays on the copy, in Conflicts.
+    let sync002 = file["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == "SYNC002")
+        .unwrap();
+    assert!(sync002["folder"].as_str().unwrap().ends_with("/Conflicts"));
+    std::fs::remove_file(&path).ok();
+}
+
+/// Only logs are logs: copies of items that failed to synchronize (in
+/// Local and Server Failures, with bodies that are not logs, even with a
+/// time stamp on their second line) and unmarked
+/// items of Conflicts are not counted as logs. 5 logs among 12 items.
+#[test]
+fn log_messages_count_logs_only() {
+    let path = scratch("log-count.pst");
+    let (mut w, f) = new_store(&path, Format::Unicode, CryptMethod::None);
+    // 5 logs: plain ones with time stamps, an RTF one as Outlook writes
+    // them, and an empty one with Outlook's subject.
+    for (folder, body) in [
+        (f.sync_issues, REPORTS_LOG),
+        (f.local_failures, PROJECTS_LOG),
+        (f.server_failures, ARCHIVE_LOG),
+    ] {
+        w.add_message(folder, &log("Synchronization Log:", body))
+            .unwrap();
+    }
+    let rtf = outlook_log(
+        "Synchronization Log:",
+        &[
+            LogLine {
+                text: "16:37:46 Synchronizing local changes in folder 'Inbox'",
+                error: false,
+            },
+            LogLine {
+                text: "16:37:47 \t\t [0-0]",
+                error: true,
+            },
+        ],
+        RtfForm::Lzfu,
+    );
+    w.add_message(f.sync_issues, &rtf).unwrap();
+    let mut empty = log("Modification Resolution", "");
+    empty.body = None;
+    w.add_message(f.sync_issues, &empty).unwrap();
+    // 5 failed-item copies: ordinary mail, bodies without time stamps.
+    for (i, folder) in [
+        f.local_failures,
+        f.local_failures,
+        f.server_failures,
+        f.server_failures,
+        f.local_failures,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut item = note(&format!("failed item {i}"), 3, 3);
+        item.body = Some(
+            "Dear Jane, the figures are attached.\r\n10:30:00 is when we meet. Error rates are down."
+                .into(),
+        );
+        w.add_message(folder, &item).unwrap();
+    }
+    // 2 items of Conflicts without markers.
+    w.add_message(f.conflicts, &note("unmarked copy 1", 2, 2))
+        .unwrap();
+    w.add_message(f.conflicts, &note("unmarked copy 2", 2, 2))
+        .unwrap();
+    w.finish().unwrap();
+
+    let (report, _, _) = analyze_file(&path);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let c = &report.counts;
+    assert_eq!(c.items, 12);
+    assert_eq!(c.log_messages, 5);
+    assert_eq!(report.logs.len(), 5);
+    assert_eq!(c.other_items, 5);
+    assert_eq!(c.conflict_items, 2);
+    // PROJECTS_LOG, ARCHIVE_LOG and the RTF log report errors.
+    assert_eq!(c.logs_with_errors, 3);
+    assert!(report.logs.iter().all(|l| !l
+        .subject
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("failed item")));
+
+    let out = common::ostscan(&["scan", "--json", path.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_valid(&common::report_validator(None), &v, "scan --json");
+    let counts = &v["files"][0]["sync_issues"]["counts"];
+    assert_eq!(counts["log_messages"], 5);
+    assert_eq!(counts["other_items"], 5);
+    assert_eq!(counts["items"], 12);
     std::fs::remove_file(&path).ok();
 }

@@ -59,8 +59,13 @@ fn every_real_outlook_log_reads_as_the_truth_says() {
             .collect();
         let want = truth_logs(&truth, file);
         assert!(!want.is_empty(), "{file}: no truth");
-        // The truth lists every message of the Sync Issues tree; all are logs.
+        // The truth lists every message of the Sync Issues tree; all are
+        // logs, and the counts say so.
         assert_eq!(logs.len(), want.len(), "{file}");
+        assert_eq!(si["counts"]["log_messages"], want.len() as u64, "{file}");
+        assert_eq!(si["counts"]["items"], want.len() as u64, "{file}");
+        assert_eq!(si["counts"]["other_items"], 0, "{file}");
+        assert_eq!(si["counts"]["conflict_items"], 0, "{file}");
         for t in &want {
             let nid = t["nid"].as_u64().unwrap();
             let log = logs

@@ -24,6 +24,8 @@ pub mod batch;
 pub mod walk;
 // Two copies of one mailbox compared item by item (`ostscan diff`).
 pub mod diff;
+// The EWS / Graph form of a change key (reconcile's listings, decode).
+pub mod ews;
 // A cache compared with the server's listing (`ostscan reconcile`).
 pub mod reconcile;
 // Sync Issues folders, conflict items and synchronization logs; SYNC010.

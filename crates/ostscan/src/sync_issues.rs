@@ -189,6 +189,17 @@ impl SyncIssuesFolders {
     pub fn contains(&self, folder_nid: u32) -> bool {
         self.all().any(|f| f.nid == folder_nid)
     }
+
+    /// Whether `folder_nid` is a folder of the tree where logs are kept:
+    /// any but Conflicts, whose items are conflict copies.
+    pub fn holds_logs(&self, folder_nid: u32) -> bool {
+        self.contains(folder_nid) && !self.is_conflicts(folder_nid)
+    }
+
+    /// Whether `folder_nid` is the Conflicts folder.
+    pub fn is_conflicts(&self, folder_nid: u32) -> bool {
+        self.conflicts.as_ref().is_some_and(|f| f.nid == folder_nid)
+    }
 }
 
 /// A folder named by NID and path.
@@ -284,9 +295,15 @@ pub struct SyncLog {
 pub struct SyncIssuesCounts {
     /// Items in the whole Sync Issues tree.
     pub items: u64,
+    /// Conflict items, in the tree or not (see [`ConflictItem`]).
     pub conflict_items: u64,
+    /// Synchronization logs: the items of `logs` ([`is_log`]).
     pub log_messages: u64,
     pub logs_with_errors: u64,
+    /// Items of the tree that are neither conflict items nor logs: copies
+    /// of items that failed to synchronize (Local and Server Failures), or
+    /// anything else filed there.
+    pub other_items: u64,
 }
 
 /// Per folder of the store: what Outlook recorded against it.
@@ -335,6 +352,23 @@ pub struct SyncIssuesReport {
     /// Folders with log errors or conflict items, in walk order.
     pub evidence: Vec<FolderEvidence>,
     pub errors: Vec<SyncIssuesError>,
+}
+
+impl SyncIssuesReport {
+    /// The folder whose SYNC00x count a finding on item `nid` (in folder
+    /// `folder_nid`) adds to, for SYNC010: a conflict copy's findings are
+    /// about the item it conflicts with, so they count for its affected
+    /// folder, not for Conflicts; any other item's count for its own folder.
+    pub fn sync_folder_of(&self, nid: u32, folder_nid: u32) -> u32 {
+        if !self.folders.contains(folder_nid) {
+            return folder_nid;
+        }
+        self.conflicts
+            .iter()
+            .find(|c| c.nid == nid)
+            .and_then(|c| c.affected_folder.as_ref())
+            .map_or(folder_nid, |f| f.nid)
+    }
 }
 
 /// Open the PC of a node, recording a failure.
@@ -950,10 +984,31 @@ pub struct ReadLog {
     errors: Vec<SyncIssuesError>,
 }
 
-/// Whether [`analyze`] treats an item as a log message: in the Sync Issues
-/// tree (`in_tree` of its folder) and not a conflict item.
+/// Whether [`analyze`] reads an item as a possible log message: in a folder
+/// of the Sync Issues tree that holds logs (`in_tree` of its folder: any
+/// but Conflicts, see [`SyncIssuesFolders::holds_logs`]) and not a
+/// conflict item. Whether it is a log is known once its text is read
+/// ([`is_log`]).
 pub fn is_log_message(r: &ItemRecord, in_tree: impl Fn(u32) -> bool) -> bool {
     in_tree(r.folder_nid) && !is_conflict_item(r)
+}
+
+/// Whether a message read by [`read_log`] is a synchronization log: its
+/// text starts with a time-stamped line ("16:37:22 Synchronizer Version
+/// ..."), as every log and report Outlook writes does, or its subject is
+/// that of Outlook's logs and reports ("Synchronization Log:",
+/// "Modification Resolution"). Copies of items that failed to synchronize,
+/// filed in Local or Server Failures, are not (a time further down their
+/// text does not make them logs).
+pub fn is_log(log: &SyncLog) -> bool {
+    let subject = log.subject.as_deref().unwrap_or("").trim_start();
+    let starts = |prefix: &str| {
+        subject
+            .get(..prefix.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(prefix))
+    };
+    let stamped = log.excerpt.first().is_some_and(|l| time_stamp(l).is_some());
+    stamped || starts("Synchronization Log") || starts("Modification Resolution")
 }
 
 /// Read and parse one log message: its text's first lines (PR_BODY, else
@@ -1073,7 +1128,8 @@ pub fn analyze_with(
     let mut conflicts = Vec::new();
     let mut log_records: Vec<&ItemRecord> = Vec::new();
     for r in records {
-        if is_conflict_item(r) {
+        // Every item of Conflicts is a conflict copy, marked or not.
+        if is_conflict_item(r) || folders.is_conflicts(r.folder_nid) {
             let target = r
                 .conflict_entry_id
                 .as_deref()
@@ -1118,18 +1174,18 @@ pub fn analyze_with(
             });
             continue;
         }
-        if is_log_message(r, |nid| tree.contains(&nid)) {
+        if is_log_message(r, |nid| folders.holds_logs(nid)) {
             log_records.push(r);
         }
     }
     // Log bodies are the only bodies read; a mailbox can hold thousands of
     // logs, so they are read and parsed in parallel (in record order).
-    // Logs the caller read during its own walk are taken as they are (they
-    // come in record order); the others are read here, in place.
-    let mut read = read.into_iter().peekable();
+    // Logs the caller read during its own walk are taken as they are; the
+    // others are read here, in place.
+    let mut read: HashMap<u32, ReadLog> = read.into_iter().map(|l| (l.log.nid, l)).collect();
     let mut slots: Vec<(&ItemRecord, Option<ReadLog>)> = log_records
         .into_iter()
-        .map(|r| (r, read.next_if(|l| l.log.nid == r.nid)))
+        .map(|r| (r, read.remove(&r.nid)))
         .collect();
     slots.par_iter_mut().for_each(|(r, slot)| {
         if slot.is_none() {
@@ -1142,7 +1198,12 @@ pub fn analyze_with(
         errors: log_errors,
     } in slots.into_iter().filter_map(|(_, l)| l)
     {
-        logs.push(*log);
+        // Only the logs are reported; the problems met reading any message.
+        if is_log(&log) {
+            logs.push(*log);
+        } else {
+            counts.other_items += 1;
+        }
         errors.extend(log_errors);
     }
     counts.conflict_items = conflicts.len() as u64;
@@ -1204,19 +1265,38 @@ pub struct FolderFinding {
     pub severity: Severity,
     pub folder_nid: u32,
     pub folder: String,
-    /// SYNC00x findings on the folder's items (as the caller counted them).
+    /// SYNC001-003 findings on the folder's items and on the conflict copies
+    /// that concern it (as the caller counted them).
     pub sync_findings: u64,
     pub logs_with_errors: u64,
     pub error_codes: Vec<String>,
     pub conflict_items: u64,
-    /// Always true: Clear Offline Items on this folder first.
+    /// Clear Offline Items on this folder first: true in an OST; false in
+    /// a PST, which has no offline items ([`FolderFinding::for_local_store`]).
     pub recommend_clear_offline_items: bool,
     pub detail: String,
 }
 
+/// The end of a SYNC010 detail in an OST.
+const CLEAR_FIRST: &str = "Clear Offline Items on this folder first";
+/// ... and in a store that is not a cache.
+const COMPARE_FIRST: &str = "the items are local (a PST is not synchronized, there are no offline items to clear): compare them with their source first";
+
+impl FolderFinding {
+    /// The finding as it applies to a store that is not a cache (a PST):
+    /// no Clear Offline Items, compare the items with their source.
+    pub fn for_local_store(&mut self) {
+        self.recommend_clear_offline_items = false;
+        if let Some(why) = self.detail.strip_suffix(CLEAR_FIRST) {
+            self.detail = format!("{why}{COMPARE_FIRST}");
+        }
+    }
+}
+
 /// SYNC010 for every folder that has evidence in `report` and a non-zero
 /// count in `sync_findings_by_folder` (folder NID -> number of SYNC001-003
-/// findings on its items). In walk order.
+/// findings on its items, a conflict copy's counted for the folder
+/// [`SyncIssuesReport::sync_folder_of`] names). In walk order.
 pub fn sync010(
     report: &SyncIssuesReport,
     sync_findings_by_folder: &BTreeMap<u32, u64>,
@@ -1255,7 +1335,7 @@ pub fn sync010(
                 conflict_items: e.conflict_items,
                 recommend_clear_offline_items: true,
                 detail: format!(
-                    "{} and {n} of its items have SYNC00x findings: Clear Offline Items on this folder first",
+                    "{} and {n} SYNC00x findings concern its items (conflict copies included): {CLEAR_FIRST}",
                     why.join("; ")
                 ),
             })

@@ -1,27 +1,35 @@
-//! `ostscan decode xid|pcl HEX [--json]`: decode one raw PR_CHANGE_KEY or
+//! `ostscan decode xid|pcl VALUE [--json]`: decode one raw PR_CHANGE_KEY or
 //! PR_PREDECESSOR_CHANGE_LIST value pasted from MFCMAPI, an EWS trace or a
-//! hex dump. `HEX` may also be `@FILE`, a file holding the hex text.
+//! hex dump. `VALUE` is hex (spaced, dashed, `0x`-prefixed), MFCMAPI's
+//! `cb: N lpb: HEX`, base64 (an EWS `ChangeKey`, whose 8-byte header is
+//! removed, see docs/rules.md), `@FILE` for a file holding it, or `-` for
+//! standard input.
 
 use std::fmt::Write as _;
 use std::io::Read as _;
 
 use clap::Args;
 use ost_props::{Pcl, PclEntry, Xid};
+use ostscan::ews;
+use ostscan::paths::base64_decode;
 use serde::Serialize;
 
 #[derive(Args)]
 pub struct DecodeArgs {
     /// What the value is: `xid` (a PR_CHANGE_KEY) or `pcl` (a PR_PREDECESSOR_CHANGE_LIST).
     pub what: String,
-    /// The value as hex (spaces, "0x" and line breaks are ignored), or @FILE to read it from a file.
+    /// The value: hex (spaces, dashes, "0x" and line breaks are ignored), MFCMAPI's
+    /// "cb: 22 lpb: 1458...", an EWS ChangeKey in base64 ("CQAAABYAAAB..."), @FILE to read
+    /// it from a file, or - to read it from standard input.
     pub hex: String,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
-/// Largest `@FILE` accepted. A PCL is a property value of at most a few KB;
-/// the cap keeps a wrong path (a whole OST, a device) from being slurped.
+/// Largest `@FILE` or standard input accepted. A PCL is a property value of
+/// at most a few KB; the cap keeps a wrong path (a whole OST, a device) from
+/// being slurped.
 const MAX_HEX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 pub fn run(args: &DecodeArgs) -> u8 {
@@ -43,6 +51,35 @@ enum Kind {
     Pcl,
 }
 
+/// How the value was written, as the output says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "input")]
+enum InputForm {
+    /// Hex digits.
+    Hex,
+    /// MFCMAPI's `cb: N lpb: HEX`; N was checked against the bytes.
+    Mfcmapi,
+    /// Base64 of the value itself.
+    Base64,
+    /// Base64 of an EWS `ChangeKey`: its 8-byte header (type, length) was
+    /// removed, the XID after it decoded.
+    EwsChangeKey { ews_type: u32 },
+}
+
+impl InputForm {
+    /// A line saying how the input was read; `None` for plain hex.
+    fn note(self, bytes: usize) -> Option<String> {
+        match self {
+            InputForm::Hex => None,
+            InputForm::Mfcmapi => Some(format!("MFCMAPI cb/lpb form: cb {bytes} matches")),
+            InputForm::Base64 => Some(format!("base64: {bytes} bytes")),
+            InputForm::EwsChangeKey { ews_type } => Some(format!(
+                "EWS ChangeKey (base64): 8-byte header removed (type {ews_type}, length {bytes}), the PR_CHANGE_KEY after it decoded"
+            )),
+        }
+    }
+}
+
 /// The whole command minus printing: output text, or a one-line error.
 fn render(args: &DecodeArgs) -> Result<String, String> {
     let kind = match args.what.to_ascii_lowercase().as_str() {
@@ -50,55 +87,131 @@ fn render(args: &DecodeArgs) -> Result<String, String> {
         "pcl" => Kind::Pcl,
         other => return Err(format!("unknown kind '{other}': expected xid or pcl")),
     };
-    let text = match args.hex.strip_prefix('@') {
-        Some(path) => read_hex_file(path)?,
-        None => args.hex.clone(),
+    let text = if args.hex == "-" {
+        read_capped(std::io::stdin().lock(), "standard input")?
+    } else {
+        match args.hex.strip_prefix('@') {
+            Some(path) => read_hex_file(path)?,
+            None => args.hex.clone(),
+        }
     };
-    let bytes = parse_hex(&text)?;
-    match kind {
+    let (form, bytes) = parse_value(&text, kind)?;
+    let note = form.note(bytes.len());
+    let mut output = match kind {
         Kind::Xid => {
             let xid = Xid::parse(&bytes).map_err(|e| format!("invalid XID: {e}"))?;
-            Ok(if args.json {
-                to_json(&XidReport::new(&xid, &bytes))
+            if args.json {
+                to_json(&XidReport::new(&xid, &bytes, form))
             } else {
                 xid_text(&xid, bytes.len())
-            })
+            }
         }
         Kind::Pcl => {
             let pcl = Pcl::parse(&bytes).map_err(|e| format!("invalid PCL: {e}"))?;
-            Ok(if args.json {
-                to_json(&PclReport::new(&pcl))
+            if args.json {
+                to_json(&PclReport::new(&pcl, form))
             } else {
                 pcl_text(&pcl)
-            })
+            }
+        }
+    };
+    if let (Some(note), false) = (note, args.json) {
+        output.insert_str(0, &format!("input: {note}\n"));
+    }
+    Ok(output)
+}
+
+/// The value's bytes and how they were written. Hex first (MFCMAPI's
+/// `cb:`/`lpb:` labels taken off); text that is not hex is tried as
+/// base64, and for an XID as an EWS `ChangeKey`.
+fn parse_value(text: &str, kind: Kind) -> Result<(InputForm, Vec<u8>), String> {
+    if let Some((cb, hex)) = mfcmapi_value(text)? {
+        let bytes = parse_hex(hex)?;
+        if bytes.len() != cb {
+            return Err(format!(
+                "MFCMAPI value says cb: {cb} but lpb holds {} bytes",
+                bytes.len()
+            ));
+        }
+        return Ok((InputForm::Mfcmapi, bytes));
+    }
+    let hex_error = match parse_hex(text) {
+        Ok(bytes) => return Ok((InputForm::Hex, bytes)),
+        Err(e) => e,
+    };
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(bytes) = base64_decode(&compact).filter(|b| !b.is_empty()) else {
+        return Err(format!("{hex_error} (and it is not base64 either)"));
+    };
+    if kind == Kind::Xid {
+        if let Ok(k) = ews::parse_change_key(&bytes) {
+            return Ok((
+                InputForm::EwsChangeKey {
+                    ews_type: k.item_type,
+                },
+                k.change_key.to_vec(),
+            ));
         }
     }
+    Ok((InputForm::Base64, bytes))
+}
+
+/// MFCMAPI's rendering of a binary value, `cb: 22 lpb: 1458...`: the
+/// count and the hex after `lpb:`; `None` when the text does not start
+/// with `cb:`.
+fn mfcmapi_value(text: &str) -> Result<Option<(usize, &str)>, String> {
+    let trimmed = text.trim_start();
+    let Some(rest) = trimmed
+        .get(..3)
+        .filter(|p| p.eq_ignore_ascii_case("cb:"))
+        .map(|_| &trimmed[3..])
+    else {
+        return Ok(None);
+    };
+    let rest = rest.trim_start();
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let cb: usize = rest[..digits]
+        .parse()
+        .map_err(|_| "MFCMAPI value: no number after cb:".to_string())?;
+    let rest = rest[digits..].trim_start();
+    let hex = rest
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("lpb:"))
+        .map(|_| &rest[4..])
+        .ok_or_else(|| "MFCMAPI value: no lpb: after cb:".to_string())?;
+    Ok(Some((cb, hex)))
 }
 
 fn read_hex_file(path: &str) -> Result<String, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    read_capped(file, path)
+}
+
+/// At most [`MAX_HEX_FILE_BYTES`] of text from `input`, named `what` in errors.
+fn read_capped(input: impl std::io::Read, what: &str) -> Result<String, String> {
     let mut text = String::new();
-    file.take(MAX_HEX_FILE_BYTES + 1)
+    input
+        .take(MAX_HEX_FILE_BYTES + 1)
         .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
+        .map_err(|e| format!("cannot read {what}: {e}"))?;
     if text.len() as u64 > MAX_HEX_FILE_BYTES {
         return Err(format!(
-            "{path} is larger than {MAX_HEX_FILE_BYTES} bytes; expected hex text of one property value"
+            "{what} is larger than {MAX_HEX_FILE_BYTES} bytes; expected hex text of one property value"
         ));
     }
     Ok(text)
 }
 
-/// Hex text to bytes. Whitespace (including CR/LF) and commas separate
-/// tokens; a token may start with `0x`/`0X`. Errors name the character
-/// position (0-based) in the text.
+/// Hex text to bytes. Whitespace (including CR/LF), commas, dashes and
+/// colons separate tokens; a token may start with `0x`/`0X`. Errors name
+/// the character position (0-based) in the text.
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::with_capacity(text.len() / 2);
     let mut high_nibble: Option<u8> = None;
     let mut chars = text.char_indices().peekable();
     let mut at_token_start = true;
     while let Some((position, ch)) = chars.next() {
-        if ch.is_whitespace() || ch == ',' {
+        if ch.is_whitespace() || matches!(ch, ',' | '-' | ':') {
             at_token_start = true;
             continue;
         }
@@ -231,6 +344,10 @@ fn to_json<T: Serialize>(value: &T) -> String {
 #[derive(Serialize)]
 struct XidReport {
     kind: &'static str,
+    /// How the value was written: `input` (`hex`, `mfcmapi`, `base64`,
+    /// `ews_change_key`), and `ews_type` for the last.
+    #[serde(flatten)]
+    input: InputForm,
     #[serde(flatten)]
     xid: XidFields,
     /// The whole input, lowercase hex.
@@ -268,9 +385,10 @@ impl XidFields {
 }
 
 impl XidReport {
-    fn new(xid: &Xid<'_>, bytes: &[u8]) -> Self {
+    fn new(xid: &Xid<'_>, bytes: &[u8], input: InputForm) -> Self {
         XidReport {
             kind: "xid",
+            input,
             xid: XidFields::new(xid),
             hex: lower_hex(bytes),
         }
@@ -281,6 +399,8 @@ impl XidReport {
 #[derive(Serialize)]
 struct PclReport {
     kind: &'static str,
+    #[serde(flatten)]
+    input: InputForm,
     count: usize,
     entries: Vec<PclEntryReport>,
     /// Ascending by stored GUID bytes, as [MS-OXCFXICS] 2.2.2.3 requires.
@@ -300,9 +420,10 @@ struct PclEntryReport {
 }
 
 impl PclReport {
-    fn new(pcl: &Pcl<'_>) -> Self {
+    fn new(pcl: &Pcl<'_>, input: InputForm) -> Self {
         PclReport {
             kind: "pcl",
+            input,
             count: pcl.len(),
             entries: pcl
                 .entries()
@@ -456,6 +577,27 @@ mod tests {
         assert!(!error.contains('\n'));
         assert_eq!(run(&args("xid", "zz", false)), 2);
         assert_eq!(run(&args("xid", XID_1, true)), 0);
+    }
+
+    #[test]
+    fn separators_and_mfcmapi_labels() {
+        assert_eq!(parse_hex("e8-78:0a").unwrap(), [0xE8, 0x78, 0x0A]);
+        assert_eq!(
+            mfcmapi_value("  CB: 2 LPB: e878").unwrap(),
+            Some((2, " e878"))
+        );
+        assert_eq!(mfcmapi_value("e878").unwrap(), None);
+        assert!(mfcmapi_value("cb: 2 e878").unwrap_err().contains("no lpb:"));
+        // Text that is neither hex nor base64 keeps the hex error.
+        let error = parse_value("14 F2 4G", Kind::Xid).unwrap_err();
+        assert!(error.contains("'G' at text position 7"), "{error}");
+        // Base64 of a PCL is the PCL: no EWS header is looked for.
+        let bytes = parse_hex(PCL_2).unwrap();
+        let b64 = ostscan::paths::base64_encode(&bytes);
+        assert_eq!(
+            parse_value(&b64, Kind::Pcl).unwrap(),
+            (InputForm::Base64, bytes)
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@ use clap::Args;
 use serde::Serialize;
 
 use ostscan::diff::{
-    diff_files, DiffError, DiffFinding, DiffReport, DiffSummary, FileSide, ListedItem, MovedItem,
-    Tool, SCHEMA_VERSION,
+    diff_files, DiffError, DiffFinding, DiffReport, DiffSummary, DiffWarning, FileSide, ListedItem,
+    MovedItem, Side, Tool, SCHEMA_VERSION,
 };
 use ostscan::paths::FilePath;
 use ostscan::Severity;
@@ -38,7 +38,7 @@ pub struct DiffArgs {
     /// Print one JSON object (schema_version 2, docs/diff.schema.json).
     #[arg(long, conflicts_with = "ndjson")]
     pub json: bool,
-    /// Print typed JSON lines: begin, finding, added, removed, moved, error, end, summary.
+    /// Print typed JSON lines: begin, warning, finding, added, removed, moved, error, end, summary.
     #[arg(long)]
     pub ndjson: bool,
     /// Exit 1 when a finding has this severity or a higher one.
@@ -64,6 +64,7 @@ enum Record<'a> {
         old: &'a FileSide,
         new: &'a FileSide,
     },
+    Warning(&'a DiffWarning),
     Finding(&'a DiffFinding),
     Added(&'a ListedItem),
     Removed(&'a ListedItem),
@@ -89,6 +90,9 @@ fn write_ndjson(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
         old: &r.old,
         new: &r.new,
     })?;
+    for w in &r.warnings {
+        line(&Record::Warning(w))?;
+    }
     for f in &r.findings {
         line(&Record::Finding(f))?;
     }
@@ -137,6 +141,16 @@ fn write_text(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
         "findings {} (critical {}, warning {}, info {})",
         s.findings, sev.critical, sev.warning, sev.info
     )?;
+    for w in &r.warnings {
+        writeln!(out, "warning: {}", w.message)?;
+    }
+    if !r.errors.is_empty() {
+        writeln!(
+            out,
+            "errors {}: the results cover what could be read",
+            r.errors.len()
+        )?;
+    }
     if !r.findings.is_empty() {
         writeln!(out)?;
     }
@@ -207,7 +221,35 @@ fn write_text(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
             r.findings.len() - TEXT_LIMIT
         )?;
     }
+    if !r.errors.is_empty() {
+        writeln!(out, "\nerrors ({}):", r.errors.len())?;
+        for e in r.errors.iter().take(TEXT_LIMIT) {
+            writeln!(out, "  {}", error_line(r, e))?;
+        }
+        if r.errors.len() > TEXT_LIMIT {
+            writeln!(
+                out,
+                "  ... {} more (--json lists all)",
+                r.errors.len() - TEXT_LIMIT
+            )?;
+        }
+    }
     Ok(())
+}
+
+/// One error, with the file it is in: the text form's and stderr's line.
+fn error_line(r: &DiffReport, e: &DiffError) -> String {
+    let path = match e.side {
+        Side::Old => &r.old.path,
+        Side::New => &r.new.path,
+    };
+    format!(
+        "{path}: {} at offset {:#x}{}: {}",
+        e.structure,
+        e.offset,
+        e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
+        e.message
+    )
 }
 
 pub fn run(args: &DiffArgs) -> u8 {
@@ -238,17 +280,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         return code;
     }
     for e in &report.errors {
-        let path = match e.side {
-            ostscan::diff::Side::Old => &report.old.path,
-            ostscan::diff::Side::New => &report.new.path,
-        };
-        warn(format_args!(
-            "{path}: {} at offset {:#x}{}: {}",
-            e.structure,
-            e.offset,
-            e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
-            e.message
-        ));
+        warn(format_args!("{}", error_line(&report, e)));
     }
     if !report.errors.is_empty() && !args.allow_partial {
         2

@@ -18,11 +18,14 @@
 //!
 //! The JSON shape is documented in `docs/diff.md` and `docs/diff.schema.json`.
 
+pub mod body;
 pub mod report;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::path::Path;
+
+use rayon::prelude::*;
 
 use ost_ndb::ltp::PropertyContext;
 use ost_ndb::{NdbError, Nid, Pst};
@@ -312,7 +315,13 @@ fn compare_versions(a: Version<'_>, b: Version<'_>) -> PclOrdering {
 /// The DIFF rules on one matched pair, in rule order; at most one finding
 /// per rule. DIFF001 and DIFF002 exclude each other; DIFF003 needs equal
 /// change keys and can accompany a DIFF001 found on the PCLs.
-pub fn compare_pair(old: &ItemRecord, new: &ItemRecord) -> Vec<(&'static RuleInfo, String)> {
+/// `changed_bodies` names the body properties whose fingerprints differ
+/// ([`body::BodyFingerprint::changed`]; empty when not compared).
+pub fn compare_pair(
+    old: &ItemRecord,
+    new: &ItemRecord,
+    changed_bodies: &[&str],
+) -> Vec<(&'static RuleInfo, String)> {
     let mut out: Vec<(&'static RuleInfo, String)> = Vec::new();
     let old_ck = old.change_key.as_deref().and_then(|b| Xid::parse(b).ok());
     let new_ck = new.change_key.as_deref().and_then(|b| Xid::parse(b).ok());
@@ -374,7 +383,7 @@ pub fn compare_pair(old: &ItemRecord, new: &ItemRecord) -> Vec<(&'static RuleInf
 
     if let (Some(o), Some(n)) = (non_empty(&old.change_key), non_empty(&new.change_key)) {
         if o == n {
-            let changes = content_changes(old, new);
+            let changes = content_changes(old, new, changed_bodies);
             if !changes.is_empty() {
                 let ck = old_ck.map_or_else(
                     || report::hex(o),
@@ -395,9 +404,10 @@ pub fn compare_pair(old: &ItemRecord, new: &ItemRecord) -> Vec<(&'static RuleInf
 
 /// What counts as "the content changed" for DIFF003: any of
 /// PR_LAST_MODIFICATION_TIME (both present), PR_SUBJECT, PR_MESSAGE_CLASS
-/// differs. Every save through MAPI or EWS moves the modification time, so
-/// it is the signal; subject and class catch writers that preserve it.
-fn content_changes(old: &ItemRecord, new: &ItemRecord) -> Vec<String> {
+/// differs, or a body (`changed_bodies`). Every save through MAPI or EWS
+/// moves the modification time, so it is the signal; subject, class and
+/// body catch writers that preserve it.
+fn content_changes(old: &ItemRecord, new: &ItemRecord, changed_bodies: &[&str]) -> Vec<String> {
     let mut changes = Vec::new();
     if let (Some(o), Some(n)) = (old.last_modified, new.last_modified) {
         if o != n {
@@ -414,7 +424,114 @@ fn content_changes(old: &ItemRecord, new: &ItemRecord) -> Vec<String> {
             new.message_class.as_deref().unwrap_or("")
         ));
     }
+    if !changed_bodies.is_empty() {
+        changes.push(format!("the body changed ({})", changed_bodies.join(", ")));
+    }
     changes
+}
+
+/// The two files, for the body fingerprints of pairs with equal change keys.
+#[derive(Clone, Copy)]
+pub struct Bodies<'a, 'p> {
+    pub old: &'a Pst<'p>,
+    pub new: &'a Pst<'p>,
+}
+
+/// What reading the bodies of the pairs gave: per pair (in `pairs`
+/// order) the names of the changed body properties, and the problems met.
+struct BodyComparison {
+    changed: Vec<Vec<&'static str>>,
+    compared: u64,
+    errors: Vec<DiffError>,
+}
+
+/// Whether a pair's bodies are compared: DIFF003 needs equal change keys.
+fn same_change_key(o: &ItemRecord, n: &ItemRecord) -> bool {
+    matches!((non_empty(&o.change_key), non_empty(&n.change_key)), (Some(a), Some(b)) if a == b)
+}
+
+/// Fingerprint the bodies of every pair with equal change keys (in
+/// parallel) and compare them.
+fn compare_bodies(
+    bodies: Bodies<'_, '_>,
+    old: &Snapshot,
+    new: &Snapshot,
+    pairs: &[Pair],
+) -> BodyComparison {
+    let read = |pst: &Pst<'_>, side: Side, nid: u32| {
+        body::body_fingerprint(pst, nid).map_err(|e| {
+            let w = ost_props::store::walk_error_at(pst, &e, nid, "message body");
+            DiffError {
+                side,
+                structure: w.structure,
+                offset: w.offset,
+                nid: w.nid.or(Some(nid)),
+                message: format!("reading the body (DIFF003 not checked): {}", w.message),
+            }
+        })
+    };
+    let results: Vec<Option<(Result<_, DiffError>, Result<_, DiffError>)>> = pairs
+        .par_iter()
+        .map(|p| {
+            let (o, n) = (&old.items[p.old], &new.items[p.new]);
+            same_change_key(o, n).then(|| {
+                (
+                    read(bodies.old, Side::Old, o.nid),
+                    read(bodies.new, Side::New, n.nid),
+                )
+            })
+        })
+        .collect();
+    let mut out = BodyComparison {
+        changed: Vec::with_capacity(pairs.len()),
+        compared: 0,
+        errors: Vec::new(),
+    };
+    for result in results {
+        let changed = match result {
+            Some((Ok(a), Ok(b))) => {
+                out.compared += 1;
+                a.changed(&b)
+            }
+            Some((a, b)) => {
+                out.errors.extend(a.err());
+                out.errors.extend(b.err());
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        out.changed.push(changed);
+    }
+    out
+}
+
+/// The warning that OLD and NEW look like different mailboxes: they share
+/// almost none of their source keys (fewer than 1 in 20 of those of the
+/// side with fewer) and almost no items are matched at all (fewer than 1
+/// in 20 of the smaller side: a PST export without source keys, matched by
+/// search key, is not another mailbox), so nearly every item is "added"
+/// or "removed".
+fn different_mailboxes(
+    old: &Snapshot,
+    new: &Snapshot,
+    summary: &DiffSummary,
+) -> Option<DiffWarning> {
+    let with_key = |s: &Snapshot| {
+        s.items
+            .iter()
+            .filter(|r| non_empty(&r.source_key).is_some())
+            .count() as u64
+    };
+    let (old_keys, new_keys) = (with_key(old), with_key(new));
+    let shared = summary.matched_by.source_key;
+    let few_keys = shared * 20 < old_keys.min(new_keys);
+    let few_items = summary.matched * 20 < summary.old_items.min(summary.new_items);
+    (few_keys && few_items).then(|| DiffWarning {
+        code: "different_mailboxes",
+        message: format!(
+            "OLD and NEW share {shared} source keys of {old_keys} and {new_keys}: these look like different mailboxes, not two copies of one"
+        ),
+    })
 }
 
 /// Whether the pair's folder changed: by PR_PARENT_SOURCE_KEY when both
@@ -443,14 +560,29 @@ fn file_side(path: &Path, pst: &Pst<'_>, snap: &Snapshot) -> FileSide {
     }
 }
 
-/// Diff two snapshots. `old_side`/`new_side` describe the files.
+/// Diff two snapshots without reading bodies (DIFF003 then sees only the
+/// modification time, subject and class). `old_side`/`new_side` describe
+/// the files.
 pub fn diff_snapshots(
     old_side: FileSide,
     old: &Snapshot,
     new_side: FileSide,
     new: &Snapshot,
 ) -> DiffReport {
+    diff_snapshots_with(old_side, old, new_side, new, None)
+}
+
+/// [`diff_snapshots`], comparing the bodies of the pairs whose change keys
+/// are equal when `bodies` gives the files they were read from.
+pub fn diff_snapshots_with(
+    old_side: FileSide,
+    old: &Snapshot,
+    new_side: FileSide,
+    new: &Snapshot,
+    bodies: Option<Bodies<'_, '_>>,
+) -> DiffReport {
     let matching = match_items(old, new);
+    let body_comparison = bodies.map(|b| compare_bodies(b, old, new, &matching.pairs));
     let mut summary = DiffSummary {
         old_items: old.items.len() as u64,
         new_items: new.items.len() as u64,
@@ -460,9 +592,14 @@ pub fn diff_snapshots(
         findings_by_rule: DIFF_RULES.iter().map(|r| (r.id, 0)).collect(),
         ..DiffSummary::default()
     };
+    summary.bodies_compared = body_comparison.as_ref().map_or(0, |b| b.compared);
     let mut findings = Vec::new();
     let mut moved_items = Vec::new();
-    for pair in &matching.pairs {
+    for (i, pair) in matching.pairs.iter().enumerate() {
+        let changed_bodies: &[&'static str] = body_comparison
+            .as_ref()
+            .and_then(|b| b.changed.get(i))
+            .map_or(&[], Vec::as_slice);
         let (o, n) = (&old.items[pair.old], &new.items[pair.new]);
         match pair.kind {
             MatchKind::SourceKey => summary.matched_by.source_key += 1,
@@ -490,7 +627,7 @@ pub fn diff_snapshots(
                 subject: n.subject.clone().or_else(|| o.subject.clone()),
             });
         }
-        for (rule, detail) in compare_pair(o, n) {
+        for (rule, detail) in compare_pair(o, n, changed_bodies) {
             summary.findings += 1;
             *summary.findings_by_rule.entry(rule.id).or_insert(0) += 1;
             summary.findings_by_severity.add(rule.severity, 1);
@@ -526,6 +663,11 @@ pub fn diff_snapshots(
                 new_pcl_hex: n.pcl.as_deref().map(hex),
                 old_last_modified: o.last_modified.map(|t| t.to_string()),
                 new_last_modified: n.last_modified.map(|t| t.to_string()),
+                changed_bodies: if rule.id == DIFF003.id {
+                    changed_bodies.to_vec()
+                } else {
+                    Vec::new()
+                },
                 detail,
             });
         }
@@ -536,8 +678,12 @@ pub fn diff_snapshots(
         .iter()
         .map(|e| DiffError::new(Side::Old, e))
         .chain(new.errors.iter().map(|e| DiffError::new(Side::New, e)))
+        .chain(body_comparison.into_iter().flat_map(|b| b.errors))
         .collect();
     summary.errors = errors.len() as u64;
+    let warnings: Vec<DiffWarning> = different_mailboxes(old, new, &summary)
+        .into_iter()
+        .collect();
     DiffReport {
         schema_version: SCHEMA_VERSION,
         tool: Tool::this(),
@@ -557,6 +703,7 @@ pub fn diff_snapshots(
             .collect(),
         moved: moved_items,
         errors,
+        warnings,
     }
 }
 
@@ -597,5 +744,15 @@ pub fn diff_files(old_path: &Path, new_path: &Path) -> Result<DiffReport, Vec<Op
     let (old, new) = rayon::join(|| snapshot(&old_pst), || snapshot(&new_pst));
     let old_side = file_side(old_path, &old_pst, &old);
     let new_side = file_side(new_path, &new_pst, &new);
-    Ok(diff_snapshots(old_side, &old, new_side, &new))
+    let bodies = Bodies {
+        old: &old_pst,
+        new: &new_pst,
+    };
+    Ok(diff_snapshots_with(
+        old_side,
+        &old,
+        new_side,
+        &new,
+        Some(bodies),
+    ))
 }

@@ -56,6 +56,9 @@ pub struct DiffFinding {
     /// PR_LAST_MODIFICATION_TIME, RFC 3339.
     pub old_last_modified: Option<String>,
     pub new_last_modified: Option<String>,
+    /// DIFF003 only: the body properties (`PR_BODY`, `PR_HTML`,
+    /// `PR_RTF_COMPRESSED`) whose content differs; empty otherwise.
+    pub changed_bodies: Vec<&'static str>,
     /// Why, with the decoded counters.
     pub detail: String,
 }
@@ -138,6 +141,9 @@ pub struct DiffSummary {
     pub findings_by_severity: SeverityCounts,
     /// Entries of `errors`.
     pub errors: u64,
+    /// Matched pairs with equal change keys whose bodies were read on both
+    /// sides and compared (DIFF003).
+    pub bodies_compared: u64,
 }
 
 /// One of the two files.
@@ -206,5 +212,17 @@ pub struct DiffReport {
     pub removed: Vec<ListedItem>,
     /// In OLD's walk order.
     pub moved: Vec<MovedItem>,
+    /// Problems met reading either file, the walks' and the bodies'.
     pub errors: Vec<DiffError>,
+    /// What makes the comparison itself doubtful.
+    pub warnings: Vec<DiffWarning>,
+}
+
+/// Something about the pair of files as a whole the reader should know
+/// before trusting the findings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DiffWarning {
+    /// `different_mailboxes`: OLD and NEW share almost no source keys.
+    pub code: &'static str,
+    pub message: String,
 }

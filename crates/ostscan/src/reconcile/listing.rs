@@ -26,6 +26,7 @@ use ost_props::{Pcl, Xid};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+pub use crate::ews::ews_change_key;
 use crate::paths::base64_decode;
 
 /// The longest top-level JSON object read (a Graph page of 1,000 messages
@@ -619,27 +620,6 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     (0..bytes.len() / 2)
         .map(|i| Ok(digit(2 * i)? << 4 | digit(2 * i + 1)?))
         .collect()
-}
-
-/// The XID of an EWS `ChangeKey` (Graph's `changeKey`), base64-decoded:
-/// a 4-byte little-endian item type, a 4-byte little-endian length, then
-/// that many bytes of PR_CHANGE_KEY.
-pub fn ews_change_key(bytes: &[u8]) -> Result<&[u8], String> {
-    if bytes.len() < 8 {
-        return Err(format!(
-            "{} bytes, shorter than the 8-byte header",
-            bytes.len()
-        ));
-    }
-    let len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
-    let rest = &bytes[8..];
-    if len != rest.len() {
-        return Err(format!(
-            "the header says {len} bytes of change key, {} follow",
-            rest.len()
-        ));
-    }
-    Ok(rest)
 }
 
 /// Check a change key and a PCL; the reason when either is not usable.

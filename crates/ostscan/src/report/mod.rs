@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::paths::FilePath;
 use crate::scan::{
     folders_to_treat, scan_rules, ErrorReport, FileInfo, FileReport, FileScan, FindingReport,
-    FolderReport, NamespacesView, Summary, Totals,
+    FolderReport, NamespacesView, Remedy, Summary, Totals,
 };
 use crate::sync_issues::{FolderFinding, SyncIssuesReport};
 
@@ -333,13 +333,13 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         writeln!(out, "  folders, worst first:")?;
         for folder in treat {
             let by = &folder.findings_by_severity;
-            let action = if folder.recommend_clear_offline_items {
-                format!(
-                    "Clear Offline Items ({})",
-                    folder.clear_offline_items_rules.join(", ")
-                )
-            } else {
-                "no action needed (informational)".to_string()
+            let rules = folder.clear_offline_items_rules.join(", ");
+            let action = match folder.remedy {
+                Remedy::ClearOfflineItems => format!("Clear Offline Items ({rules})"),
+                Remedy::CompareWithSource => {
+                    format!("local items, compare with their source ({rules})")
+                }
+                Remedy::None => "no action needed (informational)".to_string(),
             };
             writeln!(
                 out,
@@ -348,6 +348,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             )?;
         }
     }
+    write_remedy_notes(out, r)?;
     let si = &r.sync_issues;
     if si.folders.sync_issues.is_some() || si.counts.conflict_items > 0 {
         writeln!(
@@ -360,7 +361,11 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         )?;
     }
     if !r.folder_findings.is_empty() {
-        writeln!(out, "  Clear Offline Items on these first (SYNC010):")?;
+        if r.folder_findings[0].recommend_clear_offline_items {
+            writeln!(out, "  Clear Offline Items on these first (SYNC010):")?;
+        } else {
+            writeln!(out, "  Compare these with their source first (SYNC010):")?;
+        }
         for f in &r.folder_findings {
             writeln!(out, "    {}: {}", f.folder, f.detail)?;
         }
@@ -413,6 +418,29 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
 /// `n` and the noun, singular or plural.
 fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What the remedies of the folder list imply for the file: Clear Offline
+/// Items loses local-only changes; when most folders need it, recreating
+/// the OST may be simpler. Nothing when no folder is to be cleared.
+fn write_remedy_notes(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
+    let s = &r.summary;
+    if s.folders_to_clear == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  before clearing: Clear Offline Items discards the folder's local-only changes (check the Outbox and unsent drafts first); see docs/rules.md, Remedies"
+    )?;
+    if s.recreate_ost_suggested {
+        let with_items = r.folders.iter().filter(|f| f.messages > 0).count();
+        writeln!(
+            out,
+            "  {} of {} folders with items need clearing: recreating the OST (with Outlook closed) may be simpler",
+            s.folders_to_clear, with_items
+        )?;
+    }
+    Ok(())
 }
 
 /// What the rules could look at: how many items (and folders) carry a

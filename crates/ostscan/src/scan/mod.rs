@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use ost_ndb::ltp::PropertyContext;
-use ost_ndb::{NdbError, Pst};
+use ost_ndb::{Client, NdbError, Pst};
 use ost_props::{
     Folder, ItemKind, ItemRecord, ItemView, Namespaces, ObjectId, RowPolicy, RowValues, Sources,
     Store, WalkError,
@@ -192,6 +192,11 @@ pub struct Summary {
     /// Wall time of this file's scan. The only field that differs between
     /// two runs over the same file.
     pub elapsed_ms: u64,
+    /// Folders where Clear Offline Items is recommended (an OST's only).
+    pub folders_to_clear: u64,
+    /// Most folders with items need clearing ([`recreate_ost_suggested`]):
+    /// recreating the OST may be simpler than clearing them one by one.
+    pub recreate_ost_suggested: bool,
 }
 
 impl Summary {
@@ -214,11 +219,53 @@ pub struct FolderReport {
     pub findings_by_severity: SeverityCounts,
     /// The highest severity of a finding here; `None` without findings.
     pub worst_severity: Option<Severity>,
-    /// Whether *Clear Offline Items* on this folder is the remedy: some
-    /// finding here is of a rule in [`CLEAR_OFFLINE_ITEMS_RULES`].
+    /// Whether *Clear Offline Items* on this folder is the remedy: the
+    /// file is an OST and some finding here is of a rule in
+    /// [`CLEAR_OFFLINE_ITEMS_RULES`] (a PST has no offline items to clear).
     pub recommend_clear_offline_items: bool,
-    /// The rules behind the recommendation, in catalogue order.
+    /// The findings' rules that are in [`CLEAR_OFFLINE_ITEMS_RULES`] (and
+    /// SYNC010), in catalogue order: the rules behind `remedy`.
     pub clear_offline_items_rules: Vec<&'static str>,
+    /// What to do about the folder, for the kind of file it is in.
+    pub remedy: Remedy,
+}
+
+/// What a folder's findings call for (docs/rules.md, "Remedies, from
+/// mildest"). Which one depends on the client: only an OST is a cache of a
+/// server copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Remedy {
+    /// No finding asks for anything: none, or informational ones only.
+    None,
+    /// An OST: Clear Offline Items on the folder, so that Outlook downloads
+    /// the server's versions again. It discards the folder's local-only
+    /// changes: check the Outbox and unsent drafts first.
+    ClearOfflineItems,
+    /// A PST (or any store that is not a cache): nothing synchronizes it
+    /// and there are no offline items to clear. The items are local: compare
+    /// them with their source (the mailbox or file they were copied from),
+    /// or leave them.
+    CompareWithSource,
+}
+
+impl Remedy {
+    /// The remedy for findings of `rules` (those in
+    /// [`CLEAR_OFFLINE_ITEMS_RULES`] or SYNC010) in a file of `client`.
+    pub fn for_folder(rules: &[&str], client: Client) -> Remedy {
+        match (rules.is_empty(), client) {
+            (true, _) => Remedy::None,
+            (false, Client::Ost) => Remedy::ClearOfflineItems,
+            (false, _) => Remedy::CompareWithSource,
+        }
+    }
+}
+
+/// Whether to suggest recreating the OST rather than clearing folder by
+/// folder: `to_clear` of the `with_items` folders that hold items need
+/// clearing, and that is most of them (more than half, and at least two).
+pub fn recreate_ost_suggested(to_clear: u64, with_items: u64) -> bool {
+    to_clear >= 2 && to_clear * 2 > with_items
 }
 
 /// One finding on one item, with the item's identity and the decoded proof.
@@ -559,6 +606,8 @@ struct WalkContext<'a, 'p> {
     log_index: &'a LogIndex,
     /// NIDs of the Sync Issues folders.
     sync_tree: &'a HashSet<u32>,
+    /// Those that hold logs (all but Conflicts).
+    log_folders: &'a HashSet<u32>,
     /// Keep each log's text in the report.
     log_text: bool,
 }
@@ -610,7 +659,7 @@ fn evaluate(
     // Log messages are read while the walk has them open, rather than
     // opened again by the Sync Issues analysis.
     let log = match (&record, pc) {
-        (Some(r), Some(pc)) if is_log_message(r, |nid| cx.sync_tree.contains(&nid)) => Some(
+        (Some(r), Some(pc)) if is_log_message(r, |nid| cx.log_folders.contains(&nid)) => Some(
             sync_issues::read_log(cx.pst, store, cx.log_index, r, Some(pc), cx.log_text),
         ),
         _ => None,
@@ -871,6 +920,7 @@ fn roll_up(
             worst_severity: None,
             recommend_clear_offline_items: false,
             clear_offline_items_rules: Vec::new(),
+            remedy: Remedy::None,
         })
         .collect();
     let mut folder_rules: Vec<BTreeMap<usize, &'static str>> = vec![BTreeMap::new(); folders.len()];
@@ -958,6 +1008,11 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     // their sync properties.
     let located = sync_issues::locate(pst, &store);
     let sync_tree: HashSet<u32> = located.0.all().map(|f| f.nid).collect();
+    let log_folders: HashSet<u32> = sync_tree
+        .iter()
+        .copied()
+        .filter(|&nid| located.0.holds_logs(nid))
+        .collect();
     let log_index = LogIndex::new(&store);
     let namespaces = store.namespaces().clone();
     let cx = WalkContext {
@@ -965,6 +1020,7 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
         namespaces: &namespaces,
         log_index: &log_index,
         sync_tree: &sync_tree,
+        log_folders: &log_folders,
         log_text: options.log_text,
     };
     let read_item_if = |view: &ItemView<'_>| {
@@ -1030,13 +1086,15 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     } = rollup;
     let namespaces = NamespacesView::new(store.namespaces());
     // SYNC010: Outlook's own records agree with the item findings.
+    // A conflict copy's findings count for the folder it concerns.
     let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
     for f in &findings {
         if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") && f.folder_nid != 0 {
-            *sync_by_folder.entry(f.folder_nid).or_insert(0) += 1;
+            let folder = sync_report.sync_folder_of(f.nid, f.folder_nid);
+            *sync_by_folder.entry(folder).or_insert(0) += 1;
         }
     }
-    let folder_findings = sync_issues::sync010(&sync_report, &sync_by_folder);
+    let mut folder_findings = sync_issues::sync010(&sync_report, &sync_by_folder);
     for ff in &folder_findings {
         summary.findings += 1;
         *summary.findings_by_rule.entry(ff.rule).or_insert(0) += 1;
@@ -1054,11 +1112,24 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
         nid: e.nid,
         message: e.message.clone(),
     }));
+    let client = pst.header().client;
     for (folder, rules) in folders.iter_mut().zip(folder_rules) {
         folder.worst_severity = folder.findings_by_severity.worst();
         folder.clear_offline_items_rules = rules.into_values().collect();
-        folder.recommend_clear_offline_items = !folder.clear_offline_items_rules.is_empty();
+        folder.remedy = Remedy::for_folder(&folder.clear_offline_items_rules, client);
+        folder.recommend_clear_offline_items = folder.remedy == Remedy::ClearOfflineItems;
     }
+    if client != Client::Ost {
+        for ff in &mut folder_findings {
+            ff.for_local_store();
+        }
+    }
+    summary.folders_to_clear = folders
+        .iter()
+        .filter(|f| f.recommend_clear_offline_items)
+        .count() as u64;
+    let with_items = folders.iter().filter(|f| f.messages > 0).count() as u64;
+    summary.recreate_ost_suggested = recreate_ost_suggested(summary.folders_to_clear, with_items);
     // Read after the walk: the reader records integrity problems as it
     // meets them. `issues()` returns them sorted by offset, so their order
     // does not depend on which thread met them first.
