@@ -712,7 +712,7 @@ fn real_osts_bodies_and_different_mailboxes() {
 /// body"), its pair's bodies not compared, every other pair's compared.
 #[test]
 fn a_body_that_cannot_be_read_is_an_error_of_the_result() {
-    use ost_fixture::messaging::SyncPlacement;
+    use ost_fixture::SyncPlacement;
     use ost_fixture::{damage, Damage, FixtureBuilder};
     let builder = FixtureBuilder::new(Format::Ost)
         .messages(30)
