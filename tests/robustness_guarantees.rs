@@ -220,7 +220,7 @@ fn truncated_files_are_read_within_the_map() {
                             && e.offset == len as u64
                             && matches!(
                                 e.kind,
-                                NdbErrorKind::OutOfBounds { available, .. } if available == cut as u64
+                                NdbErrorKind::CutShort { len: short, .. } if short == cut as u64
                             )),
                         "{} cut at {cut}: no ibFileEof issue: {issues:?}",
                         format.name()

@@ -217,7 +217,13 @@ impl From<&NdbError> for WalkError {
             structure: e.structure.to_string(),
             offset: e.offset,
             nid: None,
-            message: e.to_string(),
+            // The structure and offset have fields of their own: the
+            // message is what is wrong (with the BID or NID, if any), so
+            // that "{structure} at offset {offset}: {message}" says each once.
+            message: match e.id {
+                Some(id) if !e.kind_names(id) => format!("{} (id {id:#x})", e.kind),
+                _ => e.kind.to_string(),
+            },
         }
     }
 }
@@ -243,9 +249,16 @@ pub fn walk_error_at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> 
             pst.bbt_lookup(bid).ok().map(|b| b.ib)
         });
         if let Some(ib) = ib {
+            // The structure and the block's offset are the error's own
+            // fields; the message adds only where in the block.
+            let inner = if e.structure == w.structure {
+                String::new()
+            } else {
+                format!(" {}", e.structure)
+            };
             w.message = format!(
-                "{} (at +{:#x} in {} of data block {block} at {ib:#x})",
-                w.message, e.offset, e.structure
+                "{} (at +{:#x}{inner} in data block {block})",
+                w.message, e.offset
             );
             w.offset = ib;
         }
