@@ -15,7 +15,7 @@ use ostscan::scan::{scan_files_ordered, ErrorReport, ErrorSource, ScanOptions, T
 
 use super::output::{self, warn, Output};
 use super::scan::{
-    exit_code, file_size, parse_severity, progress_bar, report_problem, thread_pool,
+    exit_code, file_size, parse_severity, progress_bar, report_problem, report_written, thread_pool,
 };
 
 const AFTER_HELP: &str = "\
@@ -109,13 +109,13 @@ fn manifest_paths(source: &Path, separator: Separator) -> Result<Vec<PathBuf>, S
 }
 
 fn error_record(e: &DiscoveryError) -> Vec<u8> {
-    let error = ErrorReport {
-        source: ErrorSource::Open,
-        structure: e.structure.to_string(),
-        offset: 0,
-        nid: None,
-        message: e.message.clone(),
-    };
+    let error = ErrorReport::new(
+        ErrorSource::Open,
+        e.structure.to_string(),
+        0,
+        None,
+        e.message.clone(),
+    );
     let path = FilePath::new(&e.path);
     let mut line = serde_json::to_vec(&Record::Error {
         path: &path,
@@ -270,6 +270,9 @@ pub fn run(args: &BatchArgs) -> u8 {
     emit(&mut out, &summary_record(&totals));
     if let Err(code) = out.finish() {
         return code;
+    }
+    if let Some(path) = &args.out {
+        report_written(&totals, path);
     }
     let code = exit_code(&totals, args.fail_on, args.allow_partial);
     if discovery_errors.is_empty() {

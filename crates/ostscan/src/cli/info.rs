@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use ost_ndb::{Pst, ReadOptions, Validation};
 use ostscan::paths::{self, FilePath};
+use ostscan::report::style::{Painted, Palette};
+use ostscan::scan::file_info;
 use serde_json::{json, Value};
 
 use super::output::{self, warn};
@@ -50,7 +52,7 @@ pub fn run(args: &InfoArgs) -> u8 {
         text.push('\n');
         text
     } else {
-        print_text(&report, &args.file)
+        print_text(&report, &args.file, &output::palette(None))
     };
     if let Err(code) = output::print(text.as_bytes()) {
         return code;
@@ -80,7 +82,9 @@ pub fn info_report(path: &std::path::Path, pst: &Pst<'_>, verify: bool) -> Value
         })
         .collect();
     json!({
-        "file": FilePath::new(path),
+        // The same object as `scan`'s `file`; `path` as in NDJSON records.
+        "path": FilePath::new(path),
+        "file": file_info(path, pst, None),
         "client": h.client.name(),
         "format": h.format.name(),
         "wver": h.wver,
@@ -108,7 +112,7 @@ pub fn info_report(path: &std::path::Path, pst: &Pst<'_>, verify: bool) -> Value
     })
 }
 
-fn print_text(r: &Value, path: &Path) -> String {
+fn print_text(r: &Value, path: &Path, palette: &Palette) -> String {
     let mut o = String::new();
     // Lines into a String, written out in one piece by the caller.
     macro_rules! p {
@@ -118,7 +122,10 @@ fn print_text(r: &Value, path: &Path) -> String {
     }
     let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
     let n = |k: &str| r[k].as_u64().unwrap_or(0);
-    p!("file:        {}", paths::display(path));
+    p!(
+        "file:        {}",
+        Painted(palette.heading, paths::display(path))
+    );
     p!(
         "client:      {} (wVerClient {})",
         s("client"),
@@ -127,9 +134,9 @@ fn print_text(r: &Value, path: &Path) -> String {
     p!("format:      {} (wVer {})", s("format"), n("wver"));
     p!("encryption:  {}", s("crypt"));
     let eof_note = if r["size_matches_eof"].as_bool() == Some(true) {
-        "matches ibFileEof"
+        Painted(Default::default(), "matches ibFileEof")
     } else {
-        "DIFFERS from ibFileEof"
+        Painted(palette.problem, "DIFFERS from ibFileEof")
     };
     p!(
         "size:        {} bytes, {eof_note} ({})",
@@ -139,9 +146,9 @@ fn print_text(r: &Value, path: &Path) -> String {
     p!(
         "header CRC:  {}",
         if r["header_crc_ok"].as_bool() == Some(true) {
-            "ok"
+            Painted(Default::default(), "ok")
         } else {
-            "MISMATCH"
+            Painted(palette.problem, "MISMATCH")
         }
     );
     p!(
@@ -173,7 +180,7 @@ fn print_text(r: &Value, path: &Path) -> String {
             p!("verify:      every page and block checked, no problem");
         }
     } else {
-        p!("problems:    {}", problems.len());
+        p!("problems:    {}", Painted(palette.problem, problems.len()));
         for p in &problems {
             p!(
                 "  {} at {:#x}: {}",

@@ -25,8 +25,46 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use ostscan::paths;
+use ostscan::report::style::Palette;
+
+/// `--color`: when the text forms are coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set (or TERM=dumb); never into a
+    /// pipe or an `--out` file.
+    Auto,
+    /// Always, even into a pipe or a file (`| less -R`).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The `--color` of this run, set once by `main`.
+static COLOR: OnceLock<ColorWhen> = OnceLock::new();
+
+pub fn set_color(when: ColorWhen) {
+    let _ = COLOR.set(when);
+}
+
+/// The palette for text written to `out` (standard output when `None`):
+/// colours under `--color always`; under `auto`, only when the text goes
+/// to standard output, standard output is a terminal, and the environment
+/// does not say otherwise (`NO_COLOR`, `TERM=dumb`, `CLICOLOR=0`; what
+/// anstream reads, as clap and cargo do).
+pub fn palette(out: Option<&Path>) -> Palette {
+    match COLOR.get().copied().unwrap_or(ColorWhen::Auto) {
+        ColorWhen::Always => Palette::colored(),
+        ColorWhen::Never => Palette::plain(),
+        ColorWhen::Auto if out.is_some() => Palette::plain(),
+        ColorWhen::Auto => match anstream::AutoStream::choice(&io::stdout()) {
+            anstream::ColorChoice::Never => Palette::plain(),
+            _ => Palette::colored(),
+        },
+    }
+}
 
 /// The exit status when standard output (or an `--out` FIFO) is closed by
 /// its reader: 0, as ripgrep does.
