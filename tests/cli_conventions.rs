@@ -239,7 +239,7 @@ fn errors_are_in_plain_words() {
         let out = ostscan(&[command, &m]);
         assert_eq!(
             stderr(&out),
-            format!("ostscan: {m}: no such file\n"),
+            format!("ostscan: {m}: no such file or directory\n"),
             "{command}"
         );
         let out = ostscan(&[command, &e]);
@@ -249,6 +249,23 @@ fn errors_are_in_plain_words() {
             "{command}"
         );
     }
+    // The other inputs: a listing, a directory to search, an --out.
+    let out = ostscan(&["reconcile", &testdata("sync-faults.ost"), "--server", &m]);
+    assert_eq!(
+        stderr(&out),
+        format!("ostscan: {m}: no such file or directory\n")
+    );
+    let out = ostscan(&["batch", &m]);
+    assert_eq!(
+        stderr(&out),
+        format!("ostscan: {m}: no such file or directory\n")
+    );
+    let nowhere = format!("{m}/out.ndjson");
+    let out = ostscan(&["scan", &s, "--out", &nowhere]);
+    assert_eq!(
+        stderr(&out),
+        format!("ostscan: {nowhere}: no such file or directory\n")
+    );
     let out = ostscan(&["scan", &s]);
     let text = stdout(&out);
     assert!(

@@ -153,11 +153,11 @@ impl fmt::Display for NdbErrorKind {
 
 impl std::error::Error for NdbError {}
 
-/// An I/O error in plain words: "no such file", "permission denied"; the
+/// An I/O error in plain words: "no such file or directory", "permission denied"; the
 /// system's own text otherwise, without its "(os error N)".
 pub fn io_words(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         _ => {
             let text = e.to_string();
@@ -178,7 +178,10 @@ mod tests {
     #[test]
     fn io_errors_in_plain_words() {
         use std::io::{Error, ErrorKind};
-        assert_eq!(io_words(&Error::from(ErrorKind::NotFound)), "no such file");
+        assert_eq!(
+            io_words(&Error::from(ErrorKind::NotFound)),
+            "no such file or directory"
+        );
         assert_eq!(
             io_words(&Error::from(ErrorKind::PermissionDenied)),
             "permission denied"

@@ -105,7 +105,13 @@ fn manifest_paths(source: &Path, separator: Separator) -> Result<Vec<PathBuf>, S
     } else {
         File::open(source).and_then(|f| read_manifest(BufReader::new(f), separator))
     };
-    result.map_err(|e| format!("manifest {}: {e}", paths::display(source)))
+    result.map_err(|e| {
+        format!(
+            "manifest {}: {}",
+            paths::display(source),
+            ost_ndb::io_words(&e)
+        )
+    })
 }
 
 fn error_record(e: &DiscoveryError) -> Vec<u8> {
@@ -138,7 +144,7 @@ fn emit(out: &mut Output, bytes: &[u8]) {
 /// complete files (see `ostscan::batch::resume`), and opened for append.
 fn open_resumed(path: &Path) -> Result<(Output, Earlier), String> {
     let name = paths::display(path);
-    let fail = |e: io::Error| format!("{name}: {e}");
+    let fail = |e: io::Error| format!("{name}: {}", ost_ndb::io_words(&e));
     if let Ok(meta) = std::fs::metadata(path) {
         if !meta.is_file() {
             return Err(format!(

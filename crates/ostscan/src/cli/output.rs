@@ -181,7 +181,7 @@ impl Output {
     /// file, directly when it is a FIFO or a device.
     pub fn create(path: &Path) -> Result<Output, String> {
         let name = paths::display(path);
-        let fail = |e: io::Error| format!("{name}: {e}");
+        let fail = |e: io::Error| format!("{name}: {}", ost_ndb::io_words(&e));
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 return Err(format!("{name}: is a directory"));
@@ -290,7 +290,7 @@ pub fn write_failed(target: &str, e: &io::Error) -> u8 {
     if e.kind() == io::ErrorKind::BrokenPipe {
         closed_pipe();
     }
-    warn(format_args!("{target}: {e}"));
+    warn(format_args!("{target}: {}", ost_ndb::io_words(e)));
     2
 }
 

@@ -405,7 +405,9 @@ pub fn run(args: &ReconcileArgs) -> u8 {
 fn report_failure(failure: &Failure) {
     match failure {
         Failure::Cache { path, error } => warn(format_args!("{path}: {error}")),
-        Failure::ListingUnreadable { path, error } => warn(format_args!("{path}: {error}")),
+        Failure::ListingUnreadable { path, error } => {
+            warn(format_args!("{path}: {}", ost_ndb::io_words(error)))
+        }
         Failure::ListingUnparsed { path, listing } => {
             let why = unusable(listing).unwrap_or_else(|| "has no usable item".to_string());
             warn(format_args!(

@@ -665,8 +665,8 @@ pub fn unusable(listing: &Listing) -> Option<String> {
     }
     if listing.error_count() > 0 {
         return Some(format!(
-            "has no usable item: {} errors",
-            listing.error_count()
+            "has no usable item: {}",
+            crate::report::count(listing.error_count(), "error", "errors")
         ));
     }
     None
