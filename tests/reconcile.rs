@@ -421,6 +421,7 @@ fn fixture_items_planted_in_each_category_are_found_on_their_items() {
             // the listing line, every XID labelled.
             assert_eq!(f["source_key"], json!(r.source_key), "{f}");
             assert_eq!(f["source_key_derived"], true);
+            assert_eq!(f["nid_hex"], format!("{:#x}", f["nid"].as_u64().unwrap()));
             assert_eq!(f["folder"], json!(r.folder));
             assert!(f["listing_line"].as_u64().unwrap() >= 1);
             let role = f["cache"]["change_key"]["namespace"].as_str().unwrap();
