@@ -153,6 +153,22 @@ fn counts_of_one_are_singular() {
     ] {
         assert!(!text.contains(&format!(" {wrong}")), "{wrong:?} in {text}");
     }
+    // info: "in 1 NBT page", "in 8 NBT pages".
+    for file in [store.to_string(), testdata("small-unicode.pst")] {
+        let text = stdout(&ostscan(&["info", &file]));
+        for line in text
+            .lines()
+            .filter(|l| l.contains(" in ") && l.contains("T page"))
+        {
+            let n: u64 = line
+                .split(" in ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(line.ends_with("pages"), n != 1, "{line}");
+        }
+    }
     // The total line: one of each, then two of each.
     let empty = dir.join("empty.pst");
     std::fs::write(&empty, b"").unwrap();

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use ost_ndb::{Pst, ReadOptions, Validation};
 use ostscan::paths::{self, FilePath};
+use ostscan::report::count;
 use ostscan::report::style::{Painted, Palette};
 use ostscan::scan::file_info;
 use serde_json::{json, Value};
@@ -152,9 +153,9 @@ fn print_text(r: &Value, path: &Path, palette: &Palette) -> String {
         }
     );
     p!(
-        "nodes:       {} in {} NBT pages",
+        "nodes:       {} in {}",
         n("nodes"),
-        n("nbt_pages")
+        count(n("nbt_pages"), "NBT page", "NBT pages")
     );
     if let Some(m) = r["nodes_by_type"].as_object() {
         for (k, v) in m {
@@ -162,9 +163,9 @@ fn print_text(r: &Value, path: &Path, palette: &Palette) -> String {
         }
     }
     p!(
-        "blocks:      {} in {} BBT pages",
+        "blocks:      {} in {}",
         n("blocks"),
-        n("bbt_pages")
+        count(n("bbt_pages"), "BBT page", "BBT pages")
     );
     if let Some(m) = r["blocks_by_kind"].as_object() {
         for (k, v) in m {
