@@ -508,14 +508,18 @@ fn every_subcommand_has_examples_in_its_long_help() {
             .split("Examples:\n")
             .nth(1)
             .unwrap_or_else(|| panic!("{sub} --help has no examples:\n{long}"));
+        // Every example line indented alike, and naming the subcommand.
+        for line in examples.lines().take_while(|l| !l.is_empty()) {
+            // A command, or the first part of one continued with `\`.
+            let command = line.contains("ostscan ") || line.ends_with('\\');
+            assert!(
+                (line.starts_with("  ") && !line.starts_with("   ") && command)
+                    || line.starts_with("      "),
+                "{sub}: {line:?}"
+            );
+        }
         assert!(
-            examples
-                .lines()
-                .next()
-                .unwrap()
-                .trim_start()
-                .starts_with(&format!("ostscan {sub}"))
-                || examples.contains(&format!("ostscan {sub} ")),
+            examples.contains(&format!("ostscan {sub}")),
             "{sub}: {examples}"
         );
         if *sub != "reconcile" {

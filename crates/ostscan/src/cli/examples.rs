@@ -85,7 +85,9 @@ pub fn with_examples(mut command: Command) -> Command {
                 .or(sub.get_after_help())
                 .map(|notes| format!("\n\n{notes}"))
                 .unwrap_or_default();
-            sub.after_long_help(format!("Examples:\n{examples}{notes}"))
+            // The literals begin with `"\` and a line break, which also
+            // drops the first line's indent: it is put back here.
+            sub.after_long_help(format!("Examples:\n  {examples}{notes}"))
         });
     }
     command
