@@ -56,14 +56,23 @@ pub fn set_color(when: ColorWhen) {
 /// anstream reads, as clap and cargo do).
 pub fn palette(out: Option<&Path>) -> Palette {
     match COLOR.get().copied().unwrap_or(ColorWhen::Auto) {
+        ColorWhen::Always if out.is_none() => colored_stdout(),
         ColorWhen::Always => Palette::colored(),
         ColorWhen::Never => Palette::plain(),
         ColorWhen::Auto if out.is_some() => Palette::plain(),
         ColorWhen::Auto => match anstream::AutoStream::choice(&io::stdout()) {
             anstream::ColorChoice::Never => Palette::plain(),
-            _ => Palette::colored(),
+            _ => colored_stdout(),
         },
     }
+}
+
+/// Colours for standard output. A Windows console shows escape codes as
+/// text until its ANSI mode is on: anstream turns it on for a console
+/// (nothing happens elsewhere, or on other systems).
+fn colored_stdout() -> Palette {
+    let _ = anstream::AutoStream::always_ansi(io::stdout());
+    Palette::colored()
 }
 
 /// The exit status when standard output (or an `--out` FIFO) is closed by
