@@ -11,7 +11,7 @@ fn vector(name: &str) -> Option<std::path::PathBuf> {
     if p.is_file() {
         Some(p)
     } else {
-        println!("skipping: {} not found", p.display());
+        common::skip(format_args!("skipping: {} not found", p.display()));
         None
     }
 }

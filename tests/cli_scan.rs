@@ -451,7 +451,7 @@ fn the_schema_rejects_what_it_should() {
     assert!(!validator.is_valid(&bad));
     // "ok" means no error at all; "partial" needs one.
     let error = serde_json::json!({"source": "walk", "structure": "NBT page",
-        "offset": 0, "nid": null, "message": "x"});
+        "offset": 0, "nid": null, "nid_hex": null, "message": "x"});
     let mut bad = report.clone();
     bad["files"][0]["errors"] = Value::Array(vec![error.clone()]);
     assert!(!validator.is_valid(&bad));

@@ -53,7 +53,7 @@ const LIBPFF_DROPS: &[(&str, &[u64])] = &[(
 fn oracle() -> Option<(PathBuf, PathBuf)> {
     let script = workspace().join("../shared/tools/pff-oracle");
     if !script.is_file() {
-        println!("skipping: {} not found", script.display());
+        common::skip(format_args!("skipping: {} not found", script.display()));
         return None;
     }
     let python = std::env::var_os("PFF_ORACLE_PYTHON")
@@ -65,10 +65,10 @@ fn oracle() -> Option<(PathBuf, PathBuf)> {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !ok {
-        println!(
+        common::skip(format_args!(
             "skipping: no python with pypff at {} (python3 -m venv .venv && .venv/bin/pip install libpff-python==20260926)",
             python.display()
-        );
+        ));
         return None;
     }
     Some((python, script))

@@ -26,7 +26,7 @@ fn truth_dir(corpus: &Path) -> Option<PathBuf> {
     if dir.join("README.md").is_file() {
         Some(dir)
     } else {
-        eprintln!("skipping: {} not found", dir.display());
+        common::skip(format_args!("skipping: {} not found", dir.display()));
         None
     }
 }

@@ -421,6 +421,7 @@ fn fixture_items_planted_in_each_category_are_found_on_their_items() {
             // the listing line, every XID labelled.
             assert_eq!(f["source_key"], json!(r.source_key), "{f}");
             assert_eq!(f["source_key_derived"], true);
+            assert_eq!(f["nid_hex"], format!("{:#x}", f["nid"].as_u64().unwrap()));
             assert_eq!(f["folder"], json!(r.folder));
             assert!(f["listing_line"].as_u64().unwrap() >= 1);
             let role = f["cache"]["change_key"]["namespace"].as_str().unwrap();
@@ -755,7 +756,7 @@ fn the_real_4k_ost_equal_and_with_each_category_planted() {
     let Some(corpus) = corpus() else { return };
     let truth = corpus.join("../truth/pstextractor_outlookcom_test.ost.rows.jsonl");
     if !truth.is_file() {
-        println!("skipping: {} not found", truth.display());
+        common::skip(format_args!("skipping: {} not found", truth.display()));
         return;
     }
     let ost = corpus.join("pstextractor_outlookcom_test.ost");
@@ -880,14 +881,14 @@ fn python3() -> Option<&'static str> {
     match Command::new("python3").arg("--version").output() {
         Ok(out) if out.status.success() => Some("python3"),
         Ok(out) => {
-            println!(
+            common::skip(format_args!(
                 "skipping: python3 --version failed: {}",
                 String::from_utf8_lossy(&out.stderr)
-            );
+            ));
             None
         }
         Err(e) => {
-            println!("skipping: python3 not found ({e})");
+            common::skip(format_args!("skipping: python3 not found ({e})"));
             None
         }
     }

@@ -118,7 +118,7 @@ fn input_is_opened_read_only_strace() {
         .output()
         .is_err()
     {
-        println!("skipping: strace not installed");
+        common::skip(format_args!("skipping: strace not installed"));
         return;
     }
     let f = fixture(Format::Ost, CryptMethod::Permute, 5);
@@ -143,10 +143,10 @@ fn input_is_opened_read_only_strace() {
             .expect("run strace");
         if !out.status.success() && std::fs::metadata(&log).map_or(true, |m| m.len() == 0) {
             // ptrace not permitted in this sandbox.
-            println!(
+            common::skip(format_args!(
                 "skipping: strace could not trace: {}",
                 String::from_utf8_lossy(&out.stderr)
-            );
+            ));
             return;
         }
         let text = std::fs::read_to_string(&log).expect("strace log");
@@ -220,7 +220,7 @@ fn truncated_files_are_read_within_the_map() {
                             && e.offset == len as u64
                             && matches!(
                                 e.kind,
-                                NdbErrorKind::OutOfBounds { available, .. } if available == cut as u64
+                                NdbErrorKind::CutShort { len: short, .. } if short == cut as u64
                             )),
                         "{} cut at {cut}: no ibFileEof issue: {issues:?}",
                         format.name()

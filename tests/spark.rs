@@ -33,10 +33,10 @@ fn spark_python() -> Option<PathBuf> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_pyspark {
-        println!(
+        common::skip(format_args!(
             "skipping: no python with pyspark at {} (.venv/bin/pip install pyspark==4.3.0; .ci/run does it)",
             python.display()
-        );
+        ));
         return None;
     }
     let java = std::env::var_os("JAVA_HOME")
@@ -47,10 +47,10 @@ fn spark_python() -> Option<PathBuf> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_java {
-        println!(
+        common::skip(format_args!(
             "skipping: Spark needs Java 17 or later; {} did not run",
             java.display()
-        );
+        ));
         return None;
     }
     Some(python)

@@ -24,7 +24,7 @@ fn truth_dir(corpus: &std::path::Path) -> Option<PathBuf> {
     if dir.join("README.md").is_file() {
         Some(dir)
     } else {
-        println!("skipping: truth {} not found", dir.display());
+        common::skip(format_args!("skipping: truth {} not found", dir.display()));
         None
     }
 }

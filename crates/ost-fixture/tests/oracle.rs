@@ -128,7 +128,7 @@ fn check(format: Format, crypt: CryptMethod, dir: &Path) {
 #[test]
 fn every_format_and_crypt_reads_back_through_libpff() {
     if let Err(why) = oracle_available() {
-        println!("skipped: pff-oracle unavailable: {why}");
+        skip(format_args!("skipped: pff-oracle unavailable: {why}"));
         return;
     }
     let dir = std::env::temp_dir().join(format!("ost-fixture-oracle-{}", std::process::id()));
@@ -147,7 +147,7 @@ fn every_format_and_crypt_reads_back_through_libpff() {
 #[test]
 fn ost_row_stores_read_back_through_libpff() {
     if let Err(why) = oracle_available() {
-        println!("skipped: pff-oracle unavailable: {why}");
+        skip(format_args!("skipped: pff-oracle unavailable: {why}"));
         return;
     }
     let dir = std::env::temp_dir().join(format!("ost-fixture-oracle-rows-{}", std::process::id()));
@@ -215,7 +215,7 @@ fn ost_row_stores_read_back_through_libpff() {
 #[test]
 fn large_folders_get_multi_level_trees_and_still_read_back() {
     if let Err(why) = oracle_available() {
-        println!("skipped: pff-oracle unavailable: {why}");
+        skip(format_args!("skipped: pff-oracle unavailable: {why}"));
         return;
     }
     let dir = std::env::temp_dir().join(format!("ost-fixture-oracle-big-{}", std::process::id()));
@@ -243,7 +243,7 @@ fn large_folders_get_multi_level_trees_and_still_read_back() {
 #[test]
 fn libpff_on_damaged_files() {
     if let Err(why) = oracle_available() {
-        println!("skipped: pff-oracle unavailable: {why}");
+        skip(format_args!("skipped: pff-oracle unavailable: {why}"));
         return;
     }
     let dir = std::env::temp_dir().join(format!("ost-fixture-oracle-dmg-{}", std::process::id()));
@@ -322,4 +322,13 @@ fn libpff_on_damaged_files() {
         );
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Why a test skips its work, written to the process's standard error
+/// itself: libtest captures `println!` and `eprintln!` (and shows them only
+/// for a failing test), but a skipped check must be seen in `cargo test`'s
+/// output.
+fn skip(reason: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{reason}");
 }

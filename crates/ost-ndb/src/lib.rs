@@ -9,6 +9,6 @@ pub mod ltp;
 pub mod ndb;
 
 pub use ndb::{
-    Bid, BlockTrailer, Client, CryptMethod, Format, Header, NbtEntry, NdbError, NdbErrorKind, Nid,
-    NidType, Node, Pst, ReadOptions, Validation,
+    io_words, Bid, BlockTrailer, Client, CryptMethod, Format, Header, NbtEntry, NdbError,
+    NdbErrorKind, Nid, NidType, Node, Pst, ReadOptions, Validation,
 };

@@ -109,7 +109,7 @@ fn mutants_never_panic() {
     for f in files {
         let path = dir.join(f);
         let Ok(original) = std::fs::read(&path) else {
-            println!("skipping {f}: not readable");
+            common::skip(format_args!("skipping {f}: not readable"));
             continue;
         };
         for i in 0..150 {

@@ -14,7 +14,7 @@ use common::corpus;
 fn open(name: &str) -> Option<Pst<'static>> {
     let path = corpus()?.join(name);
     if !path.is_file() {
-        println!("skipping: {} absent", path.display());
+        common::skip(format_args!("skipping: {} absent", path.display()));
         return None;
     }
     Some(Pst::open(&path).unwrap_or_else(|e| panic!("{name}: {e}")))

@@ -180,9 +180,16 @@ pub fn walk_error_at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> 
             pst.bbt_lookup(bid).ok().map(|b| b.ib)
         });
         if let Some(ib) = ib {
+            // The structure and the block's offset are the error's own
+            // fields; the message adds only where in the block.
+            let inner = if e.structure == w.structure {
+                String::new()
+            } else {
+                format!(" {}", e.structure)
+            };
             w.message = format!(
-                "{} (at +{:#x} in {} of data block {block} at {ib:#x})",
-                w.message, e.offset, e.structure
+                "{} (at +{:#x}{inner} in data block {block})",
+                w.message, e.offset
             );
             w.offset = ib;
         }

@@ -214,7 +214,13 @@ impl From<&NdbError> for WalkError {
             structure: e.structure.to_string(),
             offset: e.offset,
             nid: None,
-            message: e.to_string(),
+            // The structure and offset have fields of their own: the
+            // message is what is wrong (with the BID or NID, if any), so
+            // that "{structure} at offset {offset}: {message}" says each once.
+            message: match e.id {
+                Some(id) if !e.kind_names(id) => format!("{} (id {id:#x})", e.kind),
+                _ => e.kind.to_string(),
+            },
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cli;
 
@@ -17,11 +17,28 @@ mod cli;
 /// in part (wins over 1; `--allow-partial` for findings only), the output
 /// could not be written, or bad usage. A closed output pipe ends ostscan
 /// quietly with 0.
+/// `ostscan --version`: the version, the commit it was built from
+/// ("unknown" from a source tarball), and what the build turned on
+/// (build.rs). `-V` prints the first line only.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit:   ",
+    env!("OSTSCAN_COMMIT"),
+    "\nfeatures: ",
+    env!("OSTSCAN_FEATURES"),
+    "\ntarget:   ",
+    env!("OSTSCAN_TARGET"),
+);
+
 #[derive(Parser)]
-#[command(name = "ostscan", version, about, long_about)]
+#[command(name = "ostscan", version, long_version = LONG_VERSION, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// When to colour text output: auto (on a terminal, unless NO_COLOR is
+    /// set), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: cli::output::ColorWhen,
 }
 
 #[derive(Subcommand)]
@@ -42,6 +59,12 @@ enum Command {
     Scan(cli::scan::ScanArgs),
     /// Scan many files (directories or a manifest), shardable and resumable, as NDJSON.
     Batch(cli::batch::BatchArgs),
+    /// One JSON line per event for Timesketch: each item's last modification, conflict items, Sync Issues logs.
+    Timeline(cli::timeline::TimelineArgs),
+    /// Print the shell completion script for bash, zsh, fish or powershell.
+    Completions(cli::generate::CompletionsArgs),
+    /// Print the man page (roff), or write every page into a directory.
+    Man(cli::generate::ManArgs),
 }
 
 /// jemalloc rather than the system allocator. With glibc's, the small
@@ -53,8 +76,17 @@ enum Command {
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// The command line's definition: the derived one, with the examples of
+/// `cli::examples` in each subcommand's long help (and man page).
+fn command() -> clap::Command {
+    cli::examples::with_examples(Cli::command())
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help/version to stdout with exit 0, usage errors with 2.
@@ -67,6 +99,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    cli::output::set_color(cli.color);
     let code = match cli.command {
         Command::Info(args) => cli::info::run(&args),
         Command::Decode(args) => cli::decode::run(&args),
@@ -76,6 +109,9 @@ fn main() -> ExitCode {
         Command::Scan(args) => cli::scan::run(&args),
         Command::Batch(args) => cli::batch::run(&args),
         Command::Dump(args) => cli::dump::run(&args),
+        Command::Timeline(args) => cli::timeline::run(&args),
+        Command::Completions(args) => cli::generate::completions(&args, command()),
+        Command::Man(args) => cli::generate::man(&args, command()),
     };
     ExitCode::from(code)
 }

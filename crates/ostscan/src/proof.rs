@@ -17,6 +17,10 @@ pub struct ChangeKeyView {
     pub guid: Option<String>,
     /// The LocalId as a big-endian number.
     pub counter: Option<u64>,
+    /// `counter` as a decimal string: a JSON reader with only doubles
+    /// (JavaScript, jq) rounds numbers above 2^53, and an 8-byte LocalId
+    /// can be one.
+    pub counter_decimal: Option<String>,
     /// LocalId length in bytes (server change numbers: 6; Outlook: 4).
     pub local_id_len: Option<usize>,
     /// Whose change it names: `server`, `local` (this cache's own) or
@@ -37,6 +41,7 @@ impl ChangeKeyView {
             hex: hex(bytes),
             guid: xid.map(|x| x.namespace().to_string()),
             counter: xid.map(|x| x.counter().value()),
+            counter_decimal: xid.map(|x| x.counter().value().to_string()),
             local_id_len: xid.map(|x| x.local_id_len()),
             namespace: xid.map(|x| namespaces.role(&x).name()),
         }
@@ -48,6 +53,8 @@ impl ChangeKeyView {
 pub struct PclEntryView {
     pub guid: String,
     pub counter: u64,
+    /// `counter` as a decimal string (see [`ChangeKeyView::counter_decimal`]).
+    pub counter_decimal: String,
     pub local_id_len: usize,
     /// The XID bytes without the size prefix.
     pub hex: String,
@@ -69,6 +76,7 @@ pub fn pcl_view_in_store(bytes: &[u8], namespaces: &Namespaces) -> Option<Vec<Pc
             .map(|entry| PclEntryView {
                 guid: entry.xid.namespace().to_string(),
                 counter: entry.xid.counter().value(),
+                counter_decimal: entry.xid.counter().value().to_string(),
                 local_id_len: entry.xid.local_id_len(),
                 hex: hex(&entry.xid.to_vec()),
                 namespace: namespaces.role(&entry.xid).name(),

@@ -28,6 +28,11 @@ pub enum NdbErrorKind {
     NotAFile(&'static str),
     /// The structure runs past the end of the file (or of its enclosing block).
     OutOfBounds { needed: u64, available: u64 },
+    /// The file has no bytes at all.
+    Empty,
+    /// The file is shorter than its header says (ibFileEof): a copy cut
+    /// short. Everything past `len` reads as out of bounds.
+    CutShort { len: u64, eof: u64 },
     /// The magic "!BDN" is missing.
     BadMagic,
     /// wVer is none of 14, 15, 21, 23, 36.
@@ -70,6 +75,12 @@ impl NdbError {
         self
     }
 
+    /// Whether the message of `kind` already names `id` ("0x21 not
+    /// found"), so that "(id 0x21)" beside it would say it twice.
+    pub fn kind_names(&self, id: u64) -> bool {
+        matches!(self.kind, NdbErrorKind::NotFound { key } if key == id)
+    }
+
     /// True for integrity-check failures (CRC, signature, back pointer) that
     /// lenient reading records and reads past.
     pub fn is_integrity(&self) -> bool {
@@ -84,11 +95,12 @@ impl NdbError {
 
 impl fmt::Display for NdbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let NdbErrorKind::Io(_) | NdbErrorKind::NotAFile(_) = &self.kind {
+        // Said of the file as a whole: no structure or offset to name.
+        if let NdbErrorKind::Io(_) | NdbErrorKind::NotAFile(_) | NdbErrorKind::Empty = &self.kind {
             return write!(f, "{}", self.kind);
         }
         write!(f, "{} at offset {:#x}", self.structure, self.offset)?;
-        if let Some(id) = self.id {
+        if let Some(id) = self.id.filter(|&id| !self.kind_names(id)) {
             write!(f, " (id {id:#x})")?;
         }
         write!(f, ": {}", self.kind)
@@ -99,6 +111,11 @@ impl fmt::Display for NdbErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NdbErrorKind::Io(e) => write!(f, "{e}"),
+            NdbErrorKind::Empty => write!(f, "empty file (0 bytes): not a PST/OST file"),
+            NdbErrorKind::CutShort { len, eof } => write!(
+                f,
+                "the file is {len} bytes but its header says {eof}: the copy was cut short"
+            ),
             NdbErrorKind::NotAFile(kind) => write!(f, "is a {kind}, not a regular file"),
             NdbErrorKind::OutOfBounds { needed, available } => write!(
                 f,
@@ -136,4 +153,85 @@ impl fmt::Display for NdbErrorKind {
 
 impl std::error::Error for NdbError {}
 
+/// An I/O error in plain words: "no such file or directory", "permission denied"; the
+/// system's own text otherwise, without its "(os error N)".
+pub fn io_words(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error ") {
+                Some(at) => text[..at].to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, NdbError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_in_plain_words() {
+        use std::io::{Error, ErrorKind};
+        assert_eq!(
+            io_words(&Error::from(ErrorKind::NotFound)),
+            "no such file or directory"
+        );
+        assert_eq!(
+            io_words(&Error::from(ErrorKind::PermissionDenied)),
+            "permission denied"
+        );
+        // The system's text, without its "(os error N)".
+        let eio = Error::from_raw_os_error(5);
+        assert!(eio.to_string().contains("(os error 5)"));
+        assert!(!io_words(&eio).contains("os error"));
+        assert!(!io_words(&eio).is_empty());
+    }
+
+    #[test]
+    fn whole_file_errors_name_no_structure() {
+        let empty = NdbError::new("file", 0, NdbErrorKind::Empty);
+        assert_eq!(
+            empty.to_string(),
+            "empty file (0 bytes): not a PST/OST file"
+        );
+        let short = NdbError::new(
+            "header ibFileEof",
+            0x42400,
+            NdbErrorKind::CutShort {
+                len: 100_000,
+                eof: 0x42400,
+            },
+        );
+        assert_eq!(
+            short.to_string(),
+            "header ibFileEof at offset 0x42400: the file is 100000 bytes but its header \
+             says 271360: the copy was cut short"
+        );
+    }
+
+    #[test]
+    fn an_id_is_said_once() {
+        let e = NdbError::new(
+            "NBT page",
+            0x26200,
+            NdbErrorKind::NotFound { key: 0x200344 },
+        )
+        .with_id(0x200344);
+        assert_eq!(
+            e.to_string(),
+            "NBT page at offset 0x26200: 0x200344 not found"
+        );
+        let e = NdbError::new("NBT page", 0x26200, NdbErrorKind::NotFound { key: 0x21 })
+            .with_id(0x200344);
+        assert_eq!(
+            e.to_string(),
+            "NBT page at offset 0x26200 (id 0x200344): 0x21 not found"
+        );
+    }
+}

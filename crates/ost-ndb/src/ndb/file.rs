@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock};
 use memmap2::Mmap;
 
 use super::btree::Tree;
-use super::error::{NdbError, NdbErrorKind, Result};
+use super::error::{io_words, NdbError, NdbErrorKind, Result};
 use super::format::Format;
 use super::header::Header;
 use super::routes::Routes;
@@ -97,7 +97,7 @@ impl Pst<'static> {
     }
 
     pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<Pst<'static>> {
-        let io = |e: std::io::Error| NdbError::new("file", 0, NdbErrorKind::Io(e.to_string()));
+        let io = |e: std::io::Error| NdbError::new("file", 0, NdbErrorKind::Io(io_words(&e)));
         let not_a_file = |kind| NdbError::new("file", 0, NdbErrorKind::NotAFile(kind));
         // Checked before opening (opening a device can have side effects,
         // e.g. rewind a tape) and again on the opened file (the path may
@@ -114,14 +114,7 @@ impl Pst<'static> {
         let len = meta.len();
         if len == 0 {
             // mmap of an empty file fails on some platforms; say what it is.
-            return Err(NdbError::new(
-                "header",
-                0,
-                NdbErrorKind::OutOfBounds {
-                    needed: 4,
-                    available: 0,
-                },
-            ));
+            return Err(NdbError::new("file", 0, NdbErrorKind::Empty));
         }
         // SAFETY: the map is read-only. Another process truncating or writing
         // the file while it is mapped can change what we read or raise
@@ -172,9 +165,9 @@ impl<'a> Pst<'a> {
             pst.record(NdbError::new(
                 "header ibFileEof",
                 pst.header.root.file_eof,
-                NdbErrorKind::OutOfBounds {
-                    needed: pst.header.root.file_eof,
-                    available: file_len,
+                NdbErrorKind::CutShort {
+                    len: file_len,
+                    eof: pst.header.root.file_eof,
                 },
             ));
         }
@@ -251,7 +244,7 @@ impl<'a> Pst<'a> {
                     available: file.metadata().map_or(0, |m| m.len()),
                 }
             } else {
-                NdbErrorKind::Io(e.to_string())
+                NdbErrorKind::Io(io_words(&e))
             };
             NdbError::new(structure, offset, kind)
         })?;

@@ -19,7 +19,7 @@ pub mod stats;
 pub use block::{BlockTrailer, RawBlock};
 pub use btree::{BbtEntry, NbtEntry, Tree};
 pub use crypt::CryptMethod;
-pub use error::{NdbError, NdbErrorKind};
+pub use error::{io_words, NdbError, NdbErrorKind};
 pub use file::{Pst, ReadOptions, Validation};
 pub use format::Format;
 pub use header::{Client, Header};

@@ -221,6 +221,15 @@ mod tests {
         }
     }
 
+    /// Why a test skips its work, written to the process's standard error
+    /// itself: libtest captures `println!` and `eprintln!` (and shows them only
+    /// for a failing test), but a skipped check must be seen in `cargo test`'s
+    /// output.
+    fn skip(reason: std::fmt::Arguments<'_>) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{reason}");
+    }
+
     fn corpus_dir() -> PathBuf {
         std::env::var_os("OSTSCAN_CORPUS")
             .map(PathBuf::from)
@@ -237,7 +246,7 @@ mod tests {
             if path.is_file() {
                 files.push(path);
             } else {
-                println!("note: {} not found; skipped", path.display());
+                skip(format_args!("note: {} not found; skipped", path.display()));
             }
         }
         for file in files {

@@ -13,7 +13,16 @@ pub fn corpus() -> Option<PathBuf> {
     if dir.join("MANIFEST.tsv").is_file() {
         Some(dir)
     } else {
-        println!("skipping: corpus {} not found", dir.display());
+        skip(format_args!("skipping: corpus {} not found", dir.display()));
         None
     }
+}
+
+/// Why a test skips its work, written to the process's standard error
+/// itself: libtest captures `println!` and `eprintln!` (and shows them only
+/// for a failing test), but a skipped check must be seen in `cargo test`'s
+/// output.
+pub fn skip(reason: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{reason}");
 }

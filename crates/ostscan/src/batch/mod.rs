@@ -58,7 +58,7 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<DiscoveryError>) {
             Err(e) => errors.push(DiscoveryError {
                 path: root.clone(),
                 structure: "directory",
-                message: e.to_string(),
+                message: ost_ndb::io_words(&e),
             }),
         }
     }
@@ -75,7 +75,7 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, errors: &mut Vec<DiscoveryErr
                 errors.push(DiscoveryError {
                     path: dir.clone(),
                     structure: "directory",
-                    message: e.to_string(),
+                    message: ost_ndb::io_words(&e),
                 });
                 continue;
             }
@@ -87,7 +87,7 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, errors: &mut Vec<DiscoveryErr
                     errors.push(DiscoveryError {
                         path: dir.clone(),
                         structure: "directory",
-                        message: e.to_string(),
+                        message: ost_ndb::io_words(&e),
                     });
                     continue;
                 }
@@ -119,7 +119,7 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, errors: &mut Vec<DiscoveryErr
                 Err(e) => errors.push(DiscoveryError {
                     path,
                     structure: "file",
-                    message: e.to_string(),
+                    message: ost_ndb::io_words(&e),
                 }),
             }
         }

@@ -15,7 +15,7 @@ use ostscan::scan::{scan_files_ordered, ErrorReport, ErrorSource, ScanOptions, T
 
 use super::output::{self, warn, Output};
 use super::scan::{
-    exit_code, file_size, parse_severity, progress_bar, report_problem, thread_pool,
+    exit_code, file_size, parse_severity, progress_bar, report_problem, report_written, thread_pool,
 };
 
 const AFTER_HELP: &str = "\
@@ -105,17 +105,23 @@ fn manifest_paths(source: &Path, separator: Separator) -> Result<Vec<PathBuf>, S
     } else {
         File::open(source).and_then(|f| read_manifest(BufReader::new(f), separator))
     };
-    result.map_err(|e| format!("manifest {}: {e}", paths::display(source)))
+    result.map_err(|e| {
+        format!(
+            "manifest {}: {}",
+            paths::display(source),
+            ost_ndb::io_words(&e)
+        )
+    })
 }
 
 fn error_record(e: &DiscoveryError) -> Vec<u8> {
-    let error = ErrorReport {
-        source: ErrorSource::Open,
-        structure: e.structure.to_string(),
-        offset: 0,
-        nid: None,
-        message: e.message.clone(),
-    };
+    let error = ErrorReport::new(
+        ErrorSource::Open,
+        e.structure.to_string(),
+        0,
+        None,
+        e.message.clone(),
+    );
     let path = FilePath::new(&e.path);
     let mut line = serde_json::to_vec(&Record::Error {
         path: &path,
@@ -138,7 +144,7 @@ fn emit(out: &mut Output, bytes: &[u8]) {
 /// complete files (see `ostscan::batch::resume`), and opened for append.
 fn open_resumed(path: &Path) -> Result<(Output, Earlier), String> {
     let name = paths::display(path);
-    let fail = |e: io::Error| format!("{name}: {e}");
+    let fail = |e: io::Error| format!("{name}: {}", ost_ndb::io_words(&e));
     if let Ok(meta) = std::fs::metadata(path) {
         if !meta.is_file() {
             return Err(format!(
@@ -270,6 +276,9 @@ pub fn run(args: &BatchArgs) -> u8 {
     emit(&mut out, &summary_record(&totals));
     if let Err(code) = out.finish() {
         return code;
+    }
+    if let Some(path) = &args.out {
+        report_written(&totals, path);
     }
     let code = exit_code(&totals, args.fail_on, args.allow_partial);
     if discovery_errors.is_empty() {

@@ -11,9 +11,11 @@ use ostscan::diff::{
     MovedItem, Side, Tool, SCHEMA_VERSION,
 };
 use ostscan::paths::FilePath;
+use ostscan::report::count;
+use ostscan::report::style::{Painted, Palette};
 use ostscan::Severity;
 
-use super::output::{warn, Output};
+use super::output::{self, warn, Output};
 
 const AFTER_HELP: &str = "\
 Items are matched by PR_SOURCE_KEY, else PR_SEARCH_KEY, else (two copies of
@@ -119,10 +121,11 @@ fn write_ndjson(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
 /// Items listed per section of the text form before referring to `--json`.
 const TEXT_LIMIT: usize = 50;
 
-fn write_text(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
+fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Result<()> {
     let s = &r.summary;
-    writeln!(out, "OLD {} ({} items)", r.old.path, s.old_items)?;
-    writeln!(out, "NEW {} ({} items)", r.new.path, s.new_items)?;
+    let items = |n| count(n, "item", "items");
+    writeln!(out, "OLD {} ({})", r.old.path, items(s.old_items))?;
+    writeln!(out, "NEW {} ({})", r.new.path, items(s.new_items))?;
     writeln!(
         out,
         "matched {} (source key {}, search key {}, entry id {}), {} changed; added {}, removed {}, moved {}",
@@ -164,7 +167,7 @@ fn write_text(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
             out,
             "{} {:8} {} {:?} (nid {:#x} -> {:#x}, {} {})",
             f.rule,
-            f.severity.as_str(),
+            Painted(palette.severity(f.severity), f.severity.as_str()),
             folder,
             f.subject.as_deref().unwrap_or(""),
             f.old_nid,
@@ -271,7 +274,7 @@ pub fn run(args: &DiffArgs) -> u8 {
     } else if args.ndjson {
         write_ndjson(&mut out, &report)
     } else {
-        write_text(&mut out, &report)
+        write_text(&mut out, &report, &output::palette(None))
     };
     if let Err(e) = written {
         return out.failed(&e);

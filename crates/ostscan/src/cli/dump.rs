@@ -266,7 +266,8 @@ fn print_text(r: &Value) -> String {
     ] {
         if let Some(rows) = r[key]["rows"].as_array() {
             let ids: Vec<String> = rows.iter().map(|x| x["row_id"].to_string()).collect();
-            p!("{key}: {} rows: {}", rows.len(), ids.join(" "));
+            let n = ostscan::report::count(rows.len() as u64, "row", "rows");
+            p!("{key}: {n}: {}", ids.join(" "));
         }
     }
     o

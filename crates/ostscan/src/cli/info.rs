@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use ost_ndb::{Pst, ReadOptions, Validation};
 use ostscan::paths::{self, FilePath};
+use ostscan::report::count;
+use ostscan::report::style::{Painted, Palette};
+use ostscan::scan::file_info;
 use serde_json::{json, Value};
 
 use super::output::{self, warn};
@@ -50,7 +53,7 @@ pub fn run(args: &InfoArgs) -> u8 {
         text.push('\n');
         text
     } else {
-        print_text(&report, &args.file)
+        print_text(&report, &args.file, &output::palette(None))
     };
     if let Err(code) = output::print(text.as_bytes()) {
         return code;
@@ -80,7 +83,9 @@ pub fn info_report(path: &std::path::Path, pst: &Pst<'_>, verify: bool) -> Value
         })
         .collect();
     json!({
-        "file": FilePath::new(path),
+        // The same object as `scan`'s `file`; `path` as in NDJSON records.
+        "path": FilePath::new(path),
+        "file": file_info(path, pst, None),
         "client": h.client.name(),
         "format": h.format.name(),
         "wver": h.wver,
@@ -108,7 +113,7 @@ pub fn info_report(path: &std::path::Path, pst: &Pst<'_>, verify: bool) -> Value
     })
 }
 
-fn print_text(r: &Value, path: &Path) -> String {
+fn print_text(r: &Value, path: &Path, palette: &Palette) -> String {
     let mut o = String::new();
     // Lines into a String, written out in one piece by the caller.
     macro_rules! p {
@@ -118,7 +123,10 @@ fn print_text(r: &Value, path: &Path) -> String {
     }
     let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
     let n = |k: &str| r[k].as_u64().unwrap_or(0);
-    p!("file:        {}", paths::display(path));
+    p!(
+        "file:        {}",
+        Painted(palette.heading, paths::display(path))
+    );
     p!(
         "client:      {} (wVerClient {})",
         s("client"),
@@ -127,9 +135,9 @@ fn print_text(r: &Value, path: &Path) -> String {
     p!("format:      {} (wVer {})", s("format"), n("wver"));
     p!("encryption:  {}", s("crypt"));
     let eof_note = if r["size_matches_eof"].as_bool() == Some(true) {
-        "matches ibFileEof"
+        Painted(Default::default(), "matches ibFileEof")
     } else {
-        "DIFFERS from ibFileEof"
+        Painted(palette.problem, "DIFFERS from ibFileEof")
     };
     p!(
         "size:        {} bytes, {eof_note} ({})",
@@ -139,15 +147,15 @@ fn print_text(r: &Value, path: &Path) -> String {
     p!(
         "header CRC:  {}",
         if r["header_crc_ok"].as_bool() == Some(true) {
-            "ok"
+            Painted(Default::default(), "ok")
         } else {
-            "MISMATCH"
+            Painted(palette.problem, "MISMATCH")
         }
     );
     p!(
-        "nodes:       {} in {} NBT pages",
+        "nodes:       {} in {}",
         n("nodes"),
-        n("nbt_pages")
+        count(n("nbt_pages"), "NBT page", "NBT pages")
     );
     if let Some(m) = r["nodes_by_type"].as_object() {
         for (k, v) in m {
@@ -155,9 +163,9 @@ fn print_text(r: &Value, path: &Path) -> String {
         }
     }
     p!(
-        "blocks:      {} in {} BBT pages",
+        "blocks:      {} in {}",
         n("blocks"),
-        n("bbt_pages")
+        count(n("bbt_pages"), "BBT page", "BBT pages")
     );
     if let Some(m) = r["blocks_by_kind"].as_object() {
         for (k, v) in m {
@@ -173,7 +181,7 @@ fn print_text(r: &Value, path: &Path) -> String {
             p!("verify:      every page and block checked, no problem");
         }
     } else {
-        p!("problems:    {}", problems.len());
+        p!("problems:    {}", Painted(palette.problem, problems.len()));
         for p in &problems {
             p!(
                 "  {} at {:#x}: {}",

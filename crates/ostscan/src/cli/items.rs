@@ -38,6 +38,7 @@ pub fn item_json(r: &ItemRecord) -> Value {
     let source = |s: Option<ost_props::Source>| s.map(|s| s.name());
     json!({
         "nid": r.nid,
+        "nid_hex": format!("{:#x}", r.nid),
         "folder": &*r.folder,
         "subject": r.subject,
         "message_class": r.message_class,

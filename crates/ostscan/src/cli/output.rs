@@ -25,8 +25,55 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use ostscan::paths;
+use ostscan::report::style::Palette;
+
+/// `--color`: when the text forms are coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set (or TERM=dumb); never into a
+    /// pipe or an `--out` file.
+    Auto,
+    /// Always, even into a pipe or a file (`| less -R`).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The `--color` of this run, set once by `main`.
+static COLOR: OnceLock<ColorWhen> = OnceLock::new();
+
+pub fn set_color(when: ColorWhen) {
+    let _ = COLOR.set(when);
+}
+
+/// The palette for text written to `out` (standard output when `None`):
+/// colours under `--color always`; under `auto`, only when the text goes
+/// to standard output, standard output is a terminal, and the environment
+/// does not say otherwise (`NO_COLOR`, `TERM=dumb`, `CLICOLOR=0`; what
+/// anstream reads, as clap and cargo do).
+pub fn palette(out: Option<&Path>) -> Palette {
+    match COLOR.get().copied().unwrap_or(ColorWhen::Auto) {
+        ColorWhen::Always if out.is_none() => colored_stdout(),
+        ColorWhen::Always => Palette::colored(),
+        ColorWhen::Never => Palette::plain(),
+        ColorWhen::Auto if out.is_some() => Palette::plain(),
+        ColorWhen::Auto => match anstream::AutoStream::choice(&io::stdout()) {
+            anstream::ColorChoice::Never => Palette::plain(),
+            _ => colored_stdout(),
+        },
+    }
+}
+
+/// Colours for standard output. A Windows console shows escape codes as
+/// text until its ANSI mode is on: anstream turns it on for a console
+/// (nothing happens elsewhere, or on other systems).
+fn colored_stdout() -> Palette {
+    let _ = anstream::AutoStream::always_ansi(io::stdout());
+    Palette::colored()
+}
 
 /// The exit status when standard output (or an `--out` FIFO) is closed by
 /// its reader: 0, as ripgrep does.
@@ -143,7 +190,7 @@ impl Output {
     /// file, directly when it is a FIFO or a device.
     pub fn create(path: &Path) -> Result<Output, String> {
         let name = paths::display(path);
-        let fail = |e: io::Error| format!("{name}: {e}");
+        let fail = |e: io::Error| format!("{name}: {}", ost_ndb::io_words(&e));
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 return Err(format!("{name}: is a directory"));
@@ -252,7 +299,7 @@ pub fn write_failed(target: &str, e: &io::Error) -> u8 {
     if e.kind() == io::ErrorKind::BrokenPipe {
         closed_pipe();
     }
-    warn(format_args!("{target}: {e}"));
+    warn(format_args!("{target}: {}", ost_ndb::io_words(e)));
     2
 }
 

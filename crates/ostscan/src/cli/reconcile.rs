@@ -12,9 +12,11 @@ use ostscan::reconcile::{
     ListingSide, NotCompared, Options, ReconcileError, ReconcileFinding, ReconcileReport,
     ReconcileSummary, ServerFolderCount, ServerOnly, Tool, SCHEMA_VERSION, SRV_RULES,
 };
+use ostscan::report::count;
+use ostscan::report::style::{Painted, Palette};
 use ostscan::Severity;
 
-use super::output::warn;
+use super::output::{self, warn};
 use super::scan::{open_out, parse_severity, thread_pool};
 
 const AFTER_HELP: &str = "\
@@ -166,16 +168,19 @@ fn write_ndjson(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
 /// Items listed per section of the text form before referring to `--json`.
 const TEXT_LIMIT: usize = 50;
 
-fn write_text(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
+fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io::Result<()> {
     let s = &r.summary;
     writeln!(
         out,
-        "cache   {} ({} {}, {} items)",
-        r.cache.path, r.cache.client, r.cache.format, s.cache_items
+        "cache   {} ({} {}, {})",
+        r.cache.path,
+        r.cache.client,
+        r.cache.format,
+        count(s.cache_items, "item", "items")
     )?;
     writeln!(
         out,
-        "server  {} ({} listing{}, {} items)",
+        "server  {} ({} listing{}, {})",
         r.listing.path,
         r.listing.format.name(),
         if r.listing.format_detected {
@@ -183,7 +188,7 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
         } else {
             ""
         },
-        s.listing_entries
+        count(s.listing_entries, "item", "items")
     )?;
     writeln!(
         out,
@@ -215,7 +220,7 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
                     out,
                     "  {:<8}{:<9}{:>7}  {}",
                     rule.id,
-                    rule.severity.as_str(),
+                    Painted(palette.severity(rule.severity), rule.severity.as_str()),
                     n,
                     rule.summary
                 )?;
@@ -251,7 +256,7 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
             out,
             "{} {:8} {} {:?} (nid {:#x}, listing line {}, source key {})",
             f.rule,
-            f.severity.as_str(),
+            Painted(palette.severity(f.severity), f.severity.as_str()),
             f.folder,
             f.subject.as_deref().unwrap_or(""),
             f.nid,
@@ -302,8 +307,8 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
     if !r.errors.is_empty() {
         writeln!(
             out,
-            "\n{} errors (the result covers part of the input):",
-            s.errors
+            "\n{} (the result covers part of the input):",
+            count(s.errors, "error", "errors")
         )?;
         for e in r.errors.iter().take(TEXT_LIMIT) {
             writeln!(out, "  {}", error_text(r, e))?;
@@ -365,7 +370,7 @@ pub fn run(args: &ReconcileArgs) -> u8 {
     } else if args.ndjson {
         write_ndjson(&mut out, &report)
     } else {
-        write_text(&mut out, &report)
+        write_text(&mut out, &report, &output::palette(args.out.as_deref()))
     };
     if let Err(e) = written {
         return out.failed(&e);
@@ -400,7 +405,9 @@ pub fn run(args: &ReconcileArgs) -> u8 {
 fn report_failure(failure: &Failure) {
     match failure {
         Failure::Cache { path, error } => warn(format_args!("{path}: {error}")),
-        Failure::ListingUnreadable { path, error } => warn(format_args!("{path}: {error}")),
+        Failure::ListingUnreadable { path, error } => {
+            warn(format_args!("{path}: {}", ost_ndb::io_words(error)))
+        }
         Failure::ListingUnparsed { path, listing } => {
             let why = unusable(listing).unwrap_or_else(|| "has no usable item".to_string());
             warn(format_args!(

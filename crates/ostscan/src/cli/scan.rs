@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ostscan::report::{
-    summary_record, unreadable_reason, write_file_records, write_text, write_text_totals, Report,
+    count, summary_record, unreadable_reason, write_file_records, write_text_styled,
+    write_text_totals, Report,
 };
 use ostscan::rules::Severity;
 use ostscan::scan::{scan_files_ordered, FileScan, ScanOptions, Totals};
@@ -148,12 +149,39 @@ pub fn report_problem(scan: &FileScan) {
         FileScan::Scanned(r) if scan.status() == Status::Partial => {
             let c = ostscan::status::coverage(r);
             warn(format_args!(
-                "{}: read in part: {} errors; results cover {} of {} messages found",
-                r.file.path, c.errors, c.messages_read, c.messages
+                "{}: read in part: {}; results cover {} of {} found",
+                r.file.path,
+                count(c.errors, "error", "errors"),
+                c.messages_read,
+                count(c.messages, "message", "messages")
             ))
         }
         FileScan::Scanned(_) => {}
     }
+}
+
+/// The line on standard error once `--out PATH` is written: what the run
+/// found, since nothing else is shown ("49 files, 20 findings, 1 partial;
+/// wrote out.ndjson").
+pub fn report_written(totals: &Totals, path: &Path) {
+    let mut line = format!(
+        "{}, {}",
+        count(totals.files, "file", "files"),
+        count(totals.findings, "finding", "findings")
+    );
+    for (n, what) in [
+        (totals.files_partial, "partial"),
+        (totals.files_unreadable, "unreadable"),
+        (totals.files_skipped, "skipped as already done"),
+    ] {
+        if n > 0 {
+            line.push_str(&format!(", {n} {what}"));
+        }
+    }
+    warn(format_args!(
+        "{line}; wrote {}",
+        ostscan::paths::display(path)
+    ));
 }
 
 /// 2 if a file could not be read, or was read in part and not
@@ -227,6 +255,7 @@ pub fn run(args: &ScanArgs) -> u8 {
         verify_rows: args.verify_rows,
         log_text: args.log_text,
     };
+    let palette = output::palette(args.out.as_deref());
     let mut totals = Totals::new();
     let mut scans = Vec::new();
     scan_files_ordered(&pool, &args.files, &options, |index, scan| {
@@ -242,7 +271,7 @@ pub fn run(args: &ScanArgs) -> u8 {
                 return None;
             }
             Format::Ndjson => write_file_records(&mut out, &scan).and_then(|()| out.flush()),
-            Format::Text => write_text(&mut out, &scan).and_then(|()| out.flush()),
+            Format::Text => write_text_styled(&mut out, &scan, &palette).and_then(|()| out.flush()),
         };
         if let Err(e) = written {
             // Nothing more could be written: stop now, not after the
@@ -272,6 +301,9 @@ pub fn run(args: &ScanArgs) -> u8 {
     }
     if let Err(code) = out.finish() {
         return code;
+    }
+    if let Some(path) = &args.out {
+        report_written(&totals, path);
     }
     exit_code(&totals, args.fail_on, args.allow_partial)
 }

@@ -528,6 +528,7 @@ pub fn reconcile(
                     source_key: hex(key),
                     source_key_derived: r.source_key_derived,
                     nid: r.nid,
+                    nid_hex: crate::scan::nid_hex(r.nid),
                     kind: r.kind.name(),
                     folder: r.folder.to_string(),
                     folder_nid: r.folder_nid,
@@ -665,8 +666,8 @@ pub fn unusable(listing: &Listing) -> Option<String> {
     }
     if listing.error_count() > 0 {
         return Some(format!(
-            "has no usable item: {} errors",
-            listing.error_count()
+            "has no usable item: {}",
+            crate::report::count(listing.error_count(), "error", "errors")
         ));
     }
     None

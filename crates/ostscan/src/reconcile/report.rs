@@ -86,6 +86,8 @@ pub struct ReconcileFinding {
     /// Whether the cache's source key was derived from the item's MID.
     pub source_key_derived: bool,
     pub nid: u32,
+    /// `nid` as the text shows it (`0x200024`).
+    pub nid_hex: String,
     /// `contents` or `associated`.
     pub kind: &'static str,
     pub folder: String,

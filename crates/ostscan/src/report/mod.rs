@@ -4,6 +4,8 @@
 //! Shapes are documented in `docs/report.md`; `docs/report.schema.json`
 //! describes both the report object and every NDJSON record.
 
+pub mod style;
+
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -14,6 +16,7 @@ use crate::scan::{
     FolderReport, NamespacesView, Remedy, Summary, Totals,
 };
 use crate::sync_issues::{FolderFinding, SyncIssuesReport};
+use style::{Painted, Palette};
 
 /// The version of the report shape. Bumped only on incompatible changes;
 /// fields may be added within a version. 2: `status` gained `partial` (so
@@ -224,15 +227,29 @@ pub fn summary_record(totals: &Totals) -> Vec<u8> {
 /// How many findings the text form lists per file before referring to `--json`.
 pub const TEXT_FINDINGS_LIMIT: usize = 50;
 
-/// The text summary of one file.
+/// The text summary of one file, without colour.
 pub fn write_text(out: &mut dyn Write, scan: &FileScan) -> io::Result<()> {
+    write_text_styled(out, scan, &Palette::plain())
+}
+
+/// The text summary of one file, severities and problems in `palette`.
+pub fn write_text_styled(
+    out: &mut dyn Write,
+    scan: &FileScan,
+    palette: &Palette,
+) -> io::Result<()> {
     match scan {
         FileScan::Unreadable(u) => {
-            writeln!(out, "{}", u.file.path)?;
-            writeln!(out, "  UNREADABLE: {}", unreadable_reason(&u.error))?;
+            writeln!(out, "{}", Painted(palette.heading, &u.file.path))?;
+            writeln!(
+                out,
+                "  {}: {}",
+                Painted(palette.problem, "UNREADABLE"),
+                unreadable_reason(&u.error)
+            )?;
             writeln!(out)
         }
-        FileScan::Scanned(r) => write_text_report(out, r),
+        FileScan::Scanned(r) => write_text_report(out, r, palette),
     }
 }
 
@@ -250,10 +267,10 @@ pub fn unreadable_reason(error: &ErrorReport) -> String {
     }
 }
 
-fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
+fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> io::Result<()> {
     let f = &r.file;
     let s = &r.summary;
-    writeln!(out, "{}", f.path)?;
+    writeln!(out, "{}", Painted(palette.heading, &f.path))?;
     writeln!(
         out,
         "  {} {} (wVer {}), encryption {}, header CRC {}, {} bytes",
@@ -262,9 +279,9 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         f.wver.unwrap_or(0),
         f.crypt.unwrap_or("?"),
         if f.header_crc_ok == Some(true) {
-            "ok"
+            Painted(Default::default(), "ok")
         } else {
-            "MISMATCH"
+            Painted(palette.problem, "MISMATCH")
         },
         f.bytes.unwrap_or(0),
     )?;
@@ -273,9 +290,9 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
     }
     writeln!(
         out,
-        "  {} folders, {} messages ({} contents, {} associated, {} orphan)",
-        s.folders,
-        s.messages,
+        "  {}, {} ({} contents, {} associated, {} orphan)",
+        count(s.folders, "folder", "folders"),
+        count(s.messages, "message", "messages"),
         s.messages_by_kind.contents,
         s.messages_by_kind.associated,
         s.messages_by_kind.orphan
@@ -286,10 +303,11 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         let c = crate::status::coverage(r);
         writeln!(
             out,
-            "  read in part: {} errors; results cover {} of {} messages found{}",
-            c.errors,
+            "  {}: {}; results cover {} of {} found{}",
+            Painted(palette.problem, "read in part"),
+            count(c.errors, "error", "errors"),
             c.messages_read,
-            c.messages,
+            count(c.messages, "message", "messages"),
             if c.walk_incomplete {
                 " (folders, tables or pages were skipped: there may be more)"
             } else {
@@ -309,8 +327,11 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
     } else {
         writeln!(
             out,
-            "  {} findings: {} critical, {} warning, {} info",
-            s.findings, by.critical, by.warning, by.info
+            "  {}: {} critical, {} warning, {} info",
+            count(s.findings, "finding", "findings"),
+            by.critical,
+            by.warning,
+            by.info
         )?;
         // Catalogue order, worst severity first.
         let mut rules: Vec<_> = scan_rules()
@@ -322,7 +343,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
                 out,
                 "    {:<8}{:<9}{:>7}  {}",
                 rule.id,
-                rule.severity.as_str(),
+                Painted(palette.severity(rule.severity), rule.severity.as_str()),
                 s.findings_by_rule[rule.id],
                 rule.summary
             )?;
@@ -343,8 +364,13 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
             };
             writeln!(
                 out,
-                "    {}: {} findings ({} critical, {} warning, {} info) -> {}",
-                folder.path, folder.findings, by.critical, by.warning, by.info, action
+                "    {}: {} ({} critical, {} warning, {} info) -> {}",
+                folder.path,
+                count(folder.findings, "finding", "findings"),
+                by.critical,
+                by.warning,
+                by.info,
+                action
             )?;
         }
     }
@@ -353,10 +379,10 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
     if si.folders.sync_issues.is_some() || si.counts.conflict_items > 0 {
         writeln!(
             out,
-            "  Sync Issues: {} items, {} conflict items, {} logs ({} reporting errors)",
-            si.counts.items,
-            si.counts.conflict_items,
-            si.counts.log_messages,
+            "  Sync Issues: {}, {}, {} ({} reporting errors)",
+            count(si.counts.items, "item", "items"),
+            count(si.counts.conflict_items, "conflict item", "conflict items"),
+            count(si.counts.log_messages, "log", "logs"),
             si.counts.logs_with_errors
         )?;
     }
@@ -377,7 +403,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
                 out,
                 "    {} {} nid {:#x} {} {:?}: {}",
                 finding.rule,
-                finding.severity,
+                Painted(palette.severity(finding.severity), finding.severity),
                 finding.nid,
                 finding.folder,
                 finding.subject.as_deref().unwrap_or(""),
@@ -393,7 +419,14 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         }
     }
     if !r.errors.is_empty() {
-        writeln!(out, "  {} errors:", r.errors.len())?;
+        writeln!(
+            out,
+            "  {}:",
+            Painted(
+                palette.problem,
+                count(r.errors.len() as u64, "error", "errors")
+            )
+        )?;
         for e in r.errors.iter().take(TEXT_FINDINGS_LIMIT) {
             writeln!(
                 out,
@@ -415,8 +448,8 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
     writeln!(out)
 }
 
-/// `n` and the noun, singular or plural.
-fn count(n: u64, one: &str, many: &str) -> String {
+/// `n` and the noun, singular or plural: "1 finding", "2 findings".
+pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -508,8 +541,8 @@ pub fn write_text_totals(out: &mut dyn Write, totals: &Totals) -> io::Result<()>
     let by = &totals.findings_by_severity;
     writeln!(
         out,
-        "total: {} files ({} unreadable, {} read in part{}), {} messages, {} findings ({} critical, {} warning, {} info), {} folders to clear, {} errors",
-        totals.files,
+        "total: {} ({} unreadable, {} read in part{}), {}, {} ({} critical, {} warning, {} info), {} to clear, {}",
+        count(totals.files, "file", "files"),
         totals.files_unreadable,
         totals.files_partial,
         if totals.files_skipped > 0 {
@@ -517,12 +550,12 @@ pub fn write_text_totals(out: &mut dyn Write, totals: &Totals) -> io::Result<()>
         } else {
             String::new()
         },
-        totals.messages,
-        totals.findings,
+        count(totals.messages, "message", "messages"),
+        count(totals.findings, "finding", "findings"),
         by.critical,
         by.warning,
         by.info,
-        totals.folders_to_clear,
-        totals.errors
+        count(totals.folders_to_clear, "folder", "folders"),
+        count(totals.errors, "error", "errors")
     )
 }

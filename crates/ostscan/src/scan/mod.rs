@@ -213,6 +213,8 @@ impl Summary {
 pub struct FolderReport {
     pub path: String,
     pub nid: u32,
+    /// `nid` as the text forms show it (`0x8022`).
+    pub nid_hex: String,
     /// Items scanned in this folder (all kinds).
     pub messages: u64,
     pub findings: u64,
@@ -274,6 +276,8 @@ pub struct FindingReport {
     pub rule: &'static str,
     pub severity: Severity,
     pub nid: u32,
+    /// `nid` as the text forms show it (`0x200024`).
+    pub nid_hex: String,
     /// `contents`, `associated` or `orphan`.
     pub kind: &'static str,
     /// Folder path; empty for an orphan whose folder is unknown.
@@ -420,28 +424,53 @@ pub struct ErrorReport {
     pub structure: String,
     pub offset: u64,
     pub nid: Option<u32>,
+    /// `nid` as the text forms show it.
+    pub nid_hex: Option<String>,
     pub message: String,
 }
 
+/// A NID as the text forms show it: `0x` and lowercase hex.
+pub fn nid_hex(nid: u32) -> String {
+    format!("{nid:#x}")
+}
+
 impl ErrorReport {
-    fn from_walk(source: ErrorSource, e: &WalkError) -> ErrorReport {
+    /// An error of `structure` at `offset`, about node `nid` if any.
+    pub fn new(
+        source: ErrorSource,
+        structure: String,
+        offset: u64,
+        nid: Option<u32>,
+        message: String,
+    ) -> ErrorReport {
         ErrorReport {
             source,
-            structure: e.structure.clone(),
-            offset: e.offset,
-            nid: e.nid,
-            message: e.message.clone(),
+            structure,
+            offset,
+            nid,
+            nid_hex: nid.map(nid_hex),
+            message,
         }
     }
 
-    pub(crate) fn from_ndb(source: ErrorSource, e: &NdbError) -> ErrorReport {
-        ErrorReport {
+    fn from_walk(source: ErrorSource, e: &WalkError) -> ErrorReport {
+        ErrorReport::new(
             source,
-            structure: e.structure.to_string(),
-            offset: e.offset,
-            nid: None,
-            message: e.kind.to_string(),
-        }
+            e.structure.clone(),
+            e.offset,
+            e.nid,
+            e.message.clone(),
+        )
+    }
+
+    pub(crate) fn from_ndb(source: ErrorSource, e: &NdbError) -> ErrorReport {
+        ErrorReport::new(
+            source,
+            e.structure.to_string(),
+            e.offset,
+            None,
+            e.kind.to_string(),
+        )
     }
 }
 
@@ -537,6 +566,7 @@ fn finding_report(record: &ItemRecord, finding: Finding, ns: &Namespaces) -> Fin
         rule: finding.rule,
         severity: finding.severity,
         nid: record.nid,
+        nid_hex: nid_hex(record.nid),
         kind: record.kind.name(),
         folder: record.folder.to_string(),
         folder_nid: record.folder_nid,
@@ -576,6 +606,7 @@ fn folder_findings_of(folder: &Folder, ns: &Namespaces) -> Vec<FindingReport> {
             rule: finding.rule,
             severity: finding.severity,
             nid: folder.nid,
+            nid_hex: nid_hex(folder.nid),
             kind: "folder",
             folder: folder.path.to_string(),
             folder_nid: folder.nid,
@@ -684,7 +715,8 @@ fn evaluate(
     }
 }
 
-fn file_info(path: &Path, pst: &Pst<'_>, sha256: Option<String>) -> FileInfo {
+/// What the header of an open file says (`scan`'s and `info`'s `file`).
+pub fn file_info(path: &Path, pst: &Pst<'_>, sha256: Option<String>) -> FileInfo {
     let header = pst.header();
     FileInfo {
         path: FilePath::new(path),
@@ -914,6 +946,7 @@ fn roll_up(
         .map(|f| FolderReport {
             path: f.path.to_string(),
             nid: f.nid,
+            nid_hex: nid_hex(f.nid),
             messages: 0,
             findings: 0,
             findings_by_severity: SeverityCounts::default(),
@@ -1105,12 +1138,14 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
             folder_rules[i].insert(RULES.len(), ff.rule);
         }
     }
-    errors.extend(sync_report.errors.iter().map(|e| ErrorReport {
-        source: ErrorSource::Walk,
-        structure: e.structure.clone(),
-        offset: e.offset,
-        nid: e.nid,
-        message: e.message.clone(),
+    errors.extend(sync_report.errors.iter().map(|e| {
+        ErrorReport::new(
+            ErrorSource::Walk,
+            e.structure.clone(),
+            e.offset,
+            e.nid,
+            e.message.clone(),
+        )
     }));
     let client = pst.header().client;
     for (folder, rules) in folders.iter_mut().zip(folder_rules) {

@@ -1,0 +1,71 @@
+//! `ostscan completions SHELL` and `ostscan man [--dir DIR]`: what a
+//! package installs beside the binary, generated from the same clap
+//! definitions as the help, so they cannot drift from it.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, Command};
+use clap_complete::Shell;
+use ostscan::paths;
+
+use super::output::{self, warn};
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, powershell or elvish.
+    pub shell: Shell,
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// Write ostscan.1 and one page per subcommand (ostscan-scan.1, ...)
+    /// into this directory instead of printing ostscan.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The completion script of `shell` for `command`, on standard output.
+pub fn completions(args: &CompletionsArgs, mut command: Command) -> u8 {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "ostscan", &mut script);
+    match output::print(&script) {
+        Ok(()) => 0,
+        Err(code) => code,
+    }
+}
+
+/// The roff source of one page.
+fn page(command: Command) -> Vec<u8> {
+    let mut roff = Vec::new();
+    // Rendering into a Vec cannot fail.
+    let _ = clap_mangen::Man::new(command).render(&mut roff);
+    roff
+}
+
+/// ostscan(1) on standard output, or every page into `--dir`.
+pub fn man(args: &ManArgs, mut command: Command) -> u8 {
+    let Some(dir) = &args.dir else {
+        return match output::print(&page(command)) {
+            Ok(()) => 0,
+            Err(code) => code,
+        };
+    };
+    // Subcommands get their pages' names (their display names,
+    // ostscan-scan) and the global arguments once the tree is built.
+    command.build();
+    let mut pages = vec![("ostscan.1".to_string(), command.clone())];
+    for sub in command.get_subcommands() {
+        let name = sub.get_display_name().unwrap_or(sub.get_name());
+        pages.push((format!("{name}.1"), sub.clone()));
+    }
+    for (file, command) in pages {
+        let path = dir.join(&file);
+        let written = std::fs::File::create(&path).and_then(|mut f| f.write_all(&page(command)));
+        if let Err(e) = written {
+            warn(format_args!("{}: {e}", paths::display(&path)));
+            return 2;
+        }
+    }
+    0
+}
