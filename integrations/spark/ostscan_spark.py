@@ -397,6 +397,7 @@ def crash_records(path, problem, header):
             "structure": "ostscan process",
             "offset": 0,
             "nid": None,
+            "nid_hex": None,
             "message": "ostscan %s while scanning this file alone on %s; no results for it"
             % (problem, socket.gethostname()),
         }
