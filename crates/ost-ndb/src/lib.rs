@@ -7,6 +7,7 @@
 
 pub mod ltp;
 pub mod ndb;
+mod simd;
 
 pub use ndb::{
     io_words, Bid, BlockTrailer, Client, CryptMethod, Format, Header, NbtEntry, NdbError,

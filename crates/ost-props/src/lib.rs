@@ -28,10 +28,6 @@ pub mod time;
 pub mod view;
 // Message bodies stored as compressed RTF ([MS-OXRTFCP]).
 pub mod rtf_compressed;
-// The sorts of the walk's set-up.
-mod radix;
-// The NBT's message entries, collected without moving them.
-mod chunked;
 // Hex text of keys, PCLs and GUIDs.
 mod hex;
 

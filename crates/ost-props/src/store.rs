@@ -10,7 +10,6 @@ use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
 use ost_ndb::{NbtEntry, NdbError, Nid, NidType, Pst};
 
-use crate::chunked::ChunkedVec;
 pub use crate::item::walk_error_at;
 use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
 use crate::namespace::Namespaces;
@@ -98,7 +97,7 @@ pub struct Store<'a> {
     /// NBT entries of message nodes, in the order of the one NBT walk
     /// `item_refs` makes; each [`ItemRef`] holds the index of its own, so
     /// reading an item needs neither an NBT descent nor a search.
-    message_nodes: ChunkedVec<NbtEntry>,
+    message_nodes: Vec<NbtEntry>,
     /// The folder path of items whose folder is unknown.
     no_folder: Arc<str>,
 }
@@ -150,7 +149,7 @@ impl RowPolicy<'_> {
 /// The message nodes of the NBT ([`Store::walk_message_nodes`]).
 #[derive(Debug, Default)]
 pub struct MessageNodes {
-    entries: ChunkedVec<NbtEntry>,
+    entries: Vec<NbtEntry>,
     errors: Vec<WalkError>,
 }
 
@@ -310,7 +309,7 @@ impl<'a> Store<'a> {
             namespaces,
             folders: Vec::new(),
             errors,
-            message_nodes: ChunkedVec::default(),
+            message_nodes: Vec::new(),
             no_folder: Arc::from(""),
         };
         store.walk_folders();
@@ -693,7 +692,7 @@ impl<'a> Store<'a> {
             .collect();
         // By NID then index: the indices come in order, and the sort is
         // stable.
-        crate::radix::sort_by_key(&mut listed);
+        listed.sort_by_key(|p| p.0);
         let by_nid: HashMap<u32, usize> = self
             .folders
             .iter()
@@ -748,7 +747,7 @@ impl<'a> Store<'a> {
             .collect();
         // By BID then index: the indices come in order, and the sort is
         // stable.
-        crate::radix::sort_by_key(&mut keyed);
+        keyed.sort_by_key(|p| p.0);
         keyed.into_iter().map(|(_, i)| i).collect()
     }
 

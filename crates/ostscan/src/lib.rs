@@ -35,4 +35,4 @@ pub mod log_text;
 // Plain text of RTF, with the lines painted in one colour marked.
 pub mod rtf;
 // The prefilter of the error-code scan of log lines.
-mod hex_run;
+mod simd;

@@ -11,8 +11,8 @@
 
 use serde::Serialize;
 
-use crate::hex_run::has_eight_hex_digits;
 use crate::rtf::rtf_to_text;
+use crate::simd::has_eight_hex_digits;
 
 /// Colour-table index Outlook paints error lines with: red (255, 0, 0) in
 /// the table every real log carries (black, dark red, red).

@@ -1,89 +1,16 @@
+//! Word-at-a-time code, each next to the scalar code it must equal (the
+//! reference its tests compare it with), kept only where it pays 5% or more
+//! of a scan (docs/performance.md, "Vector code").
+//!
 //! Whether a text holds 8 ASCII hex digits in a row: the prefilter before
 //! the word scan for HRESULT codes in Sync Issues logs. Every byte of every
 //! log goes through it, and log text almost never has such a run, so it
-//! only has to say "no" fast: 64 bytes at a time with SSE2 (part of every
-//! x86-64 CPU, so known at compile time), 8 at a time (SWAR) elsewhere.
+//! only has to say "no" fast: 8 bytes at a time in a `u64` (SWAR), which
+//! runs 5% fewer instructions in a whole scan than the byte loop. (SSE2,
+//! 64 bytes at a time, saved another 1% and was removed.)
 
 /// Whether `bytes` holds 8 ASCII hex digits in a row.
 pub(crate) fn has_eight_hex_digits(bytes: &[u8]) -> bool {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    return has_eight_hex_digits_sse2(bytes);
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    has_eight_hex_digits_swar(bytes)
-}
-
-/// Whether `mask` (bit i: byte i is a hex digit) has 8 set bits in a row,
-/// or a run that continues the `carry` digits ending the previous chunk.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[inline]
-fn run_of_eight(mask: u64, carry: u32) -> bool {
-    // Runs of 2, 4, then 8 set bits, by doubling.
-    let two = mask & (mask >> 1);
-    let four = two & (two >> 2);
-    let eight = four & (four >> 4);
-    eight != 0 || carry + mask.trailing_ones() >= 8
-}
-
-/// The byte loop for what is left after the last whole chunk.
-fn finish(rest: &[u8], mut run: u32) -> bool {
-    for &b in rest {
-        run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
-        if run >= 8 {
-            return true;
-        }
-    }
-    false
-}
-
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-fn has_eight_hex_digits_sse2(bytes: &[u8]) -> bool {
-    use std::arch::x86_64::*;
-
-    /// Bit i set where byte i of the 16 at `chunk` is an ASCII hex digit.
-    #[inline(always)]
-    fn mask16(chunk: &[u8; 16]) -> u64 {
-        // SAFETY: SSE2 is enabled (the cfg of this function); the load
-        // reads the 16 bytes of `chunk` (unaligned load).
-        unsafe {
-            let v = _mm_loadu_si128(chunk.as_ptr().cast());
-            // Unsigned "x < n" as a signed compare with both sides moved by
-            // 0x80 (SSE2 has no unsigned byte compare).
-            let flip = _mm_set1_epi8(i8::MIN);
-            let below = |x: __m128i, n: u8| {
-                _mm_cmplt_epi8(_mm_xor_si128(x, flip), _mm_set1_epi8((n ^ 0x80) as i8))
-            };
-            let digit = below(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), 10);
-            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-            let letter = below(_mm_sub_epi8(folded, _mm_set1_epi8(b'a' as i8)), 6);
-            _mm_movemask_epi8(_mm_or_si128(digit, letter)) as u32 as u64
-        }
-    }
-
-    let quarter = |chunk: &[u8], at: usize| -> u64 {
-        chunk
-            .get(at..at + 16)
-            .and_then(|q| <&[u8; 16]>::try_from(q).ok())
-            .map_or(0, mask16)
-    };
-    let mut carry = 0;
-    let mut chunks = bytes.chunks_exact(64);
-    for chunk in &mut chunks {
-        let mask = quarter(chunk, 0)
-            | quarter(chunk, 16) << 16
-            | quarter(chunk, 32) << 32
-            | quarter(chunk, 48) << 48;
-        if run_of_eight(mask, carry) {
-            return true;
-        }
-        // Under 64: a full mask has a run of eight.
-        carry = mask.leading_ones();
-    }
-    finish(chunks.remainder(), carry)
-}
-
-/// 8 bytes at a time in a `u64` (SWAR), for CPUs without SSE2 code here.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-fn has_eight_hex_digits_swar(bytes: &[u8]) -> bool {
     // Hex digits in a row up to the end of the previous chunk. A run of 8
     // either fills a chunk or ends in one chunk and goes on in the next.
     let mut carry = 0;
@@ -100,11 +27,27 @@ fn has_eight_hex_digits_swar(bytes: &[u8]) -> bool {
     finish(chunks.remainder(), carry)
 }
 
+/// The scalar reference: [`has_eight_hex_digits`] a byte at a time.
+#[cfg(test)]
+fn has_eight_hex_digits_bytes(bytes: &[u8]) -> bool {
+    finish(bytes, 0)
+}
+
+/// The byte loop, from a run of `run` digits before `rest`.
+fn finish(rest: &[u8], mut run: u32) -> bool {
+    for &b in rest {
+        run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+        if run >= 8 {
+            return true;
+        }
+    }
+    false
+}
+
 /// Which of the 8 bytes of `x` (little-endian) are ASCII hex digits: bit i
 /// for byte i. Bytewise range tests on the low 7 bits, where adding a
 /// constant of at most 0x80 cannot carry into the next byte; bytes with
 /// the high bit set (UTF-8 beyond ASCII) are never digits.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn hex_digit_mask(x: u64) -> u8 {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -162,7 +105,7 @@ mod tests {
                     naive(&bytes),
                     "{b:#x} at {at}"
                 );
-                assert_eq!(has_eight_hex_digits_swar(&bytes), naive(&bytes));
+                assert_eq!(has_eight_hex_digits_bytes(&bytes), naive(&bytes));
                 // The run ends with the byte instead.
                 let mut bytes = vec![b'g'; 144];
                 bytes[at..at + 7].fill(b'c');
@@ -172,7 +115,7 @@ mod tests {
                     naive(&bytes),
                     "{b:#x} at {at}+7"
                 );
-                assert_eq!(has_eight_hex_digits_swar(&bytes), naive(&bytes));
+                assert_eq!(has_eight_hex_digits_bytes(&bytes), naive(&bytes));
             }
         }
     }
@@ -184,7 +127,7 @@ mod tests {
                 proptest::sample::select(b"0a9FfGx \xe9-".to_vec()), 0..300),
         ) {
             proptest::prop_assert_eq!(has_eight_hex_digits(&bytes), naive(&bytes));
-            proptest::prop_assert_eq!(has_eight_hex_digits_swar(&bytes), naive(&bytes));
+            proptest::prop_assert_eq!(has_eight_hex_digits_bytes(&bytes), naive(&bytes));
         }
 
         #[test]
@@ -197,7 +140,7 @@ mod tests {
             bytes.extend(std::iter::repeat_n(b'E', run));
             bytes.extend(std::iter::repeat_n(b'.', tail));
             proptest::prop_assert_eq!(has_eight_hex_digits(&bytes), run >= 8);
-            proptest::prop_assert_eq!(has_eight_hex_digits_swar(&bytes), run >= 8);
+            proptest::prop_assert_eq!(has_eight_hex_digits_bytes(&bytes), run >= 8);
         }
     }
 }
