@@ -355,6 +355,11 @@ fn findings_carry_both_versions_decoded() {
         "111111111111111111111111111111110000005a"
     );
     assert!(f["old_nid"].as_u64().unwrap() > 0 && f["new_nid"].as_u64().unwrap() > 0);
+    // The NIDs also as the text shows them.
+    for side in ["old", "new"] {
+        let nid = f[format!("{side}_nid")].as_u64().unwrap();
+        assert_eq!(f[format!("{side}_nid_hex")], format!("{nid:#x}"));
+    }
     let detail = f["detail"].as_str().unwrap();
     assert!(detail.contains("back by 10"), "{detail}");
 

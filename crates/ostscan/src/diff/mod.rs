@@ -36,6 +36,7 @@ use ost_props::{
 
 use crate::paths::FilePath;
 use crate::rules::{RuleInfo, Severity};
+use crate::scan::nid_hex;
 use crate::sync_issues::{parse_entry_id, EntryId};
 
 pub use report::*;
@@ -461,11 +462,13 @@ fn compare_bodies(
     let read = |pst: &Pst<'_>, side: Side, nid: u32| {
         body::body_fingerprint(pst, nid).map_err(|e| {
             let w = ost_props::store::walk_error_at(pst, &e, nid, "message body");
+            let nid = w.nid.unwrap_or(nid);
             DiffError {
                 side,
                 structure: w.structure,
                 offset: w.offset,
-                nid: w.nid.or(Some(nid)),
+                nid: Some(nid),
+                nid_hex: Some(nid_hex(nid)),
                 message: format!("reading the body (DIFF003 not checked): {}", w.message),
             }
         })
@@ -622,6 +625,8 @@ pub fn diff_snapshots_with(
                 search_key: search_key.clone(),
                 old_nid: o.nid,
                 new_nid: n.nid,
+                old_nid_hex: nid_hex(o.nid),
+                new_nid_hex: nid_hex(n.nid),
                 old_folder: o.folder.to_string(),
                 new_folder: n.folder.to_string(),
                 subject: n.subject.clone().or_else(|| o.subject.clone()),
@@ -639,6 +644,8 @@ pub fn diff_snapshots_with(
                 search_key: search_key.clone(),
                 old_nid: o.nid,
                 new_nid: n.nid,
+                old_nid_hex: nid_hex(o.nid),
+                new_nid_hex: nid_hex(n.nid),
                 old_folder: o.folder.to_string(),
                 new_folder: n.folder.to_string(),
                 subject: n.subject.clone().or_else(|| o.subject.clone()),

@@ -41,6 +41,9 @@ pub struct DiffFinding {
     pub search_key: Option<String>,
     pub old_nid: u32,
     pub new_nid: u32,
+    /// The NIDs as the text shows them (`0x…`).
+    pub old_nid_hex: String,
+    pub new_nid_hex: String,
     pub old_folder: String,
     pub new_folder: String,
     /// NEW's subject (OLD's when NEW has none).
@@ -67,6 +70,8 @@ pub struct DiffFinding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ListedItem {
     pub nid: u32,
+    /// `nid` as the text shows it (`0x…`).
+    pub nid_hex: String,
     /// `contents` or `associated`.
     pub kind: &'static str,
     pub folder: String,
@@ -82,6 +87,7 @@ impl ListedItem {
     pub fn new(r: &ItemRecord, namespaces: &ost_props::Namespaces) -> ListedItem {
         ListedItem {
             nid: r.nid,
+            nid_hex: nid_hex(r.nid),
             kind: r.kind.name(),
             folder: r.folder.to_string(),
             subject: r.subject.clone(),
@@ -106,12 +112,16 @@ pub struct MovedItem {
     pub search_key: Option<String>,
     pub old_nid: u32,
     pub new_nid: u32,
+    /// The NIDs as the text shows them (`0x…`).
+    pub old_nid_hex: String,
+    pub new_nid_hex: String,
     pub old_folder: String,
     pub new_folder: String,
     pub subject: Option<String>,
 }
 
 pub use crate::scan::SeverityCounts;
+use crate::scan::nid_hex;
 
 /// Matched pairs by how they were matched.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -177,6 +187,8 @@ pub struct DiffError {
     pub structure: String,
     pub offset: u64,
     pub nid: Option<u32>,
+    /// `nid` as the text shows it (`0x…`).
+    pub nid_hex: Option<String>,
     pub message: String,
 }
 
@@ -187,6 +199,7 @@ impl DiffError {
             structure: e.structure.clone(),
             offset: e.offset,
             nid: e.nid,
+            nid_hex: e.nid.map(nid_hex),
             message: e.message.clone(),
         }
     }
