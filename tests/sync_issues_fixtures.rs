@@ -1017,5 +1017,14 @@ fn log_messages_count_logs_only() {
     assert_eq!(counts["log_messages"], 5);
     assert_eq!(counts["other_items"], 5);
     assert_eq!(counts["items"], 12);
+    // The text's numbers add up: 12 = 2 conflict items + 5 logs + 5 other.
+    let out = common::ostscan(&["scan", path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "Sync Issues: 12 items, 2 conflict items, 5 logs (3 reporting errors), 5 other"
+        ),
+        "{text}"
+    );
     std::fs::remove_file(&path).ok();
 }

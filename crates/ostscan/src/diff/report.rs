@@ -120,8 +120,8 @@ pub struct MovedItem {
     pub subject: Option<String>,
 }
 
-pub use crate::scan::SeverityCounts;
 use crate::scan::nid_hex;
+pub use crate::scan::SeverityCounts;
 
 /// Matched pairs by how they were matched.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

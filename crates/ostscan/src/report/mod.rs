@@ -377,9 +377,15 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
     write_remedy_notes(out, r)?;
     let si = &r.sync_issues;
     if si.folders.sync_issues.is_some() || si.counts.conflict_items > 0 {
+        // Items that are neither (failed-item copies, notes) are counted,
+        // so that the three numbers add up to the first.
+        let other = match si.counts.other_items {
+            0 => String::new(),
+            n => format!(", {n} other"),
+        };
         writeln!(
             out,
-            "  Sync Issues: {}, {}, {} ({} reporting errors)",
+            "  Sync Issues: {}, {}, {} ({} reporting errors){other}",
             count(si.counts.items, "item", "items"),
             count(si.counts.conflict_items, "conflict item", "conflict items"),
             count(si.counts.log_messages, "log", "logs"),
