@@ -585,3 +585,65 @@ fn name_to_id_maps_resolve() {
     });
     assert!(found);
 }
+
+/// Every value of every message, read in pieces and by prefix, equals the
+/// value read whole; values in subnodes come one data block a piece.
+#[test]
+fn values_in_pieces_and_prefixes_equal_the_whole() {
+    let mut in_subnodes = 0;
+    for path in corpus_files() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if DAMAGED.contains(&name.as_str()) {
+            continue;
+        }
+        let pst = Pst::open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for e in pst.nbt_iter() {
+            let e = e.unwrap_or_else(|err| panic!("{name}: NBT: {err}"));
+            if e.nid.nid_type() != NidType::NormalMessage {
+                continue;
+            }
+            let pc = PropertyContext::open(pst.node_from_entry(&e)).unwrap();
+            for entry in pc.entries() {
+                let entry = entry.unwrap();
+                let whole = pc.value(&entry).unwrap().data.into_owned();
+                let pieces = pc.value_pieces(&entry).unwrap();
+                if let Some(total) = pieces.total_len() {
+                    assert_eq!(total, whole.len() as u64, "{name} {:#x}", e.nid.0);
+                }
+                let pieces: Vec<_> = pieces.map(Result::unwrap).collect();
+                if pieces.len() > 1 {
+                    in_subnodes += 1;
+                }
+                assert_eq!(
+                    pieces.concat(),
+                    whole,
+                    "{name} {:#x} {:#06x}",
+                    e.nid.0,
+                    entry.id
+                );
+                for max in [
+                    0,
+                    1,
+                    7,
+                    4096,
+                    whole.len().saturating_sub(1),
+                    whole.len(),
+                    whole.len() + 1,
+                ] {
+                    let (prefix, longer) = pc.value_prefix(&entry, max).unwrap();
+                    let want = &whole[..max.min(whole.len())];
+                    assert_eq!(
+                        &*prefix, want,
+                        "{name} {:#x} {:#06x} max {max}",
+                        e.nid.0, entry.id
+                    );
+                    assert_eq!(longer, whole.len() > max, "{name} {:#x} max {max}", e.nid.0);
+                }
+            }
+        }
+    }
+    println!("{in_subnodes} values in more than one data block");
+    if corpus().is_some() {
+        assert!(in_subnodes > 0, "the corpus has multi-block values");
+    }
+}

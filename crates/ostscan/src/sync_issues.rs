@@ -22,7 +22,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use ost_ndb::ltp::heap::hnid_is_hid;
 use ost_ndb::ltp::{LtpError, LtpErrorKind, PropValue, PropertyContext};
 use ost_ndb::{Nid, Pst};
 use ost_props::store::prop_string;
@@ -936,41 +935,15 @@ fn prop_prefix<'p>(
     let Some(entry) = pc.entry(id)? else {
         return Ok(None);
     };
-    let hnid = entry.hnid();
-    let mut more_blocks = false;
-    let mut bytes: Vec<u8> = if hnid == 0 || hnid_is_hid(hnid) {
-        // In the heap: at most one heap item (under 4 KiB).
-        pc.value(&entry)?.as_bytes().to_vec()
-    } else {
-        let node = pc.heap().subnode(hnid)?;
-        let tree = node.data_blocks().map_err(LtpError::from)?;
-        let mut out = Vec::new();
-        let blocks = tree.blocks.len();
-        for (i, bid) in tree.blocks.into_iter().enumerate() {
-            let block = node.block(bid).map_err(LtpError::from)?;
-            if out.is_empty() {
-                // Most logs fit in one block, already in a buffer of its own.
-                out = block.into_owned();
-            } else {
-                out.extend_from_slice(&block);
-            }
-            if out.len() >= max {
-                more_blocks = i + 1 < blocks;
-                break;
-            }
-        }
-        out
-    };
     // Whole UTF-16 code units only.
     let keep = if entry.prop_type == ost_ndb::ltp::prop_type::UNICODE {
         max & !1
     } else {
         max
     };
-    let cut = more_blocks || bytes.len() > keep;
-    bytes.truncate(keep);
+    let (bytes, cut) = pc.value_prefix(&entry, keep)?;
     Ok(Some((
-        PropValue::new(entry.id, entry.prop_type, std::borrow::Cow::Owned(bytes)),
+        PropValue::new(entry.id, entry.prop_type, bytes),
         cut,
     )))
 }

@@ -16,7 +16,7 @@ pub use bth::{Bth, BthEntry, BthHeader};
 pub use error::{LtpError, LtpErrorKind};
 pub use heap::{Heap, Hid};
 pub use namemap::{NameMap, NamedProp, PropName};
-pub use pc::{PcEntry, PropertyContext};
+pub use pc::{PcEntry, PropertyContext, ValuePieces};
 pub use replica_map::ReplicaMap;
 pub use tc::{Column, Row, TableContext, TcInfo};
 pub use value::{prop_type, PropValue};

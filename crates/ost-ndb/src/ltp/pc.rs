@@ -8,10 +8,10 @@ use std::borrow::Cow;
 
 use super::bth::{Bth, BthHeader, BthIter};
 use super::error::{LtpError, LtpErrorKind, Result};
-use super::heap::{client_sig, Heap};
+use super::heap::{client_sig, hnid_is_hid, Heap};
 use super::value::{storage, PropValue, Storage};
 use crate::ndb::bytes::{u16_at, u32_at};
-use crate::ndb::Node;
+use crate::ndb::{Bid, Node};
 
 /// One record of a PC's BTH: the property id and type, and the stored
 /// dwValueHnid (inline value or HNID). Resolve it with
@@ -115,6 +115,70 @@ impl<'a> PropertyContext<'a> {
         Ok(PropValue::new(e.id, e.prop_type, data))
     }
 
+    /// A record's value piece by piece, for values a reader wants only the
+    /// start of, or wants to hash without holding (bodies, logs): a value
+    /// in the heap is one piece; a value in a subnode is one piece per data
+    /// block, each read and decoded only when the iterator reaches it.
+    pub fn value_pieces<'s>(&'s self, e: &PcEntry<'s>) -> Result<ValuePieces<'s>> {
+        let hnid = e.hnid();
+        let in_subnode =
+            matches!(storage(e.prop_type), Storage::Variable) && hnid != 0 && !hnid_is_hid(hnid);
+        if !in_subnode {
+            let value = self.value(e)?;
+            return Ok(ValuePieces {
+                total: Some(value.data.len() as u64),
+                state: Pieces::Whole(Some(value.data)),
+            });
+        }
+        let node = self.heap.subnode(hnid)?;
+        let tree = node.data_blocks().map_err(LtpError::from)?;
+        let total = match tree.blocks.len() {
+            0 => Some(0),
+            _ => tree.total,
+        };
+        Ok(ValuePieces {
+            total,
+            state: Pieces::Blocks {
+                node,
+                blocks: tree.blocks.into_iter(),
+            },
+        })
+    }
+
+    /// The first `max` bytes of a record's value (whole pieces are read,
+    /// then cut), and whether the value is longer.
+    pub fn value_prefix<'s>(
+        &'s self,
+        e: &PcEntry<'s>,
+        max: usize,
+    ) -> Result<(Cow<'s, [u8]>, bool)> {
+        let mut pieces = self.value_pieces(e)?;
+        let mut out: Option<Cow<'s, [u8]>> = None;
+        let mut longer = false;
+        for piece in pieces.by_ref() {
+            let piece = piece?;
+            match out.as_mut() {
+                // Most values are one piece: kept as it came (borrowed, or
+                // the one decoded block).
+                None => out = Some(piece),
+                Some(o) => o.to_mut().extend_from_slice(&piece),
+            }
+            if out.as_ref().map_or(0, |o| o.len()) >= max {
+                longer = pieces.has_more();
+                break;
+            }
+        }
+        let mut out = out.unwrap_or(Cow::Borrowed(&[]));
+        if out.len() > max {
+            longer = true;
+            match &mut out {
+                Cow::Borrowed(b) => *b = &b[..max],
+                Cow::Owned(v) => v.truncate(max),
+            }
+        }
+        Ok((out, longer))
+    }
+
     /// The records in property id order, unresolved.
     pub fn entries(&self) -> PcEntries<'_, 'a> {
         let tree = self.tree();
@@ -151,6 +215,53 @@ impl<'a> PropertyContext<'a> {
 
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.bth.root == 0 || self.len()? == 0)
+    }
+}
+
+/// A property value in pieces ([`PropertyContext::value_pieces`]).
+pub struct ValuePieces<'s> {
+    total: Option<u64>,
+    state: Pieces<'s>,
+}
+
+enum Pieces<'s> {
+    /// A value read whole (inline or in the heap); `None` once handed out.
+    Whole(Option<Cow<'s, [u8]>>),
+    /// A value in a subnode: its data blocks still to read.
+    Blocks {
+        node: Node<'s>,
+        blocks: std::vec::IntoIter<Bid>,
+    },
+}
+
+impl ValuePieces<'_> {
+    /// The value's length when it is known before reading it all: a value
+    /// in the heap, or a tree of blocks (its XBLOCK's lcbTotal). `None` for
+    /// one data block, whose length is that of the one piece.
+    pub fn total_len(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// Whether pieces are left.
+    pub fn has_more(&self) -> bool {
+        match &self.state {
+            Pieces::Whole(v) => v.is_some(),
+            Pieces::Blocks { blocks, .. } => blocks.len() > 0,
+        }
+    }
+}
+
+impl<'s> Iterator for ValuePieces<'s> {
+    type Item = Result<Cow<'s, [u8]>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.state {
+            Pieces::Whole(v) => v.take().map(Ok),
+            Pieces::Blocks { node, blocks } => {
+                let bid = blocks.next()?;
+                Some(node.block(bid).map_err(LtpError::from))
+            }
+        }
     }
 }
 

@@ -4,8 +4,7 @@
 //! compares the bodies too. Bodies are hashed as they are read, one data
 //! block at a time, and never kept; `scan` never reads them.
 
-use ost_ndb::ltp::heap::hnid_is_hid;
-use ost_ndb::ltp::{prop_type, LtpError, PropertyContext};
+use ost_ndb::ltp::{LtpError, PropertyContext};
 use ost_ndb::{Nid, Pst};
 use sha2::{Digest, Sha256};
 
@@ -63,36 +62,23 @@ fn prop_digest(pc: &PropertyContext<'_>, id: u16) -> Result<Option<[u8; 32]>, Lt
     };
     let mut hasher = Sha256::new();
     hasher.update(entry.prop_type.to_le_bytes());
-    let hnid = entry.hnid();
-    // Only a string or binary value can live in a subnode; any other type
-    // (a damaged or hostile PC) is hashed as its value resolves.
-    let variable = matches!(
-        entry.prop_type,
-        prop_type::STRING8 | prop_type::UNICODE | prop_type::BINARY
-    );
-    let length = if !variable || hnid == 0 || hnid_is_hid(hnid) {
-        // In the PC record or the heap: one heap item, under 4 KiB.
-        let value = pc.value(&entry)?;
-        hasher.update(value.as_bytes());
-        value.as_bytes().len() as u64
-    } else {
-        let node = pc.heap().subnode(hnid)?;
-        let tree = node.data_blocks().map_err(LtpError::from)?;
-        let mut hashed = 0u64;
-        let mut read = 0u64;
-        for bid in tree.blocks {
-            if hashed >= MAX_HASHED_BYTES {
-                break;
-            }
-            let block = node.block(bid).map_err(LtpError::from)?;
-            let take = (MAX_HASHED_BYTES - hashed).min(block.len() as u64) as usize;
-            hasher.update(&block[..take]);
-            hashed += take as u64;
-            read += block.len() as u64;
+    let mut pieces = pc.value_pieces(&entry)?;
+    let known = pieces.total_len();
+    let mut hashed = 0u64;
+    let mut read = 0u64;
+    for piece in pieces.by_ref() {
+        let piece = piece?;
+        let take = (MAX_HASHED_BYTES - hashed).min(piece.len() as u64) as usize;
+        hasher.update(&piece[..take]);
+        hashed += take as u64;
+        read += piece.len() as u64;
+        if hashed >= MAX_HASHED_BYTES {
+            break;
         }
-        // lcbTotal of a tree of blocks; one block's own length otherwise.
-        tree.total.unwrap_or(read)
-    };
+    }
+    // The stored length (lcbTotal of a tree of blocks); what was read
+    // otherwise.
+    let length = known.unwrap_or(read);
     hasher.update(length.to_le_bytes());
     Ok(Some(hasher.finalize().into()))
 }
