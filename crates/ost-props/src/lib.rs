@@ -6,6 +6,7 @@
 
 // Synchronization metadata model: change keys, PCLs and their comparison.
 pub mod compare;
+pub mod entry_id;
 pub mod guid;
 pub mod pcl;
 pub mod xid;

@@ -37,7 +37,7 @@ use ost_props::{
 use crate::paths::FilePath;
 use crate::rules::{RuleInfo, Severity};
 use crate::scan::nid_hex;
-use crate::sync_issues::{parse_entry_id, EntryId};
+use ost_props::entry_id::{parse_entry_id, EntryId};
 
 pub use report::*;
 

@@ -32,10 +32,10 @@ use crate::rules::{
     RULES,
 };
 use crate::sync_issues::{
-    self, is_conflict, is_log_message, parse_entry_id, EntryId, FolderFinding, LogIndex, ReadLog,
-    SyncIssuesReport,
+    self, is_conflict, is_log_message, FolderFinding, LogIndex, ReadLog, SyncIssuesReport,
 };
 use crate::walk::visit_items;
+use ost_props::entry_id::{parse_entry_id, EntryId};
 
 /// Every rule a scan reports: the item rules of [`RULES`], then SYNC010,
 /// which weighs a folder's item findings against Outlook's own Sync Issues
