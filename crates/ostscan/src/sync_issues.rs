@@ -36,7 +36,7 @@ use crate::log_text::{
     Resolution, ResolvedProperty, TextSource,
 };
 use crate::proof::hex;
-use crate::rules::{RuleInfo, Severity};
+use crate::rules::Severity;
 
 use ost_props::rtf_compressed;
 pub use ost_props::tags::PR_ADDITIONAL_REN_ENTRYIDS;
@@ -77,11 +77,7 @@ const MAX_LOG_TEXT_BYTES: usize = 8_000;
 /// Red lines, folder names and counts kept per log.
 const MAX_LOG_ENTRIES: usize = 64;
 
-pub const SYNC010: RuleInfo = RuleInfo {
-    id: "SYNC010",
-    severity: Severity::Critical,
-    summary: "Outlook logged sync errors or conflicts for a folder whose items also have SYNC00x findings",
-};
+pub use crate::rules::SYNC010;
 
 /// How a special folder was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -35,7 +35,7 @@ use ost_props::{
 };
 
 use crate::paths::FilePath;
-use crate::rules::{RuleInfo, Severity};
+use crate::rules::RuleInfo;
 use crate::scan::nid_hex;
 use ost_props::entry_id::{parse_entry_id, EntryId};
 
@@ -46,24 +46,7 @@ pub use report::*;
 /// 2: a path that is not UTF-8 is an object `{"bytes", "text"}`.
 pub const SCHEMA_VERSION: u32 = 2;
 
-pub const DIFF001: RuleInfo = RuleInfo {
-    id: "DIFF001",
-    severity: Severity::Critical,
-    summary: "the item's version went backwards between OLD and NEW",
-};
-pub const DIFF002: RuleInfo = RuleInfo {
-    id: "DIFF002",
-    severity: Severity::Warning,
-    summary: "OLD's and NEW's versions conflict: neither includes the other",
-};
-pub const DIFF003: RuleInfo = RuleInfo {
-    id: "DIFF003",
-    severity: Severity::Warning,
-    summary: "the item's content changed but its change key did not",
-};
-
-/// The diff rules, in report order.
-pub static DIFF_RULES: &[RuleInfo] = &[DIFF001, DIFF002, DIFF003];
+pub use crate::rules::{DIFF001, DIFF002, DIFF003, DIFF_RULES};
 
 /// PR_RECORD_KEY on the message store node.
 const PR_RECORD_KEY: u16 = 0x0FF9;

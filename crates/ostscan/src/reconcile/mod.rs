@@ -48,7 +48,7 @@ use ost_props::{
 use crate::diff::{snapshot, Snapshot};
 use crate::paths::FilePath;
 use crate::proof::{hex, pcl_view_in_store, ChangeKeyView};
-use crate::rules::{RuleInfo, Severity};
+use crate::rules::RuleInfo;
 use crate::scan::{NamespacesView, ReplicaView, SeverityCounts};
 use crate::status::Status;
 
@@ -60,33 +60,7 @@ pub use report::*;
 /// keeps it).
 pub const SCHEMA_VERSION: u32 = 1;
 
-pub const SRV001: RuleInfo = RuleInfo {
-    id: "SRV001",
-    severity: Severity::Critical,
-    summary: "the server's version went backwards: it holds a lower counter than the cache for a change the server made",
-};
-pub const SRV002: RuleInfo = RuleInfo {
-    id: "SRV002",
-    severity: Severity::Warning,
-    summary: "the cache's and the server's versions conflict: neither includes the other",
-};
-pub const SRV003: RuleInfo = RuleInfo {
-    id: "SRV003",
-    severity: Severity::Info,
-    summary: "pending download: the server's version includes the cache's and is newer",
-};
-pub const SRV004: RuleInfo = RuleInfo {
-    id: "SRV004",
-    severity: Severity::Info,
-    summary:
-        "pending upload: the cache's change key is its own and its version includes the server's",
-};
-
-/// The reconcile rules, in report order.
-pub static SRV_RULES: &[RuleInfo] = &[SRV001, SRV002, SRV003, SRV004];
-
-/// The rules whose remedy is *Clear Offline Items* on the folder.
-pub const CLEAR_OFFLINE_ITEMS_RULES: &[&str] = &["SRV001"];
+pub use crate::rules::{SRV001, SRV002, SRV003, SRV004, SRV_RULES};
 
 /// What [`reconcile`] lists besides the findings.
 #[derive(Clone, Copy, Debug, Default)]
@@ -515,7 +489,7 @@ pub fn reconcile(
                     *f.findings_by_rule.entry(rule.id).or_insert(0) += 1;
                     f.findings_by_severity.add(rule.severity, 1);
                     f.worst_severity = f.worst_severity.max(Some(rule.severity));
-                    if CLEAR_OFFLINE_ITEMS_RULES.contains(&rule.id) {
+                    if crate::rules::clears_offline_items(rule.id) {
                         f.recommend_clear_offline_items = true;
                     }
                     if rule.id == SRV004.id {

@@ -9,7 +9,11 @@
 //! missing or undecodable, the rules that would need its decoded value stay
 //! silent (see `docs/rules.md`).
 
+mod diff;
+mod item;
+mod server;
 mod sync;
+mod sync_issues;
 #[cfg(test)]
 mod tests;
 
@@ -17,7 +21,11 @@ use core::fmt;
 
 use serde::Serialize;
 
+pub use diff::*;
+pub use item::*;
+pub use server::*;
 pub use sync::{check, check_into, check_local_change, check_row_against_item};
+pub use sync_issues::*;
 
 /// How much a finding matters. Ordered: `Info < Warning < Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -60,10 +68,68 @@ impl fmt::Display for Severity {
 pub struct RuleInfo {
     /// Stable identifier, e.g. `SYNC002`. Never reused for another meaning.
     pub id: &'static str,
+    /// What the rule looks at.
+    #[serde(skip)]
+    pub scope: Scope,
+    /// What an OST's folder with a finding of this rule needs.
+    #[serde(skip)]
+    pub remedy: OstRemedy,
     /// Severity of every finding of this rule.
     pub severity: Severity,
     /// One-line meaning.
     pub summary: &'static str,
+}
+
+/// What a rule looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One item's (or folder's) change key and PCL (`rules/item.rs`).
+    Item,
+    /// An item against its contents-table row (`rules/item.rs`).
+    Row,
+    /// Outlook's Sync Issues records against the item findings
+    /// (`rules/sync_issues.rs`).
+    SyncIssues,
+    /// Two copies of one mailbox (`rules/diff.rs`).
+    Diff,
+    /// The cache against the server's listing (`rules/server.rs`).
+    Server,
+}
+
+/// What the folder of an OST item with a finding needs (docs/rules.md,
+/// "Remedies, from mildest"). A PST has no offline items: there the
+/// remedy is to compare with the item's source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OstRemedy {
+    /// Clear Offline Items on the folder (after saving local-only changes).
+    ClearOfflineItems,
+    /// A change of this cache not yet on the server: clearing would lose it.
+    KeepLocalChange,
+    /// Nothing as a rule (a spec deviation that does not break sync, or a
+    /// comparison whose answer depends on which copy is right).
+    Nothing,
+}
+
+/// Every rule of every command, in report order: the item rules, SYNC010,
+/// the diff rules, the server rules. docs/rules.md has a heading for each
+/// (a test holds the two together).
+pub static CATALOGUE: &[&RuleInfo] = &[
+    &CK001, &CK002, &PCL001, &PCL002, &PCL003, &PCL004, &PCL005, &SYNC001, &SYNC002, &SYNC003,
+    &SYNC004, &SYNC005, &ROW001, &SYNC010, &DIFF001, &DIFF002, &DIFF003, &SRV001, &SRV002, &SRV003,
+    &SRV004,
+];
+
+/// Looks a rule up by id (case-insensitive), in the item rules.
+pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
+    RULES.iter().find(|rule| rule.id.eq_ignore_ascii_case(id))
+}
+
+/// Whether a finding of rule `id` makes its OST folder one to clear
+/// (its remedy is [`OstRemedy::ClearOfflineItems`]).
+pub fn clears_offline_items(id: &str) -> bool {
+    CATALOGUE
+        .iter()
+        .any(|rule| rule.id == id && rule.remedy == OstRemedy::ClearOfflineItems)
 }
 
 /// One problem found on one item.
@@ -95,83 +161,4 @@ pub struct SyncProps<'a> {
     pub change_key: Option<&'a [u8]>,
     /// PR_PREDECESSOR_CHANGE_LIST (0x65E3): SizedXid entries.
     pub pcl: Option<&'a [u8]>,
-}
-
-pub const CK001: RuleInfo = RuleInfo {
-    id: "CK001",
-    severity: Severity::Warning,
-    summary: "change key missing while a PCL exists",
-};
-pub const CK002: RuleInfo = RuleInfo {
-    id: "CK002",
-    severity: Severity::Critical,
-    summary: "change key is not a valid XID",
-};
-pub const PCL001: RuleInfo = RuleInfo {
-    id: "PCL001",
-    severity: Severity::Warning,
-    summary: "PCL missing while a change key exists",
-};
-pub const PCL002: RuleInfo = RuleInfo {
-    id: "PCL002",
-    severity: Severity::Critical,
-    summary: "PCL is malformed",
-};
-pub const PCL003: RuleInfo = RuleInfo {
-    id: "PCL003",
-    severity: Severity::Warning,
-    summary: "one namespace GUID appears more than once in the PCL",
-};
-pub const PCL004: RuleInfo = RuleInfo {
-    id: "PCL004",
-    severity: Severity::Info,
-    summary: "PCL entries are not sorted by namespace GUID",
-};
-pub const PCL005: RuleInfo = RuleInfo {
-    id: "PCL005",
-    severity: Severity::Warning,
-    summary: "PCL holds the change key's namespace with a different LocalId length",
-};
-pub const SYNC001: RuleInfo = RuleInfo {
-    id: "SYNC001",
-    severity: Severity::Warning,
-    summary: "the change key's namespace is absent from the PCL",
-};
-pub const SYNC002: RuleInfo = RuleInfo {
-    id: "SYNC002",
-    severity: Severity::Critical,
-    summary: "PCL counter is higher than the change key's: the change key went backwards",
-};
-pub const SYNC003: RuleInfo = RuleInfo {
-    id: "SYNC003",
-    severity: Severity::Warning,
-    summary: "PCL counter is lower than the change key's: the PCL was not updated",
-};
-
-pub const SYNC004: RuleInfo = RuleInfo {
-    id: "SYNC004",
-    severity: Severity::Info,
-    summary: "local change pending upload: the change key is this cache's own and the PCL holds the server's version",
-};
-pub const SYNC005: RuleInfo = RuleInfo {
-    id: "SYNC005",
-    severity: Severity::Info,
-    summary: "known only to this cache: the change key is this cache's own and the PCL holds no server version",
-};
-pub const ROW001: RuleInfo = RuleInfo {
-    id: "ROW001",
-    severity: Severity::Warning,
-    summary:
-        "the item and its contents-table row disagree on the change key, PCL or modification time",
-};
-
-/// Every rule, in report order.
-pub static RULES: &[RuleInfo] = &[
-    CK001, CK002, PCL001, PCL002, PCL003, PCL004, PCL005, SYNC001, SYNC002, SYNC003, SYNC004,
-    SYNC005, ROW001,
-];
-
-/// Looks a rule up by id (case-insensitive).
-pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
-    RULES.iter().find(|rule| rule.id.eq_ignore_ascii_case(id))
 }

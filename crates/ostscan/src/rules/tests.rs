@@ -438,3 +438,48 @@ fn row001_compares_what_both_sides_have() {
     );
     assert_eq!(findings[0].severity, Severity::Warning);
 }
+
+/// docs/rules.md has one `### ID — title (severity)` heading for every rule
+/// of the catalogue, with its severity, and none for a rule that does not
+/// exist.
+#[test]
+fn every_rule_has_its_heading_in_rules_md_and_no_other() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/rules.md");
+    let text = std::fs::read_to_string(path).expect("docs/rules.md");
+    let mut headed = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("### ") else {
+            continue;
+        };
+        let Some((id, title)) = rest.split_once(" — ") else {
+            continue;
+        };
+        let severity = title
+            .rsplit_once('(')
+            .and_then(|(_, s)| s.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("no (severity) in {line:?}"));
+        assert!(
+            headed.insert(id.to_string(), severity.to_string()).is_none(),
+            "two headings for {id}"
+        );
+    }
+    for rule in CATALOGUE {
+        match headed.remove(rule.id) {
+            Some(severity) => assert_eq!(severity, rule.severity.as_str(), "{}", rule.id),
+            None => panic!("docs/rules.md has no heading for {}", rule.id),
+        }
+    }
+    assert!(headed.is_empty(), "headings for rules that do not exist: {headed:?}");
+}
+
+/// Each id once in the catalogue; the item rules are its first part.
+#[test]
+fn the_catalogue_holds_each_rule_once() {
+    let mut ids: Vec<&str> = CATALOGUE.iter().map(|r| r.id).collect();
+    assert!(ids.iter().zip(RULES).all(|(id, r)| *id == r.id));
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), CATALOGUE.len());
+    assert!(clears_offline_items("SYNC002") && clears_offline_items("SRV001"));
+    assert!(!clears_offline_items("SYNC004") && !clears_offline_items("DIFF001"));
+}

@@ -28,8 +28,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::rules::{
-    check_into, check_local_change, check_row_against_item, Finding, RuleInfo, Severity, SyncProps,
-    RULES,
+    self as rules, check_into, check_local_change, check_row_against_item, Finding, RuleInfo,
+    Severity, SyncProps, RULES,
 };
 use crate::sync_issues::{
     self, is_conflict, is_log_message, FolderFinding, LogIndex, ReadLog, SyncIssuesReport,
@@ -47,13 +47,6 @@ pub fn scan_rules() -> impl Iterator<Item = &'static RuleInfo> {
 fn scan_rule_info(id: &str) -> Option<&'static RuleInfo> {
     scan_rules().find(|rule| rule.id == id)
 }
-
-/// The rules whose remedy (docs/rules.md) is *Clear Offline Items* on the
-/// folder. PCL003 and PCL004 are left out: their remedy is usually nothing;
-/// SYNC004 and SYNC005 too: they are local changes the remedy would lose.
-pub const CLEAR_OFFLINE_ITEMS_RULES: &[&str] = &[
-    "CK001", "CK002", "PCL001", "PCL002", "PCL005", "SYNC001", "SYNC002", "SYNC003", "ROW001",
-];
 
 /// What a scan computes besides the rules.
 #[derive(Clone, Copy, Debug, Default)]
@@ -222,11 +215,13 @@ pub struct FolderReport {
     /// The highest severity of a finding here; `None` without findings.
     pub worst_severity: Option<Severity>,
     /// Whether *Clear Offline Items* on this folder is the remedy: the
-    /// file is an OST and some finding here is of a rule in
-    /// [`CLEAR_OFFLINE_ITEMS_RULES`] (a PST has no offline items to clear).
+    /// file is an OST and some finding here is of a rule whose remedy is
+    /// [`crate::rules::OstRemedy::ClearOfflineItems`] (a PST has no offline items to
+    /// clear).
     pub recommend_clear_offline_items: bool,
-    /// The findings' rules that are in [`CLEAR_OFFLINE_ITEMS_RULES`] (and
-    /// SYNC010), in catalogue order: the rules behind `remedy`.
+    /// The findings' rules whose remedy is
+    /// [`crate::rules::OstRemedy::ClearOfflineItems`] (SYNC010 among them), in catalogue
+    /// order: the rules behind `remedy`.
     pub clear_offline_items_rules: Vec<&'static str>,
     /// What to do about the folder, for the kind of file it is in.
     pub remedy: Remedy,
@@ -253,7 +248,8 @@ pub enum Remedy {
 
 impl Remedy {
     /// The remedy for findings of `rules` (those in
-    /// [`CLEAR_OFFLINE_ITEMS_RULES`] or SYNC010) in a file of `client`.
+    /// a rule whose remedy is [`crate::rules::OstRemedy::ClearOfflineItems`], SYNC010
+    /// among them) in a file of `client`.
     pub fn for_folder(rules: &[&str], client: Client) -> Remedy {
         match (rules.is_empty(), client) {
             (true, _) => Remedy::None,
@@ -1011,7 +1007,7 @@ fn roll_up(
                 let f = &mut folders[i];
                 f.findings += 1;
                 f.findings_by_severity.add(finding.severity, 1);
-                if CLEAR_OFFLINE_ITEMS_RULES.contains(&finding.rule) {
+                if rules::clears_offline_items(finding.rule) {
                     let order = RULES
                         .iter()
                         .position(|rule| rule.id == finding.rule)
