@@ -150,6 +150,14 @@ impl RowPolicy<'_> {
     };
 }
 
+/// A contents table opened by [`Store::read_items`], with its rows by NID.
+struct OpenTable<'a> {
+    nid: Nid,
+    tc: TableContext<'a>,
+    columns: RowColumns,
+    rows: Vec<(u32, u32)>,
+}
+
 /// The message nodes of the NBT ([`Store::walk_message_nodes`]).
 #[derive(Debug, Default)]
 pub struct MessageNodes {
@@ -858,6 +866,68 @@ impl<'a> Store<'a> {
                 }
             }
         }
+        self.visit_item_alone(r, visit)
+    }
+
+    /// [`Store::read_item`] of each of `refs`, in that order. Items read
+    /// from their rows share the opened table while consecutive refs are
+    /// listed by the same one: [`Store::visit_item`] opens, inflates and
+    /// indexes the whole table for a single row, and a scan reads back
+    /// thousands of conflict targets from tables of thousands of rows.
+    pub fn read_items<'r>(&self, refs: impl IntoIterator<Item = &'r ItemRef>) -> Vec<ItemRecord> {
+        let mut open: Option<OpenTable<'a>> = None;
+        let mut records = Vec::new();
+        for r in refs {
+            let Some((table, name)) = r.row_carries_sync.then(|| self.table_of(r)).flatten() else {
+                records.push(self.visit_item_alone(r, |view, _| view.into_record()));
+                continue;
+            };
+            if open.as_ref().is_none_or(|t| t.nid != table) {
+                open = match self.open_table(table, name) {
+                    Ok(Some(tc)) => {
+                        let mut rows: Vec<(u32, u32)> =
+                            tc.row_index().map_or(Vec::new(), |i| i.to_vec());
+                        // The first row of a NID, as `visit_item` finds it.
+                        rows.sort_by_key(|&(nid, _)| nid);
+                        rows.dedup_by_key(|&mut (nid, _)| nid);
+                        let columns = RowColumns::of(&tc);
+                        Some(OpenTable {
+                            nid: table,
+                            tc,
+                            columns,
+                            rows,
+                        })
+                    }
+                    _ => None,
+                };
+            }
+            let row = open.as_ref().and_then(|t| {
+                let at = t.rows.binary_search_by_key(&r.nid, |&(nid, _)| nid).ok()?;
+                Some((t, t.rows[at].1))
+            });
+            let record = match row {
+                Some((t, row_index)) => self.visit_row(
+                    r,
+                    table,
+                    &t.tc,
+                    row_index,
+                    &t.columns,
+                    &RowPolicy::EVERYTHING,
+                    |view, _| view.into_record(),
+                ),
+                None => self.visit_item_alone(r, |view, _| view.into_record()),
+            };
+            records.push(record);
+        }
+        records
+    }
+
+    /// [`Store::visit_item`] from the item's property context alone.
+    fn visit_item_alone<T>(
+        &self,
+        r: &ItemRef,
+        visit: impl FnOnce(ItemView<'_>, Option<&PropertyContext<'_>>) -> T,
+    ) -> T {
         let (folder_nid, folder) = self.folder_of(r);
         let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
         let pc = match self.open_item(r) {
