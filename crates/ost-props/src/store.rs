@@ -150,6 +150,9 @@ impl RowPolicy<'_> {
     };
 }
 
+/// Rows whose items are read ahead together on a cold file.
+const ROW_PREFETCH_BATCH: usize = 2048;
+
 /// A contents table opened by [`Store::read_items`], with its rows by NID.
 struct OpenTable<'a> {
     nid: Nid,
@@ -615,7 +618,13 @@ impl<'a> Store<'a> {
             };
             let columns = RowColumns::of(&tc);
             let row_carries_sync = columns.carries_sync();
-            for &(id, row_index) in index {
+            let prefetch = row_carries_sync && visiting.is_some() && self.pst.reading_ahead();
+            for (n, &(id, row_index)) in index.iter().enumerate() {
+                if let (true, 0, Some((policy, _))) = (prefetch, n % ROW_PREFETCH_BATCH, &visiting)
+                {
+                    let batch = &index[n..index.len().min(n + ROW_PREFETCH_BATCH)];
+                    self.prefetch_row_items(f, kind, &tc, batch, &columns, policy);
+                }
                 let at = listing.refs.len() as u32;
                 let r = ItemRef {
                     nid: id,
@@ -633,6 +642,33 @@ impl<'a> Store<'a> {
             }
         }
         listing
+    }
+
+    /// On a cold file, read ahead the items of the rows `batch` of `tc`
+    /// that [`Store::visit_row`] will open (the rows are read twice: a
+    /// row costs far less than a wait for the device).
+    fn prefetch_row_items(
+        &self,
+        folder: &Folder,
+        kind: ItemKind,
+        tc: &TableContext<'_>,
+        batch: &[(u32, u32)],
+        columns: &RowColumns,
+        policy: &RowPolicy<'_>,
+    ) {
+        let mut nids = Vec::new();
+        let mut errors = Vec::new();
+        for &(id, row_index) in batch {
+            let mut view = ItemView::empty(id, kind, folder.nid, &folder.path);
+            if let Ok(row) = tc.row(id, row_index) {
+                columns.read(&row, &mut view.row, &mut errors);
+            }
+            errors.clear();
+            if policy.read_all_items || !view.row.has_sync() || (policy.read_item_if)(&view) {
+                nids.push(Nid(id));
+            }
+        }
+        self.pst.prefetch_nodes(&nids);
     }
 
     /// The contents table (NID and name) that lists `r`.
@@ -798,6 +834,19 @@ impl<'a> Store<'a> {
         // stable.
         crate::radix::sort_by_key(&mut keyed);
         keyed.into_iter().map(|(_, i)| i).collect()
+    }
+
+    /// Say that the items `refs[i]` for `i` in `batch` are about to be read
+    /// ([`Store::visit_item`]): on a cold file, their property contexts'
+    /// first blocks are read ahead together (`Pst::prefetch_blocks`).
+    pub fn prefetch_items(&self, refs: &[ItemRef], batch: &[u32]) {
+        let bids: Vec<ost_ndb::Bid> = batch
+            .iter()
+            .filter_map(|&i| self.message_node(refs.get(i as usize)?))
+            .map(|e| e.bid_data)
+            .filter(|b| !b.is_null())
+            .collect();
+        self.pst.prefetch_blocks(&bids);
     }
 
     /// Read the sync properties of one message. Never fails: problems are

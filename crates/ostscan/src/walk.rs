@@ -16,6 +16,12 @@ use ost_ndb::ltp::PropertyContext;
 use ost_props::{ItemRef, ItemView, RowPolicy, Store};
 use rayon::prelude::*;
 
+/// Items whose blocks are read ahead together on a cold file: enough for
+/// a deep queue of reads, few enough to keep their blocks in memory
+/// (a property context's first block is at most 8 KiB, 64 KiB in 4K files,
+/// and `ost-ndb` keeps at most 32 MiB read ahead).
+const READ_AHEAD_BATCH: usize = 4096;
+
 /// The items of a walk and what the visitor made of each.
 pub struct Walked<T> {
     /// Every item, in walk order.
@@ -79,12 +85,17 @@ where
         outcomes.push(t);
     }
     // Collected in place, after the rows' outcomes: one vector of a
-    // store's outcomes, not two.
-    outcomes.par_extend(
-        pc_order
-            .par_iter()
-            .map(|&i| store.visit_item(&refs[i as usize], |v, pc| visit(store, v, pc))),
-    );
+    // store's outcomes, not two. In batches: on a cold file each batch's
+    // blocks are read ahead together first (`Store::prefetch_items`), a
+    // warm one costs a residency check per batch.
+    for batch in pc_order.chunks(READ_AHEAD_BATCH) {
+        store.prefetch_items(&refs, batch);
+        outcomes.par_extend(
+            batch
+                .par_iter()
+                .map(|&i| store.visit_item(&refs[i as usize], |v, pc| visit(store, v, pc))),
+        );
+    }
     order.extend(pc_order);
     Walked {
         refs,

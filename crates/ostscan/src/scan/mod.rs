@@ -1210,3 +1210,6 @@ pub fn scan_files_ordered<F>(
         }
     });
 }
+
+#[cfg(test)]
+mod read_scope;
