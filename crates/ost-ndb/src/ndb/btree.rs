@@ -413,6 +413,14 @@ impl<'p> Pst<'p> {
     /// Every NBT leaf entry in key order. Unreadable pages come out as
     /// errors in their place and the walk goes on.
     pub fn nbt_iter(&self) -> BTreeIter<'_, 'p, NbtEntry> {
+        // The walk reads every leaf, one page fault after the other: on a
+        // cold file, ask for all of them at once first.
+        if let Some(routes) = self.routes(Tree::Node) {
+            let leaves: Vec<u64> = routes.leaf_pages().collect();
+            if self.pages_uncached(&leaves) {
+                self.read_ahead(&leaves, &[]);
+            }
+        }
         BTreeIter::new(self)
     }
 
