@@ -151,7 +151,7 @@ impl RowPolicy<'_> {
 }
 
 /// Rows whose items are read ahead together on a cold file.
-const ROW_PREFETCH_BATCH: usize = 2048;
+const ROW_PREFETCH_BATCH: usize = 1024;
 
 /// A contents table opened by [`Store::read_items`], with its rows by NID.
 struct OpenTable<'a> {

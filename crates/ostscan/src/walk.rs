@@ -19,8 +19,8 @@ use rayon::prelude::*;
 /// Items whose blocks are read ahead together on a cold file: enough for
 /// a deep queue of reads, few enough to keep their blocks in memory
 /// (a property context's first block is at most 8 KiB, 64 KiB in 4K files,
-/// and `ost-ndb` keeps at most 32 MiB read ahead).
-const READ_AHEAD_BATCH: usize = 4096;
+/// and `ost-ndb` keeps at most 16 MiB read ahead).
+const READ_AHEAD_BATCH: usize = 2048;
 
 /// The items of a walk and what the visitor made of each.
 pub struct Walked<T> {
