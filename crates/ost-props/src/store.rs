@@ -839,14 +839,15 @@ impl<'a> Store<'a> {
     /// Say that the items `refs[i]` for `i` in `batch` are about to be read
     /// ([`Store::visit_item`]): on a cold file, their property contexts'
     /// first blocks are read ahead together (`Pst::prefetch_blocks`).
-    pub fn prefetch_items(&self, refs: &[ItemRef], batch: &[u32]) {
+    /// True when they were: the file is cold.
+    pub fn prefetch_items(&self, refs: &[ItemRef], batch: &[u32]) -> bool {
         let bids: Vec<ost_ndb::Bid> = batch
             .iter()
             .filter_map(|&i| self.message_node(refs.get(i as usize)?))
             .map(|e| e.bid_data)
             .filter(|b| !b.is_null())
             .collect();
-        self.pst.prefetch_blocks(&bids);
+        self.pst.prefetch_blocks(&bids)
     }
 
     /// Read the sync properties of one message. Never fails: problems are

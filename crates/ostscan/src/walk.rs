@@ -85,16 +85,24 @@ where
         outcomes.push(t);
     }
     // Collected in place, after the rows' outcomes: one vector of a
-    // store's outcomes, not two. In batches: on a cold file each batch's
-    // blocks are read ahead together first (`Store::prefetch_items`), a
-    // warm one costs a residency check per batch.
-    for batch in pc_order.chunks(READ_AHEAD_BATCH) {
-        store.prefetch_items(&refs, batch);
+    // store's outcomes, not two. On a cold file in batches, each batch's
+    // blocks read ahead together first (`Store::prefetch_items`); a warm
+    // file in one go (a batch's end leaves a CPU idle: 1.35x the time of a
+    // warm scan of the 40k bench store in batches of 2,048).
+    let mut rest = &pc_order[..];
+    while !rest.is_empty() {
+        let batch = &rest[..rest.len().min(READ_AHEAD_BATCH)];
+        let take = if store.prefetch_items(&refs, batch) {
+            batch.len()
+        } else {
+            rest.len()
+        };
         outcomes.par_extend(
-            batch
+            rest[..take]
                 .par_iter()
                 .map(|&i| store.visit_item(&refs[i as usize], |v, pc| visit(store, v, pc))),
         );
+        rest = &rest[take..];
     }
     order.extend(pc_order);
     Walked {

@@ -103,13 +103,14 @@ impl<'p> Pst<'p> {
     /// granularity, and kept until read (see `cold.rs`): a cold scan then
     /// waits for the device once per batch instead of once per block, and
     /// reads a few percent of the file. Does nothing when the leaves are
-    /// cached (a warm file costs one residency check per leaf).
-    pub fn prefetch_blocks(&self, bids: &[Bid]) {
+    /// cached (a warm file costs one residency check per leaf). True when
+    /// it read ahead: the file is cold.
+    pub fn prefetch_blocks(&self, bids: &[Bid]) -> bool {
         let bids = &bids[..bids.len().min(MAX_PREFETCH)];
         let mut leaves: Vec<u64> = bids.iter().filter_map(|&b| self.bbt_leaf_of(b)).collect();
         leaves.dedup();
         if !self.pages_uncached(&leaves) {
-            return;
+            return false;
         }
         self.read_ahead(&leaves, &[]);
         let f = self.format();
@@ -120,6 +121,7 @@ impl<'p> Pst<'p> {
             .filter(|&(_, size)| size <= f.max_block_size())
             .collect();
         self.read_ahead(&[], &blocks);
+        true
     }
 
     /// Say that the nodes `nids` are about to be opened, their property
