@@ -146,6 +146,17 @@ impl RowPolicy<'_> {
     };
 }
 
+/// Rows whose items are read ahead together on a cold file.
+const ROW_PREFETCH_BATCH: usize = 1024;
+
+/// A contents table opened by [`Store::read_items`], with its rows by NID.
+struct OpenTable<'a> {
+    nid: Nid,
+    tc: TableContext<'a>,
+    columns: RowColumns,
+    rows: Vec<(u32, u32)>,
+}
+
 /// The message nodes of the NBT ([`Store::walk_message_nodes`]).
 #[derive(Debug, Default)]
 pub struct MessageNodes {
@@ -566,7 +577,13 @@ impl<'a> Store<'a> {
             };
             let columns = RowColumns::of(&tc);
             let row_carries_sync = columns.carries_sync();
-            for &(id, row_index) in index {
+            let prefetch = row_carries_sync && visiting.is_some() && self.pst.reading_ahead();
+            for (n, &(id, row_index)) in index.iter().enumerate() {
+                if let (true, 0, Some((policy, _))) = (prefetch, n % ROW_PREFETCH_BATCH, &visiting)
+                {
+                    let batch = &index[n..index.len().min(n + ROW_PREFETCH_BATCH)];
+                    self.prefetch_row_items(f, kind, &tc, batch, &columns, policy);
+                }
                 let at = listing.refs.len() as u32;
                 let r = ItemRef {
                     nid: id,
@@ -584,6 +601,33 @@ impl<'a> Store<'a> {
             }
         }
         listing
+    }
+
+    /// On a cold file, read ahead the items of the rows `batch` of `tc`
+    /// that [`Store::visit_row`] will open (the rows are read twice: a
+    /// row costs far less than a wait for the device).
+    fn prefetch_row_items(
+        &self,
+        folder: &Folder,
+        kind: ItemKind,
+        tc: &TableContext<'_>,
+        batch: &[(u32, u32)],
+        columns: &RowColumns,
+        policy: &RowPolicy<'_>,
+    ) {
+        let mut nids = Vec::new();
+        let mut errors = Vec::new();
+        for &(id, row_index) in batch {
+            let mut view = ItemView::empty(id, kind, folder.nid, &folder.path);
+            if let Ok(row) = tc.row(id, row_index) {
+                columns.read(&row, &mut view.row, &mut errors);
+            }
+            errors.clear();
+            if policy.read_all_items || !view.row.has_sync() || (policy.read_item_if)(&view) {
+                nids.push(Nid(id));
+            }
+        }
+        self.pst.prefetch_nodes(&nids);
     }
 
     /// The contents table (NID and name) that lists `r`.
@@ -751,6 +795,20 @@ impl<'a> Store<'a> {
         keyed.into_iter().map(|(_, i)| i).collect()
     }
 
+    /// Say that the items `refs[i]` for `i` in `batch` are about to be read
+    /// ([`Store::visit_item`]): on a cold file, their property contexts'
+    /// first blocks are read ahead together (`Pst::prefetch_blocks`).
+    /// True when they were: the file is cold.
+    pub fn prefetch_items(&self, refs: &[ItemRef], batch: &[u32]) -> bool {
+        let bids: Vec<ost_ndb::Bid> = batch
+            .iter()
+            .filter_map(|&i| self.message_node(refs.get(i as usize)?))
+            .map(|e| e.bid_data)
+            .filter(|b| !b.is_null())
+            .collect();
+        self.pst.prefetch_blocks(&bids)
+    }
+
     /// Read the sync properties of one message. Never fails: problems are
     /// in the record's `errors`.
     pub fn read_item(&self, r: &ItemRef) -> ItemRecord {
@@ -817,6 +875,68 @@ impl<'a> Store<'a> {
                 }
             }
         }
+        self.visit_item_alone(r, visit)
+    }
+
+    /// [`Store::read_item`] of each of `refs`, in that order. Items read
+    /// from their rows share the opened table while consecutive refs are
+    /// listed by the same one: [`Store::visit_item`] opens, inflates and
+    /// indexes the whole table for a single row, and a scan reads back
+    /// thousands of conflict targets from tables of thousands of rows.
+    pub fn read_items<'r>(&self, refs: impl IntoIterator<Item = &'r ItemRef>) -> Vec<ItemRecord> {
+        let mut open: Option<OpenTable<'a>> = None;
+        let mut records = Vec::new();
+        for r in refs {
+            let Some((table, name)) = r.row_carries_sync.then(|| self.table_of(r)).flatten() else {
+                records.push(self.visit_item_alone(r, |view, _| view.into_record()));
+                continue;
+            };
+            if open.as_ref().is_none_or(|t| t.nid != table) {
+                open = match self.open_table(table, name) {
+                    Ok(Some(tc)) => {
+                        let mut rows: Vec<(u32, u32)> =
+                            tc.row_index().map_or(Vec::new(), |i| i.to_vec());
+                        // The first row of a NID, as `visit_item` finds it.
+                        rows.sort_by_key(|&(nid, _)| nid);
+                        rows.dedup_by_key(|&mut (nid, _)| nid);
+                        let columns = RowColumns::of(&tc);
+                        Some(OpenTable {
+                            nid: table,
+                            tc,
+                            columns,
+                            rows,
+                        })
+                    }
+                    _ => None,
+                };
+            }
+            let row = open.as_ref().and_then(|t| {
+                let at = t.rows.binary_search_by_key(&r.nid, |&(nid, _)| nid).ok()?;
+                Some((t, t.rows[at].1))
+            });
+            let record = match row {
+                Some((t, row_index)) => self.visit_row(
+                    r,
+                    table,
+                    &t.tc,
+                    row_index,
+                    &t.columns,
+                    &RowPolicy::EVERYTHING,
+                    |view, _| view.into_record(),
+                ),
+                None => self.visit_item_alone(r, |view, _| view.into_record()),
+            };
+            records.push(record);
+        }
+        records
+    }
+
+    /// [`Store::visit_item`] from the item's property context alone.
+    fn visit_item_alone<T>(
+        &self,
+        r: &ItemRef,
+        visit: impl FnOnce(ItemView<'_>, Option<&PropertyContext<'_>>) -> T,
+    ) -> T {
         let (folder_nid, folder) = self.folder_of(r);
         let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
         let pc = match self.open_item(r) {

@@ -9,6 +9,17 @@
 //! and ~200,000 messages with small ones, both over 1 GB, both with planted
 //! faults.
 //!
+//! A third generated store is a 4K OST in the real OSTs' layout (sync
+//! properties in the contents-table rows), ~200,000 messages, 1.3 GB; it
+//! runs without `outlook-pst`, which reads PSTs only.
+//!
+//! Then, as root (it drops the page cache; otherwise it prints "skipped:
+//! needs root"), each file on a cold page cache: `cat` and `scan` in turn,
+//! caches dropped before each, with the bytes each read from the device
+//! (`ru_inblock`); and, with no FILE, `ostscan batch` over a directory of
+//! 50 generated ~20 MB stores against a cold `cat` of them all.
+//! `OSTSCAN_BENCH_NO_COLD=1` skips the cold runs.
+//!
 //! Environment: `OSTSCAN_BENCH_DIR` (default: `<system temp>/ostscan-bench`)
 //! holds the generated stores; `OSTSCAN_BENCH_JOBS` is passed as `--jobs`;
 //! `OSTSCAN_BENCH_NO_OUTLOOK_PST=1` skips the `outlook-pst` run.
@@ -27,13 +38,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ost_fixture::{CryptMethod, FixtureBuilder, Format, Rule};
+use ost_fixture::{CryptMethod, FixtureBuilder, Format, Rule, SyncPlacement};
 
-/// A generated store: name, messages, body size (bytes).
+/// A generated store: name, messages, body size (bytes). A name ending in
+/// `.ost` is a 4K OST in the real OSTs' layout (change key, PCL and
+/// modification time in the contents-table rows; zlib blocks, no
+/// encoding), which `outlook-pst` cannot read; the others are Unicode PSTs
+/// with permute encoding.
 const STORES: &[(&str, usize, usize)] = &[
     ("scan-40k-big-bodies.pst", 40_000, 24_000),
     ("scan-200k-small-bodies.pst", 200_000, 3_500),
+    // Bodies compress about 3:1: 30,000 bytes make the file 1.3 GB.
+    ("scan-200k-ost-rows.ost", 200_000, 30_000),
 ];
+
+/// The stores of the cold `batch` run: how many, messages and body size
+/// (about 20 MB each).
+const BATCH_STORES: (usize, usize, usize) = (50, 400, 24_000);
+
+fn is_ost(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("ost"))
+}
 
 fn bench_dir() -> PathBuf {
     std::env::var_os("OSTSCAN_BENCH_DIR")
@@ -55,12 +81,20 @@ fn store(name: &str, messages: usize, body: usize) -> PathBuf {
     );
     let started = Instant::now();
     let partial = dir.join(format!("{name}.partial"));
-    let mut builder = FixtureBuilder::new(Format::Unicode)
-        .crypt(CryptMethod::Permute)
+    let mut rules = Rule::ALL.to_vec();
+    let (format, crypt, sync) = if is_ost(&path) {
+        rules.extend(Rule::OST_ROWS);
+        (Format::Ost4k, CryptMethod::None, SyncPlacement::Rows)
+    } else {
+        (Format::Unicode, CryptMethod::Permute, SyncPlacement::Item)
+    };
+    let mut builder = FixtureBuilder::new(format)
+        .crypt(crypt)
+        .sync_placement(sync)
         .messages(messages)
         .seed(messages as u64)
         .body_bytes(body);
-    for rule in Rule::ALL {
+    for rule in rules {
         builder = builder.plant(rule, 50);
     }
     builder.write_file(&partial).expect("write store");
@@ -77,6 +111,9 @@ struct Usage {
     user: f64,
     sys: f64,
     minor_faults: i64,
+    /// Bytes read from the device (`ru_inblock`, the 512-byte units of
+    /// `/proc/PID/io`'s `read_bytes`).
+    read_bytes: u64,
 }
 
 fn children_usage() -> Usage {
@@ -88,6 +125,7 @@ fn children_usage() -> Usage {
         user: secs(ru.ru_utime),
         sys: secs(ru.ru_stime),
         minor_faults: ru.ru_minflt,
+        read_bytes: ru.ru_inblock as u64 * 512,
     }
 }
 
@@ -285,12 +323,9 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn bench_file(path: &Path) {
     let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-    let rounds: usize = std::env::var("OSTSCAN_BENCH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .filter(|&r| r > 0)
-        .unwrap_or(5);
-    let with_outlook = std::env::var_os("OSTSCAN_BENCH_NO_OUTLOOK_PST").is_none();
+    let rounds = rounds();
+    // outlook-pst reads PSTs only.
+    let with_outlook = std::env::var_os("OSTSCAN_BENCH_NO_OUTLOOK_PST").is_none() && !is_ost(path);
     let cat = || {
         time(
             Command::new("sh")
@@ -305,13 +340,7 @@ fn bench_file(path: &Path) {
     let (mut cats, mut scans, mut outlooks) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         cats.push(cat());
-        let mut scan = Command::new(env!("CARGO_BIN_EXE_ostscan"));
-        scan.args(["scan", "--ndjson", "--out", "/dev/null"]);
-        if let Some(jobs) = std::env::var_os("OSTSCAN_BENCH_JOBS") {
-            scan.arg("--jobs").arg(jobs);
-        }
-        scan.arg(path);
-        scans.push(time_with_peak_rss(&mut scan));
+        scans.push(time_with_peak_rss(&mut scan_command(path)));
         if with_outlook {
             outlooks.push(outlook::run(path));
         }
@@ -384,6 +413,165 @@ fn bench_file(path: &Path) {
     );
 }
 
+/// Drop the page cache (root only): `sync`, then 3 to drop_caches.
+fn drop_caches() -> bool {
+    // SAFETY: sync has no preconditions.
+    unsafe { libc::sync() };
+    std::fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
+}
+
+/// True when this process may drop the page cache.
+fn can_drop_caches() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A command run on a cold page cache: wall time and bytes read from the
+/// device.
+fn cold_run(command: &mut Command) -> (f64, u64) {
+    assert!(drop_caches(), "drop caches");
+    let before = children_usage();
+    let started = Instant::now();
+    let status = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run command");
+    let elapsed = started.elapsed().as_secs_f64();
+    // ostscan exits 1 when it has findings.
+    assert!(
+        matches!(status.code(), Some(0 | 1)),
+        "{command:?} failed: {status}"
+    );
+    (elapsed, children_usage().read_bytes - before.read_bytes)
+}
+
+fn scan_command(path: &Path) -> Command {
+    let mut scan = Command::new(env!("CARGO_BIN_EXE_ostscan"));
+    scan.args(["scan", "--ndjson", "--out", "/dev/null"]);
+    if let Some(jobs) = std::env::var_os("OSTSCAN_BENCH_JOBS") {
+        scan.arg("--jobs").arg(jobs);
+    }
+    scan.arg(path);
+    scan
+}
+
+fn cat_command(paths: &[&Path]) -> Command {
+    let mut cat = Command::new("cat");
+    cat.args(paths);
+    cat
+}
+
+/// `cat` and `scan` of `path` on a cold page cache, alternating, `rounds`
+/// times each: the share of the file each read from the device, the
+/// medians of their times, and the median of the rounds' own ratios.
+fn bench_cold(path: &Path, rounds: usize) {
+    let bytes = std::fs::metadata(path).map_or(0, |m| m.len()).max(1);
+    let (mut cats, mut scans, mut read) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (cat, cat_read) = cold_run(&mut cat_command(&[path]));
+        let (scan, scan_read) = cold_run(&mut scan_command(path));
+        cats.push(cat);
+        scans.push(scan);
+        read.push((
+            scan_read as f64 / bytes as f64,
+            cat_read as f64 / bytes as f64,
+        ));
+    }
+    let ratios: Vec<f64> = scans.iter().zip(&cats).map(|(s, c)| s / c).collect();
+    println!("  cold page cache ({rounds} rounds, caches dropped before each run)");
+    println!(
+        "    cat           {:>8.3} s  (read {:.1}% of the file)",
+        median(cats.clone()),
+        100.0 * median(read.iter().map(|r| r.1).collect())
+    );
+    println!(
+        "    ostscan scan  {:>8.3} s  (read {:.1}% of the file)",
+        median(scans.clone()),
+        100.0 * median(read.iter().map(|r| r.0).collect())
+    );
+    println!(
+        "    scan / cat    {:>8.2}x  (rounds: {})",
+        median(ratios.clone()),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}x"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+}
+
+/// `ostscan batch` over a directory of [`BATCH_STORES`] small stores on a
+/// cold page cache, against a cold `cat` of all of them.
+fn bench_batch_cold(rounds: usize) {
+    let (count, messages, body) = BATCH_STORES;
+    let dir = bench_dir().join(format!("batch-{count}x{messages}"));
+    std::fs::create_dir_all(&dir).expect("create batch dir");
+    let mut paths = Vec::new();
+    for i in 0..count {
+        let path = dir.join(format!("store-{i:02}.pst"));
+        if !path.is_file() {
+            let partial = dir.join(format!("store-{i:02}.pst.partial"));
+            let mut builder = FixtureBuilder::new(Format::Unicode)
+                .crypt(CryptMethod::Permute)
+                .messages(messages)
+                .seed(1000 + i as u64)
+                .body_bytes(body);
+            for rule in Rule::ALL {
+                builder = builder.plant(rule, 2);
+            }
+            builder.write_file(&partial).expect("write store");
+            std::fs::rename(&partial, &path).expect("rename store");
+        }
+        paths.push(path);
+    }
+    let bytes: u64 = paths
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum::<u64>()
+        .max(1);
+    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let (mut cats, mut batches, mut read) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (cat, _) = cold_run(&mut cat_command(&refs));
+        let mut batch = Command::new(env!("CARGO_BIN_EXE_ostscan"));
+        batch.args(["batch", "--out", "/dev/null"]);
+        if let Some(jobs) = std::env::var_os("OSTSCAN_BENCH_JOBS") {
+            batch.arg("--jobs").arg(jobs);
+        }
+        batch.arg(&dir);
+        let (scan, scan_read) = cold_run(&mut batch);
+        cats.push(cat);
+        batches.push(scan);
+        read.push(scan_read as f64 / bytes as f64);
+    }
+    let ratios: Vec<f64> = batches.iter().zip(&cats).map(|(s, c)| s / c).collect();
+    let mib = bytes as f64 / (1 << 20) as f64;
+    println!(
+        "{} ({count} stores, {mib:.0} MiB; cold page cache, {rounds} rounds, medians)",
+        dir.display()
+    );
+    let (cat, batch) = (median(cats), median(batches));
+    println!(
+        "  cat             {cat:>8.3} s  {:>7.1} files/s",
+        count as f64 / cat
+    );
+    println!(
+        "  ostscan batch   {batch:>8.3} s  {:>7.1} files/s  (read {:.1}% of the bytes)",
+        count as f64 / batch,
+        100.0 * median(read)
+    );
+    println!(
+        "  batch / cat     {:>8.2}x  (rounds: {})",
+        median(ratios.clone()),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}x"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; anything else is a file to time.
     let files: Vec<PathBuf> = std::env::args()
@@ -391,6 +579,7 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .map(PathBuf::from)
         .collect();
+    let named = files.clone();
     let files = if files.is_empty() {
         STORES
             .iter()
@@ -403,7 +592,30 @@ fn main() {
         "ostscan scan vs cat vs outlook-pst, {} CPUs",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    let rounds = rounds();
+    let cold = std::env::var_os("OSTSCAN_BENCH_NO_COLD").is_none();
     for file in &files {
         bench_file(file);
+        if cold && can_drop_caches() {
+            bench_cold(file, rounds);
+        } else if cold {
+            println!("  cold page cache: skipped: needs root (to drop the page cache)");
+        }
     }
+    if cold && named.is_empty() {
+        if can_drop_caches() {
+            bench_batch_cold(rounds);
+        } else {
+            println!("batch on a cold page cache: skipped: needs root");
+        }
+    }
+}
+
+/// `OSTSCAN_BENCH_ROUNDS`, default 5.
+fn rounds() -> usize {
+    std::env::var("OSTSCAN_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(5)
 }

@@ -16,6 +16,12 @@ use ost_ndb::ltp::PropertyContext;
 use ost_props::{ItemRef, ItemView, RowPolicy, Store};
 use rayon::prelude::*;
 
+/// Items whose blocks are read ahead together on a cold file: enough for
+/// a deep queue of reads, few enough to keep their blocks in memory
+/// (a property context's first block is at most 8 KiB, 64 KiB in 4K files,
+/// and `ost-ndb` keeps at most 16 MiB read ahead).
+const READ_AHEAD_BATCH: usize = 2048;
+
 /// The items of a walk and what the visitor made of each.
 pub struct Walked<T> {
     /// Every item, in walk order.
@@ -79,12 +85,25 @@ where
         outcomes.push(t);
     }
     // Collected in place, after the rows' outcomes: one vector of a
-    // store's outcomes, not two.
-    outcomes.par_extend(
-        pc_order
-            .par_iter()
-            .map(|&i| store.visit_item(&refs[i as usize], |v, pc| visit(store, v, pc))),
-    );
+    // store's outcomes, not two. On a cold file in batches, each batch's
+    // blocks read ahead together first (`Store::prefetch_items`); a warm
+    // file in one go (a batch's end leaves a CPU idle: 1.35x the time of a
+    // warm scan of the 40k bench store in batches of 2,048).
+    let mut rest = &pc_order[..];
+    while !rest.is_empty() {
+        let batch = &rest[..rest.len().min(READ_AHEAD_BATCH)];
+        let take = if store.prefetch_items(&refs, batch) {
+            batch.len()
+        } else {
+            rest.len()
+        };
+        outcomes.par_extend(
+            rest[..take]
+                .par_iter()
+                .map(|&i| store.visit_item(&refs[i as usize], |v, pc| visit(store, v, pc))),
+        );
+        rest = &rest[take..];
+    }
     order.extend(pc_order);
     Walked {
         refs,

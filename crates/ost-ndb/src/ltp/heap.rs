@@ -115,6 +115,10 @@ impl<'a> Blocks<'a> {
             .data_blocks()
             .map_err(|e| LtpError::from(e).with_nid(node.nid.0))?;
         let len = tree.blocks.len();
+        // A heap of several blocks (a table's heap or row matrix, a large
+        // property context) is read whole, mostly: on a cold file, read
+        // its blocks ahead, many at a time.
+        node.pst().prefetch_blocks(&tree.blocks);
         let first_bid = tree.blocks.first().copied().unwrap_or(Bid(0));
         let more_bids: Vec<Bid> = tree.blocks.into_iter().skip(1).collect();
         let more = more_bids.iter().map(|_| OnceCell::new()).collect();

@@ -93,7 +93,59 @@ pub mod btype {
     pub const SLBLOCK: u8 = 0x02;
 }
 
+/// Blocks read ahead at most in one call of [`Pst::prefetch_blocks`].
+const MAX_PREFETCH: usize = 8192;
+
 impl<'p> Pst<'p> {
+    /// Say that the blocks `bids` are about to be read. Where the file is
+    /// not in the page cache, their BBT leaf pages are asked of the kernel
+    /// at once, then the blocks are read ahead, many at a time, at sector
+    /// granularity, and kept until read (see `cold.rs`): a cold scan then
+    /// waits for the device once per batch instead of once per block, and
+    /// reads a few percent of the file. Does nothing when the leaves are
+    /// cached (a warm file costs one residency check per leaf). True when
+    /// it read ahead: the file is cold.
+    pub fn prefetch_blocks(&self, bids: &[Bid]) -> bool {
+        let bids = &bids[..bids.len().min(MAX_PREFETCH)];
+        let mut leaves: Vec<u64> = bids.iter().filter_map(|&b| self.bbt_leaf_of(b)).collect();
+        leaves.dedup();
+        if !self.pages_uncached(&leaves) {
+            return false;
+        }
+        self.read_ahead(&leaves, &[]);
+        let f = self.format();
+        let blocks: Vec<(u64, u64)> = bids
+            .iter()
+            .filter_map(|&b| self.bbt_lookup(b).ok())
+            .map(|e| (e.ib, f.block_size_for(e.cb as u64)))
+            .filter(|&(_, size)| size <= f.max_block_size())
+            .collect();
+        self.read_ahead(&[], &blocks);
+        true
+    }
+
+    /// Say that the nodes `nids` are about to be opened, their property
+    /// context or table and their subnode trees read: on a cold file their
+    /// NBT leaves, then their first data blocks and subnode blocks are read
+    /// ahead ([`Pst::prefetch_blocks`]). Does nothing when the NBT leaves
+    /// are cached.
+    pub fn prefetch_nodes(&self, nids: &[super::ids::Nid]) {
+        let nids = &nids[..nids.len().min(MAX_PREFETCH / 2)];
+        let mut leaves: Vec<u64> = nids.iter().filter_map(|&n| self.nbt_leaf_of(n)).collect();
+        leaves.dedup();
+        if !self.pages_uncached(&leaves) {
+            return;
+        }
+        self.read_ahead(&leaves, &[]);
+        let bids: Vec<Bid> = nids
+            .iter()
+            .filter_map(|&n| self.nbt_lookup(n).ok())
+            .flat_map(|e| [e.bid_data, e.bid_sub])
+            .filter(|b| !b.is_null())
+            .collect();
+        self.prefetch_blocks(&bids);
+    }
+
     /// Look a block up in the BBT and read it (checks included).
     pub fn raw_block(&self, bid: Bid) -> Result<RawBlock<'_>> {
         let entry = self.bbt_lookup(bid)?;

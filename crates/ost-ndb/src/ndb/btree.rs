@@ -376,6 +376,28 @@ impl<'p> Pst<'p> {
         }
     }
 
+    /// The offset of the BBT leaf page that holds `bid`, when the routes
+    /// know it.
+    pub(crate) fn bbt_leaf_of(&self, bid: Bid) -> Option<u64> {
+        self.leaf_of(Tree::Block, bid.0)
+    }
+
+    /// The offset of the NBT leaf page that holds `nid`, when the routes
+    /// know it.
+    pub(crate) fn nbt_leaf_of(&self, nid: Nid) -> Option<u64> {
+        self.leaf_of(Tree::Node, nid.0 as u64)
+    }
+
+    fn leaf_of(&self, tree: Tree, key: u64) -> Option<u64> {
+        match self.routes(tree)?.route(tree.key(key))? {
+            Route::Page {
+                bref,
+                level: Some(0),
+            } => Some(bref.ib),
+            _ => None,
+        }
+    }
+
     /// The NBT entry of a node.
     pub fn nbt_lookup(&self, nid: Nid) -> Result<NbtEntry> {
         self.bt_lookup::<NbtEntry>(nid.0 as u64)
@@ -391,6 +413,14 @@ impl<'p> Pst<'p> {
     /// Every NBT leaf entry in key order. Unreadable pages come out as
     /// errors in their place and the walk goes on.
     pub fn nbt_iter(&self) -> BTreeIter<'_, 'p, NbtEntry> {
+        // The walk reads every leaf, one page fault after the other: on a
+        // cold file, ask for all of them at once first.
+        if let Some(routes) = self.routes(Tree::Node) {
+            let leaves: Vec<u64> = routes.leaf_pages().collect();
+            if self.pages_uncached(&leaves) {
+                self.read_ahead(&leaves, &[]);
+            }
+        }
         BTreeIter::new(self)
     }
 

@@ -63,6 +63,9 @@ enum Source<'a> {
     File {
         map: Mmap,
         file: File,
+        /// Direct reads of what is not cached (Linux; see `cold.rs`).
+        #[cfg(target_os = "linux")]
+        cold: Option<super::cold::ColdReader>,
     },
     Slice(&'a [u8]),
     Owned(Vec<u8>),
@@ -88,6 +91,8 @@ pub struct Pst<'a> {
     /// Routes of the NBT and the BBT (in that order), built by the first
     /// lookup in each: see `routes.rs`.
     routes: [OnceLock<Option<Routes>>; 2],
+    /// Every block read (offset, size), when asked for ([`Pst::log_reads`]).
+    read_log: Option<Mutex<Vec<(u64, u64)>>>,
 }
 
 impl Pst<'static> {
@@ -121,7 +126,17 @@ impl Pst<'static> {
         // SIGBUS; docs/robustness.md documents this limit. Evidence files are
         // copies nobody writes.
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
-        Pst::from_source(Source::File { map, file }, options)
+        #[cfg(target_os = "linux")]
+        let cold = super::cold::ColdReader::new(path.as_ref(), &file, &map);
+        Pst::from_source(
+            Source::File {
+                map,
+                file,
+                #[cfg(target_os = "linux")]
+                cold,
+            },
+            options,
+        )
     }
 
     /// Take ownership of bytes already in memory.
@@ -156,6 +171,7 @@ impl<'a> Pst<'a> {
             issues: Mutex::new(Issues::default()),
             verified_pages: (0..units).map(|_| AtomicU64::new(0)).collect(),
             routes: Default::default(),
+            read_log: None,
         };
         if let Some(e) = pst.header.crc_error() {
             pst.integrity(e)?;
@@ -172,6 +188,21 @@ impl<'a> Pst<'a> {
             ));
         }
         Ok(pst)
+    }
+
+    /// Keep the offset and size of every block read from now on (for
+    /// tests that check what a walk reads: [`Pst::logged_reads`]).
+    pub fn log_reads(mut self) -> Self {
+        self.read_log = Some(Mutex::new(Vec::new()));
+        self
+    }
+
+    /// The blocks read since [`Pst::log_reads`] (offset, size), in the
+    /// order they were read; empty without it.
+    pub fn logged_reads(&self) -> Vec<(u64, u64)> {
+        self.read_log.as_ref().map_or(Vec::new(), |log| {
+            log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        })
     }
 
     /// The whole file.
@@ -230,12 +261,43 @@ impl<'a> Pst<'a> {
         offset: u64,
         len: u64,
     ) -> Result<Cow<'_, [u8]>> {
-        let Source::File { file, .. } = &self.source else {
+        if let Some(log) = &self.read_log {
+            log.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((offset, len));
+        }
+        let Source::File { file, map, .. } = &self.source else {
             return self.slice(structure, offset, len).map(Cow::Borrowed);
         };
         // The same bounds as the map: the file as it was when opened.
         self.slice(structure, offset, len)?;
+        #[cfg(target_os = "linux")]
+        let cold = match &self.source {
+            Source::File {
+                cold: Some(cold), ..
+            } => Some(cold),
+            _ => None,
+        };
+        #[cfg(target_os = "linux")]
+        if let Some(buf) = cold.and_then(|c| c.take(offset, len as usize)) {
+            return Ok(Cow::Owned(buf));
+        }
         let mut buf = vec![0u8; len as usize];
+        #[cfg(target_os = "linux")]
+        if let Some(cold) = cold {
+            match cold.read_uncached(map, &mut buf, offset) {
+                Ok(true) => return Ok(Cow::Owned(buf)),
+                Ok(false) => {}
+                Err(e) => {
+                    return Err(NdbError::new(
+                        structure,
+                        offset,
+                        NdbErrorKind::Io(e.to_string()),
+                    ))
+                }
+            }
+        }
+        let _ = map;
         read_exact_at(file, &mut buf, offset).map_err(|e| {
             let kind = if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 // Shorter now than when it was opened.
@@ -249,6 +311,59 @@ impl<'a> Pst<'a> {
             NdbError::new(structure, offset, kind)
         })?;
         Ok(Cow::Owned(buf))
+    }
+
+    /// Read ahead, where the file is not cached, the blocks at `blocks`
+    /// (offset, size) that the caller is about to read (`cold.rs`), after
+    /// the B-tree pages at `pages` (offsets), which are asked of the kernel
+    /// first. Nothing on a cached file, on other systems, or on bytes in
+    /// memory.
+    pub(crate) fn read_ahead(&self, pages: &[u64], blocks: &[(u64, u64)]) {
+        #[cfg(target_os = "linux")]
+        if let Source::File {
+            cold: Some(cold),
+            map,
+            file,
+        } = &self.source
+        {
+            let page = self.format().page_size() as u64;
+            let pages: Vec<(u64, u64)> = pages.iter().map(|&ib| (ib, page)).collect();
+            cold.will_need(file, map, &pages);
+            cold.read_ahead(map, blocks);
+        }
+        let _ = (pages, blocks);
+    }
+
+    /// True when this file may be read ahead and some of the B-tree pages
+    /// at `pages` are not cached: a cold file.
+    pub(crate) fn pages_uncached(&self, pages: &[u64]) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Source::File {
+            cold: Some(cold),
+            map,
+            ..
+        } = &self.source
+        {
+            let page = self.format().page_size() as u64;
+            let pages: Vec<(u64, u64)> = pages.iter().map(|&ib| (ib, page)).collect();
+            return cold.any_uncached(map, &pages);
+        }
+        let _ = pages;
+        false
+    }
+
+    /// True once a read-ahead found this file out of the page cache: a
+    /// caller may then spend some work to say what it will read next
+    /// ([`Pst::prefetch_nodes`]).
+    pub fn reading_ahead(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Source::File {
+            cold: Some(cold), ..
+        } = &self.source
+        {
+            return cold.used();
+        }
+        false
     }
 
     /// Where the routes of `tree` are kept.
@@ -359,11 +474,17 @@ fn non_regular(kind: std::fs::FileType) -> Option<&'static str> {
 /// changes nothing for a regular file.
 #[cfg(unix)]
 fn open_read_only(path: &Path) -> std::io::Result<File> {
+    open_read_only_with(path, 0)
+}
+
+/// [`open_read_only`] with more open flags (`O_DIRECT`).
+#[cfg(unix)]
+pub(crate) fn open_read_only_with(path: &Path, extra: libc::c_int) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let open = |flags| {
         std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(flags)
+            .custom_flags(flags | extra)
             .open(path)
     };
     #[cfg(target_os = "linux")]

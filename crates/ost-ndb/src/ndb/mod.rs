@@ -4,6 +4,8 @@
 pub mod block;
 pub mod btree;
 pub mod bytes;
+#[cfg(target_os = "linux")]
+mod cold;
 pub mod crc;
 pub mod crypt;
 pub mod error;

@@ -281,6 +281,8 @@ impl<'a> Node<'a> {
             )
             .with_id(self.bid_data.0));
         }
+        // Read whole: on a cold file, its blocks are read ahead together.
+        self.pst.prefetch_blocks(&tree.blocks);
         let mut out = Vec::with_capacity(total as usize);
         for b in tree.blocks {
             out.extend_from_slice(&self.pst.block_data(b)?);

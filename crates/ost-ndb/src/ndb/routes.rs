@@ -69,6 +69,17 @@ impl Routes {
         self.routes.get(i.checked_sub(1)?).copied()
     }
 
+    /// The offsets of the leaf pages the routes lead to, in key order.
+    pub(crate) fn leaf_pages(&self) -> impl Iterator<Item = u64> + '_ {
+        self.routes.iter().filter_map(|r| match r {
+            Route::Page {
+                bref,
+                level: Some(0),
+            } => Some(bref.ib),
+            _ => None,
+        })
+    }
+
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.starts.len()

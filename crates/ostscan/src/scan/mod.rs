@@ -887,10 +887,14 @@ fn conflict_targets(
     for i in kept_at {
         wanted.remove(i);
     }
-    wanted
+    // In walk order: targets listed by one table are read with it opened
+    // once.
+    let wanted: Vec<u32> = wanted
         .into_iter()
-        .filter_map(|w| Some((w, store.read_item(refs.get(w as usize)?))))
-        .collect()
+        .filter(|&w| (w as usize) < refs.len())
+        .collect();
+    let records = store.read_items(wanted.iter().map(|&w| &refs[w as usize]));
+    wanted.into_iter().zip(records).collect()
 }
 
 /// The records the Sync Issues analysis gets: the kept ones and the
@@ -1308,3 +1312,6 @@ pub fn scan_files_ordered<F>(
         }
     });
 }
+
+#[cfg(test)]
+mod read_scope;

@@ -1,0 +1,417 @@
+//! Reading a file that is not in the page cache (Linux).
+//!
+//! A scan needs a few percent of a store's bytes: B-tree pages, the
+//! contents tables, each message's first property block. Through the page
+//! cache, a 1 KB block costs at least the 4 KiB page it sits in, and the
+//! kernel's readahead (on the descriptor) and read-around (on the map)
+//! pull in a hundred KiB around it: a cold scan read the whole file. So:
+//!
+//! - the descriptor and the map are marked random (`POSIX_FADV_RANDOM`,
+//!   `MADV_RANDOM`): a miss reads the pages asked for, not their
+//!   neighbours; pages already cached are used as they are;
+//! - a block whose pages are not cached is read with `O_DIRECT` on a second
+//!   descriptor, at sector granularity (512 bytes where the file system
+//!   allows it), into an aligned buffer of the reading thread. Such a read
+//!   leaves nothing in the page cache, so a later scan of the same file is
+//!   as cold as this one: evidence is usually scanned once.
+//!
+//! Which pages are cached is asked of the kernel (`mincore` on the map) one
+//! chunk of 64 pages at a time, the first time a block in that chunk is
+//! read, and remembered: the answer may go stale, which costs a page-sized
+//! read or a direct read of a cached block, never a wrong byte.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use memmap2::Mmap;
+
+/// Pages per residency chunk: one `u64` mask each.
+const CHUNK_PAGES: u64 = 64;
+
+/// Marks the cached pages of the file, found out chunk by chunk, and
+/// reads what is not cached with `O_DIRECT`.
+pub(crate) struct ColdReader {
+    direct: File,
+    page: u64,
+    /// Sector size the direct reads are aligned to (512, or 4096 after a
+    /// file system refused 512).
+    align: AtomicU64,
+    /// Set when direct reads failed in a way alignment does not explain:
+    /// every read then goes through the page cache.
+    disabled: AtomicBool,
+    /// Per chunk: bit `i` set when page `i` of the chunk was cached.
+    resident: Vec<AtomicU64>,
+    /// Per chunk (one bit each): whether `resident` holds an answer.
+    known: Vec<AtomicU64>,
+    /// Set when a sample of pages found the whole file cached: every read
+    /// then goes through the page cache without a residency check (on a
+    /// warm 2 GB store, a `mincore` per chunk cost 8% of the scan).
+    warm: AtomicBool,
+    /// Blocks read ahead ([`ColdReader::read_ahead`]) and not yet read, by
+    /// offset, with their total size.
+    ahead: Mutex<(HashMap<u64, Vec<u8>>, usize)>,
+    /// Whether `ahead` may hold anything: reads of a warm file never lock it.
+    ahead_used: AtomicBool,
+}
+
+/// Most bytes kept read ahead and not yet read.
+const MAX_AHEAD_BYTES: usize = 16 << 20;
+
+/// Threads reading ahead at once (16: as fast as 32 on this VM, and
+/// less memory): a cold read waits for the device, and
+/// this VM's disk answers 42,000 4 KiB reads in 1.4 s from one thread but
+/// serves many at once (a cold `cat` reads 1 GB in 0.7-1.6 s).
+const READERS: usize = 16;
+
+/// Largest direct read: the largest block (64 KiB in 4K files) widened to
+/// sectors on both sides.
+const MAX_DIRECT: usize = 64 * 1024 + 2 * 4096;
+
+thread_local! {
+    /// The reading thread's aligned buffer for direct reads.
+    static DIRECT_BUF: RefCell<Option<AlignedBuf>> = const { RefCell::new(None) };
+}
+
+struct AlignedBuf {
+    ptr: std::ptr::NonNull<u8>,
+}
+
+impl AlignedBuf {
+    const LAYOUT: std::alloc::Layout = match std::alloc::Layout::from_size_align(MAX_DIRECT, 4096) {
+        Ok(l) => l,
+        Err(_) => panic!("bad layout"),
+    };
+
+    fn new() -> Option<AlignedBuf> {
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc(Self::LAYOUT) };
+        std::ptr::NonNull::new(ptr).map(|ptr| AlignedBuf { ptr })
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` owns MAX_DIRECT bytes; the slice borrows `self`.
+        // Bytes the kernel has not written are never read: callers copy
+        // only what a read returned.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), MAX_DIRECT) }
+    }
+}
+
+impl Drop for AlignedBuf {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with the same layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::LAYOUT) }
+    }
+}
+
+impl ColdReader {
+    /// Mark `file` and `map` for random access and open `path` a second
+    /// time for direct reads. `None` where the file system has no direct
+    /// I/O (tmpfs): the page cache then serves every read, as before.
+    pub(crate) fn new(path: &Path, file: &File, map: &Mmap) -> Option<ColdReader> {
+        // SAFETY: advice on our own descriptor and mapping; failures only
+        // leave the kernel's defaults.
+        unsafe {
+            libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM);
+            libc::madvise(
+                map.as_ptr() as *mut libc::c_void,
+                map.len(),
+                libc::MADV_RANDOM,
+            );
+        }
+        let direct = super::file::open_read_only_with(path, libc::O_DIRECT).ok()?;
+        // The same file, not whatever the path names now.
+        let (a, b) = (file.metadata().ok()?, direct.metadata().ok()?);
+        use std::os::unix::fs::MetadataExt;
+        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            return None;
+        }
+        // SAFETY: sysconf has no preconditions.
+        let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+            p if p >= 4096 => p as u64,
+            _ => 4096,
+        };
+        let chunks = (map.len() as u64).div_ceil(page * CHUNK_PAGES) as usize;
+        let warm = AtomicBool::new(sample_cached(map, page));
+        Some(ColdReader {
+            warm,
+            direct,
+            page,
+            align: AtomicU64::new(512),
+            disabled: AtomicBool::new(false),
+            resident: (0..chunks).map(|_| AtomicU64::new(0)).collect(),
+            known: (0..chunks.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            ahead: Mutex::new((HashMap::new(), 0)),
+            ahead_used: AtomicBool::new(false),
+        })
+    }
+
+    /// Ask the kernel for the pages of `ranges` that are not cached, all at
+    /// once (`POSIX_FADV_WILLNEED` reads them asynchronously; with the
+    /// descriptor marked random, only those pages).
+    pub(crate) fn will_need(&self, file: &File, map: &Mmap, ranges: &[(u64, u64)]) {
+        let mut pages: Vec<u64> = ranges
+            .iter()
+            .filter(|&&(offset, len)| !self.cached(map, offset, len))
+            .flat_map(|&(offset, len)| offset / self.page..=(offset + len.max(1) - 1) / self.page)
+            .collect();
+        pages.sort_unstable();
+        pages.dedup();
+        for p in pages {
+            // SAFETY: advice on our own descriptor.
+            unsafe {
+                libc::posix_fadvise(
+                    file.as_raw_fd(),
+                    (p * self.page) as libc::off_t,
+                    self.page as libc::off_t,
+                    libc::POSIX_FADV_WILLNEED,
+                );
+            }
+        }
+    }
+
+    /// True when some of `ranges` are not cached.
+    pub(crate) fn any_uncached(&self, map: &Mmap, ranges: &[(u64, u64)]) -> bool {
+        ranges
+            .iter()
+            .any(|&(offset, len)| !self.cached(map, offset, len))
+    }
+
+    /// Read the blocks at `blocks` (offset, size) that are not cached, in
+    /// file order, [`READERS`] at a time, and keep them until
+    /// [`ColdReader::take`] asks for them. At most [`MAX_AHEAD_BYTES`] are
+    /// kept: past that, blocks are left to be read when asked for.
+    pub(crate) fn read_ahead(&self, map: &Mmap, blocks: &[(u64, u64)]) {
+        if self.disabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut todo: Vec<(u64, u64)> = blocks
+            .iter()
+            .copied()
+            .filter(|&(offset, len)| {
+                len as usize <= MAX_DIRECT - 2 * 4096 && !self.cached(map, offset, len)
+            })
+            .collect();
+        todo.sort_unstable();
+        todo.dedup_by_key(|b| b.0);
+        let room = {
+            let ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
+            MAX_AHEAD_BYTES.saturating_sub(ahead.1)
+        };
+        let mut total = 0usize;
+        let fits = todo
+            .iter()
+            .take_while(|b| {
+                total += b.1 as usize;
+                total <= room
+            })
+            .count();
+        todo.truncate(fits);
+        if todo.is_empty() {
+            return;
+        }
+        let next = AtomicUsize::new(0);
+        let read: Mutex<Vec<(u64, Vec<u8>)>> = Mutex::new(Vec::with_capacity(todo.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..READERS.min(todo.len()) {
+                let spawned = std::thread::Builder::new()
+                    .name("ostscan-read-ahead".into())
+                    .stack_size(64 * 1024)
+                    .spawn_scoped(scope, || {
+                        let mut mine = Vec::new();
+                        while let Some(&(offset, len)) =
+                            todo.get(next.fetch_add(1, Ordering::Relaxed))
+                        {
+                            let mut buf = vec![0u8; len as usize];
+                            if let Ok(true) = self.read_direct(&mut buf, offset) {
+                                mine.push((offset, buf));
+                            }
+                        }
+                        read.lock().unwrap_or_else(|p| p.into_inner()).extend(mine);
+                    });
+                // Without threads the blocks are read when asked for.
+                if spawned.is_err() {
+                    break;
+                }
+            }
+        });
+        let read = read.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
+        for (offset, buf) in read {
+            ahead.1 += buf.len();
+            if let Some(old) = ahead.0.insert(offset, buf) {
+                ahead.1 -= old.len();
+            }
+        }
+        self.ahead_used.store(true, Ordering::Release);
+    }
+
+    /// True once something was read ahead.
+    pub(crate) fn used(&self) -> bool {
+        self.ahead_used.load(Ordering::Relaxed)
+    }
+
+    /// The block of `len` bytes at `offset`, when it was read ahead.
+    pub(crate) fn take(&self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        if !self.ahead_used.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
+        let buf = ahead.0.remove(&offset)?;
+        ahead.1 -= buf.len();
+        (buf.len() == len).then_some(buf)
+    }
+
+    /// True when every page of `offset..offset + len` was cached when its
+    /// chunk was first looked at.
+    fn cached(&self, map: &Mmap, offset: u64, len: u64) -> bool {
+        if self.warm.load(Ordering::Relaxed) {
+            return true;
+        }
+        let first = offset / self.page;
+        let last = (offset + len.max(1) - 1) / self.page;
+        (first..=last).all(|p| {
+            let chunk = p / CHUNK_PAGES;
+            let mask = self.chunk_mask(map, chunk);
+            mask & (1 << (p % CHUNK_PAGES)) != 0
+        })
+    }
+
+    fn chunk_mask(&self, map: &Mmap, chunk: u64) -> u64 {
+        let (word, bit) = ((chunk / 64) as usize, 1u64 << (chunk % 64));
+        let Some(known) = self.known.get(word) else {
+            return u64::MAX;
+        };
+        if known.load(Ordering::Acquire) & bit != 0 {
+            return self.resident[chunk as usize].load(Ordering::Relaxed);
+        }
+        let start = chunk * CHUNK_PAGES * self.page;
+        let len = (map.len() as u64 - start).min(CHUNK_PAGES * self.page);
+        let pages = len.div_ceil(self.page) as usize;
+        let mut vec = [0u8; CHUNK_PAGES as usize];
+        // SAFETY: the range lies in the map (page-aligned start: the map
+        // starts on a page); `vec` holds one byte per page of it.
+        let rc = unsafe {
+            libc::mincore(
+                map.as_ptr().add(start as usize) as *mut libc::c_void,
+                len as usize,
+                vec.as_mut_ptr(),
+            )
+        };
+        let mask = if rc != 0 {
+            // Unknown: take it as cached, the reading that never gets
+            // worse than before.
+            u64::MAX
+        } else {
+            vec[..pages]
+                .iter()
+                .enumerate()
+                .fold(0, |m, (i, &v)| m | (((v & 1) as u64) << i))
+        };
+        self.resident[chunk as usize].store(mask, Ordering::Relaxed);
+        known.fetch_or(bit, Ordering::Release);
+        mask
+    }
+
+    /// Read `buf.len()` bytes at `offset` with a direct read when they are
+    /// not cached. `Ok(false)`: cached (or direct reads are not possible),
+    /// the caller reads through the page cache.
+    pub(crate) fn read_uncached(
+        &self,
+        map: &Mmap,
+        buf: &mut [u8],
+        offset: u64,
+    ) -> std::io::Result<bool> {
+        let len = buf.len() as u64;
+        if self.disabled.load(Ordering::Relaxed)
+            || buf.len() > MAX_DIRECT - 2 * 4096
+            || self.cached(map, offset, len)
+        {
+            return Ok(false);
+        }
+        self.read_direct(buf, offset)
+    }
+
+    /// Fill `buf` from `offset` with a direct read. `Ok(false)` when that
+    /// is not possible (the caller reads through the page cache).
+    fn read_direct(&self, buf: &mut [u8], offset: u64) -> std::io::Result<bool> {
+        let len = buf.len() as u64;
+        if self.disabled.load(Ordering::Relaxed) || buf.len() > MAX_DIRECT - 2 * 4096 {
+            return Ok(false);
+        }
+        DIRECT_BUF.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                *slot = AlignedBuf::new();
+            }
+            let Some(aligned) = slot.as_mut() else {
+                return Ok(false);
+            };
+            loop {
+                let align = self.align.load(Ordering::Relaxed);
+                let start = offset & !(align - 1);
+                let end = (offset + len).div_ceil(align) * align;
+                let want = (end - start) as usize;
+                let dst = &mut aligned.as_mut_slice()[..want];
+                match read_at_most(&self.direct, dst, start) {
+                    Ok(n) if n as u64 >= offset + len - start => {
+                        let from = (offset - start) as usize;
+                        buf.copy_from_slice(&dst[from..from + buf.len()]);
+                        return Ok(true);
+                    }
+                    // Shorter than asked (the file shrank): the caller's
+                    // read says how.
+                    Ok(_) => return Ok(false),
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) && align < 4096 => {
+                        self.align.store(4096, Ordering::Relaxed);
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                        self.disabled.store(true, Ordering::Relaxed);
+                        return Ok(false);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        })
+    }
+}
+
+/// Pages of the file sampled when it is opened.
+const SAMPLE_PAGES: u64 = 64;
+
+/// True when [`SAMPLE_PAGES`] pages spread evenly over the map are all
+/// cached (one `mincore` of one page each: microseconds).
+fn sample_cached(map: &Mmap, page: u64) -> bool {
+    let pages = (map.len() as u64).div_ceil(page);
+    let step = (pages / SAMPLE_PAGES).max(1);
+    (0..pages).step_by(step as usize).all(|p| {
+        let mut v = [0u8; 1];
+        // SAFETY: one page inside the map (its start is page-aligned).
+        let rc = unsafe {
+            libc::mincore(
+                map.as_ptr().add((p * page) as usize) as *mut libc::c_void,
+                1,
+                v.as_mut_ptr(),
+            )
+        };
+        rc != 0 || v[0] & 1 != 0
+    })
+}
+
+/// One read into `buf` at `offset` (a direct read is not continued: the
+/// rest would start off the sector grid; a short one falls back).
+fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    loop {
+        match file.read_at(buf, offset) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
