@@ -34,5 +34,3 @@ pub mod sync_issues;
 pub mod log_text;
 // Plain text of RTF, with the lines painted in one colour marked.
 pub mod rtf;
-// The prefilter of the error-code scan of log lines.
-mod simd;

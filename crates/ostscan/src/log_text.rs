@@ -12,7 +12,6 @@
 use serde::Serialize;
 
 use crate::rtf::rtf_to_text;
-use crate::simd::has_eight_hex_digits;
 
 /// Colour-table index Outlook paints error lines with: red (255, 0, 0) in
 /// the table every real log carries (black, dark red, red).
@@ -181,6 +180,18 @@ pub fn line_codes(line: &str) -> Vec<String> {
     scan_codes(line)
 }
 
+/// Whether `bytes` holds 8 ASCII hex digits in a row: the prefilter of
+/// [`line_codes`]. A byte loop: word-at-a-time (SWAR) and SSE2 versions
+/// were no faster in a whole scan, and were removed (docs/performance.md,
+/// "Vector code").
+fn has_eight_hex_digits(bytes: &[u8]) -> bool {
+    let mut run = 0;
+    bytes.iter().any(|b| {
+        run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+        run >= 8
+    })
+}
+
 /// [`line_codes`] without its prefilter: a scan of every byte.
 fn scan_codes(line: &str) -> Vec<String> {
     let bytes = line.as_bytes();
@@ -346,6 +357,17 @@ impl Resolution {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn eight_hex_digits_in_a_row(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"0a9FfGx \xe9-".to_vec()), 0..300),
+        ) {
+            let naive = bytes.windows(8).any(|w| w.iter().all(u8::is_ascii_hexdigit));
+            proptest::prop_assert_eq!(has_eight_hex_digits(&bytes), naive);
+        }
+    }
 
     #[test]
     fn codes_as_outlook_writes_them() {

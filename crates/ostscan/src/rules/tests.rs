@@ -459,7 +459,9 @@ fn every_rule_has_its_heading_in_rules_md_and_no_other() {
             .and_then(|(_, s)| s.strip_suffix(')'))
             .unwrap_or_else(|| panic!("no (severity) in {line:?}"));
         assert!(
-            headed.insert(id.to_string(), severity.to_string()).is_none(),
+            headed
+                .insert(id.to_string(), severity.to_string())
+                .is_none(),
             "two headings for {id}"
         );
     }
@@ -469,7 +471,10 @@ fn every_rule_has_its_heading_in_rules_md_and_no_other() {
             None => panic!("docs/rules.md has no heading for {}", rule.id),
         }
     }
-    assert!(headed.is_empty(), "headings for rules that do not exist: {headed:?}");
+    assert!(
+        headed.is_empty(),
+        "headings for rules that do not exist: {headed:?}"
+    );
 }
 
 /// Each id once in the catalogue; the item rules are its first part.
