@@ -2,7 +2,7 @@
 
 use ost_ndb::{NdbError, NdbErrorKind};
 
-use crate::scan::{ErrorReport, ErrorSource};
+use crate::scan::file_report::{ErrorReport, ErrorSource};
 
 /// The `source: "open"` error of a file that could not be opened. A path
 /// that is not a regular file is named for what it is, and a directory

@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scan::{ErrorSource, FileReport, FileScan};
+use crate::scan::file_report::{ErrorSource, FileReport, FileScan};
 
 /// Whether a file was read, and whether whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

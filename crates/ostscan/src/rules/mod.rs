@@ -119,6 +119,13 @@ pub static CATALOGUE: &[&RuleInfo] = &[
     &SRV004,
 ];
 
+/// Every rule a scan reports: the item rules of [`RULES`], then SYNC010,
+/// which weighs a folder's item findings against Outlook's own Sync Issues
+/// records.
+pub fn scan_rules() -> impl Iterator<Item = &'static RuleInfo> {
+    RULES.iter().chain(std::iter::once(&SYNC010))
+}
+
 /// Looks a rule up by id (case-insensitive), in the item rules.
 pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
     RULES.iter().find(|rule| rule.id.eq_ignore_ascii_case(id))
