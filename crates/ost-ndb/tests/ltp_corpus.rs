@@ -546,7 +546,7 @@ fn every_contents_table_reads() {
 
 #[test]
 fn name_to_id_maps_resolve() {
-    use ost_ndb::ltp::namemap::{guid_string, NameMap, PropName};
+    use ost_ndb::ltp::namemap::{NameMap, PropName};
     for path in corpus_files() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if DAMAGED.contains(&name.as_str()) {
@@ -580,7 +580,8 @@ fn name_to_id_maps_resolve() {
     };
     let map = NameMap::open(&pst).unwrap();
     let found = map.iter().filter_map(|r| r.ok()).any(|(_, np)| {
-        guid_string(&np.guid) == "{00062008-0000-0000-c000-000000000046}"
+        // {00062008-0000-0000-C000-000000000046} as stored (LE fields).
+        np.guid == [8, 0x20, 6, 0, 0, 0, 0, 0, 0xC0, 0, 0, 0, 0, 0, 0, 0x46]
             && np.name == PropName::Id(0x8503)
     });
     assert!(found);

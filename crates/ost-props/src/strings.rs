@@ -3,6 +3,7 @@
 
 use encoding_rs::Encoding;
 use ost_ndb::ltp::prop_type as pt;
+use ost_ndb::ltp::value::utf16le;
 use ost_ndb::ltp::PropValue;
 
 /// The code page of PT_STRING8 values when an item names none.
@@ -11,7 +12,7 @@ pub const DEFAULT_CODEPAGE: u32 = 1252;
 /// Text of a string property, decoding PT_STRING8 with `codepage`.
 pub fn prop_string(v: &PropValue<'_>, codepage: u32) -> Option<String> {
     match v.prop_type {
-        pt::UNICODE => Some(decode_unicode(v.as_bytes())),
+        pt::UNICODE => Some(utf16le(v.as_bytes())),
         pt::STRING8 => Some(decode_string8(v.as_bytes(), codepage)),
         _ => None,
     }
@@ -57,42 +58,6 @@ pub fn decode_string8(bytes: &[u8], codepage: u32) -> String {
     text.into_owned()
 }
 
-/// Decode PT_UNICODE bytes (UTF-16LE; unpaired surrogates become U+FFFD; a
-/// trailing NUL, if stored, is dropped).
-pub fn decode_unicode(bytes: &[u8]) -> String {
-    let units = &bytes[..bytes.len() & !1];
-    // Most text is ASCII. Test the whole text first with a branch-free OR
-    // of its 8-byte words (`q` has 8 bytes, so the conversion cannot fail),
-    // then copy the low bytes: neither loop exits early, so the compiler
-    // turns both into vector code.
-    let quads = units.chunks_exact(8);
-    let tail = quads
-        .remainder()
-        .chunks_exact(2)
-        .fold(0u16, |acc, u| acc | u16::from_le_bytes([u[0], u[1]]));
-    let all = quads.fold(u64::from(tail), |acc, q| {
-        acc | u64::from_le_bytes(q.try_into().unwrap_or([0xFF; 8]))
-    });
-    let mut s = if all & 0xFF80_FF80_FF80_FF80 == 0 {
-        let ascii: Vec<u8> = units.chunks_exact(2).map(|u| u[0]).collect();
-        // Only ASCII bytes: never the lossy branch.
-        String::from_utf8(ascii)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-    } else {
-        char::decode_utf16(
-            units
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]])),
-        )
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
-    };
-    if s.ends_with('\0') {
-        s.pop();
-    }
-    s
-}
-
 /// A subject without its 0x01+length prefix marker: Outlook stores subjects
 /// like "RE: x" as "\u{1}\u{4}RE: x", the second character giving the
 /// length of the prefix. The normal view drops those two characters.
@@ -119,66 +84,9 @@ mod tests {
     }
 
     #[test]
-    fn decodes_both_string_types() {
-        assert_eq!(decode_unicode(&[0x48, 0, 0x69, 0, 0, 0]), "Hi");
-        assert_eq!(decode_unicode(&[0x00, 0xD8, 0x41, 0]), "\u{FFFD}A");
-        assert_eq!(decode_unicode(&[0x41]), "");
-        // ASCII, then a non-ASCII character, then a surrogate pair.
-        let text = "ab\u{e9}c\u{1F600}d";
-        let bytes: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-        assert_eq!(decode_unicode(&bytes), text);
+    fn decodes_string8_in_its_code_page() {
         assert_eq!(decode_string8(b"caf\xe9\0", 1252), "café");
         assert_eq!(decode_string8(b"\xcf\xf0\xe8", 1251), "При");
         assert_eq!(decode_string8(b"x", 999_999), "x");
-    }
-
-    /// The definition the fast path must agree with.
-    fn reference(bytes: &[u8]) -> String {
-        let units: Vec<u16> = bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        let mut s = String::from_utf16_lossy(&units);
-        if s.ends_with('\0') {
-            s.pop();
-        }
-        s
-    }
-
-    #[test]
-    fn ascii_fast_path_agrees_at_every_position() {
-        // A non-ASCII unit (or a lone surrogate, or a NUL) at each position
-        // of texts around the four-unit steps, odd byte counts included.
-        for len in 0..20usize {
-            for pos in 0..=len {
-                for odd in [0x00E9u16, 0xD800, 0x0000, 0x0100, 0x0080] {
-                    let mut units: Vec<u16> = (0..len as u16).map(|i| 0x41 + i).collect();
-                    if pos < len {
-                        units[pos] = odd;
-                    }
-                    let mut bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
-                    assert_eq!(
-                        decode_unicode(&bytes),
-                        reference(&bytes),
-                        "{len} {pos} {odd:x}"
-                    );
-                    bytes.push(0x7F);
-                    assert_eq!(decode_unicode(&bytes), reference(&bytes), "{len} {pos} odd");
-                }
-            }
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn decode_unicode_matches_the_definition(
-            units in proptest::collection::vec(
-                proptest::prop_oneof![4 => 0u16..0x80, 1 => proptest::num::u16::ANY], 0..64),
-            odd_byte in proptest::option::of(proptest::num::u8::ANY),
-        ) {
-            let mut bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
-            bytes.extend(odd_byte);
-            proptest::prop_assert_eq!(decode_unicode(&bytes), reference(&bytes));
-        }
     }
 }

@@ -41,10 +41,9 @@ use crate::rules::Severity;
 use ost_props::rtf_compressed;
 pub use ost_props::tags::PR_ADDITIONAL_REN_ENTRYIDS;
 use ost_props::tags::{
-    PR_BODY, PR_INTERNET_CPID, PR_MESSAGE_CODEPAGE, PR_MESSAGE_DELIVERY_TIME, PR_SOURCE_KEY,
+    PR_BODY, PR_INTERNET_CPID, PR_MESSAGE_CODEPAGE, PR_MESSAGE_DELIVERY_TIME, PR_RTF_COMPRESSED,
+    PR_SOURCE_KEY,
 };
-/// PR_RTF_COMPRESSED ([MS-OXRTFCP]): the only body of Outlook's own logs.
-const PR_RTF_COMPRESSED: u16 = 0x1009;
 /// msInConflict in PR_MESSAGE_STATUS ([MS-OXCFXICS] 3.1.5.6.2.1).
 pub const MS_IN_CONFLICT: u32 = 0x800;
 

@@ -51,25 +51,6 @@ pub struct NamedProp {
     pub name: PropName,
 }
 
-/// Format a GUID held in on-disk (little-endian fields) order as
-/// `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`.
-pub fn guid_string(g: &[u8; 16]) -> String {
-    format!(
-        "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
-        u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
-        u16::from_le_bytes([g[4], g[5]]),
-        u16::from_le_bytes([g[6], g[7]]),
-        g[8],
-        g[9],
-        g[10],
-        g[11],
-        g[12],
-        g[13],
-        g[14],
-        g[15]
-    )
-}
-
 /// The name-to-id map.
 pub struct NameMap {
     bucket_count: Option<u32>,
@@ -253,10 +234,6 @@ mod tests {
         assert_eq!(m.resolve(0x8003).unwrap(), None);
         assert_eq!(m.resolve(0x0037).unwrap(), None);
         assert_eq!(m.iter().count(), 3);
-        assert_eq!(
-            guid_string(&PS_MAPI),
-            "{00020328-0000-0000-c000-000000000046}"
-        );
     }
 
     #[test]

@@ -6,14 +6,15 @@
 
 use ost_ndb::ltp::{LtpError, PropertyContext};
 use ost_ndb::{Nid, Pst};
+use ost_props::tags;
 use sha2::{Digest, Sha256};
 
 /// The body properties compared, in the order details name them: PR_BODY,
 /// PR_HTML and PR_RTF_COMPRESSED.
 pub const BODY_PROPS: [(u16, &str); 3] = [
-    (0x1000, "PR_BODY"),
-    (0x1013, "PR_HTML"),
-    (0x1009, "PR_RTF_COMPRESSED"),
+    (tags::PR_BODY, "PR_BODY"),
+    (tags::PR_HTML, "PR_HTML"),
+    (tags::PR_RTF_COMPRESSED, "PR_RTF_COMPRESSED"),
 ];
 
 /// Bytes of one body property that are hashed. Past them only the value's

@@ -50,8 +50,6 @@ pub use crate::rules::{DIFF001, DIFF002, DIFF003, DIFF_RULES};
 
 /// PR_RECORD_KEY on the message store node.
 const PR_RECORD_KEY: u16 = 0x0FF9;
-/// PR_IPM_SUBTREE_ENTRYID on the message store node.
-const PR_IPM_SUBTREE_ENTRYID: u16 = 0x35E0;
 
 /// What the diff needs of one store.
 pub struct Snapshot {
@@ -91,7 +89,7 @@ pub fn snapshot(pst: &Pst<'_>) -> Snapshot {
         .flatten()
         .collect();
     let record_key = store_prop(pst, PR_RECORD_KEY);
-    let ipm_subtree = store_prop(pst, PR_IPM_SUBTREE_ENTRYID)
+    let ipm_subtree = store_prop(pst, ost_props::tags::PR_IPM_SUBTREE_ENTRYID)
         .as_deref()
         .and_then(parse_entry_id)
         .and_then(|id| match id {
