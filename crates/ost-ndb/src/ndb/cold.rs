@@ -123,7 +123,7 @@ impl ColdReader {
                 libc::MADV_RANDOM,
             );
         }
-        let direct = super::file::open_read_only_with(path, libc::O_DIRECT).ok()?;
+        let direct = super::os_file::open_read_only_with(path, libc::O_DIRECT).ok()?;
         // The same file, not whatever the path names now.
         let (a, b) = (file.metadata().ok()?, direct.metadata().ok()?);
         use std::os::unix::fs::MetadataExt;

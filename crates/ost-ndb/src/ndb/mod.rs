@@ -14,6 +14,7 @@ pub mod format;
 pub mod header;
 pub mod ids;
 pub mod node;
+mod os_file;
 pub mod page;
 mod routes;
 pub mod stats;
