@@ -114,12 +114,16 @@ impl<'p> Pst<'p> {
         }
         self.read_ahead(&leaves, &[]);
         let f = self.format();
-        let blocks: Vec<(u64, u64)> = bids
-            .iter()
-            .filter_map(|&b| self.bbt_lookup(b).ok())
-            .map(|e| (e.ib, f.block_size_for(e.cb as u64)))
-            .filter(|&(_, size)| size <= f.max_block_size())
-            .collect();
+        // The leaves' routes were built above, with their checks recorded;
+        // the leaves themselves are looked up quietly (a warm read may
+        // never look at some of them).
+        let blocks: Vec<(u64, u64)> = self.quietly(|| {
+            bids.iter()
+                .filter_map(|&b| self.bbt_lookup(b).ok())
+                .map(|e| (e.ib, f.block_size_for(e.cb as u64)))
+                .filter(|&(_, size)| size <= f.max_block_size())
+                .collect()
+        });
         self.read_ahead(&[], &blocks);
         true
     }
@@ -137,12 +141,13 @@ impl<'p> Pst<'p> {
             return;
         }
         self.read_ahead(&leaves, &[]);
-        let bids: Vec<Bid> = nids
-            .iter()
-            .filter_map(|&n| self.nbt_lookup(n).ok())
-            .flat_map(|e| [e.bid_data, e.bid_sub])
-            .filter(|b| !b.is_null())
-            .collect();
+        let bids: Vec<Bid> = self.quietly(|| {
+            nids.iter()
+                .filter_map(|&n| self.nbt_lookup(n).ok())
+                .flat_map(|e| [e.bid_data, e.bid_sub])
+                .filter(|b| !b.is_null())
+                .collect()
+        });
         self.prefetch_blocks(&bids);
     }
 

@@ -270,9 +270,18 @@ impl ColdReader {
 
     /// True when every page of `offset..offset + len` was cached when its
     /// chunk was first looked at.
+    ///
+    /// A range that does not lie inside the map (an offset from a damaged
+    /// or crafted B-tree or BBT) counts as cached: it is then read the
+    /// ordinary way, whose bounds checks turn it into a located error.
+    /// Every direct and read-ahead read passes through here first.
     fn cached(&self, map: &Mmap, offset: u64, len: u64) -> bool {
         if self.warm.load(Ordering::Relaxed) {
             return true;
+        }
+        match offset.checked_add(len.max(1)) {
+            Some(end) if end <= map.len() as u64 => {}
+            _ => return true,
         }
         let first = offset / self.page;
         let last = (offset + len.max(1) - 1) / self.page;
@@ -288,10 +297,16 @@ impl ColdReader {
         let Some(known) = self.known.get(word) else {
             return u64::MAX;
         };
+        let Some(resident) = self.resident.get(chunk as usize) else {
+            return u64::MAX;
+        };
         if known.load(Ordering::Acquire) & bit != 0 {
-            return self.resident[chunk as usize].load(Ordering::Relaxed);
+            return resident.load(Ordering::Relaxed);
         }
         let start = chunk * CHUNK_PAGES * self.page;
+        if start >= map.len() as u64 {
+            return u64::MAX;
+        }
         let len = (map.len() as u64 - start).min(CHUNK_PAGES * self.page);
         let pages = len.div_ceil(self.page) as usize;
         let mut vec = [0u8; CHUNK_PAGES as usize];
@@ -314,7 +329,7 @@ impl ColdReader {
                 .enumerate()
                 .fold(0, |m, (i, &v)| m | (((v & 1) as u64) << i))
         };
-        self.resident[chunk as usize].store(mask, Ordering::Relaxed);
+        resident.store(mask, Ordering::Relaxed);
         known.fetch_or(bit, Ordering::Release);
         mask
     }
@@ -413,5 +428,54 @@ fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usi
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Offsets a damaged or crafted B-tree or BBT can hand the reader, past
+    /// the end of the file (within the last chunk's word of residency bits,
+    /// and far beyond), are "cached": left to the ordinary reads, which
+    /// report them. They never reach `mincore` or a direct read.
+    #[test]
+    fn ranges_outside_the_file_are_left_to_the_ordinary_reads() {
+        let dir = std::env::temp_dir().join(format!("ost-ndb-cold-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("three-pages-and-a-bit");
+        std::fs::write(&path, vec![0x5Au8; 3 * 4096 + 100]).unwrap();
+        let file = File::open(&path).unwrap();
+        // SAFETY: a file of this test's own, not changed while mapped.
+        let map = unsafe { Mmap::map(&file) }.unwrap();
+        let Some(cold) = ColdReader::new(&path, &file, &map) else {
+            eprintln!("skipping: no direct I/O on {}", dir.display());
+            return;
+        };
+        // As on a cold file: every range is checked.
+        cold.warm.store(false, Ordering::Relaxed);
+        let len = map.len() as u64;
+        for (offset, size) in [
+            (len, 1),
+            (len - 1, 2),
+            (len + 10, 512),
+            (len + (8 << 20), 4096),
+            (1 << 40, 4096),
+            (u64::MAX - 1, 4096),
+            (u64::MAX, 0),
+        ] {
+            assert!(cold.cached(&map, offset, size), "{offset:#x}+{size}");
+            let mut buf = vec![0u8; size as usize];
+            assert!(!cold.read_uncached(&map, &mut buf, offset).unwrap());
+        }
+        assert!(!cold.any_uncached(&map, &[(len + 4096, 4096), (u64::MAX, 1)]));
+        cold.read_ahead(&map, &[(len + 4096, 4096), (u64::MAX - 10, 4096)]);
+        assert!(cold.take(len + 4096, 4096).is_none());
+        // A range inside still works: read directly or left to the cache.
+        let mut buf = vec![0u8; 512];
+        if cold.read_uncached(&map, &mut buf, 4096).unwrap() {
+            assert!(buf.iter().all(|&b| b == 0x5A));
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -11,6 +11,7 @@
 //! more than a third of a scan's CPU time (docs/performance.md).
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
@@ -25,6 +26,11 @@ use super::format::Format;
 use super::header::Header;
 use super::os_file;
 use super::routes::Routes;
+
+thread_local! {
+    /// Set inside [`Pst::quietly`].
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
 
 /// How integrity failures (CRC, signature, back pointer) are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -402,9 +408,28 @@ impl<'a> Pst<'a> {
         }
     }
 
+    /// Run `f` without recording integrity issues on this thread: for the
+    /// look-ups a cold read-ahead makes of pages a warm read may never
+    /// touch, so that a file's report does not depend on the page cache.
+    /// (A page that fails its checks is not marked verified, so the read
+    /// that needs it checks it again and records what it finds.)
+    pub(crate) fn quietly<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                QUIET.with(|q| q.set(self.0));
+            }
+        }
+        let _restore = Restore(QUIET.with(|q| q.replace(true)));
+        f()
+    }
+
     /// Remember a problem for [`Pst::issues`] (once per structure, offset and
-    /// kind of problem).
+    /// kind of problem), unless in [`Pst::quietly`].
     pub fn record(&self, e: NdbError) {
+        if QUIET.with(|q| q.get()) {
+            return;
+        }
         let mut issues = match self.issues.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -461,4 +486,31 @@ fn non_regular(kind: std::fs::FileType) -> Option<&'static str> {
         }
     }
     Some("special file")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issues met inside `quietly` are not recorded; outside, and after a
+    /// panic inside, they are again.
+    #[test]
+    fn quiet_lookups_record_nothing_and_end_with_their_scope() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/small-unicode.pst"
+        );
+        let bytes = std::fs::read(path).expect("testdata/small-unicode.pst");
+        let pst = Pst::from_bytes(&bytes).unwrap();
+        let issue = |offset| NdbError::new("test page", offset, NdbErrorKind::NotFound { key: 1 });
+        let before = pst.issues().0.len();
+        pst.quietly(|| pst.record(issue(1)));
+        assert_eq!(pst.issues().0.len(), before);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pst.quietly(|| panic!("inside"));
+        }));
+        assert!(panicked.is_err());
+        pst.record(issue(2));
+        assert_eq!(pst.issues().0.len(), before + 1);
+    }
 }
