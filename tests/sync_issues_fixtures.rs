@@ -941,8 +941,9 @@ fn a_conflict_alone_gives_sync010_to_the_folder_it_concerns() {
 fn log_messages_count_logs_only() {
     let path = scratch("log-count.pst");
     let (mut w, f) = new_store(&path, Format::Unicode, CryptMethod::None);
-    // 5 logs: plain ones with time stamps, an RTF one as Outlook writes
-    // them, and an empty one with Outlook's subject.
+    // 6 logs: plain ones with time stamps, an RTF one as Outlook writes
+    // them, one of a German Outlook, and an empty one with Outlook's
+    // subject.
     for (folder, body) in [
         (f.sync_issues, REPORTS_LOG),
         (f.local_failures, PROJECTS_LOG),
@@ -966,6 +967,23 @@ fn log_messages_count_logs_only() {
         RtfForm::Lzfu,
     );
     w.add_message(f.sync_issues, &rtf).unwrap();
+    // A log of an Outlook in another language: neither its subject nor its
+    // first line is one the English checks know, but it has a red line.
+    let foreign = outlook_log(
+        "Synchronisierungsprotokoll:",
+        &[
+            LogLine {
+                text: "Synchronisierung des Ordners 'Posteingang'",
+                error: false,
+            },
+            LogLine {
+                text: "Fehler beim Synchronisieren [0-130]",
+                error: true,
+            },
+        ],
+        RtfForm::Lzfu,
+    );
+    w.add_message(f.sync_issues, &foreign).unwrap();
     let mut empty = log("Modification Resolution", "");
     empty.body = None;
     w.add_message(f.sync_issues, &empty).unwrap();
@@ -997,13 +1015,13 @@ fn log_messages_count_logs_only() {
     let (report, _, _) = analyze_file(&path);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let c = &report.counts;
-    assert_eq!(c.items, 12);
-    assert_eq!(c.log_messages, 5);
-    assert_eq!(report.logs.len(), 5);
+    assert_eq!(c.items, 13);
+    assert_eq!(c.log_messages, 6);
+    assert_eq!(report.logs.len(), 6);
     assert_eq!(c.other_items, 5);
     assert_eq!(c.conflict_items, 2);
-    // PROJECTS_LOG, ARCHIVE_LOG and the RTF log report errors.
-    assert_eq!(c.logs_with_errors, 3);
+    // PROJECTS_LOG, ARCHIVE_LOG and the two RTF logs report errors.
+    assert_eq!(c.logs_with_errors, 4);
     assert!(report.logs.iter().all(|l| !l
         .subject
         .as_deref()
@@ -1014,15 +1032,15 @@ fn log_messages_count_logs_only() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     common::assert_valid(&common::report_validator(None), &v, "scan --json");
     let counts = &v["files"][0]["sync_issues"]["counts"];
-    assert_eq!(counts["log_messages"], 5);
+    assert_eq!(counts["log_messages"], 6);
     assert_eq!(counts["other_items"], 5);
-    assert_eq!(counts["items"], 12);
-    // The text's numbers add up: 12 = 2 conflict items + 5 logs + 5 other.
+    assert_eq!(counts["items"], 13);
+    // The text's numbers add up: 13 = 2 conflict items + 6 logs + 5 other.
     let out = common::ostscan(&["scan", path.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(
-            "Sync Issues: 12 items, 2 conflict items, 5 logs (3 reporting errors), 5 other"
+            "Sync Issues: 13 items, 2 conflict items, 6 logs (4 reporting errors), 5 other"
         ),
         "{text}"
     );

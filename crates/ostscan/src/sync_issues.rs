@@ -918,7 +918,9 @@ pub fn is_log_message(r: &ItemRecord, in_tree: impl Fn(u32) -> bool) -> bool {
 /// text starts with a time-stamped line ("16:37:22 Synchronizer Version
 /// ..."), as every log and report Outlook writes does, or its subject is
 /// that of Outlook's logs and reports ("Synchronization Log:",
-/// "Modification Resolution"). Copies of items that failed to synchronize,
+/// "Modification Resolution"), or its text has what only a log has (red
+/// lines, folder steps: a log of an Outlook in another language, or whose
+/// first line is not stamped). Copies of items that failed to synchronize,
 /// filed in Local or Server Failures, are not (a time further down their
 /// text does not make them logs).
 pub fn is_log(log: &SyncLog) -> bool {
@@ -929,7 +931,10 @@ pub fn is_log(log: &SyncLog) -> bool {
             .is_some_and(|s| s.eq_ignore_ascii_case(prefix))
     };
     let stamped = log.excerpt.first().is_some_and(|l| time_stamp(l).is_some());
-    stamped || starts("Synchronization Log") || starts("Modification Resolution")
+    // What only a log has, whatever its language or first line: lines
+    // Outlook painted red, the folders its steps name.
+    let parsed = !log.red_lines.is_empty() || !log.folders.is_empty();
+    stamped || parsed || starts("Synchronization Log") || starts("Modification Resolution")
 }
 
 /// Read and parse one log message: its text's first lines (PR_BODY, else

@@ -449,7 +449,13 @@ mod tests {
         // SAFETY: a file of this test's own, not changed while mapped.
         let map = unsafe { Mmap::map(&file) }.unwrap();
         let Some(cold) = ColdReader::new(&path, &file, &map) else {
-            eprintln!("skipping: no direct I/O on {}", dir.display());
+            // Straight to the process's stderr: libtest captures eprintln!.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping: no direct I/O on {}",
+                dir.display()
+            );
             return;
         };
         // As on a cold file: every range is checked.
