@@ -790,6 +790,27 @@ fn is_timesketch_datetime(s: &str) -> bool {
         && s[20..26].bytes().all(|c| c.is_ascii_digit())
 }
 
+/// A file read only in part: each problem goes to standard error with its
+/// offset, and the exit status is 2 (whatever events could be read are
+/// listed; of this cut copy, none).
+#[test]
+fn a_timeline_of_a_file_read_in_part_says_so() {
+    let dir = common::scratch("timeline-partial");
+    let whole = std::fs::read(testdata("sync-faults.ost")).unwrap();
+    let cut = dir.join("cut.ost");
+    std::fs::write(&cut, &whole[..150_000]).unwrap();
+    let out = ostscan(&["timeline", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cut.ost: ") && err.contains(" at offset 0x"),
+        "{err}"
+    );
+    // A whole file: no problem, exit 0.
+    let out = ostscan(&["timeline", &testdata("sync-faults.ost")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 #[test]
 fn timeline_is_timesketch_jsonl() {
     let file = testdata("sync-faults.ost");

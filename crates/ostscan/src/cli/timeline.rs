@@ -30,8 +30,10 @@ Events are sorted by datetime (then by file and NID). Items without a
 time are not listed (a count goes to standard error). Import with
 `timesketch_importer -s SKETCH -t TIMELINE out.jsonl` or the web upload.
 
-Exit codes: 0 written, 2 a file could not be opened or the output could
-not be written (the other files are still listed).";
+Exit codes: 0 written, 2 a file could not be opened or was read only in
+part (each problem goes to standard error; the events of what was read are
+listed), or the output could not be written (the other files are still
+listed).";
 
 #[derive(Args)]
 #[command(after_help = AFTER_HELP)]
@@ -179,9 +181,17 @@ fn log_event(path: &FilePath, log: &SyncLog) -> Option<Value> {
     ))
 }
 
-/// The events of one file, and how many items had no time; `Err` with
-/// the message when the file cannot be opened.
-fn file_events(file: &std::path::Path, all: bool) -> Result<(Vec<Value>, u64), String> {
+/// What one file gave: its events, how many items had no time, and the
+/// problems met reading it (each one line, located).
+struct FileEvents {
+    events: Vec<Value>,
+    untimed: u64,
+    problems: Vec<String>,
+}
+
+/// The events of one file; `Err` with the message when the file cannot be
+/// opened.
+fn file_events(file: &std::path::Path, all: bool) -> Result<FileEvents, String> {
     let pst = Pst::open(file).map_err(|e| format!("{}: {e}", paths::display(file)))?;
     let mut store = Store::open(&pst);
     // Every item, associated ones too: the Sync Issues analysis needs them
@@ -210,7 +220,38 @@ fn file_events(file: &std::path::Path, all: bool) -> Result<(Vec<Value>, u64), S
             .filter_map(|c| conflict_event(&path, c)),
     );
     events.extend(sync.logs.iter().filter_map(|l| log_event(&path, l)));
-    Ok((events, untimed))
+    // What was not read: the events above cover the rest only.
+    let at = |structure: &str, offset: u64, nid: Option<u32>, message: &str| {
+        let nid = nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default();
+        format!("{structure} at offset {offset:#x}{nid}: {message}")
+    };
+    let mut problems: Vec<String> = store
+        .errors()
+        .iter()
+        .map(|e| at(&e.structure, e.offset, e.nid, &e.message))
+        .collect();
+    for r in &records {
+        problems.extend(
+            r.errors
+                .iter()
+                .map(|e| at(&e.structure, e.offset, Some(r.nid), &e.message)),
+        );
+    }
+    problems.extend(
+        sync.errors
+            .iter()
+            .map(|e| at(&e.structure, e.offset, e.nid, &e.message)),
+    );
+    let (issues, dropped) = pst.issues();
+    problems.extend(issues.iter().map(|e| e.to_string()));
+    if dropped > 0 {
+        problems.push(format!("{dropped} more integrity issues not listed"));
+    }
+    Ok(FileEvents {
+        events,
+        untimed,
+        problems,
+    })
 }
 
 pub fn run(args: &TimelineArgs) -> u8 {
@@ -225,15 +266,23 @@ pub fn run(args: &TimelineArgs) -> u8 {
     let mut status = 0;
     for (index, file) in args.files.iter().enumerate() {
         match file_events(file, args.all) {
-            Ok((mut these, untimed)) => {
-                if untimed > 0 {
+            Ok(these) => {
+                if these.untimed > 0 {
                     warn(format_args!(
                         "{}: {} without a last modification time, not listed",
                         paths::display(file),
-                        count(untimed, "item", "items")
+                        count(these.untimed, "item", "items")
                     ));
                 }
-                events.extend(these.drain(..).map(|e| (index, e)));
+                // Read in part: said, and the exit status is 2, as for
+                // `scan` (docs/report.md).
+                for problem in &these.problems {
+                    warn(format_args!("{}: {problem}", paths::display(file)));
+                }
+                if !these.problems.is_empty() {
+                    status = 2;
+                }
+                events.extend(these.events.into_iter().map(|e| (index, e)));
             }
             Err(e) => {
                 warn(e);
