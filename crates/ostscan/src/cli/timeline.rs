@@ -222,7 +222,12 @@ fn file_events(file: &std::path::Path, all: bool) -> Result<FileEvents, String> 
     events.extend(sync.logs.iter().filter_map(|l| log_event(&path, l)));
     // What was not read: the events above cover the rest only.
     let at = |structure: &str, offset: u64, nid: Option<u32>, message: &str| {
-        let nid = nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default();
+        // The NID, unless the message names it already.
+        let nid = nid
+            .map(|n| format!("{n:#x}"))
+            .filter(|n| !message.contains(n.as_str()))
+            .map(|n| format!(" (nid {n})"))
+            .unwrap_or_default();
         format!("{structure} at offset {offset:#x}{nid}: {message}")
     };
     let mut problems: Vec<String> = store
