@@ -77,9 +77,14 @@ fn prop_digest(pc: &PropertyContext<'_>, id: u16) -> Result<Option<[u8; 32]>, Lt
             break;
         }
     }
-    // The stored length (lcbTotal of a tree of blocks); what was read
-    // otherwise.
-    let length = known.unwrap_or(read);
+    // What was read, when it was read to its end (a tree of blocks whose
+    // lcbTotal disagrees with its blocks is hashed as it is); else the
+    // stored length (lcbTotal) of what was cut.
+    let length = if pieces.has_more() {
+        known.unwrap_or(read)
+    } else {
+        read
+    };
     hasher.update(length.to_le_bytes());
     Ok(Some(hasher.finalize().into()))
 }
