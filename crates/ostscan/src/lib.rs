@@ -22,6 +22,10 @@ pub mod report;
 pub mod batch;
 // Every item of a store, read in parallel (scan, items, diff).
 pub mod walk;
+// One line per message, as `ostscan items` prints it.
+pub mod items;
+// What a file's header and B-trees say (`ostscan info`).
+pub mod info;
 // Two copies of one mailbox compared item by item (`ostscan diff`).
 pub mod diff;
 // The EWS / Graph form of a change key (reconcile's listings, decode).

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 use ost_ndb::Pst;
 use ost_props::{ItemRecord, RowPolicy, Store};
+use ostscan::items::ItemLine;
 use ostscan::paths;
 use ostscan::walk::visit_items;
-use serde_json::{json, Value};
 
 use super::output::{warn, Output};
 
@@ -24,42 +24,6 @@ pub struct ItemsArgs {
     /// properties, and print the row's values beside the item's (`row`).
     #[arg(long)]
     pub verify_rows: bool,
-}
-
-fn hex(b: &Option<Vec<u8>>) -> Value {
-    match b {
-        Some(b) => Value::String(ost_props::hex(b)),
-        None => Value::Null,
-    }
-}
-
-/// The JSON line of one item (the shape `ost-fixture` manifests share).
-pub fn item_json(r: &ItemRecord) -> Value {
-    let source = |s: Option<ost_props::Source>| s.map(|s| s.name());
-    json!({
-        "nid": r.nid,
-        "nid_hex": format!("{:#x}", r.nid),
-        "folder": &*r.folder,
-        "subject": r.subject,
-        "message_class": r.message_class,
-        "change_key": hex(&r.change_key),
-        "pcl": hex(&r.pcl),
-        "source_key": hex(&r.source_key),
-        "source_key_derived": r.source_key_derived,
-        "last_modified": r.last_modified.map(|t| t.to_string()),
-        "kind": r.kind.name(),
-        "object_id": r.object_id.map(|id| json!({"replica_id": id.replica_id, "globcnt": id.globcnt})),
-        "sources": {
-            "change_key": source(r.sources.change_key),
-            "pcl": source(r.sources.pcl),
-            "last_modified": source(r.sources.last_modified),
-        },
-        "row": r.row.as_ref().map(|row| json!({
-            "change_key": hex(&row.change_key),
-            "pcl": hex(&row.pcl),
-            "last_modified": row.last_modified.map(|t| t.to_string()),
-        })),
-    })
 }
 
 /// Exit codes: 0 listed, 2 the file could not be opened or the output
@@ -83,9 +47,10 @@ pub fn run(args: &ItemsArgs) -> u8 {
     })
     .into_walk_order();
     let mut out = Output::stdout();
-    let written = records
-        .iter()
-        .try_for_each(|r| writeln!(out, "{}", item_json(r)));
+    let written = records.iter().try_for_each(|r| {
+        let line = serde_json::to_string(&ItemLine::new(r)).map_err(std::io::Error::other)?;
+        writeln!(out, "{line}")
+    });
     if let Err(e) = written {
         return out.failed(&e);
     }
