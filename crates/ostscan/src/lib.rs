@@ -26,6 +26,8 @@ pub mod walk;
 pub mod items;
 // What a file's header and B-trees say (`ostscan info`).
 pub mod info;
+// Every property of one node (`ostscan dump`).
+pub mod dump;
 // Two copies of one mailbox compared item by item (`ostscan diff`).
 pub mod diff;
 // The EWS / Graph form of a change key (reconcile's listings, decode).

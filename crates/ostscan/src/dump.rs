@@ -1,0 +1,364 @@
+//! `ostscan dump`: every property of one node, its subnodes, a folder's
+//! table rows, as one typed report; the JSON and the text are both
+//! rendered from it.
+
+use std::fmt::Write as _;
+
+use ost_ndb::ltp::prop_type as pt;
+use ost_ndb::ltp::tc::TableContext;
+use ost_ndb::ltp::{PropValue, PropertyContext};
+use ost_ndb::{Nid, NidType, Node, Pst};
+use ost_props::store::prop_string;
+use ost_props::{hex, tags, FileTime, Pcl, Xid};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::report::count;
+
+/// The `dump` report of one node. Its JSON goes through a
+/// `serde_json::Value`, whose objects keep their keys sorted: the key order
+/// `dump --json` has always had.
+#[derive(Clone, Debug, Serialize)]
+pub struct DumpReport {
+    pub nid: u32,
+    pub nid_type: &'static str,
+    pub bid_data: u64,
+    pub bid_sub: u64,
+    /// The NBT parent (a message's folder); `None` for subnodes.
+    pub parent: Option<u32>,
+    pub subnodes: Listed<Vec<SubnodeView>>,
+    /// The node's property context (any node but a table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Listed<Vec<PropertyLine>>>,
+    /// The node's table context (a table node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<Listed<TableView>>,
+    /// A folder's tables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hierarchy_table: Option<Listed<TableView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contents_table: Option<Listed<TableView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub associated_contents_table: Option<Listed<TableView>>,
+}
+
+/// What was read, or why it could not be.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Listed<T> {
+    Read(T),
+    Failed { error: String },
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct SubnodeView {
+    pub nid: u32,
+    pub bid_data: u64,
+    pub bid_sub: u64,
+}
+
+/// One property of a property context.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum PropertyLine {
+    Property {
+        /// `0xIIIITTTT`.
+        tag: String,
+        id: u16,
+        name: Option<&'static str>,
+        #[serde(rename = "type")]
+        prop_type: String,
+        /// The value decoded (change keys and PCLs too); null when it is
+        /// not a type shown decoded, or could not be read.
+        value: Value,
+        hex: Option<String>,
+        error: Option<String>,
+    },
+    /// The property context's tree broke here.
+    Broken { error: String },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TableView {
+    pub columns: Vec<ColumnView>,
+    pub rows: Vec<RowRef>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ColumnView {
+    pub tag: String,
+    pub name: Option<&'static str>,
+    #[serde(rename = "type")]
+    pub prop_type: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct RowRef {
+    pub row_id: u32,
+    pub index: u32,
+}
+
+/// Name of a property type.
+pub fn type_name(t: u16) -> String {
+    let base = match t & !pt::MV {
+        pt::UNSPECIFIED => "PT_UNSPECIFIED",
+        pt::NULL => "PT_NULL",
+        pt::SHORT => "PT_SHORT",
+        pt::LONG => "PT_LONG",
+        pt::FLOAT => "PT_FLOAT",
+        pt::DOUBLE => "PT_DOUBLE",
+        pt::CURRENCY => "PT_CURRENCY",
+        pt::APPTIME => "PT_APPTIME",
+        pt::ERROR => "PT_ERROR",
+        pt::BOOLEAN => "PT_BOOLEAN",
+        pt::OBJECT => "PT_OBJECT",
+        pt::I8 => "PT_I8",
+        pt::STRING8 => "PT_STRING8",
+        pt::UNICODE => "PT_UNICODE",
+        pt::SYSTIME => "PT_SYSTIME",
+        pt::CLSID => "PT_CLSID",
+        pt::BINARY => "PT_BINARY",
+        _ => return format!("{t:#06x}"),
+    };
+    if t & pt::MV != 0 {
+        format!("PT_MV_{}", &base[3..])
+    } else {
+        base.to_string()
+    }
+}
+
+/// A readable rendering of a value (change keys and PCLs decoded).
+fn decoded(id: u16, v: &PropValue<'_>) -> Value {
+    if id == tags::PR_CHANGE_KEY {
+        if let Ok(x) = Xid::parse(v.as_bytes()) {
+            return Value::from(format!("XID {} counter {}", x.namespace(), x.counter()));
+        }
+    }
+    if id == tags::PR_PREDECESSOR_CHANGE_LIST {
+        if let Ok(p) = Pcl::parse(v.as_bytes()) {
+            let parts: Vec<String> = p
+                .xids()
+                .map(|x| format!("{} counter {}", x.namespace(), x.counter()))
+                .collect();
+            return Value::from(format!("PCL [{}]", parts.join(", ")));
+        }
+    }
+    let json = |v: Option<Value>| v.unwrap_or(Value::Null);
+    match v.prop_type {
+        pt::UNICODE | pt::STRING8 => json(prop_string(v, 1252).map(Value::from)),
+        pt::SYSTIME => json(v.as_filetime().map(|t| FileTime(t).to_string().into())),
+        pt::BOOLEAN => json(v.as_bool().map(Value::from)),
+        pt::SHORT | pt::LONG | pt::ERROR | pt::I8 | pt::CURRENCY => {
+            json(v.as_i64().map(Value::from))
+        }
+        pt::DOUBLE | pt::FLOAT | pt::APPTIME => json(v.as_f64().map(Value::from)),
+        t if t & pt::MV != 0 && matches!(t & !pt::MV, pt::UNICODE) => {
+            json(v.as_strings().map(Value::from))
+        }
+        _ => Value::Null,
+    }
+}
+
+fn properties(node: Node<'_>) -> Listed<Vec<PropertyLine>> {
+    let pc = match PropertyContext::open(node) {
+        Ok(pc) => pc,
+        Err(e) => {
+            return Listed::Failed {
+                error: e.to_string(),
+            }
+        }
+    };
+    let lines = pc
+        .iter()
+        .map(|item| match item {
+            Ok((id, ty, value)) => {
+                let (value, hex, error) = match &value {
+                    Ok(v) => (decoded(id, v), Some(hex(v.as_bytes())), None),
+                    Err(e) => (Value::Null, None, Some(e.to_string())),
+                };
+                PropertyLine::Property {
+                    tag: format!("{:#010x}", (id as u32) << 16 | ty as u32),
+                    id,
+                    name: tags::name(id),
+                    prop_type: type_name(ty),
+                    value,
+                    hex,
+                    error,
+                }
+            }
+            Err(e) => PropertyLine::Broken {
+                error: e.to_string(),
+            },
+        })
+        .collect();
+    Listed::Read(lines)
+}
+
+fn table(node: Node<'_>) -> Listed<TableView> {
+    let read = || -> Result<TableView, String> {
+        let tc = TableContext::open(node).map_err(|e| e.to_string())?;
+        let columns = tc
+            .columns()
+            .iter()
+            .map(|c| ColumnView {
+                tag: format!("{:#010x}", c.tag),
+                name: tags::name(c.id()),
+                prop_type: type_name(c.prop_type()),
+            })
+            .collect();
+        let rows = tc
+            .row_index()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|&(row_id, index)| RowRef { row_id, index })
+            .collect();
+        Ok(TableView { columns, rows })
+    };
+    match read() {
+        Ok(t) => Listed::Read(t),
+        Err(error) => Listed::Failed { error },
+    }
+}
+
+impl DumpReport {
+    /// Read node `nid`; `Err` says why it could not be found.
+    pub fn read(pst: &Pst<'_>, nid: u32) -> Result<DumpReport, String> {
+        let node = pst
+            .node(Nid(nid))
+            .map_err(|e| format!("nid {nid:#x}: {e}"))?;
+        let t = node.nid.nid_type();
+        let subnodes = match node.subnodes() {
+            Ok(s) => Listed::Read(
+                s.iter()
+                    .map(|e| SubnodeView {
+                        nid: e.nid.0,
+                        bid_data: e.bid_data.0,
+                        bid_sub: e.bid_sub.0,
+                    })
+                    .collect(),
+            ),
+            Err(e) => Listed::Failed {
+                error: e.to_string(),
+            },
+        };
+        let is_table = matches!(
+            t,
+            NidType::HierarchyTable
+                | NidType::ContentsTable
+                | NidType::AssocContentsTable
+                | NidType::SearchContentsTable
+                | NidType::AttachmentTable
+                | NidType::RecipientTable
+        );
+        let folder_table = |tt: NidType| {
+            matches!(t, NidType::NormalFolder | NidType::SearchFolder)
+                .then(|| pst.node(node.nid.with_type(tt)).ok())
+                .flatten()
+                .map(table)
+        };
+        Ok(DumpReport {
+            nid: node.nid.0,
+            nid_type: t.name(),
+            bid_data: node.bid_data.0,
+            bid_sub: node.bid_sub.0,
+            parent: node.parent.map(|p| p.0),
+            subnodes,
+            properties: (!is_table).then(|| properties(node)),
+            table: is_table.then(|| table(node)),
+            hierarchy_table: folder_table(NidType::HierarchyTable),
+            contents_table: folder_table(NidType::ContentsTable),
+            associated_contents_table: folder_table(NidType::AssocContentsTable),
+        })
+    }
+
+    /// The JSON form, pretty-printed, keys sorted.
+    pub fn to_json(&self) -> String {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// The text form.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        // Lines into a String, written out in one piece by the caller.
+        macro_rules! p {
+            ($($arg:tt)*) => {{
+                let _ = writeln!(o, $($arg)*);
+            }};
+        }
+        p!(
+            "nid {} ({:#x}), {}; data bid {:#x}, subnode bid {:#x}, parent {}",
+            self.nid,
+            self.nid,
+            self.nid_type,
+            self.bid_data,
+            self.bid_sub,
+            self.parent.map_or("null".to_string(), |p| p.to_string())
+        );
+        if let Some(Listed::Read(props)) = &self.properties {
+            p!("properties ({}):", props.len());
+            for line in props {
+                let (tag, name, prop_type, shown_value, raw) = match line {
+                    PropertyLine::Property {
+                        tag,
+                        name,
+                        prop_type,
+                        value,
+                        hex,
+                        error,
+                        ..
+                    } => {
+                        let shown = if value.is_null() {
+                            error
+                                .as_deref()
+                                .map(|e| format!("ERROR {e}"))
+                                .unwrap_or_default()
+                        } else {
+                            value.to_string()
+                        };
+                        (
+                            tag.as_str(),
+                            name.unwrap_or(""),
+                            prop_type.as_str(),
+                            shown,
+                            hex.as_deref().unwrap_or(""),
+                        )
+                    }
+                    PropertyLine::Broken { error } => ("?", "", "", format!("ERROR {error}"), ""),
+                };
+                let shown_raw = if raw.len() > 96 {
+                    format!("{}... ({} bytes)", &raw[..96], raw.len() / 2)
+                } else {
+                    raw.to_string()
+                };
+                p!("  {tag} {name:<28} {prop_type:<16} {shown_value}");
+                if !shown_raw.is_empty() {
+                    p!("      {shown_raw}");
+                }
+            }
+        }
+        if let Listed::Read(subs) = &self.subnodes {
+            if !subs.is_empty() {
+                p!("subnodes ({}):", subs.len());
+                for s in subs {
+                    p!("  nid {:#x}", s.nid);
+                }
+            }
+        }
+        for (key, table) in [
+            ("table", &self.table),
+            ("hierarchy_table", &self.hierarchy_table),
+            ("contents_table", &self.contents_table),
+            ("associated_contents_table", &self.associated_contents_table),
+        ] {
+            if let Some(Listed::Read(t)) = table {
+                let ids: Vec<String> = t.rows.iter().map(|r| r.row_id.to_string()).collect();
+                let n = count(t.rows.len() as u64, "row", "rows");
+                p!("{key}: {n}: {}", ids.join(" "));
+            }
+        }
+        o
+    }
+}
