@@ -28,6 +28,8 @@ pub mod items;
 pub mod info;
 // Every property of one node (`ostscan dump`).
 pub mod dump;
+// Events for Timesketch (`ostscan timeline`).
+pub mod timeline;
 // Two copies of one mailbox compared item by item (`ostscan diff`).
 pub mod diff;
 // The EWS / Graph form of a change key (reconcile's listings, decode).
