@@ -648,3 +648,82 @@ fn values_in_pieces_and_prefixes_equal_the_whole() {
         assert!(in_subnodes > 0, "the corpus has multi-block values");
     }
 }
+
+/// A value whose XBLOCK states one byte more than its blocks hold (its
+/// lcbTotal raised, the block's CRC made to match) is read in pieces to
+/// its end, and the mismatch is recorded as an integrity issue, as a whole
+/// read of the same data records it.
+#[test]
+fn a_value_shorter_than_its_xblock_says_is_an_issue() {
+    use ost_ndb::ndb::crc::crc32;
+    use ost_ndb::ndb::format::Format;
+    let mut checked = 0;
+    for path in corpus_files() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if DAMAGED.contains(&name.as_str()) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let pst = Pst::from_bytes(&bytes).unwrap();
+        if pst.format() != Format::Unicode {
+            continue;
+        }
+        // The first value of the file that spans more than one block.
+        let mut found = None;
+        'messages: for e in pst.nbt_iter().flatten() {
+            if e.nid.nid_type() != NidType::NormalMessage {
+                continue;
+            }
+            let Ok(pc) = PropertyContext::open(pst.node_from_entry(&e)) else {
+                continue;
+            };
+            for entry in pc.entries().flatten() {
+                let Ok(pieces) = pc.value_pieces(&entry) else {
+                    continue;
+                };
+                if pieces.total_len().is_some() && pieces.count() > 1 {
+                    let node = pc.heap().subnode(entry.hnid()).unwrap();
+                    let block = pst.bbt_lookup(node.bid_data).unwrap();
+                    found = Some((e.nid, entry.id, block.ib, block.cb));
+                    break 'messages;
+                }
+            }
+        }
+        let Some((nid, id, ib, cb)) = found else {
+            continue;
+        };
+        // XBLOCK: btype, cLevel, cEnt (2), lcbTotal (4) at +4; the Unicode
+        // block trailer: cb (2), wSig (2), dwCRC (4), bid (8).
+        let mut damaged = bytes.clone();
+        let (start, cb) = (ib as usize, cb as usize);
+        let total = u32::from_le_bytes(damaged[start + 4..start + 8].try_into().unwrap());
+        damaged[start + 4..start + 8].copy_from_slice(&(total + 1).to_le_bytes());
+        let trailer = start + Format::Unicode.block_size_for(cb as u64) as usize - 16;
+        let crc = crc32(&damaged[start..start + cb]);
+        damaged[trailer + 4..trailer + 8].copy_from_slice(&crc.to_le_bytes());
+
+        let pst = Pst::from_bytes(&damaged).unwrap();
+        let pc = PropertyContext::open(pst.node(nid).unwrap()).unwrap();
+        let entry = pc.entry(id).unwrap().unwrap();
+        let pieces = pc.value_pieces(&entry).unwrap();
+        assert_eq!(pieces.total_len(), Some(total as u64 + 1), "{name}");
+        let read: Vec<_> = pieces.collect();
+        assert!(
+            read.iter().all(Result::is_ok),
+            "{name}: lenient reads go on"
+        );
+        let (issues, _) = pst.issues();
+        assert!(
+            issues.iter().any(|i| i.to_string().contains("lcbTotal")),
+            "{name}: {issues:?}"
+        );
+        checked += 1;
+    }
+    if corpus().is_some() {
+        assert!(
+            checked > 0,
+            "the corpus has a Unicode file with a multi-block value"
+        );
+    }
+    println!("{checked} files checked");
+}

@@ -141,6 +141,7 @@ impl<'a> PropertyContext<'a> {
             state: Pieces::Blocks {
                 node,
                 blocks: tree.blocks.into_iter(),
+                read: 0,
             },
         })
     }
@@ -227,10 +228,12 @@ pub struct ValuePieces<'s> {
 enum Pieces<'s> {
     /// A value read whole (inline or in the heap); `None` once handed out.
     Whole(Option<Cow<'s, [u8]>>),
-    /// A value in a subnode: its data blocks still to read.
+    /// A value in a subnode: its data blocks still to read, and the bytes
+    /// read so far (checked against the stated total at the end).
     Blocks {
         node: Node<'s>,
         blocks: std::vec::IntoIter<Bid>,
+        read: u64,
     },
 }
 
@@ -257,10 +260,27 @@ impl<'s> Iterator for ValuePieces<'s> {
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.state {
             Pieces::Whole(v) => v.take().map(Ok),
-            Pieces::Blocks { node, blocks } => {
-                let bid = blocks.next()?;
-                Some(node.block(bid).map_err(LtpError::from))
-            }
+            Pieces::Blocks { node, blocks, read } => match blocks.next() {
+                Some(bid) => {
+                    let piece = node.block(bid).map_err(LtpError::from);
+                    if let Ok(p) = &piece {
+                        *read += p.len() as u64;
+                    }
+                    Some(piece)
+                }
+                None => {
+                    // Read to its end: the blocks must hold what the
+                    // XBLOCK says (recorded as an issue when not, as
+                    // `Node::read_data` does; an error in strict mode).
+                    let checked = match self.total {
+                        Some(total) => node.check_total(total, *read),
+                        None => Ok(()),
+                    };
+                    // Checked once: the iterator ends here either way.
+                    self.state = Pieces::Whole(None);
+                    checked.err().map(|e| Err(LtpError::from(e)))
+                }
+            },
         }
     }
 }

@@ -263,6 +263,25 @@ impl<'a> Node<'a> {
         self.pst.block_data(bid)
     }
 
+    /// Whether the `read` bytes of a tree of blocks are the `total` its
+    /// XBLOCK states: an integrity issue when not (an error in strict mode).
+    pub(crate) fn check_total(&self, total: u64, read: u64) -> Result<()> {
+        if read == total {
+            return Ok(());
+        }
+        self.pst.integrity(
+            NdbError::new(
+                "XBLOCK",
+                0,
+                NdbErrorKind::BadField {
+                    field: "lcbTotal (vs. sum of blocks)",
+                    value: total,
+                },
+            )
+            .with_id(self.bid_data.0),
+        )
+    }
+
     /// The whole data stream. Borrowed when it is one unencoded block.
     pub fn read_data(&self) -> Result<Cow<'a, [u8]>> {
         let tree = self.data_blocks()?;
@@ -290,19 +309,7 @@ impl<'a> Node<'a> {
                 break;
             }
         }
-        if out.len() as u64 != total {
-            self.pst.integrity(
-                NdbError::new(
-                    "XBLOCK",
-                    0,
-                    NdbErrorKind::BadField {
-                        field: "lcbTotal (vs. sum of blocks)",
-                        value: total,
-                    },
-                )
-                .with_id(self.bid_data.0),
-            )?;
-        }
+        self.check_total(total, out.len() as u64)?;
         Ok(Cow::Owned(out))
     }
 
