@@ -1018,7 +1018,7 @@ fn every_srv_rule_is_documented_and_in_the_schema() {
         .as_array()
         .unwrap()
         .clone();
-    let catalogue = ostscan::reconcile::SRV_RULES;
+    let catalogue = ostscan::rules::SRV_RULES;
     assert_eq!(in_schema.len(), catalogue.len());
     for rule in catalogue {
         assert!(

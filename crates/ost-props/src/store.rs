@@ -10,12 +10,12 @@ use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
 use ost_ndb::{NbtEntry, NdbError, Nid, NidType, Pst};
 
-pub use crate::item::walk_error_at;
+use crate::item::walk_error_at;
 use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
 use crate::namespace::Namespaces;
 use crate::object_id::{ObjectId, PR_OST_OBJECT_ID};
 use crate::rows::RowColumns;
-pub use crate::strings::{prop_string, DEFAULT_CODEPAGE};
+use crate::strings::{prop_string, DEFAULT_CODEPAGE};
 use crate::tags::*;
 use crate::time::FileTime;
 use crate::view::{ItemView, SourceProps};

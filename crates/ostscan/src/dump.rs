@@ -8,7 +8,7 @@ use ost_ndb::ltp::prop_type as pt;
 use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{PropValue, PropertyContext};
 use ost_ndb::{Nid, NidType, Node, Pst};
-use ost_props::store::prop_string;
+use ost_props::strings::prop_string;
 use ost_props::{hex, tags, FileTime, Pcl, Xid};
 use serde::Serialize;
 use serde_json::Value;

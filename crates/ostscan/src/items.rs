@@ -5,17 +5,18 @@
 use ost_props::{ItemRecord, Source};
 use serde::Serialize;
 
-/// One message, as `ostscan items` prints it.
+/// One message, as `ostscan items` prints it, borrowing its text from the
+/// record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ItemLine {
+pub struct ItemLine<'r> {
     /// PR_CHANGE_KEY, lower hex.
     pub change_key: Option<String>,
-    pub folder: String,
+    pub folder: &'r str,
     /// `contents`, `associated` or `orphan`.
     pub kind: &'static str,
     /// PR_LAST_MODIFICATION_TIME, RFC 3339.
     pub last_modified: Option<String>,
-    pub message_class: Option<String>,
+    pub message_class: Option<&'r str>,
     pub nid: u32,
     /// `nid` as the text shows it (`0x…`).
     pub nid_hex: String,
@@ -32,7 +33,7 @@ pub struct ItemLine {
     pub source_key_derived: bool,
     /// Where each sync value came from: `item` or `row`.
     pub sources: ItemSources,
-    pub subject: Option<String>,
+    pub subject: Option<&'r str>,
 }
 
 /// A MID: replica id and global counter.
@@ -58,16 +59,16 @@ pub struct ItemSources {
     pub pcl: Option<&'static str>,
 }
 
-impl ItemLine {
-    pub fn new(r: &ItemRecord) -> ItemLine {
+impl ItemLine<'_> {
+    pub fn new(r: &ItemRecord) -> ItemLine<'_> {
         let hex = |b: &Option<Vec<u8>>| b.as_deref().map(ost_props::hex);
         let source = |s: Option<Source>| s.map(|s| s.name());
         ItemLine {
             change_key: hex(&r.change_key),
-            folder: r.folder.to_string(),
+            folder: &r.folder,
             kind: r.kind.name(),
             last_modified: r.last_modified.map(|t| t.to_string()),
-            message_class: r.message_class.clone(),
+            message_class: r.message_class.as_deref(),
             nid: r.nid,
             nid_hex: format!("{:#x}", r.nid),
             object_id: r.object_id.map(|id| ItemObjectId {
@@ -87,7 +88,7 @@ impl ItemLine {
                 last_modified: source(r.sources.last_modified),
                 pcl: source(r.sources.pcl),
             },
-            subject: r.subject.clone(),
+            subject: r.subject.as_deref(),
         }
     }
 }

@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ost_ndb::ltp::{LtpError, LtpErrorKind, PropValue, PropertyContext};
 use ost_ndb::{Nid, Pst};
 use ost_props::entry_id::{parse_entry_id, EntryId};
-use ost_props::store::prop_string;
-use ost_props::store::walk_error_at;
+use ost_props::item::walk_error_at;
+use ost_props::strings::{prop_string, DEFAULT_CODEPAGE};
 use ost_props::{ItemRecord, Store};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -36,7 +36,7 @@ use crate::log_text::{
     Resolution, ResolvedProperty, TextSource,
 };
 use crate::proof::hex;
-use crate::rules::Severity;
+use crate::rules::{Severity, SYNC010};
 
 use ost_props::rtf_compressed;
 pub use ost_props::tags::PR_ADDITIONAL_REN_ENTRYIDS;
@@ -75,8 +75,6 @@ const MAX_LOG_RTF_BYTES: usize = 64 * 1024;
 const MAX_LOG_TEXT_BYTES: usize = 8_000;
 /// Red lines, folder names and counts kept per log.
 const MAX_LOG_ENTRIES: usize = 64;
-
-pub use crate::rules::SYNC010;
 
 /// How a special folder was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -276,7 +274,7 @@ pub struct SyncIssuesError {
 
 impl SyncIssuesError {
     /// An LTP failure met while reading node `nid`, located in the file
-    /// (see [`ost_props::store::walk_error_at`]).
+    /// (see [`ost_props::item::walk_error_at`]).
     fn at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> Self {
         let w = walk_error_at(pst, e, nid, structure);
         SyncIssuesError {
@@ -796,7 +794,7 @@ fn log_body_from(
     let codepage = [PR_MESSAGE_CODEPAGE, PR_INTERNET_CPID]
         .into_iter()
         .find_map(|id| pc.get(id).ok().flatten().and_then(|v| v.as_i32()))
-        .map_or(ost_props::store::DEFAULT_CODEPAGE, |c| c as u32);
+        .map_or(DEFAULT_CODEPAGE, |c| c as u32);
     let body = match prop_prefix(pc, PR_BODY, MAX_LOG_BODY_BYTES) {
         Ok(v) => v.and_then(|(v, cut)| {
             let body = prop_string(&v, codepage)?;

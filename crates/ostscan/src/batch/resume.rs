@@ -18,7 +18,8 @@ use std::ops::Range;
 use serde::Deserialize;
 
 use crate::paths::FilePath;
-use crate::scan::{scan_rules, SeverityCounts, Totals};
+use crate::rules::scan_rules;
+use crate::scan::{SeverityCounts, Totals};
 use crate::status::Status;
 
 /// What an earlier output holds.

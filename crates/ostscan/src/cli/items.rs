@@ -48,8 +48,8 @@ pub fn run(args: &ItemsArgs) -> u8 {
     .into_walk_order();
     let mut out = Output::stdout();
     let written = records.iter().try_for_each(|r| {
-        let line = serde_json::to_string(&ItemLine::new(r)).map_err(std::io::Error::other)?;
-        writeln!(out, "{line}")
+        serde_json::to_writer(&mut out, &ItemLine::new(r))?;
+        out.write_all(b"\n")
     });
     if let Err(e) = written {
         return out.failed(&e);

@@ -10,10 +10,11 @@ use ostscan::paths::FilePath;
 use ostscan::reconcile::{
     reconcile_files, unusable, CacheOnly, CacheSide, Failure, FolderReport, ListingFormat,
     ListingSide, NotCompared, Options, ReconcileError, ReconcileFinding, ReconcileReport,
-    ReconcileSummary, ServerFolderCount, ServerOnly, Tool, SCHEMA_VERSION, SRV_RULES,
+    ReconcileSummary, ServerFolderCount, ServerOnly, Tool, SCHEMA_VERSION,
 };
 use ostscan::report::count;
 use ostscan::report::style::{Painted, Palette};
+use ostscan::rules::SRV_RULES;
 use ostscan::Severity;
 
 use super::output::{self, warn};

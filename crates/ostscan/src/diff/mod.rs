@@ -35,7 +35,7 @@ use ost_props::{
 };
 
 use crate::paths::FilePath;
-use crate::rules::RuleInfo;
+use crate::rules::{RuleInfo, DIFF001, DIFF002, DIFF003, DIFF_RULES};
 use crate::scan::nid_hex;
 use ost_props::entry_id::{parse_entry_id, EntryId};
 
@@ -45,8 +45,6 @@ pub use report::*;
 /// up when a field changes meaning or is removed (adding fields keeps it).
 /// 2: a path that is not UTF-8 is an object `{"bytes", "text"}`.
 pub const SCHEMA_VERSION: u32 = 2;
-
-pub use crate::rules::{DIFF001, DIFF002, DIFF003, DIFF_RULES};
 
 /// PR_RECORD_KEY on the message store node.
 const PR_RECORD_KEY: u16 = 0x0FF9;
@@ -442,7 +440,7 @@ fn compare_bodies(
 ) -> BodyComparison {
     let read = |pst: &Pst<'_>, side: Side, nid: u32| {
         body::body_fingerprint(pst, nid).map_err(|e| {
-            let w = ost_props::store::walk_error_at(pst, &e, nid, "message body");
+            let w = ost_props::item::walk_error_at(pst, &e, nid, "message body");
             let nid = w.nid.unwrap_or(nid);
             DiffError {
                 side,

@@ -48,8 +48,8 @@ use ost_props::{
 use crate::diff::{snapshot, Snapshot};
 use crate::paths::FilePath;
 use crate::proof::{hex, pcl_view_in_store, ChangeKeyView};
-use crate::rules::RuleInfo;
-use crate::scan::{NamespacesView, ReplicaView, SeverityCounts};
+use crate::rules::{RuleInfo, SRV001, SRV002, SRV003, SRV004, SRV_RULES};
+use crate::scan::{NamespacesView, SeverityCounts};
 use crate::status::Status;
 
 pub use listing::{read_listing, Listing, ListingError, ListingFormat, ServerEntry};
@@ -59,8 +59,6 @@ pub use report::*;
 /// goes up when a field changes meaning or is removed (adding fields
 /// keeps it).
 pub const SCHEMA_VERSION: u32 = 1;
-
-pub use crate::rules::{SRV001, SRV002, SRV003, SRV004, SRV_RULES};
 
 /// What [`reconcile`] lists besides the findings.
 #[derive(Clone, Copy, Debug, Default)]
@@ -260,21 +258,6 @@ pub fn classify(
 
 fn non_empty(v: &Option<Vec<u8>>) -> Option<&[u8]> {
     v.as_deref().filter(|b| !b.is_empty())
-}
-
-/// The namespaces as reports show them.
-pub fn namespaces_view(ns: &Namespaces) -> NamespacesView {
-    NamespacesView {
-        replicas: ns
-            .replicas
-            .iter()
-            .map(|(id, g)| ReplicaView {
-                replica_id: *id,
-                guid: g.to_string(),
-            })
-            .collect(),
-        local: ns.local.map(|g| g.to_string()),
-    }
 }
 
 fn cache_version(r: &ItemRecord, ns: &Namespaces) -> VersionView {
@@ -689,7 +672,7 @@ pub fn reconcile_files(
         bytes: pst.len(),
         client: header.client.name(),
         format: header.format.name(),
-        namespaces: namespaces_view(&snap.namespaces),
+        namespaces: NamespacesView::new(&snap.namespaces),
         folders: snap.folders.len() as u64,
         items: snap.items.len() as u64,
     };

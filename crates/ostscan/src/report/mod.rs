@@ -11,9 +11,10 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::paths::FilePath;
+use crate::rules::scan_rules;
 use crate::scan::{
-    folders_to_treat, scan_rules, ErrorReport, FileInfo, FileReport, FileScan, FindingReport,
-    FolderReport, NamespacesView, Remedy, Summary, Totals,
+    folders_to_treat, ErrorReport, FileInfo, FileReport, FileScan, FindingReport, FolderReport,
+    NamespacesView, Remedy, Summary, Totals,
 };
 use crate::sync_issues::{FolderFinding, SyncIssuesReport};
 use style::{Painted, Palette};

@@ -330,7 +330,7 @@ pub struct ReplicaView {
 }
 
 impl NamespacesView {
-    pub(super) fn new(ns: &Namespaces) -> NamespacesView {
+    pub fn new(ns: &Namespaces) -> NamespacesView {
         NamespacesView {
             replicas: ns
                 .replicas

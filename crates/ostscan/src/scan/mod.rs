@@ -34,7 +34,7 @@ use crate::sync_issues::{
 use crate::walk::visit_items;
 use ost_props::entry_id::{parse_entry_id, EntryId};
 
-pub use crate::rules::scan_rules;
+use crate::rules::scan_rules;
 
 fn scan_rule_info(id: &str) -> Option<&'static RuleInfo> {
     scan_rules().find(|rule| rule.id == id)
