@@ -712,8 +712,9 @@ impl<'a> Store<'a> {
         all: bool,
     ) -> (Vec<ItemRef>, Vec<(u32, T)>) {
         let listed_items: usize = listings.iter().map(|l| l.refs.len()).sum();
-        let orphans = if all { nodes.entries.len() } else { 0 };
-        let mut refs = Vec::with_capacity(listed_items.saturating_add(orphans));
+        // Orphans (NBT messages no table lists) are few: room for them is
+        // made as they come, not for every node of the NBT in advance.
+        let mut refs = Vec::with_capacity(listed_items);
         let mut visited = Vec::new();
         for listing in listings {
             let base = refs.len() as u32;
@@ -764,6 +765,8 @@ impl<'a> Store<'a> {
             }
         }
         self.message_nodes = nodes.entries;
+        // Kept for the whole scan: without the slack of its last doubling.
+        self.message_nodes.shrink_to_fit();
         (refs, visited)
     }
 
