@@ -36,9 +36,11 @@ impl ItemKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemRef {
     pub nid: u32,
-    /// Index into [`crate::Store::folders`], `None` when the folder is unknown
-    /// (an orphan whose parent is not a folder of the walk).
-    pub folder: Option<usize>,
+    /// Index into [`crate::Store::folders`], [`ItemRef::NO_FOLDER`] when
+    /// the folder is unknown (see [`ItemRef::folder`]). Not an
+    /// `Option<usize>`: a store has one ref per message, and 16 bytes a
+    /// ref instead of 32 is 3 MB on 200,000 messages.
+    pub(crate) folder: u32,
     pub kind: ItemKind,
     /// Where [`crate::Store::item_refs`] found the message's NBT entry, so
     /// that reading it needs no search ([`ItemRef::NO_NODE`] when the NBT
@@ -52,6 +54,25 @@ pub struct ItemRef {
 
 impl ItemRef {
     pub(crate) const NO_NODE: u32 = u32::MAX;
+    const NO_FOLDER: u32 = u32::MAX;
+
+    pub(crate) fn new(nid: u32, folder: Option<usize>, kind: ItemKind, node: u32) -> ItemRef {
+        ItemRef {
+            nid,
+            folder: folder
+                .and_then(|f| u32::try_from(f).ok())
+                .unwrap_or(Self::NO_FOLDER),
+            kind,
+            node,
+            row_carries_sync: false,
+        }
+    }
+
+    /// Index into [`crate::Store::folders`], `None` when the folder is
+    /// unknown (an orphan whose parent is not a folder of the walk).
+    pub fn folder(&self) -> Option<usize> {
+        (self.folder != Self::NO_FOLDER).then_some(self.folder as usize)
+    }
 }
 
 /// A problem met while reading a message or a folder; the walk goes on.
@@ -198,4 +219,26 @@ pub fn walk_error_at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> 
     // an analyst looks up.
     w.nid = Some(nid);
     w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store holds one ref per message for the whole scan (200,000 on
+    /// the bench's OST): its size is part of the scan's memory budget
+    /// (docs/performance.md).
+    #[test]
+    fn an_item_ref_is_16_bytes_and_keeps_its_folder() {
+        assert_eq!(std::mem::size_of::<ItemRef>(), 16);
+        let r = ItemRef::new(0x2004, Some(7), ItemKind::Contents, 3);
+        assert_eq!((r.nid, r.folder(), r.node), (0x2004, Some(7), 3));
+        assert_eq!(ItemRef::new(1, None, ItemKind::Orphan, 0).folder(), None);
+        // An index that does not fit is no folder, never another one.
+        let huge = usize::try_from(u64::from(u32::MAX) + 5).unwrap_or(usize::MAX);
+        assert_eq!(
+            ItemRef::new(1, Some(huge), ItemKind::Orphan, 0).folder(),
+            None
+        );
+    }
 }

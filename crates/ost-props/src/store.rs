@@ -586,11 +586,8 @@ impl<'a> Store<'a> {
                 }
                 let at = listing.refs.len() as u32;
                 let r = ItemRef {
-                    nid: id,
-                    folder: Some(folder),
-                    kind,
-                    node: ItemRef::NO_NODE,
                     row_carries_sync,
+                    ..ItemRef::new(id, Some(folder), kind, ItemRef::NO_NODE)
                 };
                 if let (true, Some((policy, visit))) = (row_carries_sync, visiting.as_mut()) {
                     let t =
@@ -632,7 +629,7 @@ impl<'a> Store<'a> {
 
     /// The contents table (NID and name) that lists `r`.
     fn table_of(&self, r: &ItemRef) -> Option<(Nid, &'static str)> {
-        let f = self.folders.get(r.folder?)?;
+        let f = self.folders.get(r.folder()?)?;
         let &(t, _, name) = TABLES.iter().find(|e| e.1 == r.kind)?;
         Some((Nid(f.nid).with_type(t), name))
     }
@@ -755,13 +752,12 @@ impl<'a> Store<'a> {
                 }
             }
             if all && rows.is_empty() {
-                refs.push(ItemRef {
-                    nid: e.nid.0,
-                    folder: by_nid.get(&e.nid_parent.0).copied(),
-                    kind: ItemKind::Orphan,
+                refs.push(ItemRef::new(
+                    e.nid.0,
+                    by_nid.get(&e.nid_parent.0).copied(),
+                    ItemKind::Orphan,
                     node,
-                    row_carries_sync: false,
-                });
+                ));
             }
         }
         self.message_nodes = nodes.entries;
@@ -820,7 +816,7 @@ impl<'a> Store<'a> {
 
     /// The folder NID and path of an item ref.
     fn folder_of(&self, r: &ItemRef) -> (u32, &Arc<str>) {
-        match r.folder.and_then(|i| self.folders.get(i)) {
+        match r.folder().and_then(|i| self.folders.get(i)) {
             Some(f) => (f.nid, &f.path),
             None => (0, &self.no_folder),
         }
@@ -998,13 +994,7 @@ mod tests {
         let mut store = Store::open(&pst);
         let mut refs = store.item_refs(true);
         // One ref the NBT walk did not meet: it comes last.
-        let stray = ItemRef {
-            nid: 0x7fff_ffe4,
-            folder: None,
-            kind: ItemKind::Orphan,
-            node: ItemRef::NO_NODE,
-            row_carries_sync: false,
-        };
+        let stray = ItemRef::new(0x7fff_ffe4, None, ItemKind::Orphan, ItemRef::NO_NODE);
         refs.insert(3, stray);
         let order = store.read_order(&refs);
         let mut seen = order.clone();

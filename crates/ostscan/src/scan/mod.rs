@@ -66,9 +66,12 @@ pub use file_report::*;
 /// holds only the findings, never every record: 32 bytes for an item with
 /// nothing to report, which is nearly every item.
 struct ItemOutcome {
-    /// Hash of PR_SOURCE_KEY (stored or derived): finds the targets of
-    /// Exchange-style conflict entry ids without keeping every key.
-    source_key_hash: Option<u64>,
+    /// Hash of PR_SOURCE_KEY (stored or derived), when `has_source_key`:
+    /// finds the targets of Exchange-style conflict entry ids without
+    /// keeping every key. Not an `Option<u64>`: with the flags beside it,
+    /// an outcome is 24 bytes rather than 32 (one per message).
+    source_key_hash: u64,
+    has_source_key: bool,
     has_change_key: bool,
     has_pcl: bool,
     /// The change key or PCL came from the item's row.
@@ -208,6 +211,8 @@ fn evaluate(
         })
         .collect();
     let source_key_hash = view.source_key().map(key_hash);
+    let has_source_key = source_key_hash.is_some();
+    let source_key_hash = source_key_hash.unwrap_or(0);
     let has_change_key = view.change_key().is_some();
     let has_pcl = view.pcl().is_some();
     let sources = view.sources();
@@ -243,6 +248,7 @@ fn evaluate(
         });
     ItemOutcome {
         source_key_hash,
+        has_source_key,
         has_change_key,
         has_pcl,
         from_row,
@@ -415,7 +421,7 @@ fn conflict_targets(
     let mut wanted: BTreeSet<u32> = target_nids.into_values().flatten().collect();
     if !target_keys.is_empty() {
         for (o, &i) in outcomes.iter().zip(order) {
-            if o.source_key_hash.is_some_and(|h| target_keys.contains(&h)) {
+            if o.has_source_key && target_keys.contains(&o.source_key_hash) {
                 wanted.insert(i);
             }
         }
@@ -506,7 +512,7 @@ fn roll_up(
             ItemKind::Associated => summary.messages_by_kind.associated += 1,
             ItemKind::Orphan => summary.messages_by_kind.orphan += 1,
         }
-        if let Some(f) = r.folder.and_then(|i| folders.get_mut(i)) {
+        if let Some(f) = r.folder().and_then(|i| folders.get_mut(i)) {
             f.messages += 1;
         }
     }
@@ -531,7 +537,7 @@ fn roll_up(
     let mut item_found = reported.into_iter().map(|(i, item_findings, item_errors)| {
         let folder = refs
             .get(i as usize)
-            .and_then(|r| r.folder)
+            .and_then(|r| r.folder())
             .filter(|&f| f < folder_count);
         (folder, std::mem::take(item_findings), Some(item_errors))
     });
@@ -851,3 +857,11 @@ pub fn scan_files_ordered<F>(
 
 #[cfg(test)]
 mod read_scope;
+
+/// One outcome per message is held until the roll-up (200,000 on the
+/// bench's OST): its size is part of the scan's memory budget
+/// (docs/performance.md).
+#[test]
+fn an_item_outcome_is_24_bytes() {
+    assert_eq!(std::mem::size_of::<ItemOutcome>(), 24);
+}

@@ -43,7 +43,7 @@ fn forbidden_blocks(bytes: &[u8]) -> (Vec<(u64, u64, u32)>, [usize; 3]) {
     let mut kinds = [0usize; 3];
     for r in refs {
         let in_sync_issues = r
-            .folder
+            .folder()
             .and_then(|i| folders.get(i))
             .is_some_and(|f| f.path.contains("Sync Issues"));
         if in_sync_issues {
