@@ -21,12 +21,12 @@
 //! read or a direct read of a cached block, never a wrong byte.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use memmap2::Mmap;
 
@@ -36,6 +36,13 @@ const CHUNK_PAGES: u64 = 64;
 /// Marks the cached pages of the file, found out chunk by chunk, and
 /// reads what is not cached with `O_DIRECT`.
 pub(crate) struct ColdReader {
+    /// What the read-ahead threads share with the readers of blocks.
+    shared: Arc<Shared>,
+    /// The read-ahead threads, started by the first read-ahead.
+    readers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+struct Shared {
     direct: File,
     page: u64,
     /// Sector size the direct reads are aligned to (512, or 4096 after a
@@ -52,11 +59,34 @@ pub(crate) struct ColdReader {
     /// then goes through the page cache without a residency check (on a
     /// warm 2 GB store, a `mincore` per chunk cost 8% of the scan).
     warm: AtomicBool,
-    /// Blocks read ahead ([`ColdReader::read_ahead`]) and not yet read, by
-    /// offset, with their total size.
-    ahead: Mutex<(HashMap<u64, Vec<u8>>, usize)>,
+    /// Blocks asked for ahead ([`ColdReader::read_ahead`]) and not yet
+    /// taken, and the queue of those still to read.
+    ahead: Mutex<Ahead>,
+    /// Signalled when a block asked for ahead was read (or failed).
+    done: Condvar,
+    /// Signalled when the queue gets work, or at shutdown.
+    work: Condvar,
     /// Whether `ahead` may hold anything: reads of a warm file never lock it.
     ahead_used: AtomicBool,
+}
+
+/// The blocks asked for ahead.
+#[derive(Default)]
+struct Ahead {
+    /// By offset: read (the bytes), or still queued or being read.
+    blocks: HashMap<u64, Slot>,
+    /// Bytes of `blocks`, read or not.
+    bytes: usize,
+    /// (offset, size) still to read, in the order asked (file order within
+    /// each call).
+    queue: VecDeque<(u64, u64)>,
+    /// Set when the reader is dropped: the threads stop.
+    shutdown: bool,
+}
+
+enum Slot {
+    Pending,
+    Read(Vec<u8>),
 }
 
 /// Most bytes kept read ahead and not yet read.
@@ -137,7 +167,7 @@ impl ColdReader {
         };
         let chunks = (map.len() as u64).div_ceil(page * CHUNK_PAGES) as usize;
         let warm = AtomicBool::new(sample_cached(map, page));
-        Some(ColdReader {
+        let shared = Shared {
             warm,
             direct,
             page,
@@ -147,8 +177,14 @@ impl ColdReader {
             known: (0..chunks.div_ceil(64))
                 .map(|_| AtomicU64::new(0))
                 .collect(),
-            ahead: Mutex::new((HashMap::new(), 0)),
+            ahead: Mutex::new(Ahead::default()),
+            done: Condvar::new(),
+            work: Condvar::new(),
             ahead_used: AtomicBool::new(false),
+        };
+        Some(ColdReader {
+            shared: Arc::new(shared),
+            readers: Mutex::new(Vec::new()),
         })
     }
 
@@ -156,10 +192,11 @@ impl ColdReader {
     /// once (`POSIX_FADV_WILLNEED` reads them asynchronously; with the
     /// descriptor marked random, only those pages).
     pub(crate) fn will_need(&self, file: &File, map: &Mmap, ranges: &[(u64, u64)]) {
+        let page = self.shared.page;
         let mut pages: Vec<u64> = ranges
             .iter()
-            .filter(|&&(offset, len)| !self.cached(map, offset, len))
-            .flat_map(|&(offset, len)| offset / self.page..=(offset + len.max(1) - 1) / self.page)
+            .filter(|&&(offset, len)| !self.shared.cached(map, offset, len))
+            .flat_map(|&(offset, len)| offset / page..=(offset + len.max(1) - 1) / page)
             .collect();
         pages.sort_unstable();
         pages.dedup();
@@ -168,8 +205,8 @@ impl ColdReader {
             unsafe {
                 libc::posix_fadvise(
                     file.as_raw_fd(),
-                    (p * self.page) as libc::off_t,
-                    self.page as libc::off_t,
+                    (p * page) as libc::off_t,
+                    page as libc::off_t,
                     libc::POSIX_FADV_WILLNEED,
                 );
             }
@@ -180,92 +217,174 @@ impl ColdReader {
     pub(crate) fn any_uncached(&self, map: &Mmap, ranges: &[(u64, u64)]) -> bool {
         ranges
             .iter()
-            .any(|&(offset, len)| !self.cached(map, offset, len))
+            .any(|&(offset, len)| !self.shared.cached(map, offset, len))
     }
 
-    /// Read the blocks at `blocks` (offset, size) that are not cached, in
-    /// file order, [`READERS`] at a time, and keep them until
-    /// [`ColdReader::take`] asks for them. At most [`MAX_AHEAD_BYTES`] are
-    /// kept: past that, blocks are left to be read when asked for.
+    /// Queue the blocks at `blocks` (offset, size) that are not cached to
+    /// be read, in file order, by [`READERS`] threads, and kept until
+    /// [`ColdReader::take`] asks for them; returns at once. At most
+    /// [`MAX_AHEAD_BYTES`] are asked for and not yet taken: past that,
+    /// blocks are left to be read when asked for.
+    ///
+    /// Returning before the reads end lets the caller work on the first
+    /// blocks while the device reads the next, and ask for its next batch
+    /// while it works on this one.
     pub(crate) fn read_ahead(&self, map: &Mmap, blocks: &[(u64, u64)]) {
-        if self.disabled.load(Ordering::Relaxed) {
+        let shared = &self.shared;
+        if shared.disabled.load(Ordering::Relaxed) {
             return;
         }
         let mut todo: Vec<(u64, u64)> = blocks
             .iter()
             .copied()
             .filter(|&(offset, len)| {
-                len as usize <= MAX_DIRECT - 2 * 4096 && !self.cached(map, offset, len)
+                len as usize <= MAX_DIRECT - 2 * 4096 && !shared.cached(map, offset, len)
             })
             .collect();
-        todo.sort_unstable();
-        todo.dedup_by_key(|b| b.0);
-        let room = {
-            let ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
-            MAX_AHEAD_BYTES.saturating_sub(ahead.1)
-        };
-        let mut total = 0usize;
-        let fits = todo
-            .iter()
-            .take_while(|b| {
-                total += b.1 as usize;
-                total <= room
-            })
-            .count();
-        todo.truncate(fits);
         if todo.is_empty() {
             return;
         }
-        let next = AtomicUsize::new(0);
-        let read: Mutex<Vec<(u64, Vec<u8>)>> = Mutex::new(Vec::with_capacity(todo.len()));
-        std::thread::scope(|scope| {
-            for _ in 0..READERS.min(todo.len()) {
-                let spawned = std::thread::Builder::new()
-                    .name("ostscan-read-ahead".into())
-                    .stack_size(64 * 1024)
-                    .spawn_scoped(scope, || {
-                        let mut mine = Vec::new();
-                        while let Some(&(offset, len)) =
-                            todo.get(next.fetch_add(1, Ordering::Relaxed))
-                        {
-                            let mut buf = vec![0u8; len as usize];
-                            if let Ok(true) = self.read_direct(&mut buf, offset) {
-                                mine.push((offset, buf));
-                            }
-                        }
-                        read.lock().unwrap_or_else(|p| p.into_inner()).extend(mine);
-                    });
-                // Without threads the blocks are read when asked for.
-                if spawned.is_err() {
+        todo.sort_unstable();
+        todo.dedup_by_key(|b| b.0);
+        if !self.start_readers() {
+            // Without threads the blocks are read when asked for.
+            return;
+        }
+        {
+            let mut ahead = shared.lock();
+            for (offset, len) in todo {
+                if ahead.bytes + len as usize > MAX_AHEAD_BYTES {
                     break;
                 }
-            }
-        });
-        let read = read.into_inner().unwrap_or_else(|p| p.into_inner());
-        let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
-        for (offset, buf) in read {
-            ahead.1 += buf.len();
-            if let Some(old) = ahead.0.insert(offset, buf) {
-                ahead.1 -= old.len();
+                if ahead.blocks.contains_key(&offset) {
+                    continue;
+                }
+                ahead.blocks.insert(offset, Slot::Pending);
+                ahead.bytes += len as usize;
+                ahead.queue.push_back((offset, len));
             }
         }
-        self.ahead_used.store(true, Ordering::Release);
+        shared.ahead_used.store(true, Ordering::Release);
+        shared.work.notify_all();
+    }
+
+    /// Start the read-ahead threads once. False when none could start.
+    fn start_readers(&self) -> bool {
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.is_empty() {
+            for _ in 0..READERS {
+                let shared = Arc::clone(&self.shared);
+                match std::thread::Builder::new()
+                    .name("ostscan-read-ahead".into())
+                    .stack_size(64 * 1024)
+                    .spawn(move || shared.read_queued())
+                {
+                    Ok(handle) => readers.push(handle),
+                    Err(_) => break,
+                }
+            }
+        }
+        !readers.is_empty()
     }
 
     /// True once something was read ahead.
     pub(crate) fn used(&self) -> bool {
-        self.ahead_used.load(Ordering::Relaxed)
+        self.shared.ahead_used.load(Ordering::Relaxed)
     }
 
-    /// The block of `len` bytes at `offset`, when it was read ahead.
+    /// The block of `len` bytes at `offset`, when it was asked for ahead:
+    /// waits for its read if it has not ended. `None` when it was not
+    /// asked for, or its read failed (the caller reads it).
     pub(crate) fn take(&self, offset: u64, len: usize) -> Option<Vec<u8>> {
-        if !self.ahead_used.load(Ordering::Acquire) {
+        let shared = &self.shared;
+        if !shared.ahead_used.load(Ordering::Acquire) {
             return None;
         }
-        let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
-        let buf = ahead.0.remove(&offset)?;
-        ahead.1 -= buf.len();
-        (buf.len() == len).then_some(buf)
+        let mut ahead = shared.lock();
+        loop {
+            match ahead.blocks.get(&offset)? {
+                Slot::Pending => {
+                    ahead = shared.done.wait(ahead).unwrap_or_else(|p| p.into_inner());
+                }
+                Slot::Read(_) => {
+                    let Some(Slot::Read(buf)) = ahead.blocks.remove(&offset) else {
+                        return None;
+                    };
+                    ahead.bytes -= buf.len();
+                    return (buf.len() == len).then_some(buf);
+                }
+            }
+        }
+    }
+
+    /// Read `buf.len()` bytes at `offset` with a direct read when they are
+    /// not cached. `Ok(false)`: cached (or direct reads are not possible),
+    /// the caller reads through the page cache.
+    pub(crate) fn read_uncached(
+        &self,
+        map: &Mmap,
+        buf: &mut [u8],
+        offset: u64,
+    ) -> std::io::Result<bool> {
+        let len = buf.len() as u64;
+        let shared = &self.shared;
+        if shared.disabled.load(Ordering::Relaxed)
+            || buf.len() > MAX_DIRECT - 2 * 4096
+            || shared.cached(map, offset, len)
+        {
+            return Ok(false);
+        }
+        shared.read_direct(buf, offset)
+    }
+}
+
+impl Drop for ColdReader {
+    /// Stop the read-ahead threads (what they have not read is dropped).
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.work.notify_all();
+        let readers = std::mem::take(self.readers.get_mut().unwrap_or_else(|p| p.into_inner()));
+        for r in readers {
+            let _ = r.join();
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ahead> {
+        self.ahead.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A read-ahead thread: read queued blocks until shutdown.
+    fn read_queued(&self) {
+        loop {
+            let (offset, len) = {
+                let mut ahead = self.lock();
+                loop {
+                    if ahead.shutdown {
+                        return;
+                    }
+                    if let Some(next) = ahead.queue.pop_front() {
+                        break next;
+                    }
+                    ahead = self.work.wait(ahead).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            let mut buf = vec![0u8; len as usize];
+            let read = matches!(self.read_direct(&mut buf, offset), Ok(true));
+            {
+                let mut ahead = self.lock();
+                if read {
+                    if let Some(slot) = ahead.blocks.get_mut(&offset) {
+                        *slot = Slot::Read(buf);
+                    }
+                } else if ahead.blocks.remove(&offset).is_some() {
+                    // Read by whoever asks for it.
+                    ahead.bytes -= len as usize;
+                }
+            }
+            self.done.notify_all();
+        }
     }
 
     /// True when every page of `offset..offset + len` was cached when its
@@ -332,25 +451,6 @@ impl ColdReader {
         resident.store(mask, Ordering::Relaxed);
         known.fetch_or(bit, Ordering::Release);
         mask
-    }
-
-    /// Read `buf.len()` bytes at `offset` with a direct read when they are
-    /// not cached. `Ok(false)`: cached (or direct reads are not possible),
-    /// the caller reads through the page cache.
-    pub(crate) fn read_uncached(
-        &self,
-        map: &Mmap,
-        buf: &mut [u8],
-        offset: u64,
-    ) -> std::io::Result<bool> {
-        let len = buf.len() as u64;
-        if self.disabled.load(Ordering::Relaxed)
-            || buf.len() > MAX_DIRECT - 2 * 4096
-            || self.cached(map, offset, len)
-        {
-            return Ok(false);
-        }
-        self.read_direct(buf, offset)
     }
 
     /// Fill `buf` from `offset` with a direct read. `Ok(false)` when that
@@ -459,7 +559,7 @@ mod tests {
             return;
         };
         // As on a cold file: every range is checked.
-        cold.warm.store(false, Ordering::Relaxed);
+        cold.shared.warm.store(false, Ordering::Relaxed);
         let len = map.len() as u64;
         for (offset, size) in [
             (len, 1),
@@ -470,7 +570,7 @@ mod tests {
             (u64::MAX - 1, 4096),
             (u64::MAX, 0),
         ] {
-            assert!(cold.cached(&map, offset, size), "{offset:#x}+{size}");
+            assert!(cold.shared.cached(&map, offset, size), "{offset:#x}+{size}");
             let mut buf = vec![0u8; size as usize];
             assert!(!cold.read_uncached(&map, &mut buf, offset).unwrap());
         }
@@ -482,6 +582,55 @@ mod tests {
         if cold.read_uncached(&map, &mut buf, 4096).unwrap() {
             assert!(buf.iter().all(|&b| b == 0x5A));
         }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Blocks asked for ahead come back with the file's bytes, whether
+    /// their read has ended when they are taken or is waited for; a block
+    /// not asked for is not there; dropping the reader stops its threads.
+    #[test]
+    fn blocks_read_ahead_are_the_files_bytes() {
+        let dir = std::env::temp_dir().join(format!("ost-ndb-ahead-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("patterned");
+        let bytes: Vec<u8> = (0..(1u32 << 20))
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        file.sync_all().unwrap();
+        // Out of the page cache, so that the blocks count as not cached.
+        // SAFETY: advice on our own descriptor.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        // SAFETY: a file of this test's own, not changed while mapped.
+        let map = unsafe { Mmap::map(&file) }.unwrap();
+        let skip = |why: &str| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "skipping: {why} on {}", dir.display());
+        };
+        let Some(cold) = ColdReader::new(&path, &file, &map) else {
+            return skip("no direct I/O");
+        };
+        cold.shared.warm.store(false, Ordering::Relaxed);
+        if cold.shared.cached(&map, 4096, 4096) {
+            return skip("the file stays in the page cache");
+        }
+        // Odd offsets and sizes, as blocks have: 100 of them, 8 KiB apart.
+        let blocks: Vec<(u64, u64)> = (0..100u64)
+            .map(|i| (i * 8192 + 17 * (i % 7), 64 + 37 * (i % 50)))
+            .collect();
+        cold.read_ahead(&map, &blocks);
+        assert!(cold.used());
+        // Taken in reverse: the last were asked last, so some are waited for.
+        for &(offset, len) in blocks.iter().rev() {
+            let got = cold.take(offset, len as usize).expect("asked for ahead");
+            assert_eq!(got, &bytes[offset as usize..(offset + len) as usize]);
+            // Taken once: the next read of it is an ordinary one.
+            assert!(cold.take(offset, len as usize).is_none());
+        }
+        assert!(cold.take(900_000, 100).is_none());
+        assert_eq!(cold.shared.lock().bytes, 0);
+        drop(cold);
         std::fs::remove_dir_all(&dir).ok();
     }
 }
