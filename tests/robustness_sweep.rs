@@ -68,10 +68,10 @@ fn walk(bytes: &[u8]) -> Result<Walk, NdbError> {
     let mut errors: Vec<(String, u64)> = store
         .errors()
         .iter()
-        .map(|e| (e.structure.clone(), e.offset))
+        .map(|e| (e.structure.to_string(), e.offset))
         .collect();
     for r in &items {
-        errors.extend(r.errors.iter().map(|e| (e.structure.clone(), e.offset)));
+        errors.extend(r.errors.iter().map(|e| (e.structure.to_string(), e.offset)));
     }
     let nids = pst.nbt_iter().flatten().map(|e| e.nid.0 as u64).collect();
     let bids = pst.bbt_iter().flatten().map(|e| e.bid.0 & !1).collect();

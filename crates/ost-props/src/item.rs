@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
-use ost_ndb::ltp::LtpError;
-use ost_ndb::{Nid, Pst};
-
 use crate::object_id::ObjectId;
+use crate::problem::Problem;
 use crate::time::FileTime;
 
 /// Where a message was found.
@@ -73,18 +71,6 @@ impl ItemRef {
     pub fn folder(&self) -> Option<usize> {
         (self.folder != Self::NO_FOLDER).then_some(self.folder as usize)
     }
-}
-
-/// A problem met while reading a message or a folder; the walk goes on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalkError {
-    /// The structure that failed: "message PC", "contents table", "BBT page", ...
-    pub structure: String,
-    /// File offset when known (0 otherwise).
-    pub offset: u64,
-    /// The node being read.
-    pub nid: Option<u32>,
-    pub message: String,
 }
 
 /// Where a value was read.
@@ -177,48 +163,7 @@ pub struct ItemRecord {
     /// and the item were read (the values above are then the item's).
     pub row: Option<RowValues>,
     /// Problems reading this message (its record may be partial).
-    pub errors: Vec<WalkError>,
-}
-
-/// A walk error for an LTP failure met while reading node `nid`, with a
-/// file offset an analyst can go to. NDB failures carry one already; LTP
-/// failures (heap, BTH, PC, TC) know only their position inside the heap
-/// structure, so the offset becomes that of the node's data block holding
-/// it (found through the BBT) and the in-structure position moves into the
-/// message.
-pub fn walk_error_at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> WalkError {
-    let mut w = WalkError::from(e);
-    if w.structure.is_empty() {
-        w.structure = structure.to_string();
-    }
-    if e.ndb().is_none() {
-        let block = e.block.unwrap_or(0) as usize;
-        // The failing node may be a subnode (not in the NBT); then the
-        // block of the node being read is the closest file position.
-        let ib = [e.nid.unwrap_or(nid), nid].into_iter().find_map(|n| {
-            let tree = pst.node(Nid(n)).ok()?.data_blocks().ok()?;
-            let bid = *tree.blocks.get(block).or(tree.blocks.first())?;
-            pst.bbt_lookup(bid).ok().map(|b| b.ib)
-        });
-        if let Some(ib) = ib {
-            // The structure and the block's offset are the error's own
-            // fields; the message adds only where in the block.
-            let inner = if e.structure == w.structure {
-                String::new()
-            } else {
-                format!(" {}", e.structure)
-            };
-            w.message = format!(
-                "{} (at +{:#x}{inner} in data block {block})",
-                w.message, e.offset
-            );
-            w.offset = ib;
-        }
-    }
-    // The node being read (the item or table), not an inner subnode: what
-    // an analyst looks up.
-    w.nid = Some(nid);
-    w
+    pub errors: Vec<Problem>,
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub use xid::{ChangeKey, Counter, DecodeError, Xid};
 pub mod item;
 pub mod namespace;
 pub mod object_id;
+pub mod problem;
 pub mod rows;
 pub mod store;
 pub mod strings;
@@ -32,9 +33,10 @@ pub mod rtf_compressed;
 // Hex text of keys, PCLs and GUIDs.
 mod hex;
 
-pub use item::{ItemKind, ItemRecord, ItemRef, RowValues, Source, Sources, WalkError};
+pub use item::{ItemKind, ItemRecord, ItemRef, RowValues, Source, Sources};
 pub use namespace::{NamespaceRole, Namespaces};
 pub use object_id::ObjectId;
+pub use problem::{Problem, ProblemKind};
 pub use store::{Folder, FolderListing, MessageNodes, RowPolicy, Store};
 pub use time::FileTime;
 pub use view::{ItemView, SourceProps};

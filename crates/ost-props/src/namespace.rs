@@ -19,9 +19,8 @@ use ost_ndb::ltp::{LtpError, PropertyContext, ReplicaMap};
 use ost_ndb::{Nid, Pst};
 
 use crate::guid::Guid;
-use crate::item::walk_error_at;
-use crate::item::WalkError;
 use crate::object_id::{ObjectId, SOURCE_KEY_LEN};
+use crate::problem::Problem;
 use crate::xid::Xid;
 
 /// The message store property holding the local namespace GUID at bytes
@@ -64,7 +63,7 @@ impl Namespaces {
     /// Read the replica map and the store's local namespace. Missing
     /// structures are no error (PSTs have neither); damaged ones are
     /// returned as errors and left out.
-    pub fn read(pst: &Pst<'_>) -> (Namespaces, Vec<WalkError>) {
+    pub fn read(pst: &Pst<'_>) -> (Namespaces, Vec<Problem>) {
         let mut errors = Vec::new();
         let mut ns = Namespaces::default();
         match ReplicaMap::read(pst) {
@@ -76,11 +75,10 @@ impl Namespaces {
                     .collect();
             }
             Ok(None) => {}
-            Err(e) => errors.push(walk_error_at(
+            Err(e) => errors.push(Problem::ltp(
                 pst,
                 &e,
                 ost_ndb::ltp::replica_map::REPLICA_MAP_NID.0,
-                "replica map",
             )),
         }
         let store = pst

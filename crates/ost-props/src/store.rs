@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
-use ost_ndb::{NbtEntry, NdbError, Nid, NidType, Pst};
+use ost_ndb::{NbtEntry, Nid, NidType, Pst};
 
-use crate::item::walk_error_at;
-use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
+use crate::item::{ItemKind, ItemRecord, ItemRef};
 use crate::namespace::Namespaces;
 use crate::object_id::{ObjectId, PR_OST_OBJECT_ID};
+use crate::problem::{Problem, ProblemKind};
 use crate::rows::RowColumns;
 use crate::strings::{prop_string, DEFAULT_CODEPAGE};
 use crate::tags::*;
@@ -93,7 +93,7 @@ pub struct Store<'a> {
     pst: &'a Pst<'a>,
     namespaces: Namespaces,
     folders: Vec<Folder>,
-    errors: Vec<WalkError>,
+    errors: Vec<Problem>,
     /// NBT entries of message nodes, in the order of the one NBT walk
     /// `item_refs` makes; each [`ItemRef`] holds the index of its own, so
     /// reading an item needs neither an NBT descent nor a search.
@@ -108,7 +108,7 @@ pub struct Store<'a> {
 #[derive(Debug)]
 pub struct FolderListing<T = ()> {
     refs: Vec<ItemRef>,
-    errors: Vec<WalkError>,
+    errors: Vec<Problem>,
     /// (index in `refs`, the visitor's result), in row order.
     visited: Vec<(u32, T)>,
 }
@@ -161,7 +161,7 @@ struct OpenTable<'a> {
 #[derive(Debug, Default)]
 pub struct MessageNodes {
     entries: Vec<NbtEntry>,
-    errors: Vec<WalkError>,
+    errors: Vec<Problem>,
 }
 
 /// Finds runs of one key in a sorted list, for keys that mostly come in
@@ -204,37 +204,6 @@ fn count_leading<T>(list: &[T], pred: impl Fn(&T) -> bool) -> usize {
     }
 }
 
-impl From<&LtpError> for WalkError {
-    fn from(e: &LtpError) -> WalkError {
-        match e.ndb() {
-            Some(n) => WalkError::from(n),
-            None => WalkError {
-                structure: e.structure.to_string(),
-                offset: e.offset,
-                nid: e.nid,
-                message: e.kind.to_string(),
-            },
-        }
-    }
-}
-
-impl From<&NdbError> for WalkError {
-    fn from(e: &NdbError) -> WalkError {
-        WalkError {
-            structure: e.structure.to_string(),
-            offset: e.offset,
-            nid: None,
-            // The structure and offset have fields of their own: the
-            // message is what is wrong (with the BID or NID, if any), so
-            // that "{structure} at offset {offset}: {message}" says each once.
-            message: match e.id {
-                Some(id) if !e.kind_names(id) => format!("{} (id {id:#x})", e.kind),
-                _ => e.kind.to_string(),
-            },
-        }
-    }
-}
-
 /// The item properties of an open property context, resolved into
 /// `props` (borrowing from `pc`), with the item's code page. One pass over
 /// the PC's records picks the wanted ones (cheaper than a BTH descent per
@@ -244,7 +213,7 @@ fn read_item_props<'p>(
     pc: &'p PropertyContext<'_>,
     nid: u32,
     props: &mut SourceProps<'p>,
-    errors: &mut Vec<WalkError>,
+    errors: &mut Vec<Problem>,
 ) -> u32 {
     let mut found: [Option<PcEntry<'_>>; WANTED.len()] = Default::default();
     for e in pc.entries() {
@@ -255,7 +224,7 @@ fn read_item_props<'p>(
                 }
             }
             Err(e) => {
-                errors.push(walk_error_at(pst, &e, nid, "message PC"));
+                errors.push(Problem::ltp(pst, &e, nid));
                 break;
             }
         }
@@ -265,7 +234,7 @@ fn read_item_props<'p>(
         match pc.value(e) {
             Ok(v) => Some(v),
             Err(e) => {
-                errors.push(walk_error_at(pst, &e, nid, "message property"));
+                errors.push(Problem::ltp(pst, &e, nid));
                 None
             }
         }
@@ -299,14 +268,10 @@ fn read_item_props<'p>(
 /// The visitor of a listing that reads no rows.
 type NoVisit = fn(ItemView<'_>, Option<&PropertyContext<'_>>);
 
-/// The name and table kind of a folder's contents tables.
-const TABLES: [(NidType, ItemKind, &str); 2] = [
-    (NidType::ContentsTable, ItemKind::Contents, "contents table"),
-    (
-        NidType::AssocContentsTable,
-        ItemKind::Associated,
-        "associated contents table",
-    ),
+/// The NID types of a folder's contents tables, and the kind of item each lists.
+const TABLES: [(NidType, ItemKind); 2] = [
+    (NidType::ContentsTable, ItemKind::Contents),
+    (NidType::AssocContentsTable, ItemKind::Associated),
 ];
 
 impl<'a> Store<'a> {
@@ -342,7 +307,7 @@ impl<'a> Store<'a> {
     }
 
     /// Problems met while walking folders and tables.
-    pub fn errors(&self) -> &[WalkError] {
+    pub fn errors(&self) -> &[Problem] {
         &self.errors
     }
 
@@ -357,16 +322,14 @@ impl<'a> Store<'a> {
         {
             Ok(pc) => pc,
             Err(e) => {
-                self.errors
-                    .push(walk_error_at(self.pst, &e, nid, "folder PC"));
+                self.errors.push(Problem::ltp(self.pst, &e, nid));
                 return None;
             }
         };
         let mut get = |id: u16| match pc.get(id) {
             Ok(v) => v,
             Err(e) => {
-                self.errors
-                    .push(walk_error_at(self.pst, &e, nid, "folder PC"));
+                self.errors.push(Problem::ltp(self.pst, &e, nid));
                 None
             }
         };
@@ -391,12 +354,10 @@ impl<'a> Store<'a> {
         let mut stack = vec![(root, None::<usize>, 0usize)];
         while let Some((nid, parent, depth)) = stack.pop() {
             if !seen.insert(nid) {
-                self.errors.push(WalkError {
-                    structure: "hierarchy table".into(),
-                    offset: 0,
-                    nid: Some(nid),
-                    message: "folder listed twice (cycle or shared subtree); skipped".into(),
-                });
+                self.errors.push(
+                    Problem::new("hierarchy table", 0, ProblemKind::FolderListedTwice)
+                        .with_nid(nid),
+                );
                 continue;
             }
             let mut folder = Folder {
@@ -430,7 +391,7 @@ impl<'a> Store<'a> {
                 continue;
             }
             let hier = Nid(nid).with_type(NidType::HierarchyTable);
-            match self.rows(hier, "hierarchy table") {
+            match self.rows(hier) {
                 Some(children) => {
                     for child in children.into_iter().rev() {
                         let t = Nid(child).nid_type();
@@ -446,13 +407,12 @@ impl<'a> Store<'a> {
 
     /// Row ids of a table node; `None` (recorded) when it can't be read,
     /// and `None` silently when the node does not exist.
-    fn rows(&mut self, table: Nid, structure: &str) -> Option<Vec<u32>> {
-        match self.open_table(table, structure) {
+    fn rows(&mut self, table: Nid) -> Option<Vec<u32>> {
+        match self.open_table(table) {
             Ok(Some(tc)) => match tc.row_index() {
                 Ok(index) => Some(index.iter().map(|&(id, _)| id).collect()),
                 Err(e) => {
-                    self.errors
-                        .push(walk_error_at(self.pst, &e, table.0, structure));
+                    self.errors.push(Problem::ltp(self.pst, &e, table.0));
                     None
                 }
             },
@@ -465,23 +425,15 @@ impl<'a> Store<'a> {
     }
 
     /// A table node opened; `Ok(None)` when the node does not exist.
-    fn open_table(
-        &self,
-        table: Nid,
-        structure: &str,
-    ) -> Result<Option<TableContext<'a>>, WalkError> {
+    fn open_table(&self, table: Nid) -> Result<Option<TableContext<'a>>, Problem> {
         let node = match self.pst.node(table) {
             Ok(n) => n,
             Err(e) if matches!(e.kind, ost_ndb::NdbErrorKind::NotFound { .. }) => return Ok(None),
-            Err(e) => {
-                let mut w = WalkError::from(&e);
-                w.nid = Some(table.0);
-                return Err(w);
-            }
+            Err(e) => return Err(Problem::ndb(&e).with_nid(table.0)),
         };
         TableContext::open(node)
             .map(Some)
-            .map_err(|e| walk_error_at(self.pst, &e, table.0, structure))
+            .map_err(|e| Problem::ltp(self.pst, &e, table.0))
     }
 
     /// Every message to read, in walk order: per folder its contents rows
@@ -556,9 +508,9 @@ impl<'a> Store<'a> {
             return listing;
         };
         let tables = if all { &TABLES[..] } else { &TABLES[..1] };
-        for &(t, kind, name) in tables {
+        for &(t, kind) in tables {
             let table = Nid(f.nid).with_type(t);
-            let tc = match self.open_table(table, name) {
+            let tc = match self.open_table(table) {
                 Ok(Some(tc)) => tc,
                 Ok(None) => continue,
                 Err(e) => {
@@ -569,9 +521,7 @@ impl<'a> Store<'a> {
             let index = match tc.row_index() {
                 Ok(index) => index,
                 Err(e) => {
-                    listing
-                        .errors
-                        .push(walk_error_at(self.pst, &e, table.0, name));
+                    listing.errors.push(Problem::ltp(self.pst, &e, table.0));
                     continue;
                 }
             };
@@ -627,11 +577,11 @@ impl<'a> Store<'a> {
         self.pst.prefetch_nodes(&nids);
     }
 
-    /// The contents table (NID and name) that lists `r`.
-    fn table_of(&self, r: &ItemRef) -> Option<(Nid, &'static str)> {
+    /// The contents table that lists `r`.
+    fn table_of(&self, r: &ItemRef) -> Option<Nid> {
         let f = self.folders.get(r.folder()?)?;
-        let &(t, _, name) = TABLES.iter().find(|e| e.1 == r.kind)?;
-        Some((Nid(f.nid).with_type(t), name))
+        let &(t, _) = TABLES.iter().find(|e| e.1 == r.kind)?;
+        Some(Nid(f.nid).with_type(t))
     }
 
     /// Read one row of `tc` (and its item where `policy` or the row calls
@@ -656,9 +606,9 @@ impl<'a> Store<'a> {
             Err(e) => cell_errors.push(e),
         }
         for e in &cell_errors {
-            let mut w = walk_error_at(self.pst, e, table.0, "contents table row");
-            w.nid = Some(r.nid);
-            view.errors.push(w);
+            // Located in the table, about the item.
+            view.errors
+                .push(Problem::ltp(self.pst, e, table.0).with_nid(r.nid));
         }
         let read_item =
             policy.read_all_items || !view.row.has_sync() || (policy.read_item_if)(&view);
@@ -690,7 +640,7 @@ impl<'a> Store<'a> {
                     nodes.entries.push(e)
                 }
                 Ok(_) => {}
-                Err(err) => nodes.errors.push(WalkError::from(&err)),
+                Err(err) => nodes.errors.push(Problem::ndb(&err)),
             }
         }
         nodes
@@ -823,14 +773,14 @@ impl<'a> Store<'a> {
     }
 
     /// The message's property context.
-    fn open_item(&self, r: &ItemRef) -> Result<PropertyContext<'a>, WalkError> {
+    fn open_item(&self, r: &ItemRef) -> Result<PropertyContext<'a>, Problem> {
         let node = match self.message_node(r) {
             Some(e) => Ok(self.pst.node_from_entry(e)),
             None => self.pst.node(Nid(r.nid)),
         };
         node.map_err(LtpError::from)
             .and_then(PropertyContext::open)
-            .map_err(|e| walk_error_at(self.pst, &e, r.nid, "message PC"))
+            .map_err(|e| Problem::ltp(self.pst, &e, r.nid))
     }
 
     /// The source key the view's object id stands for, when the item has
@@ -859,10 +809,10 @@ impl<'a> Store<'a> {
         r: &ItemRef,
         visit: impl FnOnce(ItemView<'_>, Option<&PropertyContext<'_>>) -> T,
     ) -> T {
-        if let Some((table, name)) = r.row_carries_sync.then(|| self.table_of(r)).flatten() {
+        if let Some(table) = r.row_carries_sync.then(|| self.table_of(r)).flatten() {
             // The row is found in its table; when that fails, the item is
             // read alone (the walk that listed it reported the table).
-            if let Ok(Some(tc)) = self.open_table(table, name) {
+            if let Ok(Some(tc)) = self.open_table(table) {
                 let row = tc
                     .row_index()
                     .ok()
@@ -886,12 +836,12 @@ impl<'a> Store<'a> {
         let mut open: Option<OpenTable<'a>> = None;
         let mut records = Vec::new();
         for r in refs {
-            let Some((table, name)) = r.row_carries_sync.then(|| self.table_of(r)).flatten() else {
+            let Some(table) = r.row_carries_sync.then(|| self.table_of(r)).flatten() else {
                 records.push(self.visit_item_alone(r, |view, _| view.into_record()));
                 continue;
             };
             if open.as_ref().is_none_or(|t| t.nid != table) {
-                open = match self.open_table(table, name) {
+                open = match self.open_table(table) {
                     Ok(Some(tc)) => {
                         let mut rows: Vec<(u32, u32)> =
                             tc.row_index().map_or(Vec::new(), |i| i.to_vec());

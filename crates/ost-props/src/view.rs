@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use ost_ndb::ltp::PropValue;
 
-use crate::item::{ItemKind, ItemRecord, RowValues, Source, Sources, WalkError};
+use crate::item::{ItemKind, ItemRecord, RowValues, Source, Sources};
 use crate::object_id::{ObjectId, SOURCE_KEY_LEN};
+use crate::problem::Problem;
 use crate::strings::strip_subject_marker;
 use crate::strings::{prop_string, DEFAULT_CODEPAGE};
 use crate::time::FileTime;
@@ -96,7 +97,7 @@ pub struct ItemView<'v> {
     /// when the item stores none and the store's replica map knows it.
     pub(crate) derived_source_key: Option<[u8; SOURCE_KEY_LEN]>,
     /// Problems reading this message, in the order they were met.
-    pub errors: Vec<WalkError>,
+    pub errors: Vec<Problem>,
 }
 
 /// The item's value, else the row's, with its source.

@@ -1,6 +1,7 @@
 //! What ostscan says about an input it cannot open.
 
 use ost_ndb::{NdbError, NdbErrorKind};
+use ost_props::{Problem, ProblemKind};
 
 use crate::scan::file_report::{ErrorReport, ErrorSource};
 
@@ -8,11 +9,11 @@ use crate::scan::file_report::{ErrorReport, ErrorSource};
 /// that is not a regular file is named for what it is, and a directory
 /// gets the command that reads one.
 pub fn open_error(e: &NdbError) -> ErrorReport {
-    let mut report = ErrorReport::from_ndb(ErrorSource::Open, e);
+    let mut problem = Problem::ndb_kind_only(e);
     if e.kind == NdbErrorKind::NotAFile("directory") {
-        report.message = "is a directory: use `ostscan batch DIR`".to_string();
+        problem.kind = ProblemKind::Text("is a directory: use `ostscan batch DIR`".to_string());
     }
-    report
+    ErrorReport::new(ErrorSource::Open, problem)
 }
 
 /// What a file type is, in words ("directory", "FIFO (named pipe)", ...).

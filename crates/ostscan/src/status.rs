@@ -98,7 +98,7 @@ pub fn coverage(report: &FileReport) -> Coverage {
         .errors
         .iter()
         .filter(|e| e.source == ErrorSource::Item)
-        .filter_map(|e| e.nid)
+        .filter_map(|e| e.problem.nid)
         .collect();
     let messages = report.summary.messages;
     Coverage {
@@ -107,7 +107,7 @@ pub fn coverage(report: &FileReport) -> Coverage {
         messages_read: messages.saturating_sub(damaged.len() as u64),
         walk_incomplete: report.errors.iter().any(|e| {
             e.source == ErrorSource::Walk
-                || (e.source == ErrorSource::Integrity && e.structure == "header ibFileEof")
+                || (e.source == ErrorSource::Integrity && e.problem.structure == "header ibFileEof")
         }),
     }
 }

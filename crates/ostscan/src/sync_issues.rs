@@ -22,12 +22,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use ost_ndb::ltp::{LtpError, LtpErrorKind, PropValue, PropertyContext};
+use ost_ndb::ltp::{LtpError, PropValue, PropertyContext};
 use ost_ndb::{Nid, Pst};
 use ost_props::entry_id::{parse_entry_id, EntryId};
-use ost_props::item::walk_error_at;
 use ost_props::strings::{prop_string, DEFAULT_CODEPAGE};
-use ost_props::{ItemRecord, Store};
+use ost_props::{ItemRecord, Problem, ProblemKind, Store};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -263,29 +262,6 @@ pub struct FolderEvidence {
     pub conflict_items: u64,
 }
 
-/// A problem met while reading the Sync Issues data.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SyncIssuesError {
-    pub structure: String,
-    pub offset: u64,
-    pub nid: Option<u32>,
-    pub message: String,
-}
-
-impl SyncIssuesError {
-    /// An LTP failure met while reading node `nid`, located in the file
-    /// (see [`ost_props::item::walk_error_at`]).
-    fn at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> Self {
-        let w = walk_error_at(pst, e, nid, structure);
-        SyncIssuesError {
-            structure: w.structure,
-            offset: w.offset,
-            nid: w.nid,
-            message: w.message,
-        }
-    }
-}
-
 /// The analysis of one store.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SyncIssuesReport {
@@ -296,7 +272,7 @@ pub struct SyncIssuesReport {
     pub logs: Vec<SyncLog>,
     /// Folders with log errors or conflict items, in walk order.
     pub evidence: Vec<FolderEvidence>,
-    pub errors: Vec<SyncIssuesError>,
+    pub errors: Vec<Problem>,
 }
 
 impl SyncIssuesReport {
@@ -320,8 +296,7 @@ impl SyncIssuesReport {
 fn open_pc<'p>(
     pst: &'p Pst<'p>,
     nid: u32,
-    structure: &str,
-    errors: &mut Vec<SyncIssuesError>,
+    errors: &mut Vec<Problem>,
 ) -> Option<PropertyContext<'p>> {
     match pst
         .node(Nid(nid))
@@ -330,7 +305,7 @@ fn open_pc<'p>(
     {
         Ok(pc) => Some(pc),
         Err(e) => {
-            errors.push(SyncIssuesError::at(pst, &e, nid, structure));
+            errors.push(Problem::ltp(pst, &e, nid));
             None
         }
     }
@@ -338,7 +313,7 @@ fn open_pc<'p>(
 
 /// Find the Sync Issues folders: by the Inbox's PR_ADDITIONAL_REN_ENTRYIDS
 /// first, then by name for those still missing.
-pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<SyncIssuesError>) {
+pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<Problem>) {
     let folders = store.folders();
     let mut errors = Vec::new();
     let mut found = SyncIssuesFolders::default();
@@ -357,7 +332,7 @@ pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<SyncI
     inboxes.sort_by_key(|&i| folders[i].depth);
     let mut ren: Option<Vec<Vec<u8>>> = None;
     for i in inboxes {
-        let Some(pc) = open_pc(pst, folders[i].nid, "Inbox PC", &mut errors) else {
+        let Some(pc) = open_pc(pst, folders[i].nid, &mut errors) else {
             continue;
         };
         match pc.get(PR_ADDITIONAL_REN_ENTRYIDS) {
@@ -366,17 +341,17 @@ pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<SyncI
                     ren = Some(values.into_iter().map(<[u8]>::to_vec).collect());
                     break;
                 }
-                Err(e) => errors.push(SyncIssuesError::at(pst, &e, folders[i].nid, "Inbox PC")),
+                Err(e) => errors.push(Problem::ltp(pst, &e, folders[i].nid)),
             },
             Ok(None) => {}
-            Err(e) => errors.push(SyncIssuesError::at(pst, &e, folders[i].nid, "Inbox PC")),
+            Err(e) => errors.push(Problem::ltp(pst, &e, folders[i].nid)),
         }
     }
     if let Some(values) = ren {
         // Exchange entry ids name folders by source key: read those only
         // when needed (folders are few; each read is one PC lookup).
         let mut by_source_key: Option<HashMap<Vec<u8>, usize>> = None;
-        let mut resolve = |bytes: &[u8], errors: &mut Vec<SyncIssuesError>| -> Option<usize> {
+        let mut resolve = |bytes: &[u8], errors: &mut Vec<Problem>| -> Option<usize> {
             match parse_entry_id(bytes)? {
                 EntryId::Pst { nid, .. } => folders.iter().position(|f| f.nid == nid),
                 EntryId::ExchangeFolder { source_key, .. } => {
@@ -387,7 +362,7 @@ pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<SyncI
                         let namespaces = store.namespaces();
                         let mut map = HashMap::new();
                         for (i, f) in folders.iter().enumerate() {
-                            if let Some(pc) = open_pc(pst, f.nid, "folder PC", errors) {
+                            if let Some(pc) = open_pc(pst, f.nid, errors) {
                                 if let Ok(Some(v)) = pc.get(PR_SOURCE_KEY) {
                                     map.entry(v.as_bytes().to_vec()).or_insert(i);
                                     continue;
@@ -774,11 +749,11 @@ fn read_log_body(
     pst: &Pst<'_>,
     nid: u32,
     open: Option<&PropertyContext<'_>>,
-    errors: &mut Vec<SyncIssuesError>,
+    errors: &mut Vec<Problem>,
 ) -> (Option<LogText>, Option<u64>) {
     match open {
         Some(pc) => log_body_from(pst, nid, pc, errors),
-        None => match open_pc(pst, nid, "log message PC", errors) {
+        None => match open_pc(pst, nid, errors) {
             Some(pc) => log_body_from(pst, nid, &pc, errors),
             None => (None, None),
         },
@@ -789,7 +764,7 @@ fn log_body_from(
     pst: &Pst<'_>,
     nid: u32,
     pc: &PropertyContext<'_>,
-    errors: &mut Vec<SyncIssuesError>,
+    errors: &mut Vec<Problem>,
 ) -> (Option<LogText>, Option<u64>) {
     let codepage = [PR_MESSAGE_CODEPAGE, PR_INTERNET_CPID]
         .into_iter()
@@ -801,7 +776,7 @@ fn log_body_from(
             Some(LogText::from_body(&body, cut, MAX_LOG_TEXT_BYTES))
         }),
         Err(e) => {
-            errors.push(SyncIssuesError::at(pst, &e, nid, "log message body"));
+            errors.push(Problem::ltp(pst, &e, nid));
             None
         }
     };
@@ -823,29 +798,19 @@ fn log_rtf(
     pst: &Pst<'_>,
     nid: u32,
     pc: &PropertyContext<'_>,
-    errors: &mut Vec<SyncIssuesError>,
+    errors: &mut Vec<Problem>,
 ) -> Option<LogText> {
     let (value, cut) = match prop_prefix(pc, PR_RTF_COMPRESSED, MAX_LOG_RTF_VALUE_BYTES) {
         Ok(v) => v?,
         Err(e) => {
-            errors.push(SyncIssuesError::at(pst, &e, nid, "log message RTF"));
+            errors.push(Problem::ltp(pst, &e, nid));
             return None;
         }
     };
-    let problem = |message: String| {
+    let problem = |kind: ProblemKind| {
         // Located at the message's node, the closest place the file has.
-        let e = LtpError::new(
-            "PR_RTF_COMPRESSED",
-            0,
-            LtpErrorKind::BadField {
-                field: "compressed RTF",
-                value: 0,
-            },
-        );
-        let mut at = SyncIssuesError::at(pst, &e, nid, "log message RTF");
-        at.structure = "log message RTF".to_string();
-        at.message = format!("PR_RTF_COMPRESSED: {message}");
-        at
+        let offset = pst.data_block_offset(Nid(nid), 0).unwrap_or(0);
+        Problem::new("log message RTF", offset, kind).with_nid(nid)
     };
     match rtf_compressed::decompress(value.as_bytes(), MAX_LOG_RTF_BYTES) {
         Ok(d) => {
@@ -858,13 +823,13 @@ fn log_rtf(
                 if ours {
                     cut_short = true;
                 } else {
-                    errors.push(problem(issue.to_string()));
+                    errors.push(problem(ProblemKind::CompressedRtfIssue(*issue)));
                 }
             }
             Some(LogText::from_rtf(&d.rtf, cut_short, MAX_LOG_TEXT_BYTES))
         }
         Err(e) => {
-            errors.push(problem(e.to_string()));
+            errors.push(problem(ProblemKind::CompressedRtf(e)));
             None
         }
     }
@@ -900,7 +865,7 @@ fn prop_prefix<'p>(
 #[derive(Debug, Clone)]
 pub struct ReadLog {
     log: Box<SyncLog>,
-    errors: Vec<SyncIssuesError>,
+    errors: Vec<Problem>,
 }
 
 /// Whether [`analyze`] reads an item as a possible log message: in a folder
@@ -1016,7 +981,7 @@ pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> Sync
 pub fn analyze_with(
     pst: &Pst<'_>,
     store: &Store<'_>,
-    located: (SyncIssuesFolders, Vec<SyncIssuesError>),
+    located: (SyncIssuesFolders, Vec<Problem>),
     index: &LogIndex,
     records: &[&ItemRecord],
     read: Vec<ReadLog>,

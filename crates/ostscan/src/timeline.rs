@@ -4,7 +4,7 @@
 //! `timestamp_desc`, `message`; every other field an attribute).
 
 use ost_ndb::Pst;
-use ost_props::{ItemRecord, RowPolicy, Store};
+use ost_props::{ItemRecord, Problem, RowPolicy, Store};
 use serde::Serialize;
 
 use crate::paths::{self, FilePath};
@@ -228,32 +228,21 @@ pub fn file_events(file: &std::path::Path, all: bool) -> Result<FileEvents, Stri
     );
     events.extend(sync.logs.iter().filter_map(|l| log_event(&path, l)));
     // What was not read: the events above cover the rest only.
-    let at = |structure: &str, offset: u64, nid: Option<u32>, message: &str| {
+    let at = |e: &Problem, nid: Option<u32>| {
+        let message = e.kind.to_string();
         // The NID, unless the message names it already.
         let nid = nid
             .map(|n| format!("{n:#x}"))
             .filter(|n| !message.contains(n.as_str()))
             .map(|n| format!(" (nid {n})"))
             .unwrap_or_default();
-        format!("{structure} at offset {offset:#x}{nid}: {message}")
+        format!("{} at offset {:#x}{nid}: {message}", e.structure, e.offset)
     };
-    let mut problems: Vec<String> = store
-        .errors()
-        .iter()
-        .map(|e| at(&e.structure, e.offset, e.nid, &e.message))
-        .collect();
+    let mut problems: Vec<String> = store.errors().iter().map(|e| at(e, e.nid)).collect();
     for r in &records {
-        problems.extend(
-            r.errors
-                .iter()
-                .map(|e| at(&e.structure, e.offset, Some(r.nid), &e.message)),
-        );
+        problems.extend(r.errors.iter().map(|e| at(e, Some(r.nid))));
     }
-    problems.extend(
-        sync.errors
-            .iter()
-            .map(|e| at(&e.structure, e.offset, e.nid, &e.message)),
-    );
+    problems.extend(sync.errors.iter().map(|e| at(e, e.nid)));
     let (issues, dropped) = pst.issues();
     problems.extend(issues.iter().map(|e| e.to_string()));
     if dropped > 0 {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::ndb::{NdbError, NdbErrorKind};
+use crate::ndb::{NdbError, NdbErrorKind, Nid, Pst};
 
 /// An error of the LTP layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,18 @@ pub struct LtpError {
     pub nid: Option<u32>,
     /// What is wrong.
     pub kind: LtpErrorKind,
+}
+
+/// Where an LTP error lies in the file: the node's data block holding the
+/// failing structure ([`LtpError::data_block`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataBlockPlace {
+    /// Index of the block among the node's data blocks: the error's heap
+    /// block, 0 when it names none.
+    pub block: u32,
+    /// File offset of that block (of the node's first block when the node
+    /// has fewer blocks than `block`).
+    pub offset: u64,
 }
 
 /// What is wrong with an LTP structure.
@@ -100,6 +112,27 @@ impl LtpError {
                 ..
             })
         )
+    }
+}
+
+impl LtpError {
+    /// Where in the file this error lies, for one met while reading node
+    /// `reading`, so that a report can point an analyst at the bytes. An
+    /// NDB error carries its file offset already (`None` here). An LTP
+    /// error (heap, BTH, PC, TC) knows only its position inside its heap
+    /// block: this is that block's place, found through the node's data
+    /// tree and the BBT. The failing node may be a subnode, which is not in
+    /// the NBT; then the block of `reading` is the closest file position.
+    /// `None` too when neither node's blocks can be found.
+    pub fn data_block(&self, pst: &Pst<'_>, reading: Nid) -> Option<DataBlockPlace> {
+        if self.ndb().is_some() {
+            return None;
+        }
+        let block = self.block.unwrap_or(0);
+        let offset = [self.nid.map_or(reading, Nid), reading]
+            .into_iter()
+            .find_map(|nid| pst.data_block_offset(nid, block))?;
+        Some(DataBlockPlace { block, offset })
     }
 }
 

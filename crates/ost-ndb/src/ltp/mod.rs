@@ -13,7 +13,7 @@ pub mod tc;
 pub mod value;
 
 pub use bth::{Bth, BthEntry, BthHeader};
-pub use error::{LtpError, LtpErrorKind};
+pub use error::{DataBlockPlace, LtpError, LtpErrorKind};
 pub use heap::{Heap, Hid};
 pub use namemap::{NameMap, NamedProp, PropName};
 pub use pc::{PcEntry, PropertyContext, ValuePieces};

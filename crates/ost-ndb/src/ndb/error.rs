@@ -78,7 +78,7 @@ impl NdbError {
     /// Whether the message of `kind` already names `id` ("0x21 not
     /// found"), so that "(id 0x21)" beside it would say it twice.
     pub fn kind_names(&self, id: u64) -> bool {
-        matches!(self.kind, NdbErrorKind::NotFound { key } if key == id)
+        self.kind.names(id)
     }
 
     /// True for integrity-check failures (CRC, signature, back pointer) that
@@ -104,6 +104,13 @@ impl fmt::Display for NdbError {
             write!(f, " (id {id:#x})")?;
         }
         write!(f, ": {}", self.kind)
+    }
+}
+
+impl NdbErrorKind {
+    /// Whether this kind's message names `id` already ("0x21 not found").
+    pub fn names(&self, id: u64) -> bool {
+        matches!(self, NdbErrorKind::NotFound { key } if *key == id)
     }
 }
 

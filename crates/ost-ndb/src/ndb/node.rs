@@ -67,6 +67,15 @@ impl<'p> Pst<'p> {
         })
     }
 
+    /// File offset of data block `block` of node `nid` (of its first when
+    /// it has fewer), for a report that places a problem in the node's
+    /// data; `None` when the node or its blocks cannot be found.
+    pub fn data_block_offset(&self, nid: Nid, block: u32) -> Option<u64> {
+        let tree = self.node(nid).ok()?.data_blocks().ok()?;
+        let bid = *tree.blocks.get(block as usize).or(tree.blocks.first())?;
+        self.bbt_lookup(bid).ok().map(|b| b.ib)
+    }
+
     /// A node value for an NBT entry already in hand.
     pub fn node_from_entry(&self, e: &super::btree::NbtEntry) -> Node<'_> {
         Node {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
+use ost_props::{Problem, ProblemKind};
 use ostscan::batch::resume::{read_earlier, Earlier};
 use ostscan::batch::{discover, read_manifest, DiscoveryError, Separator, Shard};
 use ostscan::paths::{self, FilePath};
@@ -117,10 +118,7 @@ fn manifest_paths(source: &Path, separator: Separator) -> Result<Vec<PathBuf>, S
 fn error_record(e: &DiscoveryError) -> Vec<u8> {
     let error = ErrorReport::new(
         ErrorSource::Open,
-        e.structure.to_string(),
-        0,
-        None,
-        e.message.clone(),
+        Problem::new(e.structure, 0, ProblemKind::Text(e.message.clone())),
     );
     let path = FilePath::new(&e.path);
     let mut line = serde_json::to_vec(&Record::Error {

@@ -246,13 +246,7 @@ fn error_line(r: &DiffReport, e: &DiffError) -> String {
         Side::Old => &r.old.path,
         Side::New => &r.new.path,
     };
-    format!(
-        "{path}: {} at offset {:#x}{}: {}",
-        e.structure,
-        e.offset,
-        e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
-        e.message
-    )
+    format!("{path}: {}", e.problem)
 }
 
 pub fn run(args: &DiffArgs) -> u8 {

@@ -59,19 +59,13 @@ pub fn run(args: &ItemsArgs) -> u8 {
     }
     let file = paths::display(&args.file);
     for e in store.errors() {
-        warn(format_args!(
-            "{file}: {} at offset {:#x}{}: {}",
-            e.structure,
-            e.offset,
-            e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
-            e.message
-        ));
+        warn(format_args!("{file}: {e}"));
     }
     for r in &records {
         for e in &r.errors {
             warn(format_args!(
                 "{file}: nid {:#x}: {} at offset {:#x}: {}",
-                r.nid, e.structure, e.offset, e.message
+                r.nid, e.structure, e.offset, e.kind
             ));
         }
     }

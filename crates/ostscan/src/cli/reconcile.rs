@@ -319,16 +319,9 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io
 }
 
 fn error_text(r: &ReconcileReport, e: &ReconcileError) -> String {
-    match e.line {
-        Some(line) => format!("{}: line {line}: {}", r.listing.path, e.message),
-        None => format!(
-            "{}: {} at offset {:#x}{}: {}",
-            r.cache.path,
-            e.structure.as_deref().unwrap_or(""),
-            e.offset.unwrap_or(0),
-            e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
-            e.message
-        ),
+    match e {
+        ReconcileError::Listing(e) => format!("{}: line {}: {}", r.listing.path, e.line, e.message),
+        ReconcileError::Cache(problem) => format!("{}: {problem}", r.cache.path),
     }
 }
 

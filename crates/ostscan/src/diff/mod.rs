@@ -30,8 +30,8 @@ use rayon::prelude::*;
 use ost_ndb::ltp::PropertyContext;
 use ost_ndb::{NdbError, Nid, Pst};
 use ost_props::{
-    compare, Folder, ItemKind, ItemRecord, Namespaces, Pcl, PclOrdering, RowPolicy, Store,
-    WalkError, Xid,
+    compare, Folder, ItemKind, ItemRecord, Namespaces, Pcl, PclOrdering, Problem, RowPolicy, Store,
+    Xid,
 };
 
 use crate::paths::FilePath;
@@ -61,7 +61,7 @@ pub struct Snapshot {
     pub items: Vec<ItemRecord>,
     /// Server and local namespaces (OSTs), for the decoded change keys.
     pub namespaces: Namespaces,
-    pub errors: Vec<WalkError>,
+    pub errors: Vec<Problem>,
 }
 
 /// A property of the message store node; `None` when absent or unreadable
@@ -440,16 +440,11 @@ fn compare_bodies(
 ) -> BodyComparison {
     let read = |pst: &Pst<'_>, side: Side, nid: u32| {
         body::body_fingerprint(pst, nid).map_err(|e| {
-            let w = ost_props::item::walk_error_at(pst, &e, nid, "message body");
-            let nid = w.nid.unwrap_or(nid);
-            DiffError {
+            let problem = Problem::ltp(pst, &e, nid);
+            DiffError::new(
                 side,
-                structure: w.structure,
-                offset: w.offset,
-                nid: Some(nid),
-                nid_hex: Some(nid_hex(nid)),
-                message: format!("reading the body (DIFF003 not checked): {}", w.message),
-            }
+                problem.context("reading the body (DIFF003 not checked)"),
+            )
         })
     };
     let results: Vec<Option<(Result<_, DiffError>, Result<_, DiffError>)>> = pairs
@@ -662,8 +657,12 @@ pub fn diff_snapshots_with(
     let errors: Vec<DiffError> = old
         .errors
         .iter()
-        .map(|e| DiffError::new(Side::Old, e))
-        .chain(new.errors.iter().map(|e| DiffError::new(Side::New, e)))
+        .map(|e| DiffError::new(Side::Old, e.clone()))
+        .chain(
+            new.errors
+                .iter()
+                .map(|e| DiffError::new(Side::New, e.clone())),
+        )
         .chain(body_comparison.into_iter().flat_map(|b| b.errors))
         .collect();
     summary.errors = errors.len() as u64;

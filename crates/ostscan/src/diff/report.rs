@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ost_props::{ItemRecord, WalkError};
+use ost_props::{ItemRecord, Problem};
 use serde::Serialize;
 
 use crate::rules::Severity;
@@ -180,28 +180,19 @@ pub enum Side {
     New,
 }
 
-/// A problem met while reading one of the files; the diff went on.
+/// A problem met while reading one of the files; the diff went on. JSON:
+/// `side` beside the problem's own fields (`structure`, `offset`, `nid`,
+/// `nid_hex`, `message`), in one flat object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DiffError {
     pub side: Side,
-    pub structure: String,
-    pub offset: u64,
-    pub nid: Option<u32>,
-    /// `nid` as the text shows it (`0x…`).
-    pub nid_hex: Option<String>,
-    pub message: String,
+    #[serde(flatten, serialize_with = "Problem::serialize_with_nid_hex")]
+    pub problem: Problem,
 }
 
 impl DiffError {
-    pub fn new(side: Side, e: &WalkError) -> DiffError {
-        DiffError {
-            side,
-            structure: e.structure.clone(),
-            offset: e.offset,
-            nid: e.nid,
-            nid_hex: e.nid.map(nid_hex),
-            message: e.message.clone(),
-        }
+    pub fn new(side: Side, problem: Problem) -> DiffError {
+        DiffError { side, problem }
     }
 }
 
@@ -238,4 +229,31 @@ pub struct DiffWarning {
     /// `different_mailboxes`: OLD and NEW share almost no source keys.
     pub code: &'static str,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use ost_ndb::ltp::LtpErrorKind;
+    use ost_props::ProblemKind;
+
+    use super::*;
+
+    #[test]
+    fn a_diff_error_is_its_side_then_the_problem() {
+        let problem = Problem::new(
+            "BTHHEADER",
+            0x4200,
+            ProblemKind::Ltp {
+                kind: Box::new(LtpErrorKind::Cycle),
+                within: None,
+            },
+        )
+        .with_nid(0x200044)
+        .context("reading the body (DIFF003 not checked)");
+        let e = DiffError::new(Side::New, problem);
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"side":"new","structure":"BTHHEADER","offset":16896,"nid":2097220,"nid_hex":"0x200044","message":"reading the body (DIFF003 not checked): tree node reached twice (cycle or shared subtree)"}"#
+        );
+    }
 }

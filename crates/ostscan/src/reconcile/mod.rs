@@ -41,7 +41,7 @@ use std::path::Path;
 use ost_ndb::{NdbError, Pst};
 use ost_props::pcl::PclXids;
 use ost_props::{
-    compare, ItemKind, ItemRecord, NamespaceRole, Namespaces, Pcl, PclOrdering, WalkError, Xid,
+    compare, ItemKind, ItemRecord, NamespaceRole, Namespaces, Pcl, PclOrdering, Problem, Xid,
     XidList,
 };
 
@@ -318,14 +318,7 @@ pub fn reconcile(
     let mut errors: Vec<ReconcileError> = cache
         .errors
         .iter()
-        .map(|e| ReconcileError {
-            source: ErrorSource::Cache,
-            structure: Some(e.structure.clone()),
-            offset: Some(e.offset),
-            nid: e.nid,
-            line: None,
-            message: e.message.clone(),
-        })
+        .map(|e| ReconcileError::Cache(e.clone()))
         .collect();
     let mut listing_errors: Vec<ListingError> = listing.errors.clone();
     let mut errors_dropped = listing.errors_dropped;
@@ -550,14 +543,7 @@ pub fn reconcile(
     });
     summary.folders_to_clear = to_clear.iter().map(|f| f.folder.clone()).collect();
 
-    errors.extend(listing_errors.into_iter().map(|e| ReconcileError {
-        source: ErrorSource::Listing,
-        structure: None,
-        offset: None,
-        nid: None,
-        line: Some(e.line),
-        message: e.message,
-    }));
+    errors.extend(listing_errors.into_iter().map(ReconcileError::Listing));
     summary.errors_dropped = errors_dropped;
     summary.errors = errors.len() as u64 + errors_dropped;
     let status = if summary.errors > 0 {
@@ -660,11 +646,10 @@ pub fn reconcile_files(
     // file shorter than its header says): the cache was not read as
     // written, so the result is partial (see `crate::status`).
     let (issues, cache_errors_dropped) = pst.issues();
-    snap.errors.extend(issues.iter().map(|e| WalkError {
-        structure: format!("{} (integrity)", e.structure),
-        offset: e.offset,
-        nid: None,
-        message: e.kind.to_string(),
+    snap.errors.extend(issues.iter().map(|e| {
+        let mut problem = Problem::ndb_kind_only(e);
+        problem.structure = format!("{} (integrity)", e.structure).into();
+        problem
     }));
     let header = pst.header();
     let cache_side = CacheSide {

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use ost_props::Problem;
+use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 use crate::paths::FilePath;
@@ -13,7 +15,7 @@ use crate::rules::Severity;
 use crate::scan::{NamespacesView, SeverityCounts};
 use crate::status::Status;
 
-use super::listing::{ChangeKeyOrigin, ListingFormat};
+use super::listing::{ChangeKeyOrigin, ListingError, ListingFormat};
 
 pub use crate::report::Tool;
 
@@ -170,29 +172,38 @@ pub struct ServerFolderCount {
     pub items: u64,
 }
 
-/// Where an error comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ErrorSource {
-    /// Reading the cache file.
-    Cache,
-    /// Reading the listing.
-    Listing,
+/// A problem met while reading either input; the run went on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReconcileError {
+    /// Reading the cache file: located by structure, file offset and node.
+    Cache(Problem),
+    /// Reading the listing: located by its line.
+    Listing(ListingError),
 }
 
-/// A problem met while reading either input; the run went on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ReconcileError {
-    pub source: ErrorSource,
-    /// Cache: the structure that failed ("contents table", ...).
-    pub structure: Option<String>,
-    /// Cache: file offset.
-    pub offset: Option<u64>,
-    /// Cache: the node.
-    pub nid: Option<u32>,
-    /// Listing: the line, 1-based.
-    pub line: Option<u64>,
-    pub message: String,
+/// JSON: one flat object of the same fields for both, `source` (`cache` or
+/// `listing`), `structure`, `offset`, `nid` (the cache's, else null),
+/// `line` (the listing's 1-based line, else null) and `message`.
+impl Serialize for ReconcileError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_struct("ReconcileError", 6)?;
+        let (source, problem, line) = match self {
+            ReconcileError::Cache(p) => ("cache", Some(p), None),
+            ReconcileError::Listing(e) => ("listing", None, Some(e.line)),
+        };
+        o.serialize_field("source", source)?;
+        o.serialize_field("structure", &problem.map(|p| &p.structure))?;
+        o.serialize_field("offset", &problem.map(|p| p.offset))?;
+        o.serialize_field("nid", &problem.and_then(|p| p.nid))?;
+        o.serialize_field("line", &line)?;
+        match self {
+            ReconcileError::Cache(p) => {
+                o.serialize_field("message", &format_args!("{}", p.kind))?
+            }
+            ReconcileError::Listing(e) => o.serialize_field("message", &e.message)?,
+        }
+        o.end()
+    }
 }
 
 /// Totals.
@@ -256,4 +267,30 @@ pub struct ReconcileReport {
     /// Only with `--all`.
     pub server_only: Vec<ServerOnly>,
     pub errors: Vec<ReconcileError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use ost_props::ProblemKind;
+
+    use super::*;
+
+    #[test]
+    fn cache_and_listing_errors_have_the_same_fields() {
+        let cache = ReconcileError::Cache(
+            Problem::new("hierarchy table", 0, ProblemKind::FolderListedTwice).with_nid(0x8022),
+        );
+        assert_eq!(
+            serde_json::to_string(&cache).unwrap(),
+            r#"{"source":"cache","structure":"hierarchy table","offset":0,"nid":32802,"line":null,"message":"folder listed twice (cycle or shared subtree); skipped"}"#
+        );
+        let listing = ReconcileError::Listing(ListingError {
+            line: 7,
+            message: "invalid JSON: EOF while parsing (column 3)".into(),
+        });
+        assert_eq!(
+            serde_json::to_string(&listing).unwrap(),
+            r#"{"source":"listing","structure":null,"offset":null,"nid":null,"line":7,"message":"invalid JSON: EOF while parsing (column 3)"}"#
+        );
+    }
 }

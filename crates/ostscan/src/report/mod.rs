@@ -258,13 +258,11 @@ pub fn write_text_styled(
 /// failed, or only the message when the file itself is the problem (not a
 /// regular file, cannot be opened).
 pub fn unreadable_reason(error: &ErrorReport) -> String {
-    if error.structure == "file" && error.offset == 0 {
-        error.message.clone()
+    let p = &error.problem;
+    if p.structure == "file" && p.offset == 0 {
+        p.kind.to_string()
     } else {
-        format!(
-            "{} at offset {:#x}: {}",
-            error.structure, error.offset, error.message
-        )
+        p.to_string()
     }
 }
 
@@ -435,14 +433,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
             )
         )?;
         for e in r.errors.iter().take(TEXT_FINDINGS_LIMIT) {
-            writeln!(
-                out,
-                "    {} at offset {:#x}{}: {}",
-                e.structure,
-                e.offset,
-                e.nid.map(|n| format!(" (nid {n:#x})")).unwrap_or_default(),
-                e.message
-            )?;
+            writeln!(out, "    {}", e.problem)?;
         }
         if r.errors.len() > TEXT_FINDINGS_LIMIT {
             writeln!(

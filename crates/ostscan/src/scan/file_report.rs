@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use ost_ndb::{Client, NdbError};
-use ost_props::{Namespaces, ObjectId, RowValues, Sources, WalkError};
+use ost_ndb::Client;
+use ost_props::{Namespaces, ObjectId, Problem, RowValues, Sources};
 use serde::Serialize;
 
 use crate::paths::FilePath;
@@ -359,61 +359,25 @@ pub enum ErrorSource {
     Integrity,
 }
 
-/// A problem met while reading, named by structure and file offset.
+/// A problem met while reading, where the scan met it. JSON: `source`
+/// beside the problem's own fields (`structure`, `offset`, `nid`,
+/// `nid_hex`, `message`), in one flat object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ErrorReport {
     pub source: ErrorSource,
-    pub structure: String,
-    pub offset: u64,
-    pub nid: Option<u32>,
-    /// `nid` as the text forms show it.
-    pub nid_hex: Option<String>,
-    pub message: String,
+    #[serde(flatten, serialize_with = "Problem::serialize_with_nid_hex")]
+    pub problem: Problem,
+}
+
+impl ErrorReport {
+    pub fn new(source: ErrorSource, problem: Problem) -> ErrorReport {
+        ErrorReport { source, problem }
+    }
 }
 
 /// A NID as the text forms show it: `0x` and lowercase hex.
 pub fn nid_hex(nid: u32) -> String {
     format!("{nid:#x}")
-}
-
-impl ErrorReport {
-    /// An error of `structure` at `offset`, about node `nid` if any.
-    pub fn new(
-        source: ErrorSource,
-        structure: String,
-        offset: u64,
-        nid: Option<u32>,
-        message: String,
-    ) -> ErrorReport {
-        ErrorReport {
-            source,
-            structure,
-            offset,
-            nid,
-            nid_hex: nid.map(nid_hex),
-            message,
-        }
-    }
-
-    pub(super) fn from_walk(source: ErrorSource, e: &WalkError) -> ErrorReport {
-        ErrorReport::new(
-            source,
-            e.structure.clone(),
-            e.offset,
-            e.nid,
-            e.message.clone(),
-        )
-    }
-
-    pub(crate) fn from_ndb(source: ErrorSource, e: &NdbError) -> ErrorReport {
-        ErrorReport::new(
-            source,
-            e.structure.to_string(),
-            e.offset,
-            None,
-            e.kind.to_string(),
-        )
-    }
 }
 
 /// The scan of one readable file.
@@ -465,5 +429,53 @@ impl FileScan {
             FileScan::Scanned(r) => r.summary.findings_by_severity,
             FileScan::Unreadable(_) => SeverityCounts::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ost_ndb::{NdbError, NdbErrorKind};
+    use ost_props::ProblemKind;
+
+    use super::*;
+
+    fn not_found() -> Problem {
+        let e =
+            NdbError::new("NBT page", 0x26200, NdbErrorKind::NotFound { key: 0x21 }).with_id(0x80);
+        Problem::ndb(&e).with_nid(0x200044)
+    }
+
+    #[test]
+    fn an_error_report_is_one_flat_object() {
+        let report = ErrorReport::new(ErrorSource::Item, not_found());
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            r#"{"source":"item","structure":"NBT page","offset":156160,"nid":2097220,"nid_hex":"0x200044","message":"0x21 not found (id 0x80)"}"#
+        );
+        let open = ErrorReport {
+            source: ErrorSource::Open,
+            problem: Problem::new(
+                "directory",
+                0,
+                ProblemKind::Text("permission denied".into()),
+            ),
+        };
+        assert_eq!(
+            serde_json::to_string(&open).unwrap(),
+            r#"{"source":"open","structure":"directory","offset":0,"nid":null,"nid_hex":null,"message":"permission denied"}"#
+        );
+    }
+
+    #[test]
+    fn a_problem_alone_has_no_nid_hex() {
+        // The Sync Issues analysis' `errors`.
+        assert_eq!(
+            serde_json::to_string(&not_found()).unwrap(),
+            r#"{"structure":"NBT page","offset":156160,"nid":2097220,"message":"0x21 not found (id 0x80)"}"#
+        );
+        assert_eq!(
+            not_found().to_string(),
+            "NBT page at offset 0x26200 (nid 0x200044): 0x21 not found (id 0x80)"
+        );
     }
 }

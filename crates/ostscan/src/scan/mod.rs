@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use ost_ndb::ltp::PropertyContext;
 use ost_ndb::{Client, Pst};
-use ost_props::{Folder, ItemKind, ItemRecord, ItemView, Namespaces, RowPolicy, Store};
+use ost_props::{Folder, ItemKind, ItemRecord, ItemView, Namespaces, Problem, RowPolicy, Store};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -205,9 +205,9 @@ fn evaluate(
         .errors
         .iter()
         .map(|e| {
-            let mut report = ErrorReport::from_walk(ErrorSource::Item, e);
-            report.nid.get_or_insert(view.nid);
-            report
+            let mut problem = e.clone();
+            problem.nid.get_or_insert(view.nid);
+            ErrorReport::new(ErrorSource::Item, problem)
         })
         .collect();
     let source_key_hash = view.source_key().map(key_hash);
@@ -503,7 +503,7 @@ fn roll_up(
     let mut errors: Vec<ErrorReport> = store
         .errors()
         .iter()
-        .map(|e| ErrorReport::from_walk(ErrorSource::Walk, e))
+        .map(|e| ErrorReport::new(ErrorSource::Walk, e.clone()))
         .collect();
     summary.messages = refs.len() as u64;
     for r in refs {
@@ -680,15 +680,12 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
             folder_rules[i].insert(RULES.len(), ff.rule);
         }
     }
-    errors.extend(sync_report.errors.iter().map(|e| {
-        ErrorReport::new(
-            ErrorSource::Walk,
-            e.structure.clone(),
-            e.offset,
-            e.nid,
-            e.message.clone(),
-        )
-    }));
+    errors.extend(
+        sync_report
+            .errors
+            .iter()
+            .map(|e| ErrorReport::new(ErrorSource::Walk, e.clone())),
+    );
     let client = pst.header().client;
     for (folder, rules) in folders.iter_mut().zip(folder_rules) {
         folder.worst_severity = folder.findings_by_severity.worst();
@@ -714,7 +711,7 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     errors.extend(
         issues
             .iter()
-            .map(|e| ErrorReport::from_ndb(ErrorSource::Integrity, e)),
+            .map(|e| ErrorReport::new(ErrorSource::Integrity, Problem::ndb_kind_only(e))),
     );
     summary.errors = errors.len() as u64;
     summary.errors_dropped = dropped;

@@ -1,0 +1,333 @@
+//! A problem met while reading a file, located in it: the one shape every
+//! report above the NDB and LTP layers gives its read errors (the scan's,
+//! the diff's, the reconciliation's, the Sync Issues analysis').
+//!
+//! The structure and file offset are fields of their own, so that the
+//! message ([`ProblemKind`]'s text) says only what is wrong, and an analyst
+//! can go to the bytes. The kind stays typed: the NDB and LTP error kinds
+//! as those layers gave them.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use ost_ndb::ltp::{LtpError, LtpErrorKind};
+use ost_ndb::{NdbError, NdbErrorKind, Nid, Pst};
+
+use crate::rtf_compressed::{RtfError, RtfIssue};
+
+/// A problem met while reading; the reading went on without the part it
+/// is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The structure that failed: "HNHDR", "NBT page", "hierarchy table", ...
+    pub structure: Cow<'static, str>,
+    /// File offset of that structure when known (0 otherwise; an LTP error
+    /// whose data block could not be found keeps its offset inside the
+    /// heap structure).
+    pub offset: u64,
+    /// The node being read: the item, folder or table, not an inner subnode.
+    pub nid: Option<u32>,
+    /// What is wrong.
+    pub kind: ProblemKind,
+}
+
+/// What is wrong. Its text is the report's `message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The NDB layer's error, with the NID or BID involved (said after the
+    /// kind, unless the kind names it already).
+    Ndb { kind: NdbErrorKind, id: Option<u64> },
+    /// An LTP structure's error (never [`LtpErrorKind::Ndb`]: those are
+    /// [`ProblemKind::Ndb`]), with where in its node's data block it is when
+    /// that block was found (then [`Problem::offset`] is the block's).
+    /// Boxed: the LTP kind holds an NDB error, and a problem is returned
+    /// on paths that read every item.
+    Ltp {
+        kind: Box<LtpErrorKind>,
+        within: Option<WithinBlock>,
+    },
+    /// The hierarchy lists a folder a second time (a cycle or a shared
+    /// subtree); the second listing is skipped.
+    FolderListedTwice,
+    /// A compressed RTF value that could not be read at all.
+    CompressedRtf(RtfError),
+    /// A compressed RTF value read despite damage.
+    CompressedRtfIssue(RtfIssue),
+    /// What was being done when `cause` happened ("reading the body (DIFF003
+    /// not checked)").
+    Context {
+        context: &'static str,
+        cause: Box<ProblemKind>,
+    },
+    /// Said in words: a problem outside the file's structures (a directory
+    /// that cannot be listed), or advice in place of the reader's words.
+    Text(String),
+}
+
+/// Where inside a node's data block an LTP structure failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WithinBlock {
+    /// Offset of the failing structure inside the heap block.
+    pub offset: u64,
+    /// Index of the block among the node's data blocks.
+    pub block: u32,
+}
+
+impl Problem {
+    /// A problem of `structure` at file offset `offset`, about no node.
+    pub fn new(structure: impl Into<Cow<'static, str>>, offset: u64, kind: ProblemKind) -> Problem {
+        Problem {
+            structure: structure.into(),
+            offset,
+            nid: None,
+            kind,
+        }
+    }
+
+    /// The same problem, about node `nid`.
+    pub fn with_nid(mut self, nid: u32) -> Problem {
+        self.nid = Some(nid);
+        self
+    }
+
+    /// The same problem, met while `context` ("reading the body"): the
+    /// message says so first.
+    pub fn context(mut self, context: &'static str) -> Problem {
+        self.kind = ProblemKind::Context {
+            context,
+            cause: Box::new(self.kind),
+        };
+        self
+    }
+
+    /// An NDB error: its structure and file offset, and its kind with the
+    /// id it names.
+    pub fn ndb(e: &NdbError) -> Problem {
+        Problem::new(
+            e.structure,
+            e.offset,
+            ProblemKind::Ndb {
+                kind: e.kind.clone(),
+                id: e.id,
+            },
+        )
+    }
+
+    /// An NDB error said by its kind alone, without the id it names: how
+    /// the scan and the reconciliation report a file that cannot be opened
+    /// and the integrity problems the reader read past.
+    pub fn ndb_kind_only(e: &NdbError) -> Problem {
+        Problem::ndb(&NdbError {
+            id: None,
+            ..e.clone()
+        })
+    }
+
+    /// An LTP error met while reading node `nid`, located in the file. NDB
+    /// failures carry a file offset already; LTP failures (heap, BTH, PC,
+    /// TC) are placed at the node's data block that holds them
+    /// ([`LtpError::data_block`]), their position inside it moving into
+    /// the kind. The problem names `nid`, the node being read (what an
+    /// analyst looks up), not an inner subnode.
+    pub fn ltp(pst: &Pst<'_>, e: &LtpError, nid: u32) -> Problem {
+        let problem = match &e.kind {
+            LtpErrorKind::Ndb(n) => Problem::ndb(n),
+            kind => {
+                let place = e.data_block(pst, Nid(nid));
+                Problem::new(
+                    e.structure,
+                    place.map_or(e.offset, |p| p.offset),
+                    ProblemKind::Ltp {
+                        kind: Box::new(kind.clone()),
+                        within: place.map(|p| WithinBlock {
+                            offset: e.offset,
+                            block: p.block,
+                        }),
+                    },
+                )
+            }
+        };
+        problem.with_nid(nid)
+    }
+}
+
+/// `{structure} at offset {offset} (nid {nid}): {message}`, as the text
+/// forms print a problem.
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at offset {:#x}", self.structure, self.offset)?;
+        if let Some(nid) = self.nid {
+            write!(f, " (nid {nid:#x})")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProblemKind::Ndb { kind, id } => {
+                write!(f, "{kind}")?;
+                match id {
+                    Some(id) if !kind.names(*id) => write!(f, " (id {id:#x})"),
+                    _ => Ok(()),
+                }
+            }
+            ProblemKind::Ltp { kind, within } => {
+                write!(f, "{kind}")?;
+                match within {
+                    Some(w) => write!(f, " (at +{:#x} in data block {})", w.offset, w.block),
+                    None => Ok(()),
+                }
+            }
+            ProblemKind::FolderListedTwice => {
+                write!(f, "folder listed twice (cycle or shared subtree); skipped")
+            }
+            ProblemKind::CompressedRtf(e) => write!(f, "PR_RTF_COMPRESSED: {e}"),
+            ProblemKind::CompressedRtfIssue(e) => write!(f, "PR_RTF_COMPRESSED: {e}"),
+            ProblemKind::Context { context, cause } => write!(f, "{context}: {cause}"),
+            ProblemKind::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+/// JSON (with the `serde` feature): one flat object, `structure`,
+/// `offset`, `nid` and `message` (the kind's text), so that a report can
+/// put its own fields beside them (`#[serde(flatten)]`).
+#[cfg(feature = "serde")]
+mod serialize {
+    use serde::ser::{SerializeStruct, Serializer};
+    use serde::Serialize;
+
+    use super::Problem;
+
+    impl Serialize for Problem {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.fields(s, false)
+        }
+    }
+
+    impl Problem {
+        /// The same object with `nid_hex` after `nid`: the NID as the text
+        /// forms show it (`0x200044`, null when `nid` is), as the scan and
+        /// the diff report it. For `#[serde(serialize_with)]`.
+        pub fn serialize_with_nid_hex<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.fields(s, true)
+        }
+
+        fn fields<S: Serializer>(&self, s: S, nid_hex: bool) -> Result<S::Ok, S::Error> {
+            let mut o = s.serialize_struct("Problem", 4 + usize::from(nid_hex))?;
+            o.serialize_field("structure", &self.structure)?;
+            o.serialize_field("offset", &self.offset)?;
+            o.serialize_field("nid", &self.nid)?;
+            if nid_hex {
+                o.serialize_field("nid_hex", &self.nid.map(|n| format!("{n:#x}")))?;
+            }
+            o.serialize_field("message", &format_args!("{}", self.kind))?;
+            o.end()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_the_kinds_without_structure_or_offset() {
+        let bbt = NdbError::new("BBT page", 0x4400, NdbErrorKind::NotFound { key: 0x21 });
+        // The id is said unless the kind names it.
+        assert_eq!(
+            Problem::ndb(&bbt.clone().with_id(0x80)).kind.to_string(),
+            "0x21 not found (id 0x80)"
+        );
+        assert_eq!(
+            Problem::ndb(&bbt.clone().with_id(0x21)).kind.to_string(),
+            "0x21 not found"
+        );
+        assert_eq!(
+            Problem::ndb_kind_only(&bbt.clone().with_id(0x80))
+                .kind
+                .to_string(),
+            "0x21 not found"
+        );
+        let within = ProblemKind::Ltp {
+            kind: Box::new(LtpErrorKind::BadHid(0x20)),
+            within: Some(WithinBlock {
+                offset: 0x1,
+                block: 2,
+            }),
+        };
+        assert_eq!(
+            within.to_string(),
+            "HID 0x00000020 names no heap item (at +0x1 in data block 2)"
+        );
+        let body = ProblemKind::Context {
+            context: "reading the body",
+            cause: Box::new(ProblemKind::CompressedRtf(RtfError::TooShort { len: 3 })),
+        };
+        assert_eq!(
+            body.to_string(),
+            "reading the body: PR_RTF_COMPRESSED: 3 bytes, shorter than the 16-byte header"
+        );
+    }
+
+    #[test]
+    fn an_ltp_error_is_placed_at_its_data_block() {
+        let mut f = ost_fixture::FixtureBuilder::new(ost_fixture::Format::Unicode)
+            .messages(3)
+            .seed(8)
+            .build()
+            .expect("fixture");
+        let nid = f.manifest[0].nid;
+        let node = *f.layout.node(nid).expect("node");
+        let ib = f.layout.block(node.bid_data).expect("block").ib;
+        // The heap's signature byte (bSig at offset 2 of the HNHDR): the
+        // block still reads, the heap does not.
+        f.bytes[ib as usize + 2] = 0;
+        let pst = Pst::from_vec(f.bytes).expect("open");
+        let Err(e) = ost_ndb::ltp::PropertyContext::open(pst.node(Nid(nid)).expect("node")) else {
+            panic!("a damaged heap opened");
+        };
+        assert_eq!(e.structure, "HNHDR");
+        let place = e.data_block(&pst, Nid(nid)).expect("placed");
+        assert_eq!((place.block, place.offset), (0, ib));
+        let p = Problem::ltp(&pst, &e, nid);
+        assert_eq!((&*p.structure, p.offset, p.nid), ("HNHDR", ib, Some(nid)));
+        let ProblemKind::Ltp { within, .. } = &p.kind else {
+            panic!("not an LTP problem: {p:?}");
+        };
+        assert_eq!(
+            *within,
+            Some(WithinBlock {
+                offset: e.offset,
+                block: 0
+            })
+        );
+        assert!(p.kind.to_string().ends_with(" in data block 0)"), "{p}");
+        // A node that is not there: the in-heap offset is all there is.
+        let stray = LtpError::new("HNHDR", 2, LtpErrorKind::BadHid(0x20));
+        let lost = Problem::ltp(&pst, &stray, 0x7fff_ffe4);
+        assert_eq!((lost.offset, lost.nid), (2, Some(0x7fff_ffe4)));
+        assert!(matches!(lost.kind, ProblemKind::Ltp { within: None, .. }));
+        // An NDB failure keeps its own file offset.
+        let missing = pst.node(Nid(0x7fff_ffe4)).map(|_| ()).expect_err("absent");
+        let p = Problem::ltp(&pst, &LtpError::from(missing.clone()), nid);
+        assert_eq!((p.offset, p.nid), (missing.offset, Some(nid)));
+        assert_eq!(p.kind.to_string(), Problem::ndb(&missing).kind.to_string());
+    }
+
+    #[test]
+    fn the_text_form_names_structure_offset_and_node() {
+        let p = Problem::new("hierarchy table", 0x1200, ProblemKind::FolderListedTwice);
+        assert_eq!(
+            p.to_string(),
+            "hierarchy table at offset 0x1200: folder listed twice (cycle or shared subtree); skipped"
+        );
+        assert_eq!(
+            p.with_nid(0x8022).to_string(),
+            "hierarchy table at offset 0x1200 (nid 0x8022): folder listed twice (cycle or \
+             shared subtree); skipped"
+        );
+    }
+}
