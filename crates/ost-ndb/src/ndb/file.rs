@@ -17,6 +17,7 @@ use super::ids::{Bid, Nid};
 use super::lookup::BTrees;
 use super::reader::Reader;
 
+// Where callers first found them.
 pub use super::issues::Validation;
 pub use super::reader::ReadOptions;
 
