@@ -2,20 +2,27 @@
 //! then a trailer with size, signature, CRC and back pointer. External
 //! (data) blocks are encoded with the file's crypt method; in 4K files they
 //! may also be zlib-compressed. Internal blocks hold the data trees (XBLOCK,
-//! XXBLOCK) and subnode trees (SLBLOCK, SIBLOCK).
+//! XXBLOCK) and subnode trees (SLBLOCK, SIBLOCK), parsed in
+//! `internal_block.rs`.
+//!
+//! A block is read and checked through the `Reader` (`reader.rs`) from
+//! the BBT entry that locates it; looking that entry up is the caller's.
 
 use std::borrow::Cow;
 use std::io::Read;
 
 use super::btree::BbtEntry;
-use super::bytes::{u16_at, u32_at, u8_at, uint_at};
+use super::bytes::{u16_at, u32_at, uint_at};
 use super::crc::crc32;
 use super::crypt::CryptMethod;
 use super::error::{NdbError, NdbErrorKind, Result};
-use super::file::Pst;
 use super::format::Format;
 use super::ids::Bid;
 use super::page::compute_sig;
+use super::reader::Reader;
+
+/// Published here first; parsed in `internal_block.rs`.
+pub use super::internal_block::{btype, InternalHeader};
 
 /// A decoded block trailer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,79 +94,13 @@ impl RawBlock<'_> {
     }
 }
 
-/// The internal block types.
-pub mod btype {
-    pub const XBLOCK: u8 = 0x01;
-    pub const SLBLOCK: u8 = 0x02;
-}
-
-/// Blocks read ahead at most in one call of [`Pst::prefetch_blocks`].
-const MAX_PREFETCH: usize = 8192;
-
-impl<'p> Pst<'p> {
-    /// Say that the blocks `bids` are about to be read. Where the file is
-    /// not in the page cache, their BBT leaf pages are asked of the kernel
-    /// at once, then the blocks are read ahead, many at a time, at sector
-    /// granularity, and kept until read (see `cold.rs`): a cold scan then
-    /// waits for the device once per batch instead of once per block, and
-    /// reads a few percent of the file. Does nothing when the leaves are
-    /// cached (a warm file costs one residency check per leaf). True when
-    /// it read ahead: the file is cold.
-    pub fn prefetch_blocks(&self, bids: &[Bid]) -> bool {
-        let bids = &bids[..bids.len().min(MAX_PREFETCH)];
-        let mut leaves: Vec<u64> = bids.iter().filter_map(|&b| self.bbt_leaf_of(b)).collect();
-        leaves.dedup();
-        if !self.pages_uncached(&leaves) {
-            return false;
-        }
-        self.read_ahead(&leaves, &[]);
-        let f = self.format();
-        // The leaves' routes were built above, with their checks recorded;
-        // the leaves themselves are looked up quietly (a warm read may
-        // never look at some of them).
-        let blocks: Vec<(u64, u64)> = self.quietly(|| {
-            bids.iter()
-                .filter_map(|&b| self.bbt_lookup(b).ok())
-                .map(|e| (e.ib, f.block_size_for(e.cb as u64)))
-                .filter(|&(_, size)| size <= f.max_block_size())
-                .collect()
-        });
-        self.read_ahead(&[], &blocks);
-        true
-    }
-
-    /// Say that the nodes `nids` are about to be opened, their property
-    /// context or table and their subnode trees read: on a cold file their
-    /// NBT leaves, then their first data blocks and subnode blocks are read
-    /// ahead ([`Pst::prefetch_blocks`]). Does nothing when the NBT leaves
-    /// are cached.
-    pub fn prefetch_nodes(&self, nids: &[super::ids::Nid]) {
-        let nids = &nids[..nids.len().min(MAX_PREFETCH / 2)];
-        let mut leaves: Vec<u64> = nids.iter().filter_map(|&n| self.nbt_leaf_of(n)).collect();
-        leaves.dedup();
-        if !self.pages_uncached(&leaves) {
-            return;
-        }
-        self.read_ahead(&leaves, &[]);
-        let bids: Vec<Bid> = self.quietly(|| {
-            nids.iter()
-                .filter_map(|&n| self.nbt_lookup(n).ok())
-                .flat_map(|e| [e.bid_data, e.bid_sub])
-                .filter(|b| !b.is_null())
-                .collect()
-        });
-        self.prefetch_blocks(&bids);
-    }
-
-    /// Look a block up in the BBT and read it (checks included).
-    pub fn raw_block(&self, bid: Bid) -> Result<RawBlock<'_>> {
-        let entry = self.bbt_lookup(bid)?;
-        self.raw_block_at(&entry)
-    }
-
-    /// Read and check the block a BBT entry describes.
-    pub fn raw_block_at(&self, entry: &BbtEntry) -> Result<RawBlock<'_>> {
-        let f = self.format();
+impl<'a> RawBlock<'a> {
+    /// Read and check the block a BBT entry describes: size and alignment
+    /// before reading, then its trailer against the entry (size, back
+    /// pointer), its signature and, when the options ask, its CRC.
+    /// Integrity failures go to the reader's issue log.
+    pub(crate) fn read(reader: &'a Reader<'_>, entry: &BbtEntry) -> Result<RawBlock<'a>> {
+        let f = reader.format();
         let cb = entry.cb as u64;
         let size = f.block_size_for(cb);
         let err = |kind| NdbError::new("block", entry.ib, kind).with_id(entry.bid.0);
@@ -175,12 +116,12 @@ impl<'p> Pst<'p> {
                 value: entry.ib,
             }));
         }
-        let bytes = self.block_bytes("block", entry.ib, size)?;
+        let bytes = reader.block_bytes("block", entry.ib, size)?;
         let t_off = size as usize - f.block_trailer_size();
         let trailer = BlockTrailer::parse(&bytes[t_off..], f).ok_or_else(|| {
             err(NdbErrorKind::OutOfBounds {
                 needed: entry.ib + size,
-                available: self.len(),
+                available: reader.len(),
             })
         })?;
         if trailer.cb != entry.cb {
@@ -192,22 +133,22 @@ impl<'p> Pst<'p> {
             }));
         }
         if trailer.bid & !1 != entry.bid.key() {
-            self.integrity(err(NdbErrorKind::BidMismatch {
+            reader.integrity(err(NdbErrorKind::BidMismatch {
                 expected: entry.bid.0,
                 found: trailer.bid,
             }))?;
         }
         let sig = compute_sig(entry.ib, trailer.bid);
         if trailer.sig != sig {
-            self.integrity(err(NdbErrorKind::SignatureMismatch {
+            reader.integrity(err(NdbErrorKind::SignatureMismatch {
                 stored: trailer.sig,
                 computed: sig,
             }))?;
         }
-        if self.options().verify_block_crc {
+        if reader.options().verify_block_crc {
             let computed = crc32(&bytes[..cb as usize]);
             if computed != trailer.crc {
-                self.integrity(err(NdbErrorKind::CrcMismatch {
+                reader.integrity(err(NdbErrorKind::CrcMismatch {
                     stored: trailer.crc,
                     computed,
                 }))?;
@@ -228,24 +169,19 @@ impl<'p> Pst<'p> {
         })
     }
 
-    /// The payload of a block, decoded and inflated. Borrowed from the map
-    /// when nothing needs undoing (internal blocks, unencrypted files).
-    pub fn block_data(&self, bid: Bid) -> Result<Cow<'_, [u8]>> {
-        let raw = self.raw_block(bid)?;
-        self.decode_block(raw)
-    }
-
-    /// Decode (and inflate) a block already read. A block read into a
-    /// buffer of its own is decoded in place.
-    pub fn decode_block<'b>(&self, raw: RawBlock<'b>) -> Result<Cow<'b, [u8]>> {
-        let crypt = if raw.bid.is_internal() {
+    /// The payload, decoded with the file's `crypt` method (data blocks
+    /// only) and inflated. A block read into a buffer of its own is decoded
+    /// in place; one borrowed from the map stays borrowed when nothing
+    /// needs undoing.
+    pub(crate) fn decode(self, crypt: CryptMethod) -> Result<Cow<'a, [u8]>> {
+        let crypt = if self.bid.is_internal() {
             CryptMethod::None
         } else {
-            self.header().crypt
+            crypt
         };
-        if raw.trailer.is_compressed() {
-            let size = raw.data_size();
-            let first = match inflate(&raw.stored, raw.ib, raw.bid, size) {
+        if self.trailer.is_compressed() {
+            let size = self.data_size();
+            let first = match inflate(&self.stored, self.ib, self.bid, size) {
                 Ok(inflated) => return Ok(Cow::Owned(inflated)),
                 Err(e) => e,
             };
@@ -254,17 +190,17 @@ impl<'p> Pst<'p> {
             if crypt == CryptMethod::None {
                 return Err(first);
             }
-            let mut decoded = raw.stored.into_owned();
-            crypt.decode(&mut decoded, raw.bid.0);
-            return inflate(&decoded, raw.ib, raw.bid, size)
+            let mut decoded = self.stored.into_owned();
+            crypt.decode(&mut decoded, self.bid.0);
+            return inflate(&decoded, self.ib, self.bid, size)
                 .map(Cow::Owned)
                 .map_err(|_| first);
         }
         if crypt == CryptMethod::None {
-            return Ok(raw.stored);
+            return Ok(self.stored);
         }
-        let mut data = raw.stored.into_owned();
-        crypt.decode(&mut data, raw.bid.0);
+        let mut data = self.stored.into_owned();
+        crypt.decode(&mut data, self.bid.0);
         Ok(Cow::Owned(data))
     }
 }
@@ -287,35 +223,6 @@ fn inflate(stored: &[u8], ib: u64, bid: Bid, size: usize) -> Result<Vec<u8>> {
         )));
     }
     Ok(out)
-}
-
-/// The header of an internal block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InternalHeader {
-    pub btype: u8,
-    pub level: u8,
-    pub c_ent: usize,
-    /// XBLOCK / XXBLOCK only: total bytes of the data tree.
-    pub lcb_total: u32,
-}
-
-impl InternalHeader {
-    /// Size of the header before the entries.
-    pub fn size(btype: u8, format: Format) -> usize {
-        match (btype, format.wide()) {
-            (btype::SLBLOCK, false) => 4,
-            _ => 8,
-        }
-    }
-
-    pub fn parse(data: &[u8]) -> Option<InternalHeader> {
-        Some(InternalHeader {
-            btype: u8_at(data, 0)?,
-            level: u8_at(data, 1)?,
-            c_ent: u16_at(data, 2)? as usize,
-            lcb_total: u32_at(data, 4).unwrap_or(0),
-        })
-    }
 }
 
 #[cfg(test)]

@@ -1,20 +1,25 @@
-//! The node B-tree (NBT) and block B-tree (BBT), [MS-PST] 2.2.2.7.7: lookup
-//! by key and lazy in-order iteration. Every page read is checked (type,
-//! signature, CRC, back pointer, entry sizes); levels must descend by one
-//! at each step, which bounds lookups, and iteration remembers the pages it
-//! has been through, which bounds walks over crafted files.
+//! The node B-tree (NBT) and block B-tree (BBT), [MS-PST] 2.2.2.7.7: their
+//! pages and leaf entries, the checked read of a page, the descent from a
+//! page to a key and lazy in-order iteration. Every page read is checked
+//! (type, signature, CRC, back pointer, entry sizes); levels must descend
+//! by one at each step, which bounds lookups, and iteration remembers the
+//! pages it has been through, which bounds walks over crafted files.
+//!
+//! Reads go through the `Reader` of `reader.rs`, below; the lookup state a
+//! file keeps between calls (pages verified, routes) is `lookup.rs`'s,
+//! above.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::bytes::{u16_at, u32_at, uint_at};
 use super::crc::crc32;
 use super::error::{NdbError, NdbErrorKind, Result};
-use super::file::Pst;
 use super::format::Format;
-use super::header::Bref;
+use super::header::{Bref, Header};
 use super::ids::{Bid, Nid};
 use super::page::{compute_sig, ptype, BtPageFooter, PageTrailer};
-use super::routes::{Route, Routes};
+use super::reader::Reader;
 
 /// Deeper trees than this are refused. Real files stay under 6 levels; a
 /// fan-out of 15 over 12 levels would address more nodes than a file can hold.
@@ -35,7 +40,7 @@ impl Tree {
         }
     }
 
-    fn page_name(self) -> &'static str {
+    pub(crate) fn page_name(self) -> &'static str {
         match self {
             Tree::Node => "NBT page",
             Tree::Block => "BBT page",
@@ -51,10 +56,18 @@ impl Tree {
 
     /// The comparable part of a key: NIDs are 32 bits even in 64-bit
     /// entries; BIDs ignore their reserved bit.
-    fn key(self, raw: u64) -> u64 {
+    pub(crate) fn key(self, raw: u64) -> u64 {
         match self {
             Tree::Node => raw & 0xFFFF_FFFF,
             Tree::Block => raw & !1,
+        }
+    }
+
+    /// The root page of this tree, as the header names it.
+    pub(crate) fn root(self, header: &Header) -> Bref {
+        match self {
+            Tree::Node => header.root.nbt,
+            Tree::Block => header.root.bbt,
         }
     }
 }
@@ -273,166 +286,124 @@ impl<'a> BtPage<'a> {
     }
 }
 
-impl<'p> Pst<'p> {
-    /// Read and check the B-tree page `bref` points at. `level` is the level
-    /// the parent implies (`None` for the root).
-    pub fn bt_page(&self, tree: Tree, bref: Bref, level: Option<u8>) -> Result<BtPage<'_>> {
-        let f = self.format();
-        let page = self.slice(tree.page_name(), bref.ib, f.page_size() as u64)?;
-        let (bt, trailer) = BtPage::parse(page, bref, tree, f)?;
-        let err = |kind| NdbError::new(tree.page_name(), bref.ib, kind).with_id(bref.bid);
-        if level.is_some_and(|l| l != bt.level()) {
-            return Err(err(NdbErrorKind::BadDepth {
-                level: bt.level() as u64,
-            }));
-        }
-        if self.page_verified(bref.ib) && trailer.bid == bref.bid {
-            return Ok(bt);
-        }
-        let mut clean = true;
-        let computed = crc32(&page[..f.page_trailer_offset()]);
-        if computed != trailer.crc {
-            clean = false;
-            self.integrity(err(NdbErrorKind::CrcMismatch {
-                stored: trailer.crc,
-                computed,
-            }))?;
-        }
-        if trailer.bid != bref.bid {
-            clean = false;
-            self.integrity(err(NdbErrorKind::BidMismatch {
-                expected: bref.bid,
-                found: trailer.bid,
-            }))?;
-        }
-        let sig = compute_sig(bref.ib, bref.bid);
-        if trailer.sig != sig {
-            clean = false;
-            self.integrity(err(NdbErrorKind::SignatureMismatch {
-                stored: trailer.sig,
-                computed: sig,
-            }))?;
-        }
-        if clean {
-            self.mark_page_verified(bref.ib);
-        }
-        Ok(bt)
-    }
+/// The B-tree pages of a file that were read before and passed every
+/// check: one bit per 512-byte unit, set for the unit a page starts at, so
+/// that lookups (one per message on the hot path) do not recompute the CRC
+/// of the same upper-level pages again and again.
+pub(crate) struct VerifiedPages {
+    units: Vec<AtomicU64>,
+}
 
-    pub(crate) fn root_of(&self, tree: Tree) -> Bref {
-        match tree {
-            Tree::Node => self.header().root.nbt,
-            Tree::Block => self.header().root.bbt,
+impl VerifiedPages {
+    /// Room for every page of a file of `file_len` bytes.
+    pub(crate) fn new(file_len: u64) -> VerifiedPages {
+        let words = file_len.div_ceil(512).div_ceil(64) as usize;
+        VerifiedPages {
+            units: (0..words).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
-    /// The routes of `tree`, built on first use (`None` when the tree's
-    /// branch pages share children: lookups then descend from the root).
-    fn routes(&self, tree: Tree) -> Option<&Routes> {
-        self.routes_slot(tree)
-            .get_or_init(|| Routes::build(self, tree))
-            .as_ref()
+    /// True when the page at `ib` was read before and passed every check.
+    fn contains(&self, ib: u64) -> bool {
+        let unit = ib / 512;
+        self.units
+            .get((unit / 64) as usize)
+            .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (unit % 64)) != 0)
     }
 
-    /// Find the leaf entry with `key` in `tree`: from the page its routes
-    /// give (a leaf, in a sound tree), else from the root.
-    pub fn bt_lookup<E: LeafEntry>(&self, key: u64) -> Result<E> {
-        let tree = E::TREE;
-        match self.routes(tree).and_then(|r| r.route(tree.key(key))) {
-            Some(Route::Page { bref, level }) => self.bt_descend(key, bref, level),
-            Some(Route::Missing { ib }) => Err(NdbError::new(
-                tree.page_name(),
-                ib,
-                NdbErrorKind::NotFound { key: tree.key(key) },
-            )),
-            None => self.bt_descend(key, self.root_of(tree), None),
+    fn insert(&self, ib: u64) {
+        let unit = ib / 512;
+        if let Some(w) = self.units.get((unit / 64) as usize) {
+            w.fetch_or(1 << (unit % 64), Ordering::Relaxed);
         }
     }
+}
 
-    /// Find the leaf entry with `key` below the page `bref`, which its
-    /// parent says is at `level` (`None` for the root): the descent every
-    /// lookup made before routes, and the reference they are tested against.
-    pub(crate) fn bt_descend<E: LeafEntry>(
-        &self,
-        key: u64,
-        mut bref: Bref,
-        mut level: Option<u8>,
-    ) -> Result<E> {
-        let tree = E::TREE;
-        let key = tree.key(key);
-        let not_found = |ib| NdbError::new(tree.page_name(), ib, NdbErrorKind::NotFound { key });
-        // Levels strictly descend (checked in bt_page), so this ends.
-        loop {
-            let page = self.bt_page(tree, bref, level)?;
-            let i = page.floor(key).ok_or_else(|| not_found(bref.ib))?;
-            if page.level() == 0 {
-                if page.key(i) != key {
-                    return Err(not_found(bref.ib));
-                }
-                return page.leaf(i).ok_or_else(|| not_found(bref.ib));
+/// Read and check the B-tree page `bref` points at. `level` is the level
+/// the parent implies (`None` for the root). Integrity failures go to the
+/// reader's issue log; a page that passes every check is remembered in
+/// `verified` and not checked again.
+pub(crate) fn read_page<'a>(
+    reader: &'a Reader<'_>,
+    verified: &VerifiedPages,
+    tree: Tree,
+    bref: Bref,
+    level: Option<u8>,
+) -> Result<BtPage<'a>> {
+    let f = reader.format();
+    let page = reader.slice(tree.page_name(), bref.ib, f.page_size() as u64)?;
+    let (bt, trailer) = BtPage::parse(page, bref, tree, f)?;
+    let err = |kind| NdbError::new(tree.page_name(), bref.ib, kind).with_id(bref.bid);
+    if level.is_some_and(|l| l != bt.level()) {
+        return Err(err(NdbErrorKind::BadDepth {
+            level: bt.level() as u64,
+        }));
+    }
+    if verified.contains(bref.ib) && trailer.bid == bref.bid {
+        return Ok(bt);
+    }
+    let mut clean = true;
+    let computed = crc32(&page[..f.page_trailer_offset()]);
+    if computed != trailer.crc {
+        clean = false;
+        reader.integrity(err(NdbErrorKind::CrcMismatch {
+            stored: trailer.crc,
+            computed,
+        }))?;
+    }
+    if trailer.bid != bref.bid {
+        clean = false;
+        reader.integrity(err(NdbErrorKind::BidMismatch {
+            expected: bref.bid,
+            found: trailer.bid,
+        }))?;
+    }
+    let sig = compute_sig(bref.ib, bref.bid);
+    if trailer.sig != sig {
+        clean = false;
+        reader.integrity(err(NdbErrorKind::SignatureMismatch {
+            stored: trailer.sig,
+            computed: sig,
+        }))?;
+    }
+    if clean {
+        verified.insert(bref.ib);
+    }
+    Ok(bt)
+}
+
+/// Find the leaf entry with `key` below the page `bref`, which its parent
+/// says is at `level` (`None` for the root): the descent every lookup made
+/// before routes, and the reference they are tested against.
+pub(crate) fn descend<E: LeafEntry>(
+    reader: &Reader<'_>,
+    verified: &VerifiedPages,
+    key: u64,
+    mut bref: Bref,
+    mut level: Option<u8>,
+) -> Result<E> {
+    let tree = E::TREE;
+    let key = tree.key(key);
+    let not_found = |ib| NdbError::new(tree.page_name(), ib, NdbErrorKind::NotFound { key });
+    // Levels strictly descend (checked in read_page), so this ends.
+    loop {
+        let page = read_page(reader, verified, tree, bref, level)?;
+        let i = page.floor(key).ok_or_else(|| not_found(bref.ib))?;
+        if page.level() == 0 {
+            if page.key(i) != key {
+                return Err(not_found(bref.ib));
             }
-            level = Some(page.level() - 1);
-            bref = page.child(i);
+            return page.leaf(i).ok_or_else(|| not_found(bref.ib));
         }
-    }
-
-    /// The offset of the BBT leaf page that holds `bid`, when the routes
-    /// know it.
-    pub(crate) fn bbt_leaf_of(&self, bid: Bid) -> Option<u64> {
-        self.leaf_of(Tree::Block, bid.0)
-    }
-
-    /// The offset of the NBT leaf page that holds `nid`, when the routes
-    /// know it.
-    pub(crate) fn nbt_leaf_of(&self, nid: Nid) -> Option<u64> {
-        self.leaf_of(Tree::Node, nid.0 as u64)
-    }
-
-    fn leaf_of(&self, tree: Tree, key: u64) -> Option<u64> {
-        match self.routes(tree)?.route(tree.key(key))? {
-            Route::Page {
-                bref,
-                level: Some(0),
-            } => Some(bref.ib),
-            _ => None,
-        }
-    }
-
-    /// The NBT entry of a node.
-    pub fn nbt_lookup(&self, nid: Nid) -> Result<NbtEntry> {
-        self.bt_lookup::<NbtEntry>(nid.0 as u64)
-            .map_err(|e| e.with_id(nid.0 as u64))
-    }
-
-    /// The BBT entry of a block.
-    pub fn bbt_lookup(&self, bid: Bid) -> Result<BbtEntry> {
-        self.bt_lookup::<BbtEntry>(bid.0)
-            .map_err(|e| e.with_id(bid.0))
-    }
-
-    /// Every NBT leaf entry in key order. Unreadable pages come out as
-    /// errors in their place and the walk goes on.
-    pub fn nbt_iter(&self) -> BTreeIter<'_, 'p, NbtEntry> {
-        // The walk reads every leaf, one page fault after the other: on a
-        // cold file, ask for all of them at once first.
-        if let Some(routes) = self.routes(Tree::Node) {
-            let leaves: Vec<u64> = routes.leaf_pages().collect();
-            if self.pages_uncached(&leaves) {
-                self.read_ahead(&leaves, &[]);
-            }
-        }
-        BTreeIter::new(self)
-    }
-
-    /// Every BBT leaf entry in key order.
-    pub fn bbt_iter(&self) -> BTreeIter<'_, 'p, BbtEntry> {
-        BTreeIter::new(self)
+        level = Some(page.level() - 1);
+        bref = page.child(i);
     }
 }
 
 /// Lazy in-order iterator over the leaf entries of a B-tree.
 pub struct BTreeIter<'a, 'p, E> {
-    pst: &'a Pst<'p>,
+    reader: &'a Reader<'p>,
+    verified: &'a VerifiedPages,
     stack: Vec<(BtPage<'a>, usize)>,
     pending_root: Option<Bref>,
     visited: HashSet<u64>,
@@ -442,11 +413,12 @@ pub struct BTreeIter<'a, 'p, E> {
 }
 
 impl<'a, 'p, E: LeafEntry> BTreeIter<'a, 'p, E> {
-    fn new(pst: &'a Pst<'p>) -> Self {
+    pub(crate) fn new(reader: &'a Reader<'p>, verified: &'a VerifiedPages) -> Self {
         BTreeIter {
-            pst,
+            reader,
+            verified,
             stack: Vec::new(),
-            pending_root: Some(pst.root_of(E::TREE)),
+            pending_root: Some(E::TREE.root(reader.header())),
             visited: HashSet::new(),
             pages: 0,
             _entry: std::marker::PhantomData,
@@ -462,7 +434,7 @@ impl<'a, 'p, E: LeafEntry> BTreeIter<'a, 'p, E> {
         // Only a page that was read is marked seen: a damaged entry naming a
         // good page at the wrong level must not hide it from its real parent.
         // A page that fails is never entered, so it cannot loop either.
-        let page = self.pst.bt_page(E::TREE, bref, level)?;
+        let page = read_page(self.reader, self.verified, E::TREE, bref, level)?;
         self.visited.insert(bref.ib);
         self.pages += 1;
         self.stack.push((page, 0));

@@ -1,105 +1,30 @@
-//! [`Pst`]: an opened PST or OST file. Holds the bytes (a read-only memory
-//! map, or a slice), the decoded header, the reading options and the
-//! integrity problems met so far.
-//!
-//! An opened file is read two ways. B-tree pages (and the header) come from
-//! the map: they are few, and every lookup reads the same upper pages again.
-//! Blocks are read with positioned reads into a buffer of their own size:
-//! most are read once, and touching each through the map costs a page fault
-//! that maps its neighbours too ("fault-around"), then unmapping all of them
-//! at the end. On a 2 GB store with one property block per 50 KB that was
-//! more than a third of a scan's CPU time (docs/performance.md).
+//! [`Pst`]: an opened PST or OST file, what callers ask of it. It holds
+//! the `Reader` of `reader.rs` (the bytes, the header, the options and the
+//! issue log) and the `BTrees` of `lookup.rs` (what lookups keep between
+//! calls), and joins them: B-tree lookups and iteration, blocks read by
+//! BID, and the read-ahead of a batch of blocks or nodes on a cold file. Nodes (`node.rs`) and
+//! whole-file statistics (`stats.rs`) are built on it.
 
 use std::borrow::Cow;
-use std::cell::Cell;
-use std::collections::HashSet;
-use std::fs::File;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 
-use memmap2::Mmap;
-
-use super::btree::Tree;
-use super::error::{io_words, NdbError, NdbErrorKind, Result};
+use super::block::RawBlock;
+use super::btree::{BTreeIter, BbtEntry, BtPage, LeafEntry, NbtEntry, Tree};
+use super::error::{NdbError, Result};
 use super::format::Format;
-use super::header::Header;
-use super::os_file;
-use super::routes::Routes;
+use super::header::{Bref, Header};
+use super::ids::{Bid, Nid};
+use super::lookup::BTrees;
+use super::reader::Reader;
 
-thread_local! {
-    /// Set inside [`Pst::quietly`].
-    static QUIET: Cell<bool> = const { Cell::new(false) };
-}
-
-/// How integrity failures (CRC, signature, back pointer) are treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Validation {
-    /// Any integrity failure is an error.
-    Strict,
-    /// Integrity failures are recorded (see [`Pst::issues`]) and reading goes
-    /// on with the bytes as they are. The default, for analysis of damaged
-    /// evidence.
-    #[default]
-    Lenient,
-}
-
-/// Options for opening a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadOptions {
-    pub validation: Validation,
-    /// Check the CRC of every data block read. Page CRCs are always checked.
-    pub verify_block_crc: bool,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            validation: Validation::Lenient,
-            verify_block_crc: true,
-        }
-    }
-}
-
-/// At most this many integrity problems are kept; a file with more is
-/// hopeless and the count says so.
-const MAX_ISSUES: usize = 10_000;
-
-enum Source<'a> {
-    /// An opened file: the map for pages, the file for blocks.
-    File {
-        map: Mmap,
-        file: File,
-        /// Direct reads of what is not cached (Linux; see `cold.rs`).
-        #[cfg(target_os = "linux")]
-        cold: Option<super::cold::ColdReader>,
-    },
-    Slice(&'a [u8]),
-    Owned(Vec<u8>),
-}
-
-#[derive(Default)]
-struct Issues {
-    list: Vec<NdbError>,
-    seen: HashSet<(&'static str, u64, std::mem::Discriminant<NdbErrorKind>)>,
-    dropped: u64,
-}
+// Where callers first found them.
+pub use super::issues::Validation;
+pub use super::reader::ReadOptions;
 
 /// An opened PST/OST file.
 pub struct Pst<'a> {
-    source: Source<'a>,
-    header: Header,
-    options: ReadOptions,
-    issues: Mutex<Issues>,
-    /// One bit per 512-byte unit: set once the page starting there passed
-    /// every check, so B-tree lookups (one per message on the hot path) do
-    /// not recompute the CRC of the same upper-level pages again and again.
-    verified_pages: Vec<AtomicU64>,
-    /// Routes of the NBT and the BBT (in that order), built by the first
-    /// lookup in each: see `routes.rs`.
-    routes: [OnceLock<Option<Routes>>; 2],
-    /// Every block read (offset, size), when asked for ([`Pst::log_reads`]).
-    read_log: Option<Mutex<Vec<(u64, u64)>>>,
+    reader: Reader<'a>,
+    trees: BTrees,
 }
 
 impl Pst<'static> {
@@ -109,46 +34,12 @@ impl Pst<'static> {
     }
 
     pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<Pst<'static>> {
-        let io = |e: std::io::Error| NdbError::new("file", 0, NdbErrorKind::Io(io_words(&e)));
-        let not_a_file = |kind| NdbError::new("file", 0, NdbErrorKind::NotAFile(kind));
-        // Checked before opening (opening a device can have side effects,
-        // e.g. rewind a tape) and again on the opened file (the path may
-        // have been replaced in between): only a regular file is read.
-        let kind = std::fs::metadata(path.as_ref()).map_err(io)?.file_type();
-        if let Some(kind) = non_regular(kind) {
-            return Err(not_a_file(kind));
-        }
-        let file = os_file::open_read_only(path.as_ref()).map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        if let Some(kind) = non_regular(meta.file_type()) {
-            return Err(not_a_file(kind));
-        }
-        let len = meta.len();
-        if len == 0 {
-            // mmap of an empty file fails on some platforms; say what it is.
-            return Err(NdbError::new("file", 0, NdbErrorKind::Empty));
-        }
-        // SAFETY: the map is read-only. Another process truncating or writing
-        // the file while it is mapped can change what we read or raise
-        // SIGBUS; docs/robustness.md documents this limit. Evidence files are
-        // copies nobody writes.
-        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
-        #[cfg(target_os = "linux")]
-        let cold = super::cold::ColdReader::new(path.as_ref(), &file, &map);
-        Pst::from_source(
-            Source::File {
-                map,
-                file,
-                #[cfg(target_os = "linux")]
-                cold,
-            },
-            options,
-        )
+        Reader::open(path.as_ref(), options).map(Pst::new)
     }
 
     /// Take ownership of bytes already in memory.
     pub fn from_vec(bytes: Vec<u8>) -> Result<Pst<'static>> {
-        Pst::from_source(Source::Owned(bytes), ReadOptions::default())
+        Reader::from_vec(bytes, ReadOptions::default()).map(Pst::new)
     }
 }
 
@@ -159,358 +50,213 @@ impl<'a> Pst<'a> {
     }
 
     pub fn from_bytes_with(bytes: &'a [u8], options: ReadOptions) -> Result<Pst<'a>> {
-        Pst::from_source(Source::Slice(bytes), options)
+        Reader::from_slice(bytes, options).map(Pst::new)
     }
 
-    fn from_source(source: Source<'a>, options: ReadOptions) -> Result<Pst<'a>> {
-        let bytes: &[u8] = match &source {
-            Source::File { map, .. } => map,
-            Source::Slice(s) => s,
-            Source::Owned(v) => v,
-        };
-        let header = Header::parse(bytes)?;
-        let file_len = bytes.len() as u64;
-        let units = file_len.div_ceil(512).div_ceil(64) as usize;
-        let pst = Pst {
-            source,
-            header,
-            options,
-            issues: Mutex::new(Issues::default()),
-            verified_pages: (0..units).map(|_| AtomicU64::new(0)).collect(),
-            routes: Default::default(),
-            read_log: None,
-        };
-        if let Some(e) = pst.header.crc_error() {
-            pst.integrity(e)?;
-        }
-        if pst.header.root.file_eof > file_len {
-            // A truncated copy: everything past the end reads as out of bounds.
-            pst.record(NdbError::new(
-                "header ibFileEof",
-                pst.header.root.file_eof,
-                NdbErrorKind::CutShort {
-                    len: file_len,
-                    eof: pst.header.root.file_eof,
-                },
-            ));
-        }
-        Ok(pst)
+    fn new(reader: Reader<'a>) -> Pst<'a> {
+        let trees = BTrees::new(reader.len());
+        Pst { reader, trees }
     }
 
     /// Keep the offset and size of every block read from now on (for
     /// tests that check what a walk reads: [`Pst::logged_reads`]).
     pub fn log_reads(mut self) -> Self {
-        self.read_log = Some(Mutex::new(Vec::new()));
+        self.reader.log_reads();
         self
     }
 
     /// The blocks read since [`Pst::log_reads`] (offset, size), in the
     /// order they were read; empty without it.
     pub fn logged_reads(&self) -> Vec<(u64, u64)> {
-        self.read_log.as_ref().map_or(Vec::new(), |log| {
-            log.lock().unwrap_or_else(|p| p.into_inner()).clone()
-        })
+        self.reader.logged_reads()
     }
 
     /// The whole file.
     pub fn bytes(&self) -> &[u8] {
-        match &self.source {
-            Source::File { map, .. } => map,
-            Source::Slice(s) => s,
-            Source::Owned(v) => v,
-        }
+        self.reader.bytes()
     }
 
     pub fn len(&self) -> u64 {
-        self.bytes().len() as u64
+        self.reader.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes().is_empty()
+        self.reader.bytes().is_empty()
     }
 
     pub fn header(&self) -> &Header {
-        &self.header
+        self.reader.header()
     }
 
     pub fn format(&self) -> Format {
-        self.header.format
+        self.reader.format()
     }
 
     pub fn options(&self) -> ReadOptions {
-        self.options
+        self.reader.options()
     }
 
     /// `len` bytes at `offset`, or an `OutOfBounds` error naming `structure`.
     pub fn slice(&self, structure: &'static str, offset: u64, len: u64) -> Result<&[u8]> {
-        let bytes = self.bytes();
-        let end = offset.saturating_add(len);
-        if end > bytes.len() as u64 {
-            return Err(NdbError::new(
-                structure,
-                offset,
-                NdbErrorKind::OutOfBounds {
-                    needed: end,
-                    available: bytes.len() as u64,
-                },
-            ));
-        }
-        // In bounds: both fit in usize because they are <= bytes.len().
-        Ok(&bytes[offset as usize..end as usize])
-    }
-
-    /// `len` bytes of a block at `offset`: read from the file into a buffer
-    /// of their own when the file is open (see the module comment), borrowed
-    /// otherwise. Callers bound `len` by the format's largest block.
-    pub(crate) fn block_bytes(
-        &self,
-        structure: &'static str,
-        offset: u64,
-        len: u64,
-    ) -> Result<Cow<'_, [u8]>> {
-        if let Some(log) = &self.read_log {
-            log.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((offset, len));
-        }
-        let Source::File { file, map, .. } = &self.source else {
-            return self.slice(structure, offset, len).map(Cow::Borrowed);
-        };
-        // The same bounds as the map: the file as it was when opened.
-        self.slice(structure, offset, len)?;
-        #[cfg(target_os = "linux")]
-        let cold = match &self.source {
-            Source::File {
-                cold: Some(cold), ..
-            } => Some(cold),
-            _ => None,
-        };
-        #[cfg(target_os = "linux")]
-        if let Some(buf) = cold.and_then(|c| c.take(offset, len as usize)) {
-            return Ok(Cow::Owned(buf));
-        }
-        let mut buf = vec![0u8; len as usize];
-        #[cfg(target_os = "linux")]
-        if let Some(cold) = cold {
-            match cold.read_uncached(map, &mut buf, offset) {
-                Ok(true) => return Ok(Cow::Owned(buf)),
-                Ok(false) => {}
-                Err(e) => {
-                    return Err(NdbError::new(
-                        structure,
-                        offset,
-                        NdbErrorKind::Io(e.to_string()),
-                    ))
-                }
-            }
-        }
-        let _ = map;
-        os_file::read_exact_at(file, &mut buf, offset).map_err(|e| {
-            let kind = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                // Shorter now than when it was opened.
-                NdbErrorKind::OutOfBounds {
-                    needed: offset.saturating_add(len),
-                    available: file.metadata().map_or(0, |m| m.len()),
-                }
-            } else {
-                NdbErrorKind::Io(io_words(&e))
-            };
-            NdbError::new(structure, offset, kind)
-        })?;
-        Ok(Cow::Owned(buf))
-    }
-
-    /// Read ahead, where the file is not cached, the blocks at `blocks`
-    /// (offset, size) that the caller is about to read (`cold.rs`), after
-    /// the B-tree pages at `pages` (offsets), which are asked of the kernel
-    /// first. Nothing on a cached file, on other systems, or on bytes in
-    /// memory.
-    pub(crate) fn read_ahead(&self, pages: &[u64], blocks: &[(u64, u64)]) {
-        #[cfg(target_os = "linux")]
-        if let Source::File {
-            cold: Some(cold),
-            map,
-            file,
-        } = &self.source
-        {
-            let page = self.format().page_size() as u64;
-            let pages: Vec<(u64, u64)> = pages.iter().map(|&ib| (ib, page)).collect();
-            cold.will_need(file, map, &pages);
-            cold.read_ahead(map, blocks);
-        }
-        let _ = (pages, blocks);
-    }
-
-    /// True when this file may be read ahead and some of the B-tree pages
-    /// at `pages` are not cached: a cold file.
-    pub(crate) fn pages_uncached(&self, pages: &[u64]) -> bool {
-        #[cfg(target_os = "linux")]
-        if let Source::File {
-            cold: Some(cold),
-            map,
-            ..
-        } = &self.source
-        {
-            let page = self.format().page_size() as u64;
-            let pages: Vec<(u64, u64)> = pages.iter().map(|&ib| (ib, page)).collect();
-            return cold.any_uncached(map, &pages);
-        }
-        let _ = pages;
-        false
+        self.reader.slice(structure, offset, len)
     }
 
     /// True once a read-ahead found this file out of the page cache: a
     /// caller may then spend some work to say what it will read next
     /// ([`Pst::prefetch_nodes`]).
     pub fn reading_ahead(&self) -> bool {
-        #[cfg(target_os = "linux")]
-        if let Source::File {
-            cold: Some(cold), ..
-        } = &self.source
-        {
-            return cold.used();
-        }
-        false
-    }
-
-    /// Where the routes of `tree` are kept.
-    pub(crate) fn routes_slot(&self, tree: Tree) -> &OnceLock<Option<Routes>> {
-        match tree {
-            Tree::Node => &self.routes[0],
-            Tree::Block => &self.routes[1],
-        }
-    }
-
-    /// True when the page at `ib` was read before and passed every check.
-    pub(crate) fn page_verified(&self, ib: u64) -> bool {
-        let unit = ib / 512;
-        self.verified_pages
-            .get((unit / 64) as usize)
-            .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (unit % 64)) != 0)
-    }
-
-    pub(crate) fn mark_page_verified(&self, ib: u64) {
-        let unit = ib / 512;
-        if let Some(w) = self.verified_pages.get((unit / 64) as usize) {
-            w.fetch_or(1 << (unit % 64), Ordering::Relaxed);
-        }
+        self.reader.reading_ahead()
     }
 
     /// Handle an integrity failure: an error in strict mode, a recorded issue
     /// in lenient mode.
     pub fn integrity(&self, e: NdbError) -> Result<()> {
-        match self.options.validation {
-            Validation::Strict => Err(e),
-            Validation::Lenient => {
-                self.record(e);
-                Ok(())
-            }
-        }
-    }
-
-    /// Run `f` without recording integrity issues on this thread: for the
-    /// look-ups a cold read-ahead makes of pages a warm read may never
-    /// touch, so that a file's report does not depend on the page cache.
-    /// (A page that fails its checks is not marked verified, so the read
-    /// that needs it checks it again and records what it finds.)
-    pub(crate) fn quietly<T>(&self, f: impl FnOnce() -> T) -> T {
-        struct Restore(bool);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                QUIET.with(|q| q.set(self.0));
-            }
-        }
-        let _restore = Restore(QUIET.with(|q| q.replace(true)));
-        f()
+        self.reader.integrity(e)
     }
 
     /// Remember a problem for [`Pst::issues`] (once per structure, offset and
-    /// kind of problem), unless in [`Pst::quietly`].
+    /// kind of problem), unless inside a quiet read-ahead.
     pub fn record(&self, e: NdbError) {
-        if QUIET.with(|q| q.get()) {
-            return;
-        }
-        let mut issues = match self.issues.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if !issues
-            .seen
-            .insert((e.structure, e.offset, std::mem::discriminant(&e.kind)))
-        {
-            return;
-        }
-        if issues.list.len() >= MAX_ISSUES {
-            issues.dropped += 1;
-        } else {
-            issues.list.push(e);
-        }
+        self.reader.record(e)
     }
 
     /// Problems recorded so far, in file order, and how many more were
     /// dropped past the cap.
     pub fn issues(&self) -> (Vec<NdbError>, u64) {
-        let issues = match self.issues.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let mut list = issues.list.clone();
-        list.sort_by_key(|e| (e.offset, e.structure));
-        (list, issues.dropped)
+        self.reader.issues()
+    }
+
+    // B-trees (`btree.rs`, `lookup.rs`).
+
+    /// Read and check the B-tree page `bref` points at. `level` is the level
+    /// the parent implies (`None` for the root).
+    pub fn bt_page(&self, tree: Tree, bref: Bref, level: Option<u8>) -> Result<BtPage<'_>> {
+        self.trees.page(&self.reader, tree, bref, level)
+    }
+
+    /// Find the leaf entry with `key` in its tree.
+    pub fn bt_lookup<E: LeafEntry>(&self, key: u64) -> Result<E> {
+        self.trees.lookup(&self.reader, key)
+    }
+
+    /// The NBT entry of a node.
+    pub fn nbt_lookup(&self, nid: Nid) -> Result<NbtEntry> {
+        self.bt_lookup::<NbtEntry>(nid.0 as u64)
+            .map_err(|e| e.with_id(nid.0 as u64))
+    }
+
+    /// The BBT entry of a block.
+    pub fn bbt_lookup(&self, bid: Bid) -> Result<BbtEntry> {
+        self.bt_lookup::<BbtEntry>(bid.0)
+            .map_err(|e| e.with_id(bid.0))
+    }
+
+    /// Every NBT leaf entry in key order. Unreadable pages come out as
+    /// errors in their place and the walk goes on.
+    pub fn nbt_iter(&self) -> BTreeIter<'_, 'a, NbtEntry> {
+        // The walk reads every leaf, one page fault after the other: on a
+        // cold file, ask for all of them at once first.
+        if let Some(leaves) = self.trees.leaf_pages(&self.reader, Tree::Node) {
+            if self.reader.pages_uncached(&leaves) {
+                self.reader.read_ahead(&leaves, &[]);
+            }
+        }
+        self.trees.iter(&self.reader)
+    }
+
+    /// Every BBT leaf entry in key order.
+    pub fn bbt_iter(&self) -> BTreeIter<'_, 'a, BbtEntry> {
+        self.trees.iter(&self.reader)
+    }
+
+    // Blocks (`block.rs`).
+
+    /// Look a block up in the BBT and read it (checks included).
+    pub fn raw_block(&self, bid: Bid) -> Result<RawBlock<'_>> {
+        let entry = self.bbt_lookup(bid)?;
+        self.raw_block_at(&entry)
+    }
+
+    /// Read and check the block a BBT entry describes.
+    pub fn raw_block_at(&self, entry: &BbtEntry) -> Result<RawBlock<'_>> {
+        RawBlock::read(&self.reader, entry)
+    }
+
+    /// The payload of a block, decoded and inflated. Borrowed from the map
+    /// when nothing needs undoing (internal blocks, unencrypted files).
+    pub fn block_data(&self, bid: Bid) -> Result<Cow<'_, [u8]>> {
+        let raw = self.raw_block(bid)?;
+        self.decode_block(raw)
+    }
+
+    /// Decode (and inflate) a block already read. A block read into a
+    /// buffer of its own is decoded in place.
+    pub fn decode_block<'b>(&self, raw: RawBlock<'b>) -> Result<Cow<'b, [u8]>> {
+        raw.decode(self.header().crypt)
+    }
+
+    // Read-ahead on a cold file (`cold.rs`).
+
+    /// Say that the blocks `bids` are about to be read. Where the file is
+    /// not in the page cache, their BBT leaf pages are asked of the kernel
+    /// at once, then the blocks are read ahead, many at a time, at sector
+    /// granularity, and kept until read (see `cold.rs`): a cold scan then
+    /// waits for the device once per batch instead of once per block, and
+    /// reads a few percent of the file. Does nothing when the leaves are
+    /// cached (a warm file costs one residency check per leaf). True when
+    /// it read ahead: the file is cold.
+    pub fn prefetch_blocks(&self, bids: &[Bid]) -> bool {
+        let bids = &bids[..bids.len().min(MAX_PREFETCH)];
+        let mut leaves: Vec<u64> = bids
+            .iter()
+            .filter_map(|&b| self.trees.leaf_of(&self.reader, Tree::Block, b.0))
+            .collect();
+        leaves.dedup();
+        if !self.reader.pages_uncached(&leaves) {
+            return false;
+        }
+        self.reader.read_ahead(&leaves, &[]);
+        let f = self.format();
+        // The leaves' routes were built above, with their checks recorded;
+        // the leaves themselves are looked up quietly (a warm read may
+        // never look at some of them).
+        let blocks: Vec<(u64, u64)> = self.reader.quietly(|| {
+            bids.iter()
+                .filter_map(|&b| self.bbt_lookup(b).ok())
+                .map(|e| (e.ib, f.block_size_for(e.cb as u64)))
+                .filter(|&(_, size)| size <= f.max_block_size())
+                .collect()
+        });
+        self.reader.read_ahead(&[], &blocks);
+        true
+    }
+
+    /// Say that the nodes `nids` are about to be opened, their property
+    /// context or table and their subnode trees read: on a cold file their
+    /// NBT leaves, then their first data blocks and subnode blocks are read
+    /// ahead ([`Pst::prefetch_blocks`]). Does nothing when the NBT leaves
+    /// are cached.
+    pub fn prefetch_nodes(&self, nids: &[Nid]) {
+        let nids = &nids[..nids.len().min(MAX_PREFETCH / 2)];
+        let mut leaves: Vec<u64> = nids
+            .iter()
+            .filter_map(|&n| self.trees.leaf_of(&self.reader, Tree::Node, n.0 as u64))
+            .collect();
+        leaves.dedup();
+        if !self.reader.pages_uncached(&leaves) {
+            return;
+        }
+        self.reader.read_ahead(&leaves, &[]);
+        let bids: Vec<Bid> = self.reader.quietly(|| {
+            nids.iter()
+                .filter_map(|&n| self.nbt_lookup(n).ok())
+                .flat_map(|e| [e.bid_data, e.bid_sub])
+                .filter(|b| !b.is_null())
+                .collect()
+        });
+        self.prefetch_blocks(&bids);
     }
 }
 
-/// What a file type is when it is not a regular file, for
-/// [`NdbErrorKind::NotAFile`]; `None` for a regular file.
-fn non_regular(kind: std::fs::FileType) -> Option<&'static str> {
-    if kind.is_file() {
-        return None;
-    }
-    if kind.is_dir() {
-        return Some("directory");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return Some("FIFO (named pipe)");
-        }
-        if kind.is_socket() {
-            return Some("socket");
-        }
-        if kind.is_char_device() {
-            return Some("character device");
-        }
-        if kind.is_block_device() {
-            return Some("block device");
-        }
-    }
-    Some("special file")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Issues met inside `quietly` are not recorded; outside, and after a
-    /// panic inside, they are again.
-    #[test]
-    fn quiet_lookups_record_nothing_and_end_with_their_scope() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../testdata/small-unicode.pst"
-        );
-        let bytes = std::fs::read(path).expect("testdata/small-unicode.pst");
-        let pst = Pst::from_bytes(&bytes).unwrap();
-        let issue = |offset| NdbError::new("test page", offset, NdbErrorKind::NotFound { key: 1 });
-        let before = pst.issues().0.len();
-        pst.quietly(|| pst.record(issue(1)));
-        assert_eq!(pst.issues().0.len(), before);
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pst.quietly(|| panic!("inside"));
-        }));
-        assert!(panicked.is_err());
-        pst.record(issue(2));
-        assert_eq!(pst.issues().0.len(), before + 1);
-    }
-}
+/// Blocks read ahead at most in one call of [`Pst::prefetch_blocks`].
+const MAX_PREFETCH: usize = 8192;

@@ -2,14 +2,18 @@
 //! or an XBLOCK / XXBLOCK listing data blocks) read as one logical stream;
 //! its subnodes are a subnode tree (SLBLOCK, or an SIBLOCK of SLBLOCKs), each
 //! subnode again having data and subnodes of its own.
+//!
+//! Above [`Pst`]: a [`Node`] borrows the file it reads its blocks from. The
+//! internal blocks of both trees are parsed in `internal_block.rs`.
 
 use std::borrow::Cow;
 
-use super::block::{btype, InternalHeader};
-use super::bytes::uint_at;
 use super::error::{NdbError, NdbErrorKind, Result};
 use super::file::Pst;
 use super::ids::{Bid, Nid};
+use super::internal_block::{self, btype, InternalHeader};
+
+pub use super::internal_block::SubnodeEntry;
 
 /// Upper bound on the logical size of one node's data that
 /// [`Node::read_data`] assembles in memory. Larger values are read block by
@@ -36,14 +40,6 @@ impl std::fmt::Debug for Node<'_> {
             .field("parent", &self.parent)
             .finish()
     }
-}
-
-/// A subnode entry of an SLBLOCK.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubnodeEntry {
-    pub nid: Nid,
-    pub bid_data: Bid,
-    pub bid_sub: Bid,
 }
 
 /// The leaf data blocks of a data tree, in stream order.
@@ -95,18 +91,18 @@ impl<'p> Pst<'p> {
                 total: None,
             });
         }
-        let (hdr, ids) = self.internal_block(bid, btype::XBLOCK, "XBLOCK")?;
+        let f = self.format();
+        let (hdr, data) = self.internal_block(bid, btype::XBLOCK, "XBLOCK")?;
         let mut blocks = Vec::new();
         match hdr.level {
-            1 => blocks.extend(ids.iter().map(|&b| Bid(b))),
+            1 => blocks = internal_block::entry_ids(&hdr, &data, 0, f),
             2 => {
-                for &child in &ids {
-                    let child = Bid(child);
-                    let (h, leaves) = self.internal_block(child, btype::XBLOCK, "XBLOCK")?;
+                for child in internal_block::entry_ids(&hdr, &data, 0, f) {
+                    let (h, d) = self.internal_block(child, btype::XBLOCK, "XBLOCK")?;
                     if h.level != 1 {
                         return Err(self.bad_internal(child, "XBLOCK level", h.level as u64));
                     }
-                    blocks.extend(leaves.iter().map(|&b| Bid(b)));
+                    blocks.extend(internal_block::entry_ids(&h, &d, 0, f));
                 }
             }
             l => return Err(self.bad_internal(bid, "XBLOCK level", l as u64)),
@@ -117,83 +113,22 @@ impl<'p> Pst<'p> {
         })
     }
 
-    /// Read an internal block of the expected type: its header and the first
-    /// id of each entry (the BID for XBLOCKs and SIBLOCKs, the NID for
-    /// SLBLOCKs, whose other fields [`Pst::subnodes`] reads).
+    /// Read the internal block `bid` and check it is of the expected type
+    /// (`want`, called `name` in errors): its header and decoded payload.
     fn internal_block(
         &self,
         bid: Bid,
         want: u8,
         name: &'static str,
-    ) -> Result<(InternalHeader, Vec<u64>)> {
-        let (hdr, data, _) = self.internal_raw(bid, want, name)?;
-        let f = self.format();
-        let w = f.wide();
-        let esize = match (want, hdr.level) {
-            (btype::SLBLOCK, 0) => 3 * f.id_size(),
-            (btype::SLBLOCK, _) => 2 * f.id_size(),
-            _ => f.id_size(),
-        };
-        let off = InternalHeader::size(want, f);
-        let ids = (0..hdr.c_ent)
-            .map(|i| uint_at(&data, off + i * esize, w).unwrap_or(0))
-            .collect();
-        Ok((hdr, ids))
-    }
-
-    fn internal_raw(
-        &self,
-        bid: Bid,
-        want: u8,
-        name: &'static str,
-    ) -> Result<(InternalHeader, Cow<'_, [u8]>, u64)> {
+    ) -> Result<(InternalHeader, Cow<'_, [u8]>)> {
         if !bid.is_internal() {
             return Err(self.bad_internal(bid, "internal bit of BID", bid.0));
         }
         let raw = self.raw_block(bid)?;
         let ib = raw.ib;
         let data = self.decode_block(raw)?;
-        let hdr = InternalHeader::parse(&data).ok_or_else(|| {
-            NdbError::new(
-                name,
-                ib,
-                NdbErrorKind::OutOfBounds {
-                    needed: 8,
-                    available: data.len() as u64,
-                },
-            )
-            .with_id(bid.0)
-        })?;
-        if hdr.btype != want {
-            return Err(NdbError::new(
-                name,
-                ib,
-                NdbErrorKind::TypeMismatch {
-                    expected: want,
-                    found: hdr.btype,
-                },
-            )
-            .with_id(bid.0));
-        }
-        let f = self.format();
-        let esize = match (want, hdr.level) {
-            (btype::SLBLOCK, 0) => 3 * f.id_size(),
-            (btype::SLBLOCK, _) => 2 * f.id_size(),
-            _ => f.id_size(),
-        };
-        let needed = InternalHeader::size(want, f) + hdr.c_ent * esize;
-        if needed > data.len() {
-            return Err(NdbError::new(
-                name,
-                ib,
-                NdbErrorKind::BadField {
-                    field: "cEnt",
-                    value: hdr.c_ent as u64,
-                },
-            )
-            .with_id(bid.0));
-        }
-        Ok((hdr, data, ib))
+        let hdr = internal_block::check(&data, want, name, bid, ib, self.format())?;
+        Ok((hdr, data))
     }
 
     fn bad_internal(&self, bid: Bid, field: &'static str, value: u64) -> NdbError {
@@ -211,43 +146,24 @@ impl<'p> Pst<'p> {
         if bid_sub.is_null() {
             return Ok(Vec::new());
         }
-        let (hdr, data, _) = self.internal_raw(bid_sub, btype::SLBLOCK, "SLBLOCK")?;
+        let f = self.format();
+        let (hdr, data) = self.internal_block(bid_sub, btype::SLBLOCK, "SLBLOCK")?;
         match hdr.level {
-            0 => Ok(self.sl_entries(&hdr, &data)),
+            0 => Ok(internal_block::sl_entries(&hdr, &data, f)),
             1 => {
-                let f = self.format();
-                let off = InternalHeader::size(btype::SLBLOCK, f);
-                let esize = 2 * f.id_size();
                 let mut out = Vec::new();
-                for i in 0..hdr.c_ent {
-                    let child =
-                        Bid(uint_at(&data, off + i * esize + f.id_size(), f.wide()).unwrap_or(0));
-                    let (h, d, _) = self.internal_raw(child, btype::SLBLOCK, "SLBLOCK")?;
+                // An SIBLOCK entry: the first NID of the child, then its BID.
+                for child in internal_block::entry_ids(&hdr, &data, f.id_size(), f) {
+                    let (h, d) = self.internal_block(child, btype::SLBLOCK, "SLBLOCK")?;
                     if h.level != 0 {
                         return Err(self.bad_internal(child, "SLBLOCK level", h.level as u64));
                     }
-                    out.extend(self.sl_entries(&h, &d));
+                    out.extend(internal_block::sl_entries(&h, &d, f));
                 }
                 Ok(out)
             }
             l => Err(self.bad_internal(bid_sub, "SIBLOCK level", l as u64)),
         }
-    }
-
-    fn sl_entries(&self, hdr: &InternalHeader, data: &[u8]) -> Vec<SubnodeEntry> {
-        let f = self.format();
-        let (w, s) = (f.wide(), f.id_size());
-        let off = InternalHeader::size(btype::SLBLOCK, f);
-        (0..hdr.c_ent)
-            .map(|i| {
-                let e = off + i * 3 * s;
-                SubnodeEntry {
-                    nid: Nid(uint_at(data, e, w).unwrap_or(0) as u32),
-                    bid_data: Bid(uint_at(data, e + s, w).unwrap_or(0)),
-                    bid_sub: Bid(uint_at(data, e + 2 * s, w).unwrap_or(0)),
-                }
-            })
-            .collect()
     }
 }
 

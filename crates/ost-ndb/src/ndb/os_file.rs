@@ -1,6 +1,6 @@
 //! The operating system's side of reading a file: a read-only open that
 //! leaves the access time alone and cannot block on a FIFO, and positioned
-//! reads. `file.rs` and the cold-cache reader (`cold.rs`) both open through
+//! reads. `reader.rs` and the cold-cache reader (`cold.rs`) both open through
 //! here.
 
 use std::fs::File;

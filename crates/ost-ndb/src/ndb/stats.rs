@@ -1,12 +1,12 @@
 //! Whole-file statistics and verification: node counts by type, block
 //! counts by kind, and (on request) every block read and checked. Backs
-//! `ostscan info`.
+//! `ostscan info`. Built on [`Pst`], like the nodes.
 
 use std::collections::BTreeMap;
 
-use super::block::btype;
 use super::error::NdbError;
 use super::file::Pst;
+use super::internal_block::btype;
 
 /// What a walk of both B-trees found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
