@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ost_ndb::ltp::LtpError;
+use ost_ndb::ltp::{LtpError, PropertyContext};
 use ost_ndb::{Nid, Pst};
 
 use crate::object_id::ObjectId;
@@ -174,11 +174,9 @@ pub fn walk_error_at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> 
         let block = e.block.unwrap_or(0) as usize;
         // The failing node may be a subnode (not in the NBT); then the
         // block of the node being read is the closest file position.
-        let ib = [e.nid.unwrap_or(nid), nid].into_iter().find_map(|n| {
-            let tree = pst.node(Nid(n)).ok()?.data_blocks().ok()?;
-            let bid = *tree.blocks.get(block).or(tree.blocks.first())?;
-            pst.bbt_lookup(bid).ok().map(|b| b.ib)
-        });
+        let ib = [e.nid.unwrap_or(nid), nid]
+            .into_iter()
+            .find_map(|n| data_block_offset(pst, n, block));
         if let Some(ib) = ib {
             // The structure and the block's offset are the error's own
             // fields; the message adds only where in the block.
@@ -198,4 +196,31 @@ pub fn walk_error_at(pst: &Pst<'_>, e: &LtpError, nid: u32, structure: &str) -> 
     // an analyst looks up.
     w.nid = Some(nid);
     w
+}
+
+/// A problem with no place of its own inside node `nid` (a value that was
+/// read but decodes wrong, such as damaged compressed RTF), located at the
+/// node's first data block: the closest place the file has.
+pub fn problem_at_node(pst: &Pst<'_>, nid: u32, structure: &str, message: String) -> WalkError {
+    WalkError {
+        structure: structure.to_string(),
+        offset: data_block_offset(pst, nid, 0).unwrap_or(0),
+        nid: Some(nid),
+        message,
+    }
+}
+
+/// The file offset of data block `block` of node `nid` (its first block
+/// when it has fewer), found through the NBT and the BBT.
+fn data_block_offset(pst: &Pst<'_>, nid: u32, block: usize) -> Option<u64> {
+    let tree = pst.node(Nid(nid)).ok()?.data_blocks().ok()?;
+    let bid = *tree.blocks.get(block).or(tree.blocks.first())?;
+    pst.bbt_lookup(bid).ok().map(|b| b.ib)
+}
+
+/// The property context of node `nid` (a folder or a message).
+pub fn open_pc<'p>(pst: &'p Pst<'p>, nid: u32) -> Result<PropertyContext<'p>, LtpError> {
+    pst.node(Nid(nid))
+        .map_err(LtpError::from)
+        .and_then(PropertyContext::open)
 }

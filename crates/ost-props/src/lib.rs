@@ -29,12 +29,22 @@ pub mod time;
 pub mod view;
 // Message bodies stored as compressed RTF ([MS-OXRTFCP]).
 pub mod rtf_compressed;
+// The start of a message's text: PR_BODY, else PR_RTF_COMPRESSED.
+pub mod body;
 // Hex text of keys, PCLs and GUIDs.
 mod hex;
 
-pub use item::{ItemKind, ItemRecord, ItemRef, RowValues, Source, Sources, WalkError};
+pub use item::{
+    open_pc, problem_at_node, ItemKind, ItemRecord, ItemRef, RowValues, Source, Sources, WalkError,
+};
 pub use namespace::{NamespaceRole, Namespaces};
 pub use object_id::ObjectId;
 pub use store::{Folder, FolderListing, MessageNodes, RowPolicy, Store};
 pub use time::FileTime;
 pub use view::{ItemView, SourceProps};
+
+// The types of the layer below that this crate's API takes and hands out
+// (a file, the property context a walk visits a message with, an LTP
+// failure to locate), so that its users need not name `ost-ndb` for them.
+pub use ost_ndb::ltp::{LtpError, PropertyContext};
+pub use ost_ndb::Pst;
