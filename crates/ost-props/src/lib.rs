@@ -18,6 +18,7 @@ pub use pcl::{Pcl, PclEntry, RawPclEntries};
 pub use xid::{ChangeKey, Counter, DecodeError, Xid};
 
 // The messaging walk: store, folders, messages and their sync properties.
+pub mod folder_ids;
 pub mod item;
 pub mod namespace;
 pub mod object_id;

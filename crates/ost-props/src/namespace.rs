@@ -15,12 +15,12 @@
 //! 3. without either, a 6-byte LocalId is a server's (clients must not use
 //!    that length), and any other length is unknown.
 
-use ost_ndb::ltp::{LtpError, PropertyContext, ReplicaMap};
+use ost_ndb::ltp::ReplicaMap;
 use ost_ndb::{Nid, Pst};
 
 use crate::guid::Guid;
-use crate::item::walk_error_at;
 use crate::item::WalkError;
+use crate::item::{open_pc, walk_error_at};
 use crate::object_id::{ObjectId, SOURCE_KEY_LEN};
 use crate::xid::Xid;
 
@@ -83,10 +83,7 @@ impl Namespaces {
                 "replica map",
             )),
         }
-        let store = pst
-            .node(Nid::MESSAGE_STORE)
-            .map_err(LtpError::from)
-            .and_then(PropertyContext::open);
+        let store = open_pc(pst, Nid::MESSAGE_STORE.0);
         match store.and_then(|pc| Ok(pc.get(PR_OST_LOCAL_NAMESPACE)?.map(|v| v.into_owned()))) {
             Ok(Some(v)) => {
                 ns.local = v

@@ -10,7 +10,7 @@ use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
 use ost_ndb::{NbtEntry, NdbError, Nid, NidType, Pst};
 
-use crate::item::walk_error_at;
+use crate::item::{open_pc, walk_error_at};
 use crate::item::{ItemKind, ItemRecord, ItemRef, WalkError};
 use crate::namespace::Namespaces;
 use crate::object_id::{ObjectId, PR_OST_OBJECT_ID};
@@ -349,12 +349,7 @@ impl<'a> Store<'a> {
     /// The folder's own properties: name, content count, sync properties
     /// and object id; what cannot be read is `None` (and recorded).
     fn folder_props(&mut self, nid: u32, folder: &mut Folder) -> Option<String> {
-        let pc = match self
-            .pst
-            .node(Nid(nid))
-            .map_err(LtpError::from)
-            .and_then(PropertyContext::open)
-        {
+        let pc = match open_pc(self.pst, nid) {
             Ok(pc) => pc,
             Err(e) => {
                 self.errors

@@ -2,29 +2,10 @@
 //! PR_ADDITIONAL_REN_ENTRYIDS first, then their English names (see the
 //! module above).
 
-use std::collections::HashMap;
-
-use ost_props::entry_id::{parse_entry_id, EntryId};
-use ost_props::tags::{PR_ADDITIONAL_REN_ENTRYIDS, PR_SOURCE_KEY};
-use ost_props::{PropertyContext, Pst, Store};
+use ost_props::folder_ids::{additional_ren_entry_ids, EntryIdFolders};
+use ost_props::{Pst, Store};
 
 use super::{FoundBy, SpecialFolder, SyncIssuesError, SyncIssuesFolders};
-
-/// Open the PC of a node, recording a failure.
-fn open_pc<'p>(
-    pst: &'p Pst<'p>,
-    nid: u32,
-    structure: &str,
-    errors: &mut Vec<SyncIssuesError>,
-) -> Option<PropertyContext<'p>> {
-    match ost_props::open_pc(pst, nid) {
-        Ok(pc) => Some(pc),
-        Err(e) => {
-            errors.push(SyncIssuesError::at(pst, &e, nid, structure));
-            None
-        }
-    }
-}
 
 /// Find the Sync Issues folders: by the Inbox's PR_ADDITIONAL_REN_ENTRYIDS
 /// first, then by name for those still missing.
@@ -47,56 +28,22 @@ pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<SyncI
     inboxes.sort_by_key(|&i| folders[i].depth);
     let mut ren: Option<Vec<Vec<u8>>> = None;
     for i in inboxes {
-        let Some(pc) = open_pc(pst, folders[i].nid, "Inbox PC", &mut errors) else {
-            continue;
-        };
-        match pc.get(PR_ADDITIONAL_REN_ENTRYIDS) {
-            Ok(Some(v)) => match v.values() {
-                Ok(values) => {
-                    ren = Some(values.into_iter().map(<[u8]>::to_vec).collect());
-                    break;
-                }
-                Err(e) => errors.push(SyncIssuesError::at(pst, &e, folders[i].nid, "Inbox PC")),
-            },
+        match additional_ren_entry_ids(pst, folders[i].nid) {
+            Ok(Some(values)) => {
+                ren = Some(values);
+                break;
+            }
             Ok(None) => {}
             Err(e) => errors.push(SyncIssuesError::at(pst, &e, folders[i].nid, "Inbox PC")),
         }
     }
     if let Some(values) = ren {
-        // Exchange entry ids name folders by source key: read those only
-        // when needed (folders are few; each read is one PC lookup).
-        let mut by_source_key: Option<HashMap<Vec<u8>, usize>> = None;
-        let mut resolve = |bytes: &[u8], errors: &mut Vec<SyncIssuesError>| -> Option<usize> {
-            match parse_entry_id(bytes)? {
-                EntryId::Pst { nid, .. } => folders.iter().position(|f| f.nid == nid),
-                EntryId::ExchangeFolder { source_key, .. } => {
-                    let map = by_source_key.get_or_insert_with(|| {
-                        // A folder's PR_SOURCE_KEY (stores copied from a
-                        // mailbox), else the one its folder id stands for
-                        // (OSTs, which store none: replica GUID + GLOBCNT).
-                        let namespaces = store.namespaces();
-                        let mut map = HashMap::new();
-                        for (i, f) in folders.iter().enumerate() {
-                            if let Some(pc) = open_pc(pst, f.nid, "folder PC", errors) {
-                                if let Ok(Some(v)) = pc.get(PR_SOURCE_KEY) {
-                                    map.entry(v.as_bytes().to_vec()).or_insert(i);
-                                    continue;
-                                }
-                            }
-                            if let Some(key) = f.object_id.and_then(|id| namespaces.source_key(id))
-                            {
-                                map.entry(key.to_vec()).or_insert(i);
-                            }
-                        }
-                        map
-                    });
-                    map.get(&source_key[..]).copied()
-                }
-                EntryId::ExchangeMessage { .. } => None,
-            }
-        };
+        let mut entry_ids = EntryIdFolders::new(store);
         for (k, bytes) in values.iter().enumerate().take(4) {
-            if let Some(i) = resolve(bytes, &mut errors) {
+            let mut problems = Vec::new();
+            let folder = entry_ids.folder(bytes, &mut problems);
+            errors.extend(problems.into_iter().map(SyncIssuesError::from));
+            if let Some(i) = folder {
                 let slot = match k {
                     0 => &mut found.conflicts,
                     1 => &mut found.sync_issues,
