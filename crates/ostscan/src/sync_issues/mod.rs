@@ -20,7 +20,8 @@
 //! the lines Outlook painted red and the codes they report. [`sync010`] turns that evidence, together with a
 //! scan's per-folder SYNC00x counts, into SYNC010 findings.
 //!
-//! The parts, each reading only `ost-props` (never `ost-ndb`):
+//! The parts, each over `ost-props` only (the file, property context and
+//! LTP error types it hands out are named through it, never `ost-ndb`):
 //! - [`locate`](locate()): the folders of the tree;
 //! - [`log_text`]: what a log's text says, as plain `&str` code (no I/O);
 //! - [`analyze`](analyze()): conflict items and logs, each log's text read
@@ -178,7 +179,7 @@ pub struct SyncLog {
     /// `None` when the message has neither.
     pub text_source: Option<TextSource>,
     /// The text as lines (`\n`), trailing blank lines removed; at most
-    /// [`analyze::MAX_LOG_TEXT_BYTES`]. Only when asked for (`scan --log-text`):
+    /// `MAX_LOG_TEXT_BYTES` (8,000). Only when asked for (`scan --log-text`):
     /// a mailbox can hold thousands of logs, and the report their excerpts.
     pub text: Option<String>,
     /// Only the start of the log was read.
