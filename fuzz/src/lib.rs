@@ -234,7 +234,7 @@ pub fn xid_pcl_input(data: &[u8]) {
 /// scan's caps, its RTF turned into text and every line parsed as
 /// `scan` parses a log; `data` is also read as RTF itself.
 pub fn rtf_log_input(data: &[u8]) {
-    use ostscan::log_text::{count_line, line_codes, step_folder, time_stamp, LogText, Resolution};
+    use ostscan::sync_issues::log_text::{count_line, line_codes, step_folder, time_stamp, LogText, Resolution};
     let mut texts = vec![LogText::from_rtf(data, false, 8_000)];
     if let Ok(d) = ost_props::rtf_compressed::decompress(data, 64 * 1024) {
         for issue in &d.issues {

@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use ost_ndb::ltp::{LtpError, PropertyContext};
+use ost_ndb::{Nid, Pst};
+
 use crate::object_id::ObjectId;
 use crate::problem::Problem;
 use crate::time::FileTime;
@@ -164,6 +167,13 @@ pub struct ItemRecord {
     pub row: Option<RowValues>,
     /// Problems reading this message (its record may be partial).
     pub errors: Vec<Problem>,
+}
+
+/// The property context of node `nid` (a folder or a message).
+pub fn open_pc<'p>(pst: &'p Pst<'p>, nid: u32) -> Result<PropertyContext<'p>, LtpError> {
+    pst.node(Nid(nid))
+        .map_err(LtpError::from)
+        .and_then(PropertyContext::open)
 }
 
 #[cfg(test)]

@@ -15,10 +15,11 @@
 //! 3. without either, a 6-byte LocalId is a server's (clients must not use
 //!    that length), and any other length is unknown.
 
-use ost_ndb::ltp::{LtpError, PropertyContext, ReplicaMap};
+use ost_ndb::ltp::ReplicaMap;
 use ost_ndb::{Nid, Pst};
 
 use crate::guid::Guid;
+use crate::item::open_pc;
 use crate::object_id::{ObjectId, SOURCE_KEY_LEN};
 use crate::problem::Problem;
 use crate::xid::Xid;
@@ -81,10 +82,7 @@ impl Namespaces {
                 ost_ndb::ltp::replica_map::REPLICA_MAP_NID.0,
             )),
         }
-        let store = pst
-            .node(Nid::MESSAGE_STORE)
-            .map_err(LtpError::from)
-            .and_then(PropertyContext::open);
+        let store = open_pc(pst, Nid::MESSAGE_STORE.0);
         match store.and_then(|pc| Ok(pc.get(PR_OST_LOCAL_NAMESPACE)?.map(|v| v.into_owned()))) {
             Ok(Some(v)) => {
                 ns.local = v

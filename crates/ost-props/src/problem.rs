@@ -123,6 +123,19 @@ impl Problem {
         })
     }
 
+    /// A problem with no place of its own inside node `nid` (a value that
+    /// was read but decodes wrong, such as damaged compressed RTF), located
+    /// at the node's first data block: the closest place the file has.
+    pub fn at_node(
+        pst: &Pst<'_>,
+        nid: u32,
+        structure: impl Into<Cow<'static, str>>,
+        kind: ProblemKind,
+    ) -> Problem {
+        let offset = pst.data_block_offset(Nid(nid), 0).unwrap_or(0);
+        Problem::new(structure, offset, kind).with_nid(nid)
+    }
+
     /// An LTP error met while reading node `nid`, located in the file. NDB
     /// failures carry a file offset already; LTP failures (heap, BTH, PC,
     /// TC) are placed at the node's data block that holds them

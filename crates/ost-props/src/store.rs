@@ -10,6 +10,7 @@ use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
 use ost_ndb::{NbtEntry, Nid, NidType, Pst};
 
+use crate::item::open_pc;
 use crate::item::{ItemKind, ItemRecord, ItemRef};
 use crate::namespace::Namespaces;
 use crate::object_id::{ObjectId, PR_OST_OBJECT_ID};
@@ -314,12 +315,7 @@ impl<'a> Store<'a> {
     /// The folder's own properties: name, content count, sync properties
     /// and object id; what cannot be read is `None` (and recorded).
     fn folder_props(&mut self, nid: u32, folder: &mut Folder) -> Option<String> {
-        let pc = match self
-            .pst
-            .node(Nid(nid))
-            .map_err(LtpError::from)
-            .and_then(PropertyContext::open)
-        {
+        let pc = match open_pc(self.pst, nid) {
             Ok(pc) => pc,
             Err(e) => {
                 self.errors.push(Problem::ltp(self.pst, &e, nid));

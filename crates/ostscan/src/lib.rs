@@ -38,7 +38,5 @@ pub mod ews;
 pub mod reconcile;
 // Sync Issues folders, conflict items and synchronization logs; SYNC010.
 pub mod sync_issues;
-// A log's text (plain or RTF) and what its lines say.
-pub mod log_text;
 // Plain text of RTF, with the lines painted in one colour marked.
 pub mod rtf;

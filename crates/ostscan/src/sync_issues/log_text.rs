@@ -6,8 +6,14 @@
 //! report an error with colour 2 of the colour table (red); other clients
 //! write plain PR_BODY logs. [`LogText`] is either, as lines; the
 //! functions below read one line: the folder a step synchronizes, counts,
-//! error codes, and the properties of a conflict resolution report. See
-//! docs/format.md for what the real logs hold.
+//! error codes, and the properties of a conflict resolution report; and
+//! `parse_log` reads a whole log with them, matching the folders it names
+//! against a [`LogIndex`]. See docs/format.md for what the real logs hold.
+//!
+//! Plain text code: no I/O, nothing of the file. The caller reads the text
+//! (`super::analyze`, through `ost_props::body`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -23,6 +29,17 @@ const MAX_VALUE_CHARS: usize = 200;
 const MAX_PROPERTIES: usize = 64;
 /// Actions kept per property.
 const MAX_ACTIONS: usize = 8;
+/// Lines of a log body kept in [`super::SyncLog::excerpt`].
+const EXCERPT_LINES: usize = 12;
+/// Characters kept of one excerpt line.
+const EXCERPT_LINE_CHARS: usize = 200;
+/// Lines of a log body parsed for folders and errors; logs are short, a
+/// hostile body must not make the analysis quadratic.
+const MAX_LOG_LINES: usize = 5000;
+/// Error codes kept per log and per folder.
+pub(super) const MAX_CODES: usize = 32;
+/// Red lines, folder names and counts kept per log.
+const MAX_LOG_ENTRIES: usize = 64;
 
 /// Where a log's text was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -288,10 +305,6 @@ pub struct Resolution {
     last: Option<usize>,
 }
 
-fn first_chars(text: &str, n: usize) -> String {
-    text.chars().take(n).collect()
-}
-
 impl Resolution {
     pub fn line(&mut self, line: &str) {
         let rest = after_time(line).trim_end();
@@ -299,7 +312,7 @@ impl Resolution {
             if let Some(value) = rest.strip_prefix(label) {
                 if let Some(p) = self.last.and_then(|i| self.properties.get_mut(i)) {
                     let slot = if remote { &mut p.remote } else { &mut p.local };
-                    *slot = Some(first_chars(value, MAX_VALUE_CHARS));
+                    *slot = Some(first_chars(value, MAX_VALUE_CHARS).to_owned());
                 }
                 return;
             }
@@ -343,7 +356,8 @@ impl Resolution {
         };
         let p = &mut self.properties[index];
         if p.actions.len() < MAX_ACTIONS {
-            p.actions.push(first_chars(action, MAX_VALUE_CHARS));
+            p.actions
+                .push(first_chars(action, MAX_VALUE_CHARS).to_owned());
         }
         p.conflict |= action.starts_with("Not equal");
         self.last = Some(index);
@@ -351,6 +365,318 @@ impl Resolution {
 
     pub fn finish(self) -> Vec<ResolvedProperty> {
         self.properties
+    }
+}
+
+/// Where a log body says "error", "failed" or "failure" (in any ASCII
+/// case): the byte offsets where those words start, in order. Found with
+/// memchr's vectorised substring search over one lowercased copy of the
+/// body, rather than a search per line and word.
+struct FailureWords {
+    starts: Vec<usize>,
+    /// The first start not yet behind the lines already asked about.
+    next: usize,
+}
+
+impl FailureWords {
+    fn new(text: &str) -> FailureWords {
+        // Lowered while copied: one pass, not a copy and a pass.
+        let lower: Vec<u8> = text.bytes().map(|b| b.to_ascii_lowercase()).collect();
+        let mut starts: Vec<usize> = memchr::memmem::find_iter(&lower, b"error").collect();
+        starts.extend(memchr::memmem::find_iter(&lower, b"fail").filter(|&i| {
+            let rest = &lower[i + 4..];
+            rest.starts_with(b"ed") || rest.starts_with(b"ure")
+        }));
+        starts.sort_unstable();
+        FailureWords { starts, next: 0 }
+    }
+
+    /// Whether one of the words starts in `range`. Ranges must be asked in
+    /// increasing, non-overlapping order (the lines of the body).
+    fn any_in(&mut self, range: std::ops::Range<usize>) -> bool {
+        while self.starts.get(self.next).is_some_and(|&s| s < range.start) {
+            self.next += 1;
+        }
+        // A word is letters only, so one that starts in a trimmed line ends
+        // in it too.
+        self.starts.get(self.next).is_some_and(|&s| s < range.end)
+    }
+}
+
+/// Whether a line reports an error: a failure code, or "error", "failed" or
+/// "failure" in any ASCII case.
+#[cfg(test)]
+fn is_error_line(line: &str, codes: &[String]) -> bool {
+    !codes.is_empty() || FailureWords::new(line).any_in(0..line.len())
+}
+
+/// Texts in single, double or typographic quotes.
+fn quoted(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    // Every opening quote starts with ', " or 0xE2 (the lead byte of U+2018
+    // and U+201C), and most log lines have none: find those bytes first.
+    while let Some(pos) = memchr::memchr3(b'\'', b'"', 0xE2, rest.as_bytes()) {
+        // `pos` is at a character boundary: an ASCII byte or a lead byte.
+        let tail = &rest[pos..];
+        let Some(open) = tail.chars().next() else {
+            break;
+        };
+        let close = match open {
+            '\'' | '"' => open,
+            '\u{2018}' => '\u{2019}',
+            '\u{201C}' => '\u{201D}',
+            // Another character with lead byte 0xE2.
+            _ => {
+                rest = &tail[open.len_utf8()..];
+                continue;
+            }
+        };
+        let after = &tail[open.len_utf8()..];
+        match after.find(close) {
+            Some(end) => {
+                out.push(&after[..end]);
+                rest = &after[end + close.len_utf8()..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// The folders of a store by name and by path below the top, which log
+/// lines are matched against. Built once per store (`LogIndex::new`, in
+/// `super::analyze`, from the store's folders).
+pub struct LogIndex {
+    by_name: HashMap<String, Vec<usize>>,
+    paths: Vec<(String, usize)>,
+}
+
+impl LogIndex {
+    /// An index of `folders`: each its index among the store's folders,
+    /// its name and its path. Names and paths are matched ignoring case.
+    pub fn from_folders<'f>(
+        folders: impl IntoIterator<Item = (usize, &'f str, &'f str)>,
+    ) -> LogIndex {
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut paths = Vec::new();
+        for (i, name, path) in folders {
+            by_name.entry(name.to_lowercase()).or_default().push(i);
+            paths.push((path.to_lowercase(), i));
+        }
+        LogIndex { by_name, paths }
+    }
+
+    /// Folders a quoted text names: a path ('Inbox\Sub', '\\Mailbox\Inbox')
+    /// by its trailing components, else a bare name.
+    fn lookup(&self, text: &str) -> Vec<usize> {
+        let text = text.trim().to_lowercase();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let parts: Vec<&str> = text.split(['\\', '/']).filter(|p| !p.is_empty()).collect();
+        if parts.len() > 1 {
+            let suffix = format!("/{}", parts.join("/"));
+            let mut hits: Vec<usize> = self
+                .paths
+                .iter()
+                .filter(|(p, _)| p.ends_with(&suffix))
+                .map(|&(_, i)| i)
+                .collect();
+            if hits.is_empty() {
+                // "\\Mailbox - Name\Inbox": the first part is the store's
+                // name, which the folder tree does not have.
+                let suffix = format!("/{}", parts[1..].join("/"));
+                hits = self
+                    .paths
+                    .iter()
+                    .filter(|(p, _)| p.ends_with(&suffix))
+                    .map(|&(_, i)| i)
+                    .collect();
+            }
+            return hits;
+        }
+        self.by_name.get(&text).cloned().unwrap_or_default()
+    }
+}
+
+/// The first `n` characters of `text` (all of it when shorter).
+fn first_chars(text: &str, n: usize) -> &str {
+    // Log text is ASCII almost always, where characters are bytes: cut
+    // there without walking the characters.
+    let head = &text.as_bytes()[..text.len().min(n)];
+    if head.is_ascii() {
+        return &text[..head.len()];
+    }
+    text.char_indices().nth(n).map_or(text, |(i, _)| &text[..i])
+}
+
+/// Whether a log line starts a step ("11:02:10 Synchronizing local changes
+/// in folder 'Inbox'"): after the time stamp, it begins with
+/// "Synchronizing ". "Error synchronizing message ..." inside a step does
+/// not, nor does "Synchronization of some deletions failed.", an error
+/// line of the step (asposenet_SampleOstFile.ost, NID 2180260).
+fn starts_step(line: &str) -> bool {
+    after_time(line)
+        .get(..14)
+        .is_some_and(|head| head.eq_ignore_ascii_case("synchronizing "))
+}
+
+/// The lines of a body as `str::lines` splits them (at \n, a trailing \r
+/// dropped), trimmed, each with the byte offset where its trimmed text
+/// starts in the body.
+fn log_lines(body: &str) -> impl Iterator<Item = (usize, &str)> {
+    // `split_inclusive('\n')`, with the memchr crate's vectorised search
+    // (the standard library's searches a word at a time).
+    let mut offset = 0;
+    std::iter::from_fn(move || {
+        let rest = body.get(offset..).filter(|r| !r.is_empty())?;
+        let len = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |i| i + 1);
+        // After a '\n' (ASCII) or at the end: a character boundary.
+        let raw = rest.get(..len)?;
+        let line_start = offset;
+        offset += len;
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let trimmed = line.trim();
+        Some((line_start + (line.len() - line.trim_start().len()), trimmed))
+    })
+}
+
+/// What [`parse_log`] finds in a log's text (see [`super::SyncLog`]).
+pub(super) struct ParsedLog {
+    pub(super) excerpt: Vec<String>,
+    pub(super) error_lines: u64,
+    pub(super) red_lines: Vec<String>,
+    pub(super) error_codes: Vec<String>,
+    /// The folders named, in the order of their indices in the store.
+    pub(super) folders: Vec<FolderErrors>,
+    pub(super) folder_names: Vec<String>,
+    pub(super) counts: Vec<LogCount>,
+    pub(super) started: Option<String>,
+    pub(super) ended: Option<String>,
+    pub(super) properties: Vec<ResolvedProperty>,
+}
+
+/// A folder a log names and the errors it reports while that folder is
+/// synchronized.
+pub(super) struct FolderErrors {
+    /// The folder's index in the store's folders (as [`LogIndex`] has it).
+    pub(super) folder: usize,
+    pub(super) errors: u64,
+    /// The codes of those error lines, in code order.
+    pub(super) codes: Vec<String>,
+}
+
+/// Parse a log's text: the folders it names and the errors reported for
+/// each. A line that starts a step ("Synchronizing ...") sets the folders
+/// the following lines are about, and "Done" ends them; error lines count
+/// for those folders.
+pub(super) fn parse_log(log: &LogText, index: &LogIndex) -> ParsedLog {
+    let text = log.text.as_str();
+    let mut excerpt = Vec::new();
+    let mut error_lines = 0;
+    let mut red_lines = Vec::new();
+    let mut all_codes: Vec<String> = Vec::new();
+    let mut per_folder: BTreeMap<usize, (u64, BTreeSet<String>)> = BTreeMap::new();
+    let mut current: Vec<usize> = Vec::new();
+    let mut folder_names: Vec<String> = Vec::new();
+    let mut step_name: Option<&str> = None;
+    let mut counts = Vec::new();
+    let (mut started, mut ended) = (None, None);
+    let mut resolution = Resolution::default();
+    let mut failure_words = FailureWords::new(text);
+    for (line_no, (start, trimmed)) in log_lines(text).enumerate().take(MAX_LOG_LINES) {
+        if trimmed.is_empty() {
+            continue;
+        }
+        if excerpt.len() < EXCERPT_LINES {
+            excerpt.push(first_chars(trimmed, EXCERPT_LINE_CHARS).to_owned());
+        }
+        if let Some(stamp) = time_stamp(trimmed) {
+            started.get_or_insert(stamp);
+            ended = Some(stamp);
+        }
+        let named: Vec<usize> = quoted(trimmed)
+            .into_iter()
+            .flat_map(|q| index.lookup(q))
+            .collect();
+        if starts_step(trimmed) {
+            current = named.clone();
+            step_name = step_folder(trimmed);
+            if let Some(name) = step_name {
+                if !folder_names.iter().any(|n| n == name) && folder_names.len() < MAX_LOG_ENTRIES {
+                    folder_names.push(name.to_owned());
+                }
+            }
+        } else if is_done(trimmed) {
+            // What follows (the offline address book, ...) is about no
+            // folder of the last step.
+            current.clear();
+            step_name = None;
+        } else {
+            for i in &named {
+                if !current.contains(i) {
+                    current.push(*i);
+                }
+            }
+        }
+        for &i in &named {
+            per_folder.entry(i).or_default();
+        }
+        if let Some((count, what)) = count_line(trimmed) {
+            if counts.len() < MAX_LOG_ENTRIES {
+                counts.push(LogCount {
+                    folder: step_name.map(str::to_owned),
+                    count,
+                    what: first_chars(what, EXCERPT_LINE_CHARS).to_owned(),
+                });
+            }
+        }
+        let codes = line_codes(trimmed);
+        // Always asked, so that the words of this line are passed.
+        let failure_word = failure_words.any_in(start..start + trimmed.len());
+        let is_error = match &log.red {
+            Some(red) => red.get(line_no).copied().unwrap_or(false),
+            None => failure_word || codes.iter().any(|c| is_failure_code(c)),
+        };
+        if is_error {
+            error_lines += 1;
+            if log.red.is_some() && red_lines.len() < MAX_LOG_ENTRIES {
+                red_lines.push(first_chars(trimmed, EXCERPT_LINE_CHARS).to_owned());
+            }
+            for &i in &current {
+                let entry = per_folder.entry(i).or_default();
+                entry.0 += 1;
+                entry.1.extend(codes.iter().cloned());
+            }
+        }
+        for code in codes {
+            if !all_codes.contains(&code) && all_codes.len() < MAX_CODES {
+                all_codes.push(code);
+            }
+        }
+        resolution.line(trimmed);
+    }
+    let log_folders = per_folder
+        .into_iter()
+        .map(|(folder, (errors, codes))| FolderErrors {
+            folder,
+            errors,
+            codes: codes.into_iter().take(MAX_CODES).collect(),
+        })
+        .collect();
+    ParsedLog {
+        excerpt,
+        error_lines,
+        red_lines,
+        error_codes: all_codes,
+        folders: log_folders,
+        folder_names,
+        counts,
+        started: started.map(str::to_owned),
+        ended: ended.map(str::to_owned),
+        properties: resolution.finish(),
     }
 }
 
@@ -504,5 +830,100 @@ mod tests {
         assert_eq!(t.text, "a\nb");
         assert_eq!(t.red, Some(vec![false, true]));
         assert_eq!(t.source, TextSource::RtfCompressed);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn log_lines_match_str_lines(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["\n", "\r", "\r\n", " ", "\t", "ab", "\u{e9}", "x y"]),
+                0..40,
+            ),
+        ) {
+            let body: String = parts.concat();
+            let got: Vec<(usize, &str)> = log_lines(&body).collect();
+            let want: Vec<&str> = body.lines().map(str::trim).collect();
+            proptest::prop_assert_eq!(got.iter().map(|&(_, l)| l).collect::<Vec<_>>(), want);
+            for &(start, line) in &got {
+                proptest::prop_assert_eq!(&body[start..start + line.len()], line);
+            }
+        }
+
+    }
+
+    #[test]
+    fn first_chars_counts_characters_not_bytes() {
+        for text in [
+            "",
+            "abc",
+            "Gr\u{fc}\u{df}e aus K\u{f6}ln",
+            "\u{1F600}x\u{e9}",
+            "ascii then \u{e9}\u{e9}",
+        ] {
+            for n in 0..20 {
+                let want: String = text.chars().take(n).collect();
+                assert_eq!(first_chars(text, n), want, "{text:?} {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_texts() {
+        assert_eq!(
+            quoted("Synchronizing local changes in folder 'Inbox' and \"Sent\""),
+            ["Inbox", "Sent"]
+        );
+        assert_eq!(quoted("no 'close"), Vec::<&str>::new());
+        // Typographic quotes, and other characters that share their lead
+        // byte (U+2013, U+2026) in between.
+        assert_eq!(
+            quoted("a \u{2013} \u{2018}Inbox\u{2019} \u{2026} \u{201C}Sent Items\u{201D} 'x'"),
+            ["Inbox", "Sent Items", "x"]
+        );
+        assert_eq!(quoted("\u{2018}unclosed 'a'"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn log_lines_are_str_lines_with_offsets() {
+        for body in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "\n\nb",
+            "x\r\n",
+            "\u{e9}\n\u{1F600}\n",
+        ] {
+            let got: Vec<&str> = log_lines(body).map(|(_, l)| l).collect();
+            let want: Vec<&str> = body.lines().map(str::trim).collect();
+            assert_eq!(got, want, "{body:?}");
+        }
+        let body = "  first line\r\n\tError here \r\n\n\r\nlast failed\rx\nend";
+        let got: Vec<(usize, &str)> = log_lines(body).collect();
+        let want: Vec<&str> = body.lines().map(str::trim).collect();
+        assert_eq!(got.iter().map(|&(_, l)| l).collect::<Vec<_>>(), want);
+        for &(start, line) in &got {
+            assert_eq!(&body[start..start + line.len()], line);
+        }
+        // Failure words, asked line by line in order.
+        let mut words = FailureWords::new(body);
+        let flags: Vec<bool> = got
+            .iter()
+            .map(|&(start, line)| words.any_in(start..start + line.len()))
+            .collect();
+        assert_eq!(flags, [false, true, false, false, true, false]);
+    }
+
+    #[test]
+    fn error_lines_ignore_ascii_case() {
+        assert!(is_error_line("11:02 ERROR in folder", &[]));
+        assert!(is_error_line("upload Failed.", &[]));
+        assert!(is_error_line("a FAILURE", &[]));
+        assert!(!is_error_line("failing, errand, fail", &[]));
+        assert!(!is_error_line("", &[]));
+        assert!(is_error_line("", &["0x80004005".to_string()]));
+        assert!(is_error_line("xxErRoR", &[]));
+        assert!(!is_error_line("erro", &[]));
+        assert!(!is_error_line("fail\u{e9}d \u{c9}rror", &[]));
     }
 }
