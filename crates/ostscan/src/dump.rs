@@ -10,6 +10,8 @@ use ost_ndb::ltp::{PropValue, PropertyContext};
 use ost_ndb::{Nid, NidType, Node, Pst};
 use ost_props::strings::prop_string;
 use ost_props::{hex, tags, FileTime, Pcl, Xid};
+
+use crate::proof::XidView;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -131,15 +133,12 @@ pub fn type_name(t: u16) -> String {
 fn decoded(id: u16, v: &PropValue<'_>) -> Value {
     if id == tags::PR_CHANGE_KEY {
         if let Ok(x) = Xid::parse(v.as_bytes()) {
-            return Value::from(format!("XID {} counter {}", x.namespace(), x.counter()));
+            return Value::from(format!("XID {}", XidView::new(&x).brief()));
         }
     }
     if id == tags::PR_PREDECESSOR_CHANGE_LIST {
         if let Ok(p) = Pcl::parse(v.as_bytes()) {
-            let parts: Vec<String> = p
-                .xids()
-                .map(|x| format!("{} counter {}", x.namespace(), x.counter()))
-                .collect();
+            let parts: Vec<String> = p.xids().map(|x| XidView::new(&x).brief()).collect();
             return Value::from(format!("PCL [{}]", parts.join(", ")));
         }
     }

@@ -1,12 +1,70 @@
-//! The decoded proof every report carries: change keys and PCLs as raw hex
-//! plus what they decode to (namespace GUID in registry form, counter,
-//! LocalId length). One shape for `scan`, `diff` and their schemas.
+//! Change keys and PCLs as people read them. [`XidView`] is one XID as
+//! every output shows it (`scan` and `diff` reports, `dump`, `decode`);
+//! [`ChangeKeyView`] and [`PclEntryView`] are the decoded proof every
+//! report carries: the raw hex plus what it decodes to, one shape for
+//! `scan`, `diff` and their schemas.
 
 use ost_props::{Namespaces, Pcl, Xid};
 use serde::Serialize;
 
 /// Lowercase hex of `bytes`.
 pub use ost_props::hex;
+
+/// One XID decoded: its namespace GUID (registry form and stored bytes),
+/// its LocalId and the counter that encodes, and whose change it is by
+/// [MS-OXCFXICS] 3.3.5.2.3 (servers use 6-byte GLOBCNTs; a client must use
+/// another length for its own, "foreign", XIDs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct XidView {
+    /// Registry form, `{9D8647F2-...}`.
+    pub guid: String,
+    /// The 16 stored bytes, lowercase hex.
+    pub guid_hex: String,
+    pub local_id_len: usize,
+    /// LocalId bytes, uppercase hex as MFCMAPI prints them.
+    pub local_id: String,
+    pub counter: u64,
+    pub counter_hex: String,
+    /// `server` (6-byte GLOBCNT) or `client`.
+    pub origin: &'static str,
+}
+
+impl XidView {
+    pub fn new(xid: &Xid<'_>) -> XidView {
+        XidView {
+            guid: xid.namespace().to_string(),
+            guid_hex: xid.namespace().hex().to_string(),
+            local_id_len: xid.local_id_len(),
+            local_id: xid.local_id_hex().to_string(),
+            counter: xid.counter().value(),
+            counter_hex: format!("{:#x}", xid.counter()),
+            origin: if xid.has_globcnt_len() {
+                "server"
+            } else {
+                "client"
+            },
+        }
+    }
+
+    /// `origin` said in full, for text.
+    pub fn origin_note(&self) -> &'static str {
+        if self.origin == "server" {
+            "server (6-byte GLOBCNT)"
+        } else {
+            "client (foreign XID, LocalId not 6 bytes)"
+        }
+    }
+
+    /// The counter as text shows it: `23720 (0x5ca8)`.
+    pub fn counter_text(&self) -> String {
+        format!("{} ({})", self.counter, self.counter_hex)
+    }
+
+    /// One line: `{GUID} counter 23720 (0x5ca8)`.
+    pub fn brief(&self) -> String {
+        format!("{} counter {}", self.guid, self.counter_text())
+    }
+}
 
 /// A change key: its bytes, and their decoding when they are an XID.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -37,12 +95,13 @@ impl ChangeKeyView {
     /// The view of a change key of a store with these namespaces.
     pub fn in_store(bytes: &[u8], namespaces: &Namespaces) -> ChangeKeyView {
         let xid = Xid::parse(bytes).ok();
+        let view = xid.as_ref().map(XidView::new);
         ChangeKeyView {
             hex: hex(bytes),
-            guid: xid.map(|x| x.namespace().to_string()),
-            counter: xid.map(|x| x.counter().value()),
-            counter_decimal: xid.map(|x| x.counter().value().to_string()),
-            local_id_len: xid.map(|x| x.local_id_len()),
+            counter: view.as_ref().map(|v| v.counter),
+            counter_decimal: view.as_ref().map(|v| v.counter.to_string()),
+            local_id_len: view.as_ref().map(|v| v.local_id_len),
+            guid: view.map(|v| v.guid),
             namespace: xid.map(|x| namespaces.role(&x).name()),
         }
     }
@@ -73,13 +132,16 @@ pub fn pcl_view_in_store(bytes: &[u8], namespaces: &Namespaces) -> Option<Vec<Pc
     let pcl = Pcl::parse(bytes).ok()?;
     Some(
         pcl.entries()
-            .map(|entry| PclEntryView {
-                guid: entry.xid.namespace().to_string(),
-                counter: entry.xid.counter().value(),
-                counter_decimal: entry.xid.counter().value().to_string(),
-                local_id_len: entry.xid.local_id_len(),
-                hex: hex(&entry.xid.to_vec()),
-                namespace: namespaces.role(&entry.xid).name(),
+            .map(|entry| {
+                let view = XidView::new(&entry.xid);
+                PclEntryView {
+                    counter: view.counter,
+                    counter_decimal: view.counter.to_string(),
+                    local_id_len: view.local_id_len,
+                    guid: view.guid,
+                    hex: hex(&entry.xid.to_vec()),
+                    namespace: namespaces.role(&entry.xid).name(),
+                }
             })
             .collect(),
     )

@@ -12,6 +12,7 @@ use clap::Args;
 use ost_props::{Pcl, PclEntry, Xid};
 use ostscan::ews;
 use ostscan::paths::base64_decode;
+use ostscan::proof::XidView;
 use serde::Serialize;
 
 #[derive(Args)]
@@ -255,25 +256,8 @@ fn lower_hex(bytes: &[u8]) -> String {
     text
 }
 
-/// Server XIDs carry a 6-byte GLOBCNT; clients must use another length for
-/// their own ("foreign") XIDs ([MS-OXCFXICS] 3.3.5.2.3).
-fn origin(xid: &Xid<'_>) -> &'static str {
-    if xid.has_globcnt_len() {
-        "server"
-    } else {
-        "client"
-    }
-}
-
-fn origin_note(xid: &Xid<'_>) -> &'static str {
-    if xid.has_globcnt_len() {
-        "server (6-byte GLOBCNT)"
-    } else {
-        "client (foreign XID, LocalId not 6 bytes)"
-    }
-}
-
 fn xid_text(xid: &Xid<'_>, len: usize) -> String {
+    let view = XidView::new(xid);
     format!(
         "XID ({len} bytes)\n\
          \x20 namespace GUID : {guid}\n\
@@ -281,12 +265,12 @@ fn xid_text(xid: &Xid<'_>, len: usize) -> String {
          \x20 LocalId        : {local_len} bytes {local_id}\n\
          \x20 counter        : {counter}\n\
          \x20 origin         : {origin}\n",
-        guid = xid.namespace(),
-        guid_hex = xid.namespace().hex(),
-        local_len = xid.local_id_len(),
-        local_id = xid.local_id_hex(),
-        counter = xid.counter(),
-        origin = origin_note(xid),
+        guid = view.guid,
+        guid_hex = view.guid_hex,
+        local_len = view.local_id_len,
+        local_id = view.local_id,
+        counter = view.counter_text(),
+        origin = view.origin_note(),
     )
 }
 
@@ -297,18 +281,18 @@ fn pcl_text(pcl: &Pcl<'_>) -> String {
         pcl.len()
     );
     for entry in pcl.entries() {
-        let xid = &entry.xid;
+        let xid = XidView::new(&entry.xid);
         let _ = writeln!(
             text,
             "  [{index}] offset {offset}, XidSize {size}: {guid} LocalId {local_len} bytes {local_id}, counter {counter}, {origin}",
             index = entry.index,
             offset = entry.offset,
-            size = xid.encoded_len(),
-            guid = xid.namespace(),
-            local_len = xid.local_id_len(),
-            local_id = xid.local_id_hex(),
-            counter = xid.counter(),
-            origin = origin(xid),
+            size = entry.xid.encoded_len(),
+            guid = xid.guid,
+            local_len = xid.local_id_len,
+            local_id = xid.local_id,
+            counter = xid.counter_text(),
+            origin = xid.origin,
         );
     }
     match pcl.first_unsorted() {
@@ -349,39 +333,9 @@ struct XidReport {
     #[serde(flatten)]
     input: InputForm,
     #[serde(flatten)]
-    xid: XidFields,
+    xid: XidView,
     /// The whole input, lowercase hex.
     hex: String,
-}
-
-/// The decoded fields of one XID, shared by XID and PCL output.
-#[derive(Serialize)]
-struct XidFields {
-    /// Registry form, `{9D8647F2-...}`.
-    guid: String,
-    /// The 16 stored bytes, lowercase hex.
-    guid_hex: String,
-    local_id_len: usize,
-    /// LocalId bytes, uppercase hex as MFCMAPI prints them.
-    local_id: String,
-    counter: u64,
-    counter_hex: String,
-    /// `server` (6-byte GLOBCNT) or `client`.
-    origin: &'static str,
-}
-
-impl XidFields {
-    fn new(xid: &Xid<'_>) -> Self {
-        XidFields {
-            guid: xid.namespace().to_string(),
-            guid_hex: xid.namespace().hex().to_string(),
-            local_id_len: xid.local_id_len(),
-            local_id: xid.local_id_hex().to_string(),
-            counter: xid.counter().value(),
-            counter_hex: format!("{:#x}", xid.counter()),
-            origin: origin(xid),
-        }
-    }
 }
 
 impl XidReport {
@@ -389,7 +343,7 @@ impl XidReport {
         XidReport {
             kind: "xid",
             input,
-            xid: XidFields::new(xid),
+            xid: XidView::new(xid),
             hex: lower_hex(bytes),
         }
     }
@@ -416,7 +370,7 @@ struct PclEntryReport {
     offset: usize,
     xid_size: usize,
     #[serde(flatten)]
-    xid: XidFields,
+    xid: XidView,
 }
 
 impl PclReport {
@@ -431,7 +385,7 @@ impl PclReport {
                     index: entry.index,
                     offset: entry.offset,
                     xid_size: entry.xid.encoded_len(),
-                    xid: XidFields::new(&entry.xid),
+                    xid: XidView::new(&entry.xid),
                 })
                 .collect(),
             sorted: pcl.is_sorted(),
