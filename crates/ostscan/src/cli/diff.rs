@@ -11,8 +11,8 @@ use ostscan::diff::{
     MovedItem, Side, Tool, SCHEMA_VERSION,
 };
 use ostscan::paths::FilePath;
-use ostscan::report::count;
 use ostscan::report::style::{Painted, Palette};
+use ostscan::report::{count, JsonLines};
 use ostscan::Severity;
 
 use super::output::{self, warn, Output};
@@ -82,40 +82,25 @@ enum Record<'a> {
 }
 
 fn write_ndjson(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
-    let mut line = |record: &Record<'_>| -> io::Result<()> {
-        serde_json::to_writer(&mut *out, record)?;
-        out.write_all(b"\n")
-    };
-    line(&Record::Begin {
+    let mut w = JsonLines::new(out);
+    w.line(&Record::Begin {
         schema_version: SCHEMA_VERSION,
         tool: Tool::this(),
         old: &r.old,
         new: &r.new,
     })?;
-    for w in &r.warnings {
-        line(&Record::Warning(w))?;
-    }
-    for f in &r.findings {
-        line(&Record::Finding(f))?;
-    }
-    for a in &r.added {
-        line(&Record::Added(a))?;
-    }
-    for a in &r.removed {
-        line(&Record::Removed(a))?;
-    }
-    for m in &r.moved {
-        line(&Record::Moved(m))?;
-    }
-    for e in &r.errors {
-        line(&Record::Error(e))?;
-    }
-    line(&Record::End {
+    w.lines(&r.warnings, Record::Warning)?;
+    w.lines(&r.findings, Record::Finding)?;
+    w.lines(&r.added, Record::Added)?;
+    w.lines(&r.removed, Record::Removed)?;
+    w.lines(&r.moved, Record::Moved)?;
+    w.lines(&r.errors, Record::Error)?;
+    w.line(&Record::End {
         old: &r.old.path,
         new: &r.new.path,
         findings: r.summary.findings,
     })?;
-    line(&Record::Summary(&r.summary))
+    w.line(&Record::Summary(&r.summary))
 }
 
 /// Items listed per section of the text form before referring to `--json`.

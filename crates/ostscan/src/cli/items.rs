@@ -1,6 +1,5 @@
 //! `ostscan items FILE [--all]`: one JSON line per message.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -8,6 +7,7 @@ use ost_ndb::Pst;
 use ost_props::{ItemRecord, RowPolicy, Store};
 use ostscan::items::ItemLine;
 use ostscan::paths;
+use ostscan::report::JsonLines;
 use ostscan::walk::visit_items;
 
 use super::output::{warn, Output};
@@ -47,10 +47,7 @@ pub fn run(args: &ItemsArgs) -> u8 {
     })
     .into_walk_order();
     let mut out = Output::stdout();
-    let written = records.iter().try_for_each(|r| {
-        serde_json::to_writer(&mut out, &ItemLine::new(r))?;
-        out.write_all(b"\n")
-    });
+    let written = JsonLines::new(&mut out).lines(&records, ItemLine::new);
     if let Err(e) = written {
         return out.failed(&e);
     }

@@ -12,8 +12,8 @@ use ostscan::reconcile::{
     ListingSide, NotCompared, Options, ReconcileError, ReconcileFinding, ReconcileReport,
     ReconcileSummary, ServerFolderCount, ServerOnly, Tool, SCHEMA_VERSION,
 };
-use ostscan::report::count;
 use ostscan::report::style::{Painted, Palette};
+use ostscan::report::{count, JsonLines};
 use ostscan::rules::SRV_RULES;
 use ostscan::Severity;
 
@@ -126,44 +126,27 @@ enum Record<'a> {
 }
 
 fn write_ndjson(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
-    let mut line = |record: &Record<'_>| -> io::Result<()> {
-        serde_json::to_writer(&mut *out, record)?;
-        out.write_all(b"\n")
-    };
-    line(&Record::Begin {
+    let mut w = JsonLines::new(out);
+    w.line(&Record::Begin {
         schema_version: SCHEMA_VERSION,
         tool: Tool::this(),
         cache: &r.cache,
         listing: &r.listing,
     })?;
-    for f in &r.findings {
-        line(&Record::Finding(f))?;
-    }
-    for n in &r.not_compared {
-        line(&Record::NotCompared(n))?;
-    }
-    for f in &r.folders {
-        line(&Record::Folder(f))?;
-    }
-    for f in &r.server_only_by_folder {
-        line(&Record::ServerFolder(f))?;
-    }
-    for c in &r.cache_only {
-        line(&Record::CacheOnly(c))?;
-    }
-    for s in &r.server_only {
-        line(&Record::ServerOnly(s))?;
-    }
-    for e in &r.errors {
-        line(&Record::Error(e))?;
-    }
-    line(&Record::End {
+    w.lines(&r.findings, Record::Finding)?;
+    w.lines(&r.not_compared, Record::NotCompared)?;
+    w.lines(&r.folders, Record::Folder)?;
+    w.lines(&r.server_only_by_folder, Record::ServerFolder)?;
+    w.lines(&r.cache_only, Record::CacheOnly)?;
+    w.lines(&r.server_only, Record::ServerOnly)?;
+    w.lines(&r.errors, Record::Error)?;
+    w.line(&Record::End {
         cache: &r.cache.path,
         listing: &r.listing.path,
         status: r.status,
         findings: r.summary.findings,
     })?;
-    line(&Record::Summary(&r.summary))
+    w.line(&Record::Summary(&r.summary))
 }
 
 /// Items listed per section of the text form before referring to `--json`.

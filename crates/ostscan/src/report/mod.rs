@@ -157,9 +157,33 @@ pub enum Record<'a> {
     },
 }
 
-fn write_record(out: &mut impl Write, record: &Record<'_>) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, record)?;
-    out.write_all(b"\n")
+/// JSON Lines: each record serialized on a line of its own. Every NDJSON
+/// output (scan, diff, reconcile) is written through it.
+pub struct JsonLines<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonLines<W> {
+    pub fn new(out: W) -> JsonLines<W> {
+        JsonLines { out }
+    }
+
+    /// One record, one line.
+    pub fn line(&mut self, record: &impl Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, record)?;
+        self.out.write_all(b"\n")
+    }
+
+    /// A line for each of `items`, made into a record by `record`.
+    pub fn lines<'a, T: 'a, R: Serialize>(
+        &mut self,
+        items: impl IntoIterator<Item = &'a T>,
+        record: impl Fn(&'a T) -> R,
+    ) -> io::Result<()> {
+        items
+            .into_iter()
+            .try_for_each(|item| self.line(&record(item)))
+    }
 }
 
 /// The NDJSON lines of one file (begin, findings, errors, end), ready to be
@@ -186,42 +210,34 @@ pub fn write_file_records(out: &mut dyn Write, scan: &FileScan) -> io::Result<()
 fn records_to(out: &mut impl Write, scan: &FileScan) -> io::Result<()> {
     let entry = FileEntry::new(scan);
     let path = &entry.file.path;
-    write_record(
-        out,
-        &Record::Begin {
-            path,
-            schema_version: SCHEMA_VERSION,
-            tool: Tool::this(),
-            file: entry.file,
-        },
-    )?;
-    for finding in entry.findings {
-        write_record(out, &Record::Finding { path, finding })?;
-    }
-    for finding in entry.folder_findings {
-        write_record(out, &Record::FolderFinding { path, finding })?;
-    }
-    for error in &entry.errors {
-        write_record(out, &Record::Error { path, error })?;
-    }
-    write_record(
-        out,
-        &Record::End {
-            path,
-            status: entry.status,
-            summary: entry.summary,
-            namespaces: entry.namespaces,
-            folders: entry.folders,
-            sync_issues: entry.sync_issues,
-        },
-    )
+    let mut w = JsonLines::new(out);
+    w.line(&Record::Begin {
+        path,
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::this(),
+        file: entry.file,
+    })?;
+    w.lines(entry.findings, |finding| Record::Finding { path, finding })?;
+    w.lines(entry.folder_findings, |finding| Record::FolderFinding {
+        path,
+        finding,
+    })?;
+    w.lines(&entry.errors, |error| Record::Error { path, error })?;
+    w.line(&Record::End {
+        path,
+        status: entry.status,
+        summary: entry.summary,
+        namespaces: entry.namespaces,
+        folders: entry.folders,
+        sync_issues: entry.sync_issues,
+    })
 }
 
 /// The closing NDJSON line.
 pub fn summary_record(totals: &Totals) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.
-    let _ = write_record(&mut out, &Record::Summary { totals });
+    let _ = JsonLines::new(&mut out).line(&Record::Summary { totals });
     out
 }
 
