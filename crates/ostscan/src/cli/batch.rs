@@ -12,11 +12,12 @@ use ostscan::batch::{discover, read_manifest, DiscoveryError, Separator, Shard};
 use ostscan::paths::{self, FilePath};
 use ostscan::report::{file_records, summary_record, Record};
 use ostscan::rules::Severity;
-use ostscan::scan::{scan_files_ordered, ErrorReport, ErrorSource, ScanOptions, Totals};
+use ostscan::scan::{scan_files_ordered, ErrorReport, ErrorSource, Totals};
 
 use super::output::{self, warn, Output};
 use super::scan::{
-    exit_code, file_size, parse_severity, progress_bar, report_problem, report_written, thread_pool,
+    exit_code, file_size, parse_severity, progress_bar, report_problem, report_written,
+    thread_pool, ReadingArgs,
 };
 
 const AFTER_HELP: &str = "\
@@ -82,22 +83,8 @@ pub struct BatchArgs {
     /// Exit 1 when a finding has this severity or a higher one.
     #[arg(long, value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
     pub fail_on: Severity,
-    /// Also compute each file's SHA-256.
-    #[arg(long)]
-    pub hash: bool,
-    /// Also read every item whose contents-table row carries its change key
-    /// and PCL, and compare the two (ROW001); see `scan --help`.
-    #[arg(long)]
-    pub verify_rows: bool,
-    /// Include each Sync Issues log's text (its first 8,000 bytes) in JSON
-    /// output; without it a log is reported by its first lines, red lines,
-    /// codes and folders.
-    #[arg(long)]
-    pub log_text: bool,
-    /// A file read only in part does not make the exit status 2: exit by
-    /// findings alone (an unreadable file still gives 2).
-    #[arg(long)]
-    pub allow_partial: bool,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
 }
 
 fn manifest_paths(source: &Path, separator: Separator) -> Result<Vec<PathBuf>, String> {
@@ -252,11 +239,7 @@ pub fn run(args: &BatchArgs) -> u8 {
 
     let total_bytes: u64 = todo.iter().map(|p| file_size(p)).sum();
     let progress = progress_bar(total_bytes, todo.len());
-    let options = ScanOptions {
-        hash: args.hash,
-        verify_rows: args.verify_rows,
-        log_text: args.log_text,
-    };
+    let options = args.reading.options();
     scan_files_ordered(&pool, &todo, &options, |index, scan| {
         report_problem(&scan);
         totals.add(&scan);
@@ -278,7 +261,7 @@ pub fn run(args: &BatchArgs) -> u8 {
     if let Some(path) = &args.out {
         report_written(&totals, path);
     }
-    let code = exit_code(&totals, args.fail_on, args.allow_partial);
+    let code = exit_code(&totals, args.fail_on, args.reading.allow_partial);
     if discovery_errors.is_empty() {
         code
     } else {

@@ -60,6 +60,13 @@ pub struct ScanArgs {
     /// inside a file share them.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+}
+
+/// How each file is read and judged: the options `scan` and `batch` share.
+#[derive(Args)]
+pub struct ReadingArgs {
     /// Also compute each file's SHA-256 (one more pass over every byte).
     #[arg(long)]
     pub hash: bool,
@@ -77,6 +84,17 @@ pub struct ScanArgs {
     /// findings alone (an unreadable file still gives 2).
     #[arg(long)]
     pub allow_partial: bool,
+}
+
+impl ReadingArgs {
+    /// The scan's options.
+    pub fn options(&self) -> ScanOptions {
+        ScanOptions {
+            hash: self.hash,
+            verify_rows: self.verify_rows,
+            log_text: self.log_text,
+        }
+    }
 }
 
 /// clap value parser for `info|warning|critical`.
@@ -250,11 +268,7 @@ pub fn run(args: &ScanArgs) -> u8 {
     } else {
         None
     };
-    let options = ScanOptions {
-        hash: args.hash,
-        verify_rows: args.verify_rows,
-        log_text: args.log_text,
-    };
+    let options = args.reading.options();
     let palette = output::palette(args.out.as_deref());
     let mut totals = Totals::new();
     let mut scans = Vec::new();
@@ -305,5 +319,5 @@ pub fn run(args: &ScanArgs) -> u8 {
     if let Some(path) = &args.out {
         report_written(&totals, path);
     }
-    exit_code(&totals, args.fail_on, args.allow_partial)
+    exit_code(&totals, args.fail_on, args.reading.allow_partial)
 }
