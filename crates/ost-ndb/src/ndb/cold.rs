@@ -371,7 +371,13 @@ impl Shared {
                 }
             };
             let mut buf = vec![0u8; len as usize];
-            let read = matches!(self.read_direct(&mut buf, offset), Ok(true));
+            // A read that panicked must still end its slot, or whoever
+            // waits for the block would wait for ever: it then counts as
+            // failed, and the block is read by whoever asks for it.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.read_direct(&mut buf, offset)
+            }));
+            let read = matches!(read, Ok(Ok(true)));
             {
                 let mut ahead = self.lock();
                 if read {
