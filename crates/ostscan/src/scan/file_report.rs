@@ -445,6 +445,15 @@ mod tests {
         Problem::ndb(&e).with_nid(Nid(0x200044))
     }
 
+    /// Reports hold `Nid`s (and `dump` `Bid`s): each is written as the bare
+    /// number the reports have always had, and `nid_hex` as before.
+    #[test]
+    fn ids_serialize_as_their_numbers() {
+        let ids = (Nid(0x200044), Some(Nid(0x8022)), ost_ndb::Bid(0x1a4));
+        assert_eq!(serde_json::to_string(&ids).unwrap(), "[2097220,32802,420]");
+        assert_eq!(nid_hex(Nid(0x200044)), "0x200044");
+    }
+
     #[test]
     fn an_error_report_is_one_flat_object() {
         let report = ErrorReport::new(ErrorSource::Item, not_found());
