@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ost_fixture::{CryptMethod, FixtureBuilder, Format};
-use ost_ndb::{NdbErrorKind, Pst};
+use ost_ndb::{NdbErrorKind, Nid, Pst};
 use ost_props::{ItemKind, Store};
 use sha2::{Digest, Sha256};
 
@@ -314,13 +314,13 @@ fn damaged_contents_table_messages_come_back_as_orphans() {
         let pst = Pst::open(&path).expect("open");
         let mut store = Store::open(&pst);
         let refs = store.item_refs(true);
-        let orphans: Vec<u32> = refs
+        let orphans: Vec<Nid> = refs
             .iter()
             .filter(|r| r.kind == ItemKind::Orphan)
             .map(|r| r.nid)
             .collect();
         for nid in victims {
-            assert!(orphans.contains(nid), "{}: {nid:#x}", format.name());
+            assert!(orphans.contains(&Nid(*nid)), "{}: {nid:#x}", format.name());
         }
         // The pieces `scan` runs in parallel, done in another order, join
         // to the same items and the same errors.

@@ -127,7 +127,7 @@ struct Target {
 type TreeEntry = (bool, u64, Vec<(u64, u64)>);
 
 struct Message {
-    nid: u32,
+    nid: Nid,
     change_key: Option<Vec<u8>>,
     pcl: Option<Vec<u8>>,
     /// Byte ranges whose change may cost this message.
@@ -255,18 +255,14 @@ fn message_ranges(
             ost_props::ItemKind::Associated => ost_ndb::NidType::AssocContentsTable,
             _ => ost_ndb::NidType::ContentsTable,
         };
-        ranges.extend(node_ranges(
-            pst,
-            target,
-            Nid(r.folder_nid).with_type(table).0,
-        )?);
+        ranges.extend(node_ranges(pst, target, r.folder_nid.with_type(table))?);
         let mut at = folders.iter().position(|f| f.nid == r.folder_nid);
         while let Some(i) = at {
             let f = &folders[i];
             ranges.extend(node_ranges(pst, target, f.nid)?);
             if let Some(p) = f.parent {
-                let hier = Nid(folders[p].nid).with_type(ost_ndb::NidType::HierarchyTable);
-                ranges.extend(node_ranges(pst, target, hier.0)?);
+                let hier = folders[p].nid.with_type(ost_ndb::NidType::HierarchyTable);
+                ranges.extend(node_ranges(pst, target, hier)?);
             }
             at = f.parent;
         }
@@ -275,14 +271,14 @@ fn message_ranges(
 }
 
 /// Byte ranges of everything reading node `nid` needs.
-fn node_ranges(pst: &Pst<'_>, target: &Target, nid: u32) -> Option<Vec<(u64, u64)>> {
+fn node_ranges(pst: &Pst<'_>, target: &Target, nid: Nid) -> Option<Vec<(u64, u64)>> {
     let f = target.format;
     let page = f.page_size() as u64;
     let mut ranges = header_ranges(f);
-    for ib in lookup_path(pst, Tree::Node, nid as u64)? {
+    for ib in lookup_path(pst, Tree::Node, u64::from(nid.0))? {
         ranges.push((ib, ib + page));
     }
-    let e = pst.nbt_lookup(Nid(nid)).ok()?;
+    let e = pst.nbt_lookup(nid).ok()?;
     let mut bids = Vec::new();
     block_closure(pst, e.bid_data.0, 0, &mut bids)?;
     block_closure(pst, e.bid_sub.0, 0, &mut bids)?;
@@ -727,7 +723,7 @@ fn check_mutant(t: &Target, m: &Mutant, what: &str, tally: &mut Tally) {
         );
         tally.entries += 1;
     }
-    let mut found: HashMap<u32, Vec<&ItemRecord>> = HashMap::new();
+    let mut found: HashMap<Nid, Vec<&ItemRecord>> = HashMap::new();
     for r in &w.items {
         found.entry(r.nid).or_default().push(r);
     }
@@ -817,9 +813,13 @@ fn fixture_target(
         "{name}: no NBT"
     );
     // Every manifest message (contents and FAI) read cleanly.
-    let clean: HashSet<u32> = t.messages.iter().map(|m| m.nid).collect();
+    let clean: HashSet<Nid> = t.messages.iter().map(|m| m.nid).collect();
     for r in &fx.manifest {
-        assert!(clean.contains(&r.nid), "{name}: nid {:#x} not clean", r.nid);
+        assert!(
+            clean.contains(&Nid(r.nid)),
+            "{name}: nid {:#x} not clean",
+            r.nid
+        );
     }
     t
 }

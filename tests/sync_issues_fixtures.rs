@@ -17,7 +17,7 @@ use ost_fixture::{
     standard_folders, CryptMethod, Format, Message, PropValue, StandardFolders, StoreWriter,
 };
 use ost_ndb::Pst;
-use ost_props::{ItemRecord, Store};
+use ost_props::{ItemRecord, Nid, Store};
 use ostscan::sync_issues::{analyze, sync010, FoundBy, SyncIssuesReport, MS_IN_CONFLICT};
 use ostscan::{check, SyncProps};
 
@@ -150,7 +150,7 @@ fn analyze_file(
     let refs = store.item_refs(true);
     let records: Vec<ItemRecord> = refs.iter().map(|r| store.read_item(r)).collect();
     let report = analyze(&pst, &store, &records);
-    let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut sync_by_folder: BTreeMap<Nid, u64> = BTreeMap::new();
     for r in &records {
         let n = check(&SyncProps {
             change_key: r.change_key.as_deref(),
@@ -498,7 +498,7 @@ fn logs_read_in_the_walk_or_by_the_analysis_give_one_report() {
     let mut store = Store::open(&pst);
     store.item_refs(true);
     let located = ostscan::sync_issues::locate(&pst, &store);
-    let tree: Vec<u32> = located.0.all().map(|f| f.nid).collect();
+    let tree: Vec<Nid> = located.0.all().map(|f| f.nid).collect();
     let index = LogIndex::new(&store);
     let logs: Vec<_> = records
         .iter()

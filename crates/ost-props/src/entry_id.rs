@@ -4,11 +4,13 @@
 //! ([MS-OXCDATA] 2.2.4.1 folder, 2.2.4.2 message) in caches of a mailbox,
 //! which name the object by the 22 bytes of its source key.
 
+use ost_ndb::Nid;
+
 /// An entry id, as far as it names a folder or message of a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryId {
     /// [MS-PST] 2.4.3.2: flags, provider UID (the store's PR_RECORD_KEY), NID.
-    Pst { provider: [u8; 16], nid: u32 },
+    Pst { provider: [u8; 16], nid: Nid },
     /// [MS-OXCDATA] 2.2.4.1: the folder's source key is database GUID + global counter.
     ExchangeFolder {
         provider: [u8; 16],
@@ -36,7 +38,7 @@ pub fn parse_entry_id(bytes: &[u8]) -> Option<EntryId> {
     match bytes.len() {
         24 => Some(EntryId::Pst {
             provider,
-            nid: u32::from_le_bytes(bytes.get(20..24)?.try_into().ok()?),
+            nid: Nid(u32::from_le_bytes(bytes.get(20..24)?.try_into().ok()?)),
         }),
         // flags 4, provider 16, type 2, then database GUID 16 + counter 6.
         46 => Some(EntryId::ExchangeFolder {
@@ -65,7 +67,7 @@ mod tests {
             parse_entry_id(&pst_id),
             Some(EntryId::Pst {
                 provider: [7; 16],
-                nid: 0x8042
+                nid: Nid(0x8042)
             })
         );
         assert_eq!(parse_entry_id(&pst_id[..23]), None);

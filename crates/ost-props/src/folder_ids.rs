@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use ost_ndb::ltp::LtpError;
-use ost_ndb::Pst;
+use ost_ndb::{Nid, Pst};
 
 use crate::entry_id::{parse_entry_id, EntryId};
 use crate::item::open_pc;
@@ -20,7 +20,7 @@ use crate::tags::{PR_ADDITIONAL_REN_ENTRYIDS, PR_SOURCE_KEY};
 /// value as stored; `None` when the folder does not have it. Outlook keeps
 /// it on the Inbox: value 0 names Conflicts, 1 Sync Issues, 2 Local
 /// Failures, 3 Server Failures, 4 Junk E-mail.
-pub fn additional_ren_entry_ids(pst: &Pst<'_>, nid: u32) -> Result<Option<Vec<Vec<u8>>>, LtpError> {
+pub fn additional_ren_entry_ids(pst: &Pst<'_>, nid: Nid) -> Result<Option<Vec<Vec<u8>>>, LtpError> {
     let pc = open_pc(pst, nid)?;
     let Some(v) = pc.get(PR_ADDITIONAL_REN_ENTRYIDS)? else {
         return Ok(None);

@@ -36,7 +36,7 @@ impl ItemKind {
 /// A message to read: found by the walk, read by [`crate::Store::read_item`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemRef {
-    pub nid: u32,
+    pub nid: Nid,
     /// Index into [`crate::Store::folders`], [`ItemRef::NO_FOLDER`] when
     /// the folder is unknown (see [`ItemRef::folder`]). Not an
     /// `Option<usize>`: a store has one ref per message, and 16 bytes a
@@ -57,7 +57,7 @@ impl ItemRef {
     pub(crate) const NO_NODE: u32 = u32::MAX;
     const NO_FOLDER: u32 = u32::MAX;
 
-    pub(crate) fn new(nid: u32, folder: Option<usize>, kind: ItemKind, node: u32) -> ItemRef {
+    pub(crate) fn new(nid: Nid, folder: Option<usize>, kind: ItemKind, node: u32) -> ItemRef {
         ItemRef {
             nid,
             folder: folder
@@ -123,10 +123,10 @@ pub struct RowValues {
 /// own where it has one, else its contents-table row's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemRecord {
-    pub nid: u32,
+    pub nid: Nid,
     pub kind: ItemKind,
     /// Folder NID (0 when unknown).
-    pub folder_nid: u32,
+    pub folder_nid: Nid,
     /// Folder path like `/Top of Personal Folders/Inbox` (root is `/`).
     pub folder: Arc<str>,
     /// PR_SUBJECT without the 0x01+length prefix marker.
@@ -170,8 +170,8 @@ pub struct ItemRecord {
 }
 
 /// The property context of node `nid` (a folder or a message).
-pub fn open_pc<'p>(pst: &'p Pst<'p>, nid: u32) -> Result<PropertyContext<'p>, LtpError> {
-    pst.node(Nid(nid))
+pub fn open_pc<'p>(pst: &'p Pst<'p>, nid: Nid) -> Result<PropertyContext<'p>, LtpError> {
+    pst.node(nid)
         .map_err(LtpError::from)
         .and_then(PropertyContext::open)
 }
@@ -186,13 +186,16 @@ mod tests {
     #[test]
     fn an_item_ref_is_16_bytes_and_keeps_its_folder() {
         assert_eq!(std::mem::size_of::<ItemRef>(), 16);
-        let r = ItemRef::new(0x2004, Some(7), ItemKind::Contents, 3);
-        assert_eq!((r.nid, r.folder(), r.node), (0x2004, Some(7), 3));
-        assert_eq!(ItemRef::new(1, None, ItemKind::Orphan, 0).folder(), None);
+        let r = ItemRef::new(Nid(0x2004), Some(7), ItemKind::Contents, 3);
+        assert_eq!((r.nid, r.folder(), r.node), (Nid(0x2004), Some(7), 3));
+        assert_eq!(
+            ItemRef::new(Nid(1), None, ItemKind::Orphan, 0).folder(),
+            None
+        );
         // An index that does not fit is no folder, never another one.
         let huge = usize::try_from(u64::from(u32::MAX) + 5).unwrap_or(usize::MAX);
         assert_eq!(
-            ItemRef::new(1, Some(huge), ItemKind::Orphan, 0).folder(),
+            ItemRef::new(Nid(1), Some(huge), ItemKind::Orphan, 0).folder(),
             None
         );
     }

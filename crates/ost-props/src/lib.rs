@@ -45,7 +45,7 @@ pub use time::FileTime;
 pub use view::{ItemView, SourceProps};
 
 // The types of the layer below that this crate's API takes and hands out
-// (a file, the property context a walk visits a message with, an LTP
-// failure to locate), so that its users need not name `ost-ndb` for them.
+// (a file, the node ids of its folders and messages, the property context
+// a walk visits a message with, an LTP failure to locate), so that its users need not name `ost-ndb` for them.
 pub use ost_ndb::ltp::{LtpError, PropertyContext};
-pub use ost_ndb::Pst;
+pub use ost_ndb::{Nid, Pst};

@@ -79,10 +79,10 @@ impl Namespaces {
             Err(e) => errors.push(Problem::ltp(
                 pst,
                 &e,
-                ost_ndb::ltp::replica_map::REPLICA_MAP_NID.0,
+                ost_ndb::ltp::replica_map::REPLICA_MAP_NID,
             )),
         }
-        let store = open_pc(pst, Nid::MESSAGE_STORE.0);
+        let store = open_pc(pst, Nid::MESSAGE_STORE);
         match store.and_then(|pc| Ok(pc.get(PR_OST_LOCAL_NAMESPACE)?.map(|v| v.into_owned()))) {
             Ok(Some(v)) => {
                 ns.local = v

@@ -26,7 +26,7 @@ pub struct Problem {
     /// heap structure).
     pub offset: u64,
     /// The node being read: the item, folder or table, not an inner subnode.
-    pub nid: Option<u32>,
+    pub nid: Option<Nid>,
     /// What is wrong.
     pub kind: ProblemKind,
 }
@@ -85,7 +85,7 @@ impl Problem {
     }
 
     /// The same problem, about node `nid`.
-    pub fn with_nid(mut self, nid: u32) -> Problem {
+    pub fn with_nid(mut self, nid: Nid) -> Problem {
         self.nid = Some(nid);
         self
     }
@@ -128,11 +128,11 @@ impl Problem {
     /// at the node's first data block: the closest place the file has.
     pub fn at_node(
         pst: &Pst<'_>,
-        nid: u32,
+        nid: Nid,
         structure: impl Into<Cow<'static, str>>,
         kind: ProblemKind,
     ) -> Problem {
-        let offset = pst.data_block_offset(Nid(nid), 0).unwrap_or(0);
+        let offset = pst.data_block_offset(nid, 0).unwrap_or(0);
         Problem::new(structure, offset, kind).with_nid(nid)
     }
 
@@ -142,11 +142,11 @@ impl Problem {
     /// ([`LtpError::data_block`]), their position inside it moving into
     /// the kind. The problem names `nid`, the node being read (what an
     /// analyst looks up), not an inner subnode.
-    pub fn ltp(pst: &Pst<'_>, e: &LtpError, nid: u32) -> Problem {
+    pub fn ltp(pst: &Pst<'_>, e: &LtpError, nid: Nid) -> Problem {
         let problem = match &e.kind {
             LtpErrorKind::Ndb(n) => Problem::ndb(n),
             kind => {
-                let place = e.data_block(pst, Nid(nid));
+                let place = e.data_block(pst, nid);
                 Problem::new(
                     e.structure,
                     place.map_or(e.offset, |p| p.offset),
@@ -305,8 +305,11 @@ mod tests {
         assert_eq!(e.structure, "HNHDR");
         let place = e.data_block(&pst, Nid(nid)).expect("placed");
         assert_eq!((place.block, place.offset), (0, ib));
-        let p = Problem::ltp(&pst, &e, nid);
-        assert_eq!((&*p.structure, p.offset, p.nid), ("HNHDR", ib, Some(nid)));
+        let p = Problem::ltp(&pst, &e, Nid(nid));
+        assert_eq!(
+            (&*p.structure, p.offset, p.nid),
+            ("HNHDR", ib, Some(Nid(nid)))
+        );
         let ProblemKind::Ltp { within, .. } = &p.kind else {
             panic!("not an LTP problem: {p:?}");
         };
@@ -320,13 +323,13 @@ mod tests {
         assert!(p.kind.to_string().ends_with(" in data block 0)"), "{p}");
         // A node that is not there: the in-heap offset is all there is.
         let stray = LtpError::new("HNHDR", 2, LtpErrorKind::BadHid(0x20));
-        let lost = Problem::ltp(&pst, &stray, 0x7fff_ffe4);
-        assert_eq!((lost.offset, lost.nid), (2, Some(0x7fff_ffe4)));
+        let lost = Problem::ltp(&pst, &stray, Nid(0x7fff_ffe4));
+        assert_eq!((lost.offset, lost.nid), (2, Some(Nid(0x7fff_ffe4))));
         assert!(matches!(lost.kind, ProblemKind::Ltp { within: None, .. }));
         // An NDB failure keeps its own file offset.
         let missing = pst.node(Nid(0x7fff_ffe4)).map(|_| ()).expect_err("absent");
-        let p = Problem::ltp(&pst, &LtpError::from(missing.clone()), nid);
-        assert_eq!((p.offset, p.nid), (missing.offset, Some(nid)));
+        let p = Problem::ltp(&pst, &LtpError::from(missing.clone()), Nid(nid));
+        assert_eq!((p.offset, p.nid), (missing.offset, Some(Nid(nid))));
         assert_eq!(p.kind.to_string(), Problem::ndb(&missing).kind.to_string());
     }
 
@@ -338,7 +341,7 @@ mod tests {
             "hierarchy table at offset 0x1200: folder listed twice (cycle or shared subtree); skipped"
         );
         assert_eq!(
-            p.with_nid(0x8022).to_string(),
+            p.with_nid(Nid(0x8022)).to_string(),
             "hierarchy table at offset 0x1200 (nid 0x8022): folder listed twice (cycle or \
              shared subtree); skipped"
         );

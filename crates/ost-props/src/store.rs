@@ -70,7 +70,7 @@ fn wanted_index(id: u16) -> Option<usize> {
 /// A folder of the walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folder {
-    pub nid: u32,
+    pub nid: Nid,
     /// Index of the parent in [`Store::folders`]; `None` for the root.
     pub parent: Option<usize>,
     /// PR_DISPLAY_NAME, or `<nid N>` when it has none.
@@ -176,7 +176,7 @@ struct SortedCursor {
 
 impl SortedCursor {
     /// The range of `list` whose key is `key` (empty when there is none).
-    fn find<V>(&mut self, list: &[(u32, V)], key: u32) -> std::ops::Range<usize> {
+    fn find<K: Ord + Copy, V>(&mut self, list: &[(K, V)], key: K) -> std::ops::Range<usize> {
         let from = if self.at > 0 && list.get(self.at - 1).is_some_and(|e| e.0 >= key) {
             0
         } else {
@@ -212,7 +212,7 @@ fn count_leading<T>(list: &[T], pred: impl Fn(&T) -> bool) -> usize {
 fn read_item_props<'p>(
     pst: &Pst<'_>,
     pc: &'p PropertyContext<'_>,
-    nid: u32,
+    nid: Nid,
     props: &mut SourceProps<'p>,
     errors: &mut Vec<Problem>,
 ) -> u32 {
@@ -314,7 +314,7 @@ impl<'a> Store<'a> {
 
     /// The folder's own properties: name, content count, sync properties
     /// and object id; what cannot be read is `None` (and recorded).
-    fn folder_props(&mut self, nid: u32, folder: &mut Folder) -> Option<String> {
+    fn folder_props(&mut self, nid: Nid, folder: &mut Folder) -> Option<String> {
         let pc = match open_pc(self.pst, nid) {
             Ok(pc) => pc,
             Err(e) => {
@@ -343,7 +343,7 @@ impl<'a> Store<'a> {
     }
 
     fn walk_folders(&mut self) {
-        let root = Nid::ROOT_FOLDER.0;
+        let root = Nid::ROOT_FOLDER;
         let mut seen = HashSet::new();
         // (nid, parent index, depth); children pushed in reverse so they
         // come off the stack in table order.
@@ -386,11 +386,11 @@ impl<'a> Store<'a> {
             if depth >= MAX_FOLDER_DEPTH {
                 continue;
             }
-            let hier = Nid(nid).with_type(NidType::HierarchyTable);
+            let hier = nid.with_type(NidType::HierarchyTable);
             match self.rows(hier) {
                 Some(children) => {
                     for child in children.into_iter().rev() {
-                        let t = Nid(child).nid_type();
+                        let t = child.nid_type();
                         if matches!(t, NidType::NormalFolder | NidType::SearchFolder) {
                             stack.push((child, Some(index), depth + 1));
                         }
@@ -403,12 +403,12 @@ impl<'a> Store<'a> {
 
     /// Row ids of a table node; `None` (recorded) when it can't be read,
     /// and `None` silently when the node does not exist.
-    fn rows(&mut self, table: Nid) -> Option<Vec<u32>> {
+    fn rows(&mut self, table: Nid) -> Option<Vec<Nid>> {
         match self.open_table(table) {
             Ok(Some(tc)) => match tc.row_index() {
-                Ok(index) => Some(index.iter().map(|&(id, _)| id).collect()),
+                Ok(index) => Some(index.iter().map(|&(id, _)| Nid(id)).collect()),
                 Err(e) => {
-                    self.errors.push(Problem::ltp(self.pst, &e, table.0));
+                    self.errors.push(Problem::ltp(self.pst, &e, table));
                     None
                 }
             },
@@ -425,11 +425,11 @@ impl<'a> Store<'a> {
         let node = match self.pst.node(table) {
             Ok(n) => n,
             Err(e) if matches!(e.kind, ost_ndb::NdbErrorKind::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(Problem::ndb(&e).with_nid(table.0)),
+            Err(e) => return Err(Problem::ndb(&e).with_nid(table)),
         };
         TableContext::open(node)
             .map(Some)
-            .map_err(|e| Problem::ltp(self.pst, &e, table.0))
+            .map_err(|e| Problem::ltp(self.pst, &e, table))
     }
 
     /// Every message to read, in walk order: per folder its contents rows
@@ -505,7 +505,7 @@ impl<'a> Store<'a> {
         };
         let tables = if all { &TABLES[..] } else { &TABLES[..1] };
         for &(t, kind) in tables {
-            let table = Nid(f.nid).with_type(t);
+            let table = f.nid.with_type(t);
             let tc = match self.open_table(table) {
                 Ok(Some(tc)) => tc,
                 Ok(None) => continue,
@@ -517,7 +517,7 @@ impl<'a> Store<'a> {
             let index = match tc.row_index() {
                 Ok(index) => index,
                 Err(e) => {
-                    listing.errors.push(Problem::ltp(self.pst, &e, table.0));
+                    listing.errors.push(Problem::ltp(self.pst, &e, table));
                     continue;
                 }
             };
@@ -533,7 +533,7 @@ impl<'a> Store<'a> {
                 let at = listing.refs.len() as u32;
                 let r = ItemRef {
                     row_carries_sync,
-                    ..ItemRef::new(id, Some(folder), kind, ItemRef::NO_NODE)
+                    ..ItemRef::new(Nid(id), Some(folder), kind, ItemRef::NO_NODE)
                 };
                 if let (true, Some((policy, visit))) = (row_carries_sync, visiting.as_mut()) {
                     let t =
@@ -561,7 +561,7 @@ impl<'a> Store<'a> {
         let mut nids = Vec::new();
         let mut errors = Vec::new();
         for &(id, row_index) in batch {
-            let mut view = ItemView::empty(id, kind, folder.nid, &folder.path);
+            let mut view = ItemView::empty(Nid(id), kind, folder.nid, &folder.path);
             if let Ok(row) = tc.row(id, row_index) {
                 columns.read(&row, &mut view.row, &mut errors);
             }
@@ -577,7 +577,7 @@ impl<'a> Store<'a> {
     fn table_of(&self, r: &ItemRef) -> Option<Nid> {
         let f = self.folders.get(r.folder()?)?;
         let &(t, _) = TABLES.iter().find(|e| e.1 == r.kind)?;
-        Some(Nid(f.nid).with_type(t))
+        Some(f.nid.with_type(t))
     }
 
     /// Read one row of `tc` (and its item where `policy` or the row calls
@@ -597,14 +597,14 @@ impl<'a> Store<'a> {
         let mut pc_slot: Option<PropertyContext<'a>> = None;
         let mut view = ItemView::empty(r.nid, r.kind, folder_nid, folder);
         let mut cell_errors = Vec::new();
-        match tc.row(r.nid, row_index) {
+        match tc.row(r.nid.0, row_index) {
             Ok(row) => columns.read(&row, &mut view.row, &mut cell_errors),
             Err(e) => cell_errors.push(e),
         }
         for e in &cell_errors {
             // Located in the table, about the item.
             view.errors
-                .push(Problem::ltp(self.pst, e, table.0).with_nid(r.nid));
+                .push(Problem::ltp(self.pst, e, table).with_nid(r.nid));
         }
         let read_item =
             policy.read_all_items || !view.row.has_sync() || (policy.read_item_if)(&view);
@@ -673,7 +673,7 @@ impl<'a> Store<'a> {
         self.errors.extend(nodes.errors);
         // (NID, index in `refs`) of every row the tables list, sorted to be
         // merged with the NBT walk, which is in NID order too.
-        let mut listed: Vec<(u32, u32)> = refs
+        let mut listed: Vec<(Nid, u32)> = refs
             .iter()
             .enumerate()
             .map(|(i, r)| (r.nid, i as u32))
@@ -681,7 +681,7 @@ impl<'a> Store<'a> {
         // By NID then index: the indices come in order, and the sort is
         // stable.
         listed.sort_by_key(|p| p.0);
-        let by_nid: HashMap<u32, usize> = self
+        let by_nid: HashMap<Nid, usize> = self
             .folders
             .iter()
             .enumerate()
@@ -691,7 +691,7 @@ impl<'a> Store<'a> {
         for (node, e) in nodes.entries.iter().enumerate() {
             let node = node as u32;
             // A damaged table can list one NID twice: every row gets the node.
-            let rows = merge.find(&listed, e.nid.0);
+            let rows = merge.find(&listed, e.nid);
             for &(_, i) in &listed[rows.clone()] {
                 if let Some(r) = refs.get_mut(i as usize) {
                     r.node = node;
@@ -699,8 +699,8 @@ impl<'a> Store<'a> {
             }
             if all && rows.is_empty() {
                 refs.push(ItemRef::new(
-                    e.nid.0,
-                    by_nid.get(&e.nid_parent.0).copied(),
+                    e.nid,
+                    by_nid.get(&e.nid_parent).copied(),
                     ItemKind::Orphan,
                     node,
                 ));
@@ -717,7 +717,7 @@ impl<'a> Store<'a> {
     fn message_node(&self, r: &ItemRef) -> Option<&NbtEntry> {
         self.message_nodes
             .get(r.node as usize)
-            .filter(|e| e.nid.0 == r.nid)
+            .filter(|e| e.nid == r.nid)
     }
 
     /// An order in which to read `refs` so that neighbouring reads touch
@@ -761,10 +761,10 @@ impl<'a> Store<'a> {
     }
 
     /// The folder NID and path of an item ref.
-    fn folder_of(&self, r: &ItemRef) -> (u32, &Arc<str>) {
+    fn folder_of(&self, r: &ItemRef) -> (Nid, &Arc<str>) {
         match r.folder().and_then(|i| self.folders.get(i)) {
             Some(f) => (f.nid, &f.path),
-            None => (0, &self.no_folder),
+            None => (Nid(0), &self.no_folder),
         }
     }
 
@@ -772,7 +772,7 @@ impl<'a> Store<'a> {
     fn open_item(&self, r: &ItemRef) -> Result<PropertyContext<'a>, Problem> {
         let node = match self.message_node(r) {
             Some(e) => Ok(self.pst.node_from_entry(e)),
-            None => self.pst.node(Nid(r.nid)),
+            None => self.pst.node(r.nid),
         };
         node.map_err(LtpError::from)
             .and_then(PropertyContext::open)
@@ -812,7 +812,7 @@ impl<'a> Store<'a> {
                 let row = tc
                     .row_index()
                     .ok()
-                    .and_then(|index| index.iter().find(|e| e.0 == r.nid).copied());
+                    .and_then(|index| index.iter().find(|e| e.0 == r.nid.0).copied());
                 if let Some((_, row_index)) = row {
                     let columns = RowColumns::of(&tc);
                     let everything = RowPolicy::EVERYTHING;
@@ -856,7 +856,10 @@ impl<'a> Store<'a> {
                 };
             }
             let row = open.as_ref().and_then(|t| {
-                let at = t.rows.binary_search_by_key(&r.nid, |&(nid, _)| nid).ok()?;
+                let at = t
+                    .rows
+                    .binary_search_by_key(&r.nid.0, |&(nid, _)| nid)
+                    .ok()?;
                 Some((t, t.rows[at].1))
             });
             let record = match row {
@@ -940,7 +943,7 @@ mod tests {
         let mut store = Store::open(&pst);
         let mut refs = store.item_refs(true);
         // One ref the NBT walk did not meet: it comes last.
-        let stray = ItemRef::new(0x7fff_ffe4, None, ItemKind::Orphan, ItemRef::NO_NODE);
+        let stray = ItemRef::new(Nid(0x7fff_ffe4), None, ItemKind::Orphan, ItemRef::NO_NODE);
         refs.insert(3, stray);
         let order = store.read_order(&refs);
         let mut seen = order.clone();
@@ -949,12 +952,7 @@ mod tests {
         assert_eq!(order.last(), Some(&3));
         let bids: Vec<u64> = order[..order.len() - 1]
             .iter()
-            .map(|&i| {
-                pst.node(Nid(refs[i as usize].nid))
-                    .expect("node")
-                    .bid_data
-                    .0
-            })
+            .map(|&i| pst.node(refs[i as usize].nid).expect("node").bid_data.0)
             .collect();
         assert!(bids.len() > 200);
         assert!(bids.windows(2).all(|w| w[0] < w[1]), "{bids:?}");

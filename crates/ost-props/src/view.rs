@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use ost_ndb::ltp::PropValue;
+use ost_ndb::Nid;
 
 use crate::item::{ItemKind, ItemRecord, RowValues, Source, Sources};
 use crate::object_id::{ObjectId, SOURCE_KEY_LEN};
@@ -77,10 +78,10 @@ impl<'v> SourceProps<'v> {
 /// before any copy.
 #[derive(Debug)]
 pub struct ItemView<'v> {
-    pub nid: u32,
+    pub nid: Nid,
     pub kind: ItemKind,
     /// Folder NID (0 when unknown).
-    pub folder_nid: u32,
+    pub folder_nid: Nid,
     /// Folder path, borrowed from the store: cloning the `Arc` for every
     /// message made both threads of a scan bounce its reference count.
     pub folder: &'v Arc<str>,
@@ -112,7 +113,7 @@ fn pick<T>(item: Option<T>, row: Option<T>) -> (Option<T>, Option<Source>) {
 impl<'v> ItemView<'v> {
     /// A view with no properties (nothing read yet, or the message could
     /// not be opened).
-    pub(crate) fn empty(nid: u32, kind: ItemKind, folder_nid: u32, folder: &'v Arc<str>) -> Self {
+    pub(crate) fn empty(nid: Nid, kind: ItemKind, folder_nid: Nid, folder: &'v Arc<str>) -> Self {
         ItemView {
             nid,
             kind,

@@ -12,7 +12,7 @@ use ost_fixture::sync_log::{outlook_log, outlook_log_rtf, plain_log, LogLine, Rt
 use ost_fixture::{standard_folders, CryptMethod, Format, Message, PropValue, StoreWriter};
 use ost_props::body::{read_text, BodyText, TextLimits, TextProblem};
 use ost_props::folder_ids::{additional_ren_entry_ids, EntryIdFolders};
-use ost_props::{open_pc, FileTime, Pst, Store};
+use ost_props::{open_pc, FileTime, Nid, Pst, Store};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ost-props-body-{}", std::process::id()));
@@ -74,7 +74,7 @@ fn text_of_plain_and_rtf_bodies_within_limits() {
         w.finish().unwrap();
 
         let pst = Pst::open(&path).unwrap();
-        let read = |nid| read_text(&open_pc(&pst, nid).unwrap(), &LIMITS);
+        let read = |nid| read_text(&open_pc(&pst, Nid(nid)).unwrap(), &LIMITS);
 
         let t = read(short);
         let want = BodyText::Plain {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use ost_ndb::ltp::prop_type as pt;
 use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{PropValue, PropertyContext};
-use ost_ndb::{Nid, NidType, Node, Pst};
+use ost_ndb::{Bid, Nid, NidType, Node, Pst};
 use ost_props::strings::prop_string;
 use ost_props::{hex, tags, FileTime, Pcl, Xid};
 
@@ -22,12 +22,12 @@ use crate::report::count;
 /// `dump --json` has always had.
 #[derive(Clone, Debug, Serialize)]
 pub struct DumpReport {
-    pub nid: u32,
+    pub nid: Nid,
     pub nid_type: &'static str,
-    pub bid_data: u64,
-    pub bid_sub: u64,
+    pub bid_data: Bid,
+    pub bid_sub: Bid,
     /// The NBT parent (a message's folder); `None` for subnodes.
-    pub parent: Option<u32>,
+    pub parent: Option<Nid>,
     pub subnodes: Listed<Vec<SubnodeView>>,
     /// The node's property context (any node but a table).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,9 +54,9 @@ pub enum Listed<T> {
 
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct SubnodeView {
-    pub nid: u32,
-    pub bid_data: u64,
-    pub bid_sub: u64,
+    pub nid: Nid,
+    pub bid_data: Bid,
+    pub bid_sub: Bid,
 }
 
 /// One property of a property context.
@@ -221,18 +221,16 @@ fn table(node: Node<'_>) -> Listed<TableView> {
 
 impl DumpReport {
     /// Read node `nid`; `Err` says why it could not be found.
-    pub fn read(pst: &Pst<'_>, nid: u32) -> Result<DumpReport, String> {
-        let node = pst
-            .node(Nid(nid))
-            .map_err(|e| format!("nid {nid:#x}: {e}"))?;
+    pub fn read(pst: &Pst<'_>, nid: Nid) -> Result<DumpReport, String> {
+        let node = pst.node(nid).map_err(|e| format!("nid {nid:#x}: {e}"))?;
         let t = node.nid.nid_type();
         let subnodes = match node.subnodes() {
             Ok(s) => Listed::Read(
                 s.iter()
                     .map(|e| SubnodeView {
-                        nid: e.nid.0,
-                        bid_data: e.bid_data.0,
-                        bid_sub: e.bid_sub.0,
+                        nid: e.nid,
+                        bid_data: e.bid_data,
+                        bid_sub: e.bid_sub,
                     })
                     .collect(),
             ),
@@ -256,11 +254,11 @@ impl DumpReport {
                 .map(table)
         };
         Ok(DumpReport {
-            nid: node.nid.0,
+            nid: node.nid,
             nid_type: t.name(),
-            bid_data: node.bid_data.0,
-            bid_sub: node.bid_sub.0,
-            parent: node.parent.map(|p| p.0),
+            bid_data: node.bid_data,
+            bid_sub: node.bid_sub,
+            parent: node.parent,
             subnodes,
             properties: (!is_table).then(|| properties(node)),
             table: is_table.then(|| table(node)),

@@ -2,7 +2,7 @@
 //! manifests share). The fields are in alphabetical order: the key order
 //! the lines have always had, which scripts may rely on.
 
-use ost_props::{ItemRecord, Source};
+use ost_props::{ItemRecord, Nid, Source};
 use serde::Serialize;
 
 /// One message, as `ostscan items` prints it, borrowing its text from the
@@ -17,7 +17,7 @@ pub struct ItemLine<'r> {
     /// PR_LAST_MODIFICATION_TIME, RFC 3339.
     pub last_modified: Option<String>,
     pub message_class: Option<&'r str>,
-    pub nid: u32,
+    pub nid: Nid,
     /// `nid` as the text shows it (`0x…`).
     pub nid_hex: String,
     /// PidTagMid (0x67F4) of OST items.

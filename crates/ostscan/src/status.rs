@@ -22,6 +22,7 @@
 
 use std::collections::BTreeSet;
 
+use ost_ndb::Nid;
 use serde::{Deserialize, Serialize};
 
 use crate::scan::file_report::{ErrorSource, FileReport, FileScan};
@@ -94,7 +95,7 @@ pub struct Coverage {
 
 /// The [`Coverage`] of a scanned file.
 pub fn coverage(report: &FileReport) -> Coverage {
-    let damaged: BTreeSet<u32> = report
+    let damaged: BTreeSet<Nid> = report
         .errors
         .iter()
         .filter(|e| e.source == ErrorSource::Item)

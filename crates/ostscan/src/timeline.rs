@@ -3,7 +3,7 @@
 //! Sync Issues folders, in the JSONL shape Timesketch imports (`datetime`,
 //! `timestamp_desc`, `message`; every other field an attribute).
 
-use ost_ndb::Pst;
+use ost_ndb::{Nid, Pst};
 use ost_props::{ItemRecord, Problem, RowPolicy, Store};
 use serde::Serialize;
 
@@ -51,7 +51,7 @@ pub struct TimelineEvent {
     pub message: String,
     /// The file, exactly as given.
     pub path: FilePath,
-    pub nid: u32,
+    pub nid: Nid,
     /// `nid` as the text shows it (`0x…`).
     pub nid_hex: String,
     pub folder: String,
@@ -75,7 +75,7 @@ pub enum EventAttributes {
     Conflict {
         message_class: Option<String>,
         in_conflict: bool,
-        conflicts_with_nid: Option<u32>,
+        conflicts_with_nid: Option<Nid>,
         affected_folder: Option<String>,
     },
     /// A synchronization log.
@@ -228,7 +228,7 @@ pub fn file_events(file: &std::path::Path, all: bool) -> Result<FileEvents, Stri
     );
     events.extend(sync.logs.iter().filter_map(|l| log_event(&path, l)));
     // What was not read: the events above cover the rest only.
-    let at = |e: &Problem, nid: Option<u32>| {
+    let at = |e: &Problem, nid: Option<Nid>| {
         let message = e.kind.to_string();
         // The NID, unless the message names it already.
         let nid = nid

@@ -1,7 +1,14 @@
 //! Node ids (NID) and block ids (BID), [MS-PST] 2.2.2.1 and 2.2.2.2.
 
+use std::fmt;
+
 /// A node id: 5 bits of type, 27 bits of index.
+///
+/// It prints (`{}`, `{:x}`, `{:#x}`, `{:X}`) and, with the `serde` feature,
+/// serializes exactly as the bare `u32` does, so reports can carry the typed
+/// id without changing their text or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
 pub struct Nid(pub u32);
 
 impl Nid {
@@ -23,6 +30,24 @@ impl Nid {
     /// the folder's index).
     pub fn with_type(self, t: NidType) -> Nid {
         Nid((self.0 & !0x1F) | t.bits() as u32)
+    }
+}
+
+impl fmt::Display for Nid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::LowerHex for Nid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::LowerHex::fmt(&self.0, f)
+    }
+}
+
+impl fmt::UpperHex for Nid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::UpperHex::fmt(&self.0, f)
     }
 }
 
@@ -136,7 +161,20 @@ impl NidType {
 /// A block id. Bit 0 is reserved (ignored when looking up), bit 1 marks an
 /// internal block (XBLOCK, XXBLOCK, SLBLOCK, SIBLOCK), which is never encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
 pub struct Bid(pub u64);
+
+impl fmt::Display for Bid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::LowerHex for Bid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::LowerHex::fmt(&self.0, f)
+    }
+}
 
 impl Bid {
     /// The BID as B-tree lookups compare it: reserved bit cleared.
@@ -167,6 +205,17 @@ mod tests {
         for b in 0..32u8 {
             assert_eq!(NidType::from_bits(b).bits(), b);
         }
+    }
+
+    #[test]
+    fn ids_print_as_their_number() {
+        let n = Nid(0x200024);
+        assert_eq!(
+            format!("{n} {n:x} {n:#x} {n:X} {n:>9}"),
+            "2097188 200024 0x200024 200024   2097188"
+        );
+        let b = Bid(0x1a4);
+        assert_eq!(format!("{b} {b:#x}"), "420 0x1a4");
     }
 
     #[test]

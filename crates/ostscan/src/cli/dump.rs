@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use ost_ndb::Pst;
+use ost_ndb::{Nid, Pst};
 use ostscan::dump::DumpReport;
 use ostscan::paths;
 
@@ -15,18 +15,18 @@ pub struct DumpArgs {
     pub file: PathBuf,
     /// The node id, decimal or 0x-prefixed hex (as `ostscan items` prints it).
     #[arg(long, value_parser = parse_nid)]
-    pub nid: u32,
+    pub nid: Nid,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
-fn parse_nid(s: &str) -> Result<u32, String> {
+fn parse_nid(s: &str) -> Result<Nid, String> {
     let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => u32::from_str_radix(h, 16),
         None => s.parse(),
     };
-    r.map_err(|e| format!("not a NID: {s} ({e})"))
+    r.map(Nid).map_err(|e| format!("not a NID: {s} ({e})"))
 }
 
 /// Exit codes: 0 dumped, 2 the file or the node could not be read.

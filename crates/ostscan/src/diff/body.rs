@@ -5,7 +5,7 @@
 //! block at a time, and never kept; `scan` never reads them.
 
 use ost_ndb::ltp::{LtpError, PropertyContext};
-use ost_ndb::Pst;
+use ost_ndb::{Nid, Pst};
 use ost_props::tags;
 use sha2::{Digest, Sha256};
 
@@ -44,7 +44,7 @@ impl BodyFingerprint {
 
 /// Read and hash the bodies of message `nid`. An error names the structure
 /// that could not be read; the caller reports it and compares nothing.
-pub fn body_fingerprint(pst: &Pst<'_>, nid: u32) -> Result<BodyFingerprint, LtpError> {
+pub fn body_fingerprint(pst: &Pst<'_>, nid: Nid) -> Result<BodyFingerprint, LtpError> {
     let pc = ost_props::open_pc(pst, nid)?;
     let mut digests = [None; 3];
     for (slot, (id, _)) in digests.iter_mut().zip(BODY_PROPS) {

@@ -438,7 +438,7 @@ fn compare_bodies(
     new: &Snapshot,
     pairs: &[Pair],
 ) -> BodyComparison {
-    let read = |pst: &Pst<'_>, side: Side, nid: u32| {
+    let read = |pst: &Pst<'_>, side: Side, nid: Nid| {
         body::body_fingerprint(pst, nid).map_err(|e| {
             let problem = Problem::ltp(pst, &e, nid);
             DiffError::new(

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ost_props::{ItemRecord, Problem};
+use ost_props::{ItemRecord, Nid, Problem};
 use serde::Serialize;
 
 use crate::rules::Severity;
@@ -39,8 +39,8 @@ pub struct DiffFinding {
     pub source_key: Option<String>,
     /// PR_SEARCH_KEY, lower hex (NEW's, else OLD's).
     pub search_key: Option<String>,
-    pub old_nid: u32,
-    pub new_nid: u32,
+    pub old_nid: Nid,
+    pub new_nid: Nid,
     /// The NIDs as the text shows them (`0x…`).
     pub old_nid_hex: String,
     pub new_nid_hex: String,
@@ -69,7 +69,7 @@ pub struct DiffFinding {
 /// An item only one side has (`added`: only NEW; `removed`: only OLD).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ListedItem {
-    pub nid: u32,
+    pub nid: Nid,
     /// `nid` as the text shows it (`0x…`).
     pub nid_hex: String,
     /// `contents` or `associated`.
@@ -110,8 +110,8 @@ pub struct MovedItem {
     pub match_kind: MatchKind,
     pub source_key: Option<String>,
     pub search_key: Option<String>,
-    pub old_nid: u32,
-    pub new_nid: u32,
+    pub old_nid: Nid,
+    pub new_nid: Nid,
     /// The NIDs as the text shows them (`0x…`).
     pub old_nid_hex: String,
     pub new_nid_hex: String,
@@ -248,7 +248,7 @@ mod tests {
                 within: None,
             },
         )
-        .with_nid(0x200044)
+        .with_nid(Nid(0x200044))
         .context("reading the body (DIFF003 not checked)");
         let e = DiffError::new(Side::New, problem);
         assert_eq!(

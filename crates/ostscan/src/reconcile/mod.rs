@@ -38,7 +38,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
-use ost_ndb::{NdbError, Pst};
+use ost_ndb::{NdbError, Nid, Pst};
 use ost_props::pcl::PclXids;
 use ost_props::{
     compare, ItemKind, ItemRecord, NamespaceRole, Namespaces, Pcl, PclOrdering, Problem, Xid,
@@ -354,7 +354,7 @@ pub fn reconcile(
     }
     let mut listing_matched = vec![false; listing.entries.len()];
 
-    let folder_index: HashMap<u32, usize> = cache
+    let folder_index: HashMap<Nid, usize> = cache
         .folders
         .iter()
         .enumerate()

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ost_props::Problem;
+use ost_props::{Nid, Problem};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
@@ -87,13 +87,13 @@ pub struct ReconcileFinding {
     pub source_key: String,
     /// Whether the cache's source key was derived from the item's MID.
     pub source_key_derived: bool,
-    pub nid: u32,
+    pub nid: Nid,
     /// `nid` as the text shows it (`0x200024`).
     pub nid_hex: String,
     /// `contents` or `associated`.
     pub kind: &'static str,
     pub folder: String,
-    pub folder_nid: u32,
+    pub folder_nid: Nid,
     pub subject: Option<String>,
     pub message_class: Option<String>,
     /// The listing line the item is on.
@@ -108,7 +108,7 @@ pub struct ReconcileFinding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NotCompared {
     pub source_key: String,
-    pub nid: u32,
+    pub nid: Nid,
     pub folder: String,
     pub subject: Option<String>,
     pub listing_line: u64,
@@ -118,10 +118,10 @@ pub struct NotCompared {
 /// An item only the cache has.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CacheOnly {
-    pub nid: u32,
+    pub nid: Nid,
     pub kind: &'static str,
     pub folder: String,
-    pub folder_nid: u32,
+    pub folder_nid: Nid,
     pub subject: Option<String>,
     pub source_key: String,
     pub change_key: Option<ChangeKeyView>,
@@ -145,7 +145,7 @@ pub struct ServerOnly {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FolderReport {
     pub folder: String,
-    pub folder_nid: u32,
+    pub folder_nid: Nid,
     /// Items of the folder with a source key (contents and associated).
     pub items: u64,
     pub matched: u64,
@@ -278,7 +278,8 @@ mod tests {
     #[test]
     fn cache_and_listing_errors_have_the_same_fields() {
         let cache = ReconcileError::Cache(
-            Problem::new("hierarchy table", 0, ProblemKind::FolderListedTwice).with_nid(0x8022),
+            Problem::new("hierarchy table", 0, ProblemKind::FolderListedTwice)
+                .with_nid(Nid(0x8022)),
         );
         assert_eq!(
             serde_json::to_string(&cache).unwrap(),

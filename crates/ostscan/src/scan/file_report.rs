@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ost_ndb::Client;
+use ost_ndb::{Client, Nid};
 use ost_props::{Namespaces, ObjectId, Problem, RowValues, Sources};
 use serde::Serialize;
 
@@ -151,7 +151,7 @@ impl Summary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FolderReport {
     pub path: String,
-    pub nid: u32,
+    pub nid: Nid,
     /// `nid` as the text forms show it (`0x8022`).
     pub nid_hex: String,
     /// Items scanned in this folder (all kinds).
@@ -217,7 +217,7 @@ pub fn recreate_ost_suggested(to_clear: u64, with_items: u64) -> bool {
 pub struct FindingReport {
     pub rule: &'static str,
     pub severity: Severity,
-    pub nid: u32,
+    pub nid: Nid,
     /// `nid` as the text forms show it (`0x200024`).
     pub nid_hex: String,
     /// `contents`, `associated` or `orphan`.
@@ -226,7 +226,7 @@ pub struct FindingReport {
     pub folder: String,
     /// Folder NID; 0 for an orphan whose folder is unknown. Paths need not
     /// be unique (two folders may share a name); NIDs are.
-    pub folder_nid: u32,
+    pub folder_nid: Nid,
     pub subject: Option<String>,
     pub message_class: Option<String>,
     pub source_key: Option<String>,
@@ -376,7 +376,7 @@ impl ErrorReport {
 }
 
 /// A NID as the text forms show it: `0x` and lowercase hex.
-pub fn nid_hex(nid: u32) -> String {
+pub fn nid_hex(nid: Nid) -> String {
     format!("{nid:#x}")
 }
 
@@ -442,7 +442,16 @@ mod tests {
     fn not_found() -> Problem {
         let e =
             NdbError::new("NBT page", 0x26200, NdbErrorKind::NotFound { key: 0x21 }).with_id(0x80);
-        Problem::ndb(&e).with_nid(0x200044)
+        Problem::ndb(&e).with_nid(Nid(0x200044))
+    }
+
+    /// Reports hold `Nid`s (and `dump` `Bid`s): each is written as the bare
+    /// number the reports have always had, and `nid_hex` as before.
+    #[test]
+    fn ids_serialize_as_their_numbers() {
+        let ids = (Nid(0x200044), Some(Nid(0x8022)), ost_ndb::Bid(0x1a4));
+        assert_eq!(serde_json::to_string(&ids).unwrap(), "[2097220,32802,420]");
+        assert_eq!(nid_hex(Nid(0x200044)), "0x200044");
     }
 
     #[test]

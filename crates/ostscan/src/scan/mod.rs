@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use ost_ndb::ltp::PropertyContext;
-use ost_ndb::{Client, Pst};
+use ost_ndb::{Client, Nid, Pst};
 use ost_props::{Folder, ItemKind, ItemRecord, ItemView, Namespaces, Problem, RowPolicy, Store};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -175,9 +175,9 @@ struct WalkContext<'a, 'p> {
     namespaces: &'a Namespaces,
     log_index: &'a LogIndex,
     /// NIDs of the Sync Issues folders.
-    sync_tree: &'a HashSet<u32>,
+    sync_tree: &'a HashSet<Nid>,
     /// Those that hold logs (all but Conflicts).
-    log_folders: &'a HashSet<u32>,
+    log_folders: &'a HashSet<Nid>,
     /// Keep each log's text in the report.
     log_text: bool,
 }
@@ -395,7 +395,7 @@ fn conflict_targets(
     // The targets first (there are few), then one pass over the refs or
     // the outcomes for each kind: no map of every item's NID or key hash,
     // which on a store of 200,000 items was the scan's largest allocation.
-    let mut target_nids: HashMap<u32, Option<u32>> = HashMap::new();
+    let mut target_nids: HashMap<Nid, Option<u32>> = HashMap::new();
     let mut target_keys: HashSet<u64> = HashSet::new();
     for r in kept {
         match r.conflict_entry_id.as_deref().and_then(parse_entry_id) {
@@ -582,8 +582,8 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     // whole (their logs and conflict entry ids), even where rows carry
     // their sync properties.
     let located = sync_issues::locate(pst, &store);
-    let sync_tree: HashSet<u32> = located.0.all().map(|f| f.nid).collect();
-    let log_folders: HashSet<u32> = sync_tree
+    let sync_tree: HashSet<Nid> = located.0.all().map(|f| f.nid).collect();
+    let log_folders: HashSet<Nid> = sync_tree
         .iter()
         .copied()
         .filter(|&nid| located.0.holds_logs(nid))
@@ -662,9 +662,9 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     let namespaces = NamespacesView::new(store.namespaces());
     // SYNC010: Outlook's own records agree with the item findings.
     // A conflict copy's findings count for the folder it concerns.
-    let mut sync_by_folder: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut sync_by_folder: BTreeMap<Nid, u64> = BTreeMap::new();
     for f in &findings {
-        if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") && f.folder_nid != 0 {
+        if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") && f.folder_nid != Nid(0) {
             let folder = sync_report.sync_folder_of(f.nid, f.folder_nid);
             *sync_by_folder.entry(folder).or_insert(0) += 1;
         }

@@ -6,14 +6,14 @@
 //! logs' bodies the Sync Issues analysis reads.
 
 use ost_fixture::{CryptMethod, FixtureBuilder, Format, Rule, SyncPlacement};
-use ost_ndb::{Bid, NidType, Pst};
+use ost_ndb::{Bid, Nid, NidType, Pst};
 use ost_props::Store;
 
 use super::{scan_store, ScanOptions};
 
 /// (offset, size) of every block of a node's data tree: the XBLOCKs and
 /// the data blocks.
-fn data_tree_blocks(pst: &Pst<'_>, bid: Bid, out: &mut Vec<(u64, u64, u32)>, nid: u32) {
+fn data_tree_blocks(pst: &Pst<'_>, bid: Bid, out: &mut Vec<(u64, u64, Nid)>, nid: Nid) {
     let f = pst.format();
     let mut block = |b: Bid| {
         let e = pst.bbt_lookup(b).expect("BBT entry of a subnode block");
@@ -32,7 +32,7 @@ fn data_tree_blocks(pst: &Pst<'_>, bid: Bid, out: &mut Vec<(u64, u64, u32)>, nid
 
 /// Blocks holding a body, an attachment or a recipient table of a message
 /// outside the Sync Issues folders: (offset, size, message NID).
-fn forbidden_blocks(bytes: &[u8]) -> (Vec<(u64, u64, u32)>, [usize; 3]) {
+fn forbidden_blocks(bytes: &[u8]) -> (Vec<(u64, u64, Nid)>, [usize; 3]) {
     let pst = Pst::from_bytes(bytes).expect("fixture opens");
     let mut store = Store::open(&pst);
     let refs = store.item_refs(true);
@@ -49,7 +49,7 @@ fn forbidden_blocks(bytes: &[u8]) -> (Vec<(u64, u64, u32)>, [usize; 3]) {
         if in_sync_issues {
             continue;
         }
-        let node = pst.node(ost_ndb::Nid(r.nid)).expect("message node");
+        let node = pst.node(r.nid).expect("message node");
         for sub in node.subnodes().expect("subnode tree") {
             match sub.nid.nid_type() {
                 NidType::Ltp => kinds[0] += 1,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ost_props::body::{self, BodyText, MessageText, TextLimits, TextProblem};
 use ost_props::entry_id::{parse_entry_id, EntryId};
-use ost_props::{ItemRecord, Problem, ProblemKind, PropertyContext, Pst, Store};
+use ost_props::{ItemRecord, Nid, Problem, ProblemKind, PropertyContext, Pst, Store};
 use rayon::prelude::*;
 
 use super::log_text::{parse_log, time_stamp, LogIndex, LogText, MAX_CODES};
@@ -62,7 +62,7 @@ impl LogIndex {
 /// context when the caller has it open. Problems are recorded.
 fn read_log_body(
     pst: &Pst<'_>,
-    nid: u32,
+    nid: Nid,
     open: Option<&PropertyContext<'_>>,
     errors: &mut Vec<Problem>,
 ) -> (Option<LogText>, Option<ost_props::FileTime>) {
@@ -98,7 +98,7 @@ fn read_log_body(
 }
 
 /// Damaged PR_RTF_COMPRESSED of log message `nid`.
-fn rtf_problem(pst: &Pst<'_>, nid: u32, kind: ProblemKind) -> Problem {
+fn rtf_problem(pst: &Pst<'_>, nid: Nid, kind: ProblemKind) -> Problem {
     Problem::at_node(pst, nid, "log message RTF", kind)
 }
 
@@ -116,7 +116,7 @@ pub struct ReadLog {
 /// but Conflicts, see [`SyncIssuesFolders::holds_logs`]) and not a
 /// conflict item. Whether it is a log is known once its text is read
 /// ([`is_log`]).
-pub fn is_log_message(r: &ItemRecord, in_tree: impl Fn(u32) -> bool) -> bool {
+pub fn is_log_message(r: &ItemRecord, in_tree: impl Fn(Nid) -> bool) -> bool {
     in_tree(r.folder_nid) && !is_conflict_item(r)
 }
 
@@ -242,19 +242,19 @@ pub fn analyze_with(
     keep_text: bool,
 ) -> SyncIssuesReport {
     let (mut folders, mut errors) = located;
-    let tree: BTreeSet<u32> = folders.all().map(|f| f.nid).collect();
+    let tree: BTreeSet<Nid> = folders.all().map(|f| f.nid).collect();
     for f in folders.all_mut() {
         f.items = records.iter().filter(|r| r.folder_nid == f.nid).count() as u64;
     }
     let store_folders = store.folders();
-    let folder_ref = |nid: u32| -> Option<FolderRef> {
+    let folder_ref = |nid: Nid| -> Option<FolderRef> {
         let f = store_folders.iter().find(|f| f.nid == nid)?;
         Some(FolderRef {
             nid: f.nid,
             path: f.path.to_string(),
         })
     };
-    let by_nid: HashMap<u32, usize> = records
+    let by_nid: HashMap<Nid, usize> = records
         .iter()
         .enumerate()
         .map(|(i, r)| (r.nid, i))
@@ -325,7 +325,7 @@ pub fn analyze_with(
     // logs, so they are read and parsed in parallel (in record order).
     // Logs the caller read during its own walk are taken as they are; the
     // others are read here, in place.
-    let mut read: HashMap<u32, ReadLog> = read.into_iter().map(|l| (l.log.nid, l)).collect();
+    let mut read: HashMap<Nid, ReadLog> = read.into_iter().map(|l| (l.log.nid, l)).collect();
     let mut slots: Vec<(&ItemRecord, Option<ReadLog>)> = log_records
         .into_iter()
         .map(|r| (r, read.remove(&r.nid)))
@@ -355,7 +355,7 @@ pub fn analyze_with(
 
     // Evidence per folder, in walk order.
     let mut evidence: BTreeMap<usize, FolderEvidence> = BTreeMap::new();
-    let position = |nid: u32| store_folders.iter().position(|f| f.nid == nid);
+    let position = |nid: Nid| store_folders.iter().position(|f| f.nid == nid);
     for log in &logs {
         for lf in log.folders.iter().filter(|lf| lf.errors > 0) {
             let Some(i) = position(lf.nid) else { continue };

@@ -40,7 +40,7 @@ pub use locate::locate;
 pub use log_text::LogIndex;
 pub use sync010::{sync010, FolderFinding};
 
-use ost_props::Problem;
+use ost_props::{Nid, Problem};
 use serde::Serialize;
 
 use log_text::{LogCount, ResolvedProperty, TextSource};
@@ -62,7 +62,7 @@ pub enum FoundBy {
 /// One folder of the Sync Issues tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SpecialFolder {
-    pub nid: u32,
+    pub nid: Nid,
     pub path: String,
     pub found_by: FoundBy,
     /// Items of the walk in this folder (contents and associated).
@@ -104,18 +104,18 @@ impl SyncIssuesFolders {
     }
 
     /// Whether `folder_nid` is one of the tree's folders.
-    pub fn contains(&self, folder_nid: u32) -> bool {
+    pub fn contains(&self, folder_nid: Nid) -> bool {
         self.all().any(|f| f.nid == folder_nid)
     }
 
     /// Whether `folder_nid` is a folder of the tree where logs are kept:
     /// any but Conflicts, whose items are conflict copies.
-    pub fn holds_logs(&self, folder_nid: u32) -> bool {
+    pub fn holds_logs(&self, folder_nid: Nid) -> bool {
         self.contains(folder_nid) && !self.is_conflicts(folder_nid)
     }
 
     /// Whether `folder_nid` is the Conflicts folder.
-    pub fn is_conflicts(&self, folder_nid: u32) -> bool {
+    pub fn is_conflicts(&self, folder_nid: Nid) -> bool {
         self.conflicts.as_ref().is_some_and(|f| f.nid == folder_nid)
     }
 }
@@ -123,14 +123,14 @@ impl SyncIssuesFolders {
 /// A folder named by NID and path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FolderRef {
-    pub nid: u32,
+    pub nid: Nid,
     pub path: String,
 }
 
 /// The item a conflict item points at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ItemLink {
-    pub nid: u32,
+    pub nid: Nid,
     pub folder: String,
     pub subject: Option<String>,
 }
@@ -139,7 +139,7 @@ pub struct ItemLink {
 /// item Outlook marked msInConflict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConflictItem {
-    pub nid: u32,
+    pub nid: Nid,
     pub folder: String,
     pub subject: Option<String>,
     pub message_class: Option<String>,
@@ -158,7 +158,7 @@ pub struct ConflictItem {
 /// A folder a log names, with the errors reported while it was synchronized.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogFolder {
-    pub nid: u32,
+    pub nid: Nid,
     pub path: String,
     /// Error lines attributed to this folder.
     pub errors: u64,
@@ -169,7 +169,7 @@ pub struct LogFolder {
 /// A synchronization log message of the Sync Issues tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SyncLog {
-    pub nid: u32,
+    pub nid: Nid,
     pub folder: String,
     /// PR_MESSAGE_DELIVERY_TIME, else PR_LAST_MODIFICATION_TIME (RFC 3339).
     pub time: Option<String>,
@@ -227,7 +227,7 @@ pub struct SyncIssuesCounts {
 /// Per folder of the store: what Outlook recorded against it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FolderEvidence {
-    pub nid: u32,
+    pub nid: Nid,
     pub path: String,
     /// Log messages that report an error while synchronizing this folder.
     pub logs_with_errors: u64,
@@ -254,7 +254,7 @@ impl SyncIssuesReport {
     /// `folder_nid`) adds to, for SYNC010: a conflict copy's findings are
     /// about the item it conflicts with, so they count for its affected
     /// folder, not for Conflicts; any other item's count for its own folder.
-    pub fn sync_folder_of(&self, nid: u32, folder_nid: u32) -> u32 {
+    pub fn sync_folder_of(&self, nid: Nid, folder_nid: Nid) -> Nid {
         if !self.folders.contains(folder_nid) {
             return folder_nid;
         }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use ost_props::Nid;
+
 use super::SyncIssuesReport;
 use crate::rules::{Severity, SYNC010};
 
@@ -16,7 +18,7 @@ use crate::rules::{Severity, SYNC010};
 pub struct FolderFinding {
     pub rule: &'static str,
     pub severity: Severity,
-    pub folder_nid: u32,
+    pub folder_nid: Nid,
     pub folder: String,
     /// SYNC001-003 findings on the folder's items and on the conflict copies
     /// that concern it (as the caller counted them).
@@ -52,7 +54,7 @@ impl FolderFinding {
 /// [`SyncIssuesReport::sync_folder_of`] names). In walk order.
 pub fn sync010(
     report: &SyncIssuesReport,
-    sync_findings_by_folder: &BTreeMap<u32, u64>,
+    sync_findings_by_folder: &BTreeMap<Nid, u64>,
 ) -> Vec<FolderFinding> {
     report
         .evidence
