@@ -69,14 +69,15 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, errors: &mut Vec<DiscoveryErr
     // An explicit stack: directory depth is not bounded by anything.
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
+        let unreadable = |e: std::io::Error| DiscoveryError {
+            path: dir.clone(),
+            structure: "directory",
+            message: ost_ndb::io_words(&e),
+        };
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) => {
-                errors.push(DiscoveryError {
-                    path: dir.clone(),
-                    structure: "directory",
-                    message: ost_ndb::io_words(&e),
-                });
+                errors.push(unreadable(e));
                 continue;
             }
         };
@@ -84,11 +85,7 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, errors: &mut Vec<DiscoveryErr
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
-                    errors.push(DiscoveryError {
-                        path: dir.clone(),
-                        structure: "directory",
-                        message: ost_ndb::io_words(&e),
-                    });
+                    errors.push(unreadable(e));
                     continue;
                 }
             };

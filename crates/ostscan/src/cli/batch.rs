@@ -14,7 +14,7 @@ use ostscan::report::{file_records, summary_record, Record};
 use ostscan::rules::Severity;
 use ostscan::scan::{scan_files_ordered, ErrorReport, ErrorSource, Totals};
 
-use super::output::{self, warn, Output};
+use super::output::{self, or_warn, warn, Output};
 use super::scan::{
     exit_code, file_size, parse_severity, progress_bar, report_problem, report_written,
     thread_pool, ReadingArgs,
@@ -175,12 +175,8 @@ fn open_resumed(path: &Path) -> Result<(Output, Earlier), String> {
 
 pub fn run(args: &BatchArgs) -> u8 {
     let started = Instant::now();
-    let pool = match thread_pool(args.jobs) {
-        Ok(pool) => pool,
-        Err(e) => {
-            warn(e);
-            return 2;
-        }
+    let Some(pool) = or_warn(thread_pool(args.jobs)) else {
+        return 2;
     };
     let separator = if args.null {
         Separator::Nul
@@ -206,8 +202,7 @@ pub fn run(args: &BatchArgs) -> u8 {
     if let Some(out) = &args.out {
         let manifest = args.manifest.as_deref().filter(|m| *m != Path::new("-"));
         let inputs = paths.iter().map(PathBuf::as_path).chain(manifest);
-        if let Err(e) = output::refuse_inputs(out, inputs) {
-            warn(e);
+        if or_warn(output::refuse_inputs(out, inputs)).is_none() {
             return 2;
         }
     }
@@ -223,12 +218,8 @@ pub fn run(args: &BatchArgs) -> u8 {
         (Some(path), false) => Output::create(path),
         (None, _) => Ok(Output::stdout()),
     };
-    let mut out = match opened {
-        Ok(out) => out,
-        Err(e) => {
-            warn(e);
-            return 2;
-        }
+    let Some(mut out) = or_warn(opened) else {
+        return 2;
     };
 
     for e in &discovery_errors {

@@ -143,10 +143,11 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
         writeln!(out)?;
     }
     for f in r.findings.iter().take(TEXT_LIMIT) {
-        let folder = if f.old_folder == f.new_folder {
-            f.new_folder.clone()
+        let p = &f.pair;
+        let folder = if p.old_folder == p.new_folder {
+            p.new_folder.clone()
         } else {
-            format!("{} -> {}", f.old_folder, f.new_folder)
+            format!("{} -> {}", p.old_folder, p.new_folder)
         };
         writeln!(
             out,
@@ -154,16 +155,16 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
             f.rule,
             Painted(palette.severity(f.severity), f.severity.as_str()),
             folder,
-            f.subject.as_deref().unwrap_or(""),
-            f.old_nid,
-            f.new_nid,
-            serde_json::to_value(f.match_kind)
+            p.subject.as_deref().unwrap_or(""),
+            p.old_nid,
+            p.new_nid,
+            serde_json::to_value(p.match_kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            f.source_key
+            p.source_key
                 .as_deref()
-                .or(f.search_key.as_deref())
+                .or(p.search_key.as_deref())
                 .unwrap_or("-"),
         )?;
         writeln!(out, "    {}", f.detail)?;

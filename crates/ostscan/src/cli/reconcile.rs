@@ -17,7 +17,7 @@ use ostscan::report::{count, JsonLines};
 use ostscan::rules::SRV_RULES;
 use ostscan::Severity;
 
-use super::output::{self, warn};
+use super::output::{self, or_warn, warn};
 use super::scan::{open_out, parse_severity, thread_pool};
 
 const AFTER_HELP: &str = "\
@@ -312,23 +312,15 @@ fn error_text(r: &ReconcileReport, e: &ReconcileError) -> String {
 const FAILURE_ERRORS_SHOWN: usize = 10;
 
 pub fn run(args: &ReconcileArgs) -> u8 {
-    let pool = match thread_pool(args.jobs) {
-        Ok(pool) => pool,
-        Err(e) => {
-            warn(e);
-            return 2;
-        }
+    let Some(pool) = or_warn(thread_pool(args.jobs)) else {
+        return 2;
     };
     let mut inputs: Vec<&Path> = vec![args.file.as_path()];
     if args.server.as_os_str() != "-" {
         inputs.push(args.server.as_path());
     }
-    let mut out = match open_out(args.out.as_deref(), inputs) {
-        Ok(out) => out,
-        Err(e) => {
-            warn(e);
-            return 2;
-        }
+    let Some(mut out) = or_warn(open_out(args.out.as_deref(), inputs)) else {
+        return 2;
     };
     let options = Options { list_all: args.all };
     let result =

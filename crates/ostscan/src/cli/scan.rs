@@ -14,7 +14,7 @@ use ostscan::rules::Severity;
 use ostscan::scan::{scan_files_ordered, FileScan, ScanOptions, Totals};
 use ostscan::status::Status;
 
-use super::output::{self, warn, Output};
+use super::output::{self, or_warn, warn, Output};
 
 const EXIT_CODES: &str = "\
 Exit codes (the highest that applies wins):
@@ -241,19 +241,14 @@ pub fn open_out<'a>(
 
 pub fn run(args: &ScanArgs) -> u8 {
     let started = Instant::now();
-    let pool = match thread_pool(args.jobs) {
-        Ok(pool) => pool,
-        Err(e) => {
-            warn(e);
-            return 2;
-        }
+    let Some(pool) = or_warn(thread_pool(args.jobs)) else {
+        return 2;
     };
-    let mut out = match open_out(args.out.as_deref(), args.files.iter().map(PathBuf::as_path)) {
-        Ok(out) => out,
-        Err(e) => {
-            warn(e);
-            return 2;
-        }
+    let Some(mut out) = or_warn(open_out(
+        args.out.as_deref(),
+        args.files.iter().map(PathBuf::as_path),
+    )) else {
+        return 2;
     };
     let format = if args.json {
         Format::Json

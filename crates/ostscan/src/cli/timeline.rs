@@ -12,7 +12,7 @@ use ostscan::paths;
 use ostscan::report::count;
 use ostscan::timeline::{file_events, TimelineEvent};
 
-use super::output::warn;
+use super::output::{or_warn, warn};
 use super::scan::open_out;
 
 const AFTER_HELP: &str = "\
@@ -47,12 +47,11 @@ pub struct TimelineArgs {
 }
 
 pub fn run(args: &TimelineArgs) -> u8 {
-    let mut out = match open_out(args.out.as_deref(), args.files.iter().map(PathBuf::as_path)) {
-        Ok(out) => out,
-        Err(e) => {
-            warn(e);
-            return 2;
-        }
+    let Some(mut out) = or_warn(open_out(
+        args.out.as_deref(),
+        args.files.iter().map(PathBuf::as_path),
+    )) else {
+        return 2;
     };
     let mut events = Vec::new();
     let mut status = 0;

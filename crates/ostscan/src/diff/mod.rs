@@ -36,7 +36,6 @@ use ost_props::{
 
 use crate::paths::FilePath;
 use crate::rules::{RuleInfo, DIFF001, DIFF002, DIFF003, DIFF_RULES};
-use crate::scan::nid_hex;
 use ost_props::entry_id::{parse_entry_id, EntryId};
 
 pub use report::*;
@@ -586,25 +585,9 @@ pub fn diff_snapshots_with(
         if o.change_key != n.change_key || o.pcl != n.pcl {
             summary.changed += 1;
         }
-        let source_key = non_empty(&n.source_key)
-            .or(non_empty(&o.source_key))
-            .map(hex);
-        let search_key = non_empty(&n.search_key)
-            .or(non_empty(&o.search_key))
-            .map(hex);
+        let matched = MatchedPair::new(pair.kind, o, n);
         if moved(old, o, new, n) {
-            moved_items.push(MovedItem {
-                match_kind: pair.kind,
-                source_key: source_key.clone(),
-                search_key: search_key.clone(),
-                old_nid: o.nid,
-                new_nid: n.nid,
-                old_nid_hex: nid_hex(o.nid),
-                new_nid_hex: nid_hex(n.nid),
-                old_folder: o.folder.to_string(),
-                new_folder: n.folder.to_string(),
-                subject: n.subject.clone().or_else(|| o.subject.clone()),
-            });
+            moved_items.push(matched.clone());
         }
         for (rule, detail) in compare_pair(o, n, changed_bodies) {
             summary.findings += 1;
@@ -613,16 +596,7 @@ pub fn diff_snapshots_with(
             findings.push(DiffFinding {
                 rule: rule.id,
                 severity: rule.severity,
-                match_kind: pair.kind,
-                source_key: source_key.clone(),
-                search_key: search_key.clone(),
-                old_nid: o.nid,
-                new_nid: n.nid,
-                old_nid_hex: nid_hex(o.nid),
-                new_nid_hex: nid_hex(n.nid),
-                old_folder: o.folder.to_string(),
-                new_folder: n.folder.to_string(),
-                subject: n.subject.clone().or_else(|| o.subject.clone()),
+                pair: matched.clone(),
                 message_class: n.message_class.clone().or_else(|| o.message_class.clone()),
                 old_change_key: o
                     .change_key

@@ -32,22 +32,9 @@ pub enum MatchKind {
 pub struct DiffFinding {
     pub rule: &'static str,
     pub severity: Severity,
-    /// How the pair was matched.
-    #[serde(rename = "match")]
-    pub match_kind: MatchKind,
-    /// PR_SOURCE_KEY, lower hex (NEW's, else OLD's); `None` when neither has one.
-    pub source_key: Option<String>,
-    /// PR_SEARCH_KEY, lower hex (NEW's, else OLD's).
-    pub search_key: Option<String>,
-    pub old_nid: Nid,
-    pub new_nid: Nid,
-    /// The NIDs as the text shows them (`0x…`).
-    pub old_nid_hex: String,
-    pub new_nid_hex: String,
-    pub old_folder: String,
-    pub new_folder: String,
-    /// NEW's subject (OLD's when NEW has none).
-    pub subject: Option<String>,
+    /// Which pair, serialized flat beside the rule.
+    #[serde(flatten)]
+    pub pair: MatchedPair,
     pub message_class: Option<String>,
     pub old_change_key: Option<ChangeKeyView>,
     pub new_change_key: Option<ChangeKeyView>,
@@ -103,12 +90,16 @@ impl ListedItem {
     }
 }
 
-/// A matched item whose folder changed.
+/// One item of OLD matched with one of NEW: how, by which key, and where
+/// each is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct MovedItem {
+pub struct MatchedPair {
+    /// How the pair was matched.
     #[serde(rename = "match")]
     pub match_kind: MatchKind,
+    /// PR_SOURCE_KEY, lower hex (NEW's, else OLD's); `None` when neither has one.
     pub source_key: Option<String>,
+    /// PR_SEARCH_KEY, lower hex (NEW's, else OLD's).
     pub search_key: Option<String>,
     pub old_nid: Nid,
     pub new_nid: Nid,
@@ -117,8 +108,35 @@ pub struct MovedItem {
     pub new_nid_hex: String,
     pub old_folder: String,
     pub new_folder: String,
+    /// NEW's subject (OLD's when NEW has none).
     pub subject: Option<String>,
 }
+
+impl MatchedPair {
+    pub fn new(match_kind: MatchKind, old: &ItemRecord, new: &ItemRecord) -> MatchedPair {
+        let key = |k: fn(&ItemRecord) -> &Option<Vec<u8>>| {
+            [new, old]
+                .into_iter()
+                .find_map(|r| k(r).as_deref().filter(|b| !b.is_empty()))
+                .map(hex)
+        };
+        MatchedPair {
+            match_kind,
+            source_key: key(|r| &r.source_key),
+            search_key: key(|r| &r.search_key),
+            old_nid: old.nid,
+            new_nid: new.nid,
+            old_nid_hex: nid_hex(old.nid),
+            new_nid_hex: nid_hex(new.nid),
+            old_folder: old.folder.to_string(),
+            new_folder: new.folder.to_string(),
+            subject: new.subject.clone().or_else(|| old.subject.clone()),
+        }
+    }
+}
+
+/// A matched item whose folder changed: the pair, as matched.
+pub type MovedItem = MatchedPair;
 
 use crate::scan::nid_hex;
 pub use crate::scan::SeverityCounts;
