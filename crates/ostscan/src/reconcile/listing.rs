@@ -108,6 +108,24 @@ pub struct ServerEntry {
     pub unusable: Option<String>,
 }
 
+impl ServerEntry {
+    /// The item on `line` with this source key, nothing else known yet.
+    fn new(line: u64, source_key: Vec<u8>) -> ServerEntry {
+        ServerEntry {
+            line,
+            source_key,
+            change_key: None,
+            change_key_origin: None,
+            pcl: None,
+            last_modified: None,
+            subject: None,
+            folder: None,
+            id: None,
+            unusable: None,
+        }
+    }
+}
+
 /// A problem with part of a listing; that part is left out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListingError {
@@ -688,18 +706,7 @@ fn read_normalized(listing: &mut Listing, line: u64, map: &Map<String, Value>) {
         listing.error(line, e);
         return;
     }
-    let mut entry = ServerEntry {
-        line,
-        source_key,
-        change_key: None,
-        change_key_origin: None,
-        pcl: None,
-        last_modified: None,
-        subject: None,
-        folder: None,
-        id: None,
-        unusable: None,
-    };
+    let mut entry = ServerEntry::new(line, source_key);
     let rest = (|| -> Result<(), String> {
         entry.last_modified = text_field(map, "last_modified")?;
         entry.subject = text_field(map, "subject")?;
@@ -799,16 +806,8 @@ fn read_graph_message(listing: &mut Listing, line: u64, map: &Map<String, Value>
         return;
     }
     let mut entry = ServerEntry {
-        line,
-        source_key,
-        change_key: None,
-        change_key_origin: None,
         pcl,
-        last_modified: None,
-        subject: None,
-        folder: None,
-        id: None,
-        unusable: None,
+        ..ServerEntry::new(line, source_key)
     };
     let rest = (|| -> Result<(), String> {
         if let Some(p) = problem {

@@ -304,26 +304,9 @@ pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
         || options.hash.then(|| hex(&Sha256::digest(pst.bytes()))),
         || scan_store(&pst, options),
     );
-    let StoreScan {
-        mut summary,
-        namespaces,
-        folders,
-        findings,
-        folder_findings,
-        sync_issues,
-        errors,
-    } = report;
-    summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    FileScan::Scanned(Box::new(FileReport {
-        file: file_info(path, &pst, sha256),
-        summary,
-        namespaces,
-        folders,
-        findings,
-        folder_findings,
-        sync_issues,
-        errors,
-    }))
+    let mut report = report.into_report(file_info(path, &pst, sha256));
+    report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    FileScan::Scanned(Box::new(report))
 }
 
 struct StoreScan {
@@ -334,6 +317,22 @@ struct StoreScan {
     folder_findings: Vec<FolderFinding>,
     sync_issues: SyncIssuesReport,
     errors: Vec<ErrorReport>,
+}
+
+impl StoreScan {
+    /// The report of the file this store was read from.
+    fn into_report(self, file: FileInfo) -> FileReport {
+        FileReport {
+            file,
+            summary: self.summary,
+            namespaces: self.namespaces,
+            folders: self.folders,
+            findings: self.findings,
+            folder_findings: self.folder_findings,
+            sync_issues: self.sync_issues,
+            errors: self.errors,
+        }
+    }
 }
 
 /// The outcome details, split by who reads them: the Sync Issues analysis
