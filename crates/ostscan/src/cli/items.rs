@@ -24,10 +24,16 @@ pub struct ItemsArgs {
     /// properties, and print the row's values beside the item's (`row`).
     #[arg(long)]
     pub verify_rows: bool,
+    /// A file read only in part does not make the exit status 2 (its
+    /// problems are still said on standard error).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
-/// Exit codes: 0 listed, 2 the file could not be opened or the output
-/// could not be written.
+/// Exit codes: 0 listed; 2 the file could not be opened, the output could
+/// not be written, or the file was read only in part (a structure that
+/// could not be read, or bytes that failed their integrity checks: the
+/// lines cover the rest only) unless `--allow-partial`.
 pub fn run(args: &ItemsArgs) -> u8 {
     let pst = match Pst::open(&args.file) {
         Ok(p) => p,
@@ -58,13 +64,33 @@ pub fn run(args: &ItemsArgs) -> u8 {
     for e in store.errors() {
         warn(format_args!("{file}: {e}"));
     }
+    let mut problems = store.errors().len();
     for r in &records {
         for e in &r.errors {
             warn(format_args!(
                 "{file}: nid {:#x}: {} at offset {:#x}: {}",
                 r.nid, e.structure, e.offset, e.kind
             ));
+            problems += 1;
         }
     }
-    0
+    let (issues, dropped) = pst.issues();
+    for e in &issues {
+        warn(format_args!("{file}: {e}"));
+    }
+    if dropped > 0 {
+        warn(format_args!(
+            "{file}: {dropped} more integrity issues not listed"
+        ));
+    }
+    problems += issues.len() + dropped as usize;
+    if problems == 0 || args.allow_partial {
+        return 0;
+    }
+    warn(format_args!(
+        "{file}: read in part ({}): the items listed are what could be read \
+         (--allow-partial: exit 0)",
+        ostscan::report::count(problems as u64, "problem", "problems")
+    ));
+    2
 }
