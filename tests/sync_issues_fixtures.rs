@@ -136,6 +136,22 @@ fn write_fixture(path: &Path, format: Format) {
     w.finish().unwrap();
 }
 
+/// SYNC010's findings as (folder, SYNC findings, logs with errors,
+/// conflict items).
+fn flagged(findings: &[ostscan::sync_issues::FolderFinding]) -> Vec<(&str, u64, u64, u64)> {
+    findings
+        .iter()
+        .map(|f| {
+            (
+                f.folder.as_str(),
+                f.sync_findings,
+                f.logs_with_errors,
+                f.conflict_items,
+            )
+        })
+        .collect()
+}
+
 /// Analyze a file the way `scan` would: every item read, SYNC001-003
 /// counted per folder, SYNC010 derived.
 fn analyze_file(
@@ -256,17 +272,7 @@ fn fixture_tree_conflicts_logs_and_sync010() {
         // SYNC010 exactly on the Inbox (conflicts + SYNC001) and Projects
         // (log errors + SYNC002); not Reports (no errors), not Archive (no
         // SYNC findings).
-        let flagged: Vec<(&str, u64, u64, u64)> = findings
-            .iter()
-            .map(|f| {
-                (
-                    f.folder.as_str(),
-                    f.sync_findings,
-                    f.logs_with_errors,
-                    f.conflict_items,
-                )
-            })
-            .collect();
+        let flagged = flagged(&findings);
         assert_eq!(
             flagged,
             [
@@ -895,17 +901,7 @@ fn a_conflict_alone_gives_sync010_to_the_folder_it_concerns() {
     let copy = &report.conflicts[0];
     assert!(copy.folder.ends_with("/Sync Issues/Conflicts"));
     assert_eq!(copy.affected_folder.as_ref().unwrap().path, projects_path);
-    let flagged: Vec<(&str, u64, u64, u64)> = findings
-        .iter()
-        .map(|f| {
-            (
-                f.folder.as_str(),
-                f.sync_findings,
-                f.logs_with_errors,
-                f.conflict_items,
-            )
-        })
-        .collect();
+    let flagged = flagged(&findings);
     assert_eq!(flagged, [(projects_path, 1, 0, 1)]);
 
     let out = common::ostscan(&["scan", "--json", path.to_str().unwrap()]);

@@ -5,6 +5,8 @@
 use ost_props::{ItemRecord, Nid, Source};
 use serde::Serialize;
 
+use crate::scan::nid_hex;
+
 /// One message, as `ostscan items` prints it, borrowing its text from the
 /// record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -70,7 +72,7 @@ impl ItemLine<'_> {
             last_modified: r.last_modified.map(|t| t.to_string()),
             message_class: r.message_class.as_deref(),
             nid: r.nid,
-            nid_hex: format!("{:#x}", r.nid),
+            nid_hex: nid_hex(r.nid),
             object_id: r.object_id.map(|id| ItemObjectId {
                 globcnt: id.globcnt,
                 replica_id: id.replica_id,

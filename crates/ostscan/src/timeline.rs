@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::paths::{self, FilePath};
 use crate::report::count;
+use crate::scan::nid_hex;
 use crate::sync_issues::{self, ConflictItem, SyncLog};
 use crate::walk::visit_items;
 
@@ -115,7 +116,7 @@ fn item_event(path: &FilePath, r: &ItemRecord) -> Option<TimelineEvent> {
         ),
         path: path.clone(),
         nid: r.nid,
-        nid_hex: format!("{:#x}", r.nid),
+        nid_hex: nid_hex(r.nid),
         folder: r.folder.to_string(),
         subject: r.subject.clone(),
         attributes: EventAttributes::Item {
@@ -146,7 +147,7 @@ fn conflict_event(path: &FilePath, c: &ConflictItem) -> Option<TimelineEvent> {
         ),
         path: path.clone(),
         nid: c.nid,
-        nid_hex: format!("{:#x}", c.nid),
+        nid_hex: nid_hex(c.nid),
         folder: c.folder.clone(),
         subject: c.subject.clone(),
         attributes: EventAttributes::Conflict {
@@ -177,7 +178,7 @@ fn log_event(path: &FilePath, log: &SyncLog) -> Option<TimelineEvent> {
         message,
         path: path.clone(),
         nid: log.nid,
-        nid_hex: format!("{:#x}", log.nid),
+        nid_hex: nid_hex(log.nid),
         folder: log.folder.clone(),
         subject: log.subject.clone(),
         attributes: EventAttributes::Log {
