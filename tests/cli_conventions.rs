@@ -506,6 +506,18 @@ fn man_pages_for_the_command_and_each_subcommand() {
     }
 }
 
+/// The command's own help says what it does and its exit codes (a doc
+/// comment put between the text and `struct Cli` once took them away).
+#[test]
+fn the_long_help_says_what_ostscan_does_and_its_exit_codes() {
+    let help = stdout(&ostscan(&["--help"]));
+    assert!(
+        help.contains("reads Outlook .ost caches and .pst stores"),
+        "{help}"
+    );
+    assert!(help.contains("Exit codes: 0 success"), "{help}");
+}
+
 #[test]
 fn every_subcommand_has_examples_in_its_long_help() {
     for sub in SUBCOMMANDS {

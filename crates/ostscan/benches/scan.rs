@@ -319,7 +319,6 @@ mod outlook {
     }
 }
 
-/// The median of some values (the upper one of an even count).
 /// Each round's ratio, as the figures quote them: `1.82x 1.51x 1.58x`.
 fn each_ratio(ratios: &[f64]) -> String {
     ratios
@@ -329,6 +328,7 @@ fn each_ratio(ratios: &[f64]) -> String {
         .join(" ")
 }
 
+/// The median of some values (the upper one of an even count).
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)

@@ -6,17 +6,6 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cli;
 
-/// Find Outlook items whose synchronization metadata has gone stale.
-///
-/// ostscan reads Outlook .ost caches and .pst stores straight from disk
-/// (read-only, without Outlook or MAPI) and checks every item's change key
-/// (PR_CHANGE_KEY) and predecessor change list (PR_PREDECESSOR_CHANGE_LIST).
-///
-/// Exit codes: 0 success (no finding at or above the threshold), 1 findings
-/// at or above the threshold, 2 a file could not be read, or was read only
-/// in part (wins over 1; `--allow-partial` for findings only), the output
-/// could not be written, or bad usage. A closed output pipe ends ostscan
-/// quietly with 0.
 /// `ostscan --version`: the version, the commit it was built from
 /// ("unknown" from a source tarball), and what the build turned on
 /// (build.rs). `-V` prints the first line only.
@@ -30,6 +19,17 @@ const LONG_VERSION: &str = concat!(
     env!("OSTSCAN_TARGET"),
 );
 
+/// Find Outlook items whose synchronization metadata has gone stale.
+///
+/// ostscan reads Outlook .ost caches and .pst stores straight from disk
+/// (read-only, without Outlook or MAPI) and checks every item's change key
+/// (PR_CHANGE_KEY) and predecessor change list (PR_PREDECESSOR_CHANGE_LIST).
+///
+/// Exit codes: 0 success (no finding at or above the threshold), 1 findings
+/// at or above the threshold, 2 a file could not be read, or was read only
+/// in part (wins over 1; `--allow-partial` for findings only), the output
+/// could not be written, or bad usage. A closed output pipe ends ostscan
+/// quietly with 0.
 #[derive(Parser)]
 #[command(name = "ostscan", version, long_version = LONG_VERSION, about, long_about)]
 struct Cli {

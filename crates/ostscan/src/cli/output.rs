@@ -86,13 +86,13 @@ pub fn warn(line: impl std::fmt::Display) {
     let _ = writeln!(err, "ostscan: {line}");
 }
 
-/// End the process as a closed pipe asks: silently, [`CLOSED_PIPE_STATUS`].
 /// The value of `result`, or `None` once its error is said on standard
 /// error (the caller then exits 2).
 pub fn or_warn<T, E: std::fmt::Display>(result: Result<T, E>) -> Option<T> {
     result.map_err(warn).ok()
 }
 
+/// End the process as a closed pipe asks: silently, [`CLOSED_PIPE_STATUS`].
 fn closed_pipe() -> ! {
     std::process::exit(CLOSED_PIPE_STATUS)
 }
