@@ -117,10 +117,14 @@ impl Problem {
     /// the scan and the reconciliation report a file that cannot be opened
     /// and the integrity problems the reader read past.
     pub fn ndb_kind_only(e: &NdbError) -> Problem {
-        Problem::ndb(&NdbError {
-            id: None,
-            ..e.clone()
-        })
+        Problem::new(
+            e.structure,
+            e.offset,
+            ProblemKind::Ndb {
+                kind: e.kind.clone(),
+                id: None,
+            },
+        )
     }
 
     /// A problem with no place of its own inside node `nid` (a value that

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ost_ndb::ltp::tc::TableContext;
-use ost_ndb::ltp::{LtpError, PcEntry, PropValue, PropertyContext};
+use ost_ndb::ltp::{PcEntry, PropValue, PropertyContext};
 use ost_ndb::{NbtEntry, Nid, NidType, Pst};
 
 use crate::item::open_pc;
@@ -145,6 +145,12 @@ impl RowPolicy<'_> {
         read_all_items: true,
         read_item_if: &|_| false,
     };
+
+    /// Whether the item of a row with this view is read too: asked alike
+    /// by the walk and by the read-ahead of its items.
+    fn reads_item(&self, view: &ItemView<'_>) -> bool {
+        self.read_all_items || !view.row.has_sync() || (self.read_item_if)(view)
+    }
 }
 
 /// Rows whose items are read ahead together on a cold file.
@@ -561,16 +567,22 @@ impl<'a> Store<'a> {
         let mut nids = Vec::new();
         let mut errors = Vec::new();
         for &(id, row_index) in batch {
-            let mut view = ItemView::empty(Nid(id), kind, folder.nid, &folder.path);
-            if let Ok(row) = tc.row(id, row_index) {
-                columns.read(&row, &mut view.row, &mut errors);
-            }
-            errors.clear();
-            if policy.read_all_items || !view.row.has_sync() || (policy.read_item_if)(&view) {
+            // Every item is read: no row need be looked at to know it.
+            let read = policy.read_all_items || {
+                let mut view = ItemView::empty(Nid(id), kind, folder.nid, &folder.path);
+                if let Ok(row) = tc.row(id, row_index) {
+                    columns.read(&row, &mut view.row, &mut errors);
+                }
+                errors.clear();
+                policy.reads_item(&view)
+            };
+            if read {
                 nids.push(Nid(id));
             }
         }
-        self.pst.prefetch_nodes(&nids);
+        if !nids.is_empty() {
+            self.pst.prefetch_nodes(&nids);
+        }
     }
 
     /// The contents table that lists `r`.
@@ -606,8 +618,7 @@ impl<'a> Store<'a> {
             view.errors
                 .push(Problem::ltp(self.pst, e, table).with_nid(r.nid));
         }
-        let read_item =
-            policy.read_all_items || !view.row.has_sync() || (policy.read_item_if)(&view);
+        let read_item = policy.reads_item(&view);
         if read_item {
             match self.open_item(r) {
                 Ok(pc) => pc_slot = Some(pc),
@@ -678,9 +689,9 @@ impl<'a> Store<'a> {
             .enumerate()
             .map(|(i, r)| (r.nid, i as u32))
             .collect();
-        // By NID then index: the indices come in order, and the sort is
-        // stable.
-        listed.sort_by_key(|p| p.0);
+        // By NID then index (the indices are unique: an unstable sort of
+        // the pairs is as stable as needed, without a scratch buffer).
+        listed.sort_unstable();
         let by_nid: HashMap<Nid, usize> = self
             .folders
             .iter()
@@ -734,9 +745,8 @@ impl<'a> Store<'a> {
                 (bid, i as u32)
             })
             .collect();
-        // By BID then index: the indices come in order, and the sort is
-        // stable.
-        keyed.sort_by_key(|p| p.0);
+        // By BID then index (unique indices: see `join_item_refs`).
+        keyed.sort_unstable();
         keyed.into_iter().map(|(_, i)| i).collect()
     }
 
@@ -770,13 +780,11 @@ impl<'a> Store<'a> {
 
     /// The message's property context.
     fn open_item(&self, r: &ItemRef) -> Result<PropertyContext<'a>, Problem> {
-        let node = match self.message_node(r) {
-            Some(e) => Ok(self.pst.node_from_entry(e)),
-            None => self.pst.node(r.nid),
-        };
-        node.map_err(LtpError::from)
-            .and_then(PropertyContext::open)
-            .map_err(|e| Problem::ltp(self.pst, &e, r.nid))
+        match self.message_node(r) {
+            Some(e) => PropertyContext::open(self.pst.node_from_entry(e)),
+            None => open_pc(self.pst, r.nid),
+        }
+        .map_err(|e| Problem::ltp(self.pst, &e, r.nid))
     }
 
     /// The source key the view's object id stands for, when the item has

@@ -287,6 +287,12 @@ impl ColdReader {
         !readers.is_empty()
     }
 
+    /// False when a read-ahead would read nothing: the file was found
+    /// cached when opened, or direct reads are not possible.
+    pub(crate) fn may_read_ahead(&self) -> bool {
+        !self.shared.warm.load(Ordering::Relaxed) && !self.shared.disabled.load(Ordering::Relaxed)
+    }
+
     /// True once something was read ahead.
     pub(crate) fn used(&self) -> bool {
         self.shared.ahead_used.load(Ordering::Relaxed)

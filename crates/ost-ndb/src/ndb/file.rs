@@ -206,11 +206,15 @@ impl<'a> Pst<'a> {
     /// cached (a warm file costs one residency check per leaf). True when
     /// it read ahead: the file is cold.
     pub fn prefetch_blocks(&self, bids: &[Bid]) -> bool {
+        if !self.reader.may_read_ahead() {
+            return false;
+        }
         let bids = &bids[..bids.len().min(MAX_PREFETCH)];
         let mut leaves: Vec<u64> = bids
             .iter()
             .filter_map(|&b| self.trees.leaf_of(&self.reader, Tree::Block, b.0))
             .collect();
+        leaves.sort_unstable();
         leaves.dedup();
         if !self.reader.pages_uncached(&leaves) {
             return false;
@@ -237,11 +241,15 @@ impl<'a> Pst<'a> {
     /// ahead ([`Pst::prefetch_blocks`]). Does nothing when the NBT leaves
     /// are cached.
     pub fn prefetch_nodes(&self, nids: &[Nid]) {
+        if !self.reader.may_read_ahead() {
+            return;
+        }
         let nids = &nids[..nids.len().min(MAX_PREFETCH / 2)];
         let mut leaves: Vec<u64> = nids
             .iter()
             .filter_map(|&n| self.trees.leaf_of(&self.reader, Tree::Node, n.0 as u64))
             .collect();
+        leaves.sort_unstable();
         leaves.dedup();
         if !self.reader.pages_uncached(&leaves) {
             return;

@@ -241,17 +241,12 @@ impl<'a> Reader<'a> {
         }
         let mut buf = vec![0u8; len as usize];
         #[cfg(target_os = "linux")]
+        // A direct read that fails for any reason leaves the block to the
+        // ordinary read below, as a failed read-ahead does: that read says
+        // what is wrong with the file, if anything is.
         if let Some(cold) = cold {
-            match cold.read_uncached(map, &mut buf, offset) {
-                Ok(true) => return Ok(Cow::Owned(buf)),
-                Ok(false) => {}
-                Err(e) => {
-                    return Err(NdbError::new(
-                        structure,
-                        offset,
-                        NdbErrorKind::Io(e.to_string()),
-                    ))
-                }
+            if let Ok(true) = cold.read_uncached(map, &mut buf, offset) {
+                return Ok(Cow::Owned(buf));
             }
         }
         let _ = map;
@@ -289,6 +284,20 @@ impl<'a> Reader<'a> {
             cold.read_ahead(map, blocks);
         }
         let _ = (pages, blocks);
+    }
+
+    /// False when nothing can be read ahead: bytes in memory, a file system
+    /// without direct reads, a file found cached when it was opened. Asked
+    /// first, so that a warm file pays nothing for read-ahead requests.
+    pub(crate) fn may_read_ahead(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Source::File {
+            cold: Some(cold), ..
+        } = &self.source
+        {
+            return cold.may_read_ahead();
+        }
+        false
     }
 
     /// True when this file may be read ahead and some of the B-tree pages

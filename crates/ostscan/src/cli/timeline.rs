@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::Args;
 use ostscan::paths;
 use ostscan::report::count;
-use ostscan::timeline::{file_events, TimelineEvent};
+use ostscan::timeline::file_events;
 
 use super::output::{or_warn, warn};
 use super::scan::open_out;
@@ -22,7 +22,7 @@ Each line is one event (docs/report.md, \"Timeline\"):
                   Sync Log Time
   message         what happened, in words
   path, nid, nid_hex, folder, subject, ...  attributes
-Events are sorted by datetime (then by file and NID). Items without a
+Events are sorted by datetime (then by NID and file). Items without a
 time are not listed (a count goes to standard error). Import with
 `timesketch_importer -s SKETCH -t TIMELINE out.jsonl` or the web upload.
 
@@ -81,10 +81,11 @@ pub fn run(args: &TimelineArgs) -> u8 {
             }
         }
     }
-    // By time, then by file and NID: the same bytes on every run.
+    // By time, then by NID and file: the same bytes on every run.
     events.sort_by(|(fa, a), (fb, b)| {
-        let key = |e: &TimelineEvent| (e.datetime.clone(), e.nid);
-        key(a).cmp(&key(b)).then(fa.cmp(fb))
+        (a.datetime.as_str(), a.nid)
+            .cmp(&(b.datetime.as_str(), b.nid))
+            .then(fa.cmp(fb))
     });
     let written = events
         .iter()

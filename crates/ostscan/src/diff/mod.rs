@@ -585,11 +585,18 @@ pub fn diff_snapshots_with(
         if o.change_key != n.change_key || o.pcl != n.pcl {
             summary.changed += 1;
         }
+        // Built only for a pair that is reported: most are neither moved
+        // nor found against.
+        let was_moved = moved(old, o, new, n);
+        let found = compare_pair(o, n, changed_bodies);
+        if !was_moved && found.is_empty() {
+            continue;
+        }
         let matched = MatchedPair::new(pair.kind, o, n);
-        if moved(old, o, new, n) {
+        if was_moved {
             moved_items.push(matched.clone());
         }
-        for (rule, detail) in compare_pair(o, n, changed_bodies) {
+        for (rule, detail) in found {
             summary.findings += 1;
             *summary.findings_by_rule.entry(rule.id).or_insert(0) += 1;
             summary.findings_by_severity.add(rule.severity, 1);

@@ -63,7 +63,7 @@ pub mod file_report;
 pub use file_report::*;
 
 /// What one item contributes, kept small so that a scan of a large store
-/// holds only the findings, never every record: 32 bytes for an item with
+/// holds only the findings, never every record: 24 bytes for an item with
 /// nothing to report, which is nearly every item.
 struct ItemOutcome {
     /// Hash of PR_SOURCE_KEY (stored or derived), when `has_source_key`:
@@ -662,10 +662,13 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     // SYNC010: Outlook's own records agree with the item findings.
     // A conflict copy's findings count for the folder it concerns.
     let mut sync_by_folder: BTreeMap<Nid, u64> = BTreeMap::new();
-    for f in &findings {
-        if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") && f.folder_nid != Nid(0) {
-            let folder = sync_report.sync_folder_of(f.nid, f.folder_nid);
-            *sync_by_folder.entry(folder).or_insert(0) += 1;
+    {
+        let sync_folder_of = sync_report.sync_folders();
+        for f in &findings {
+            if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") && f.folder_nid != Nid(0) {
+                let folder = sync_folder_of(f.nid, f.folder_nid);
+                *sync_by_folder.entry(folder).or_insert(0) += 1;
+            }
         }
     }
     let mut folder_findings = sync_issues::sync010(&sync_report, &sync_by_folder);
@@ -795,11 +798,7 @@ impl Totals {
                 }
                 self.findings_by_severity.add_all(&s.findings_by_severity);
                 self.errors += s.errors;
-                self.folders_to_clear += report
-                    .folders
-                    .iter()
-                    .filter(|f| f.recommend_clear_offline_items)
-                    .count() as u64;
+                self.folders_to_clear += s.folders_to_clear;
             }
         }
     }

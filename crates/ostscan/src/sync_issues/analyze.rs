@@ -229,9 +229,9 @@ pub fn analyze(pst: &Pst<'_>, store: &Store<'_>, records: &[ItemRecord]) -> Sync
 
 /// [`analyze`], with what the caller already has from its walk: the Sync
 /// Issues tree [`locate`] found (with its problems), the store's
-/// [`LogIndex`], and the logs it read ([`read_log`]) in the order of their
-/// records in `records` (a scan reads each log while its walk has the
-/// message open). Logs not given are read here.
+/// [`LogIndex`], and the logs it read ([`read_log`]), in any order (they
+/// are found by NID; a scan reads each log while its walk has the message
+/// open). Logs not given are read here.
 pub fn analyze_with(
     pst: &Pst<'_>,
     store: &Store<'_>,

@@ -40,10 +40,7 @@ pub fn locate(pst: &Pst<'_>, store: &Store<'_>) -> (SyncIssuesFolders, Vec<Probl
     if let Some(values) = ren {
         let mut entry_ids = EntryIdFolders::new(store);
         for (k, bytes) in values.iter().enumerate().take(4) {
-            let mut problems = Vec::new();
-            let folder = entry_ids.folder(bytes, &mut problems);
-            errors.extend(problems);
-            if let Some(i) = folder {
+            if let Some(i) = entry_ids.folder(bytes, &mut errors) {
                 let slot = match k {
                     0 => &mut found.conflicts,
                     1 => &mut found.sync_issues,

@@ -40,6 +40,8 @@ pub use locate::locate;
 pub use log_text::LogIndex;
 pub use sync010::{sync010, FolderFinding};
 
+use std::collections::HashMap;
+
 use ost_props::{Nid, Problem};
 use serde::Serialize;
 
@@ -255,13 +257,25 @@ impl SyncIssuesReport {
     /// about the item it conflicts with, so they count for its affected
     /// folder, not for Conflicts; any other item's count for its own folder.
     pub fn sync_folder_of(&self, nid: Nid, folder_nid: Nid) -> Nid {
-        if !self.folders.contains(folder_nid) {
-            return folder_nid;
-        }
-        self.conflicts
+        self.sync_folders()(nid, folder_nid)
+    }
+
+    /// [`SyncIssuesReport::sync_folder_of`] for many findings: the conflict
+    /// copies indexed once, not searched once per finding.
+    pub fn sync_folders(&self) -> impl Fn(Nid, Nid) -> Nid + '_ {
+        // The first copy of a NID decides, as a search would (reversed, so
+        // that it is the last one inserted).
+        let affected: HashMap<Nid, Option<Nid>> = self
+            .conflicts
             .iter()
-            .find(|c| c.nid == nid)
-            .and_then(|c| c.affected_folder.as_ref())
-            .map_or(folder_nid, |f| f.nid)
+            .rev()
+            .map(|c| (c.nid, c.affected_folder.as_ref().map(|f| f.nid)))
+            .collect();
+        move |nid, folder_nid| {
+            if !self.folders.contains(folder_nid) {
+                return folder_nid;
+            }
+            affected.get(&nid).copied().flatten().unwrap_or(folder_nid)
+        }
     }
 }
