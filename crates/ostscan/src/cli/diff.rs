@@ -16,6 +16,7 @@ use ostscan::report::{count, JsonLines};
 use ostscan::Severity;
 
 use super::output::{self, warn, Output};
+use super::scan::parse_severity;
 
 const AFTER_HELP: &str = "\
 Items are matched by PR_SOURCE_KEY, else PR_SEARCH_KEY, else (two copies of
@@ -50,10 +51,6 @@ pub struct DiffArgs {
     /// exit by findings alone.
     #[arg(long)]
     pub allow_partial: bool,
-}
-
-fn parse_severity(text: &str) -> Result<Severity, String> {
-    Severity::parse(text).ok_or_else(|| format!("not a severity: {text} (info, warning, critical)"))
 }
 
 /// One NDJSON line.
