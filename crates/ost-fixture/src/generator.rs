@@ -167,6 +167,7 @@ pub struct FixtureBuilder {
     seed: u64,
     plants: Vec<(Rule, usize)>,
     body_bytes: usize,
+    log_body_bytes: Option<usize>,
     sync_placement: SyncPlacement,
     row_gaps: usize,
 }
@@ -193,6 +194,7 @@ impl FixtureBuilder {
             seed: 1,
             plants: Vec::new(),
             body_bytes: 200,
+            log_body_bytes: None,
             sync_placement: SyncPlacement::Item,
             row_gaps: 0,
         }
@@ -246,6 +248,15 @@ impl FixtureBuilder {
     /// Size of each message's PR_BODY (padding text).
     pub fn body_bytes(mut self, n: usize) -> Self {
         self.body_bytes = n;
+        self
+    }
+
+    /// Size of the PR_BODY of the messages in the folders of Sync Issues
+    /// logs (Sync Issues, Local Failures, Server Failures), which a scan
+    /// reads; default: [`FixtureBuilder::body_bytes`]. Outlook's logs are
+    /// a few hundred bytes.
+    pub fn log_body_bytes(mut self, n: usize) -> Self {
+        self.log_body_bytes = Some(n);
         self
     }
 
@@ -387,11 +398,20 @@ impl FixtureBuilder {
             folders.server_failures,
         ];
 
-        let padding: String = "The quick brown fox jumps over the lazy dog. "
-            .chars()
-            .cycle()
-            .take(self.body_bytes)
-            .collect();
+        let padding = |bytes: usize| -> String {
+            "The quick brown fox jumps over the lazy dog. "
+                .chars()
+                .cycle()
+                .take(bytes)
+                .collect()
+        };
+        let body = padding(self.body_bytes);
+        let log_body = padding(self.log_body_bytes.unwrap_or(self.body_bytes));
+        let log_folders = [
+            folders.sync_issues,
+            folders.local_failures,
+            folders.server_failures,
+        ];
         let base_time = filetime(2024, 1, 1, 0, 0, 0, 0);
         for (i, fault) in plan.iter().enumerate() {
             let mut pick = rng.below(total_weight);
@@ -422,7 +442,11 @@ impl FixtureBuilder {
                 message_class: class.into(),
                 last_modified: Some(last_modified),
                 read,
-                body: Some(padding.clone()),
+                body: Some(if log_folders.contains(&folder) {
+                    log_body.clone()
+                } else {
+                    body.clone()
+                }),
                 recipients: vec![Recipient {
                     name: format!("User {}", i % 13),
                     email: format!("user{}@example.com", i % 13),

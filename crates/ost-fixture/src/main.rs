@@ -38,6 +38,11 @@ struct Args {
     /// Size of each message's padding body
     #[arg(long, default_value_t = 200)]
     body_bytes: usize,
+    /// Size of the padding body of the messages in the Sync Issues log
+    /// folders (Sync Issues, Local Failures, Server Failures; default:
+    /// --body-bytes)
+    #[arg(long)]
+    log_body_bytes: Option<usize>,
     /// Where messages keep their change key, PCL and modification time:
     /// item (as PSTs), rows (the contents-table rows, as real OSTs; OST
     /// formats only) or both
@@ -79,6 +84,9 @@ fn main() -> ExitCode {
         .body_bytes(args.body_bytes)
         .sync_placement(args.sync_in)
         .row_gaps(args.row_gaps);
+    if let Some(n) = args.log_body_bytes {
+        b = b.log_body_bytes(n);
+    }
     for (rule, count) in &args.plant {
         b = b.plant(*rule, *count);
     }

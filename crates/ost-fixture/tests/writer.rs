@@ -2,7 +2,7 @@
 //! structural damage.
 
 use ost_fixture::ndb_writer::{compute_sig, TreeKind, DFL_BACKFILL_COMPLETE};
-use ost_fixture::{damage, CryptMethod, Damage, FixtureBuilder, Format, Rule};
+use ost_fixture::{damage, CryptMethod, Damage, FixtureBuilder, Format, ItemKind, Rule};
 use ost_ndb::ndb::crc::crc32;
 use ost_ndb::ndb::page::{ptype, PageTrailer};
 
@@ -302,4 +302,38 @@ fn header_free_maps_are_all_ones() {
         let maps = if format.is_ansi() { 204..460 } else { 256..512 };
         assert!(f.bytes[maps].iter().all(|&b| b == 0xFF), "{format}");
     }
+}
+
+/// `log_body_bytes` sizes the bodies of the messages in the Sync Issues
+/// log folders only; the other messages keep `body_bytes`, and Conflicts
+/// (copies of messages, not logs) too.
+#[test]
+fn log_bodies_have_their_own_size() {
+    use ost_ndb::ltp::PropertyContext;
+    use ost_ndb::{Nid, Pst};
+    const PR_BODY: u16 = 0x1000;
+    let f = FixtureBuilder::new(Format::Unicode)
+        .messages(200)
+        .seed(3)
+        .body_bytes(3000)
+        .log_body_bytes(250)
+        .build()
+        .unwrap();
+    let pst = Pst::from_bytes(&f.bytes).unwrap();
+    let mut sizes = std::collections::BTreeMap::new();
+    // The generated messages (the associated ones are folder settings).
+    let messages = f.manifest.iter().filter(|m| m.kind == ItemKind::Contents);
+    for m in messages {
+        let pc = PropertyContext::open(pst.node(Nid(m.nid)).unwrap()).unwrap();
+        let body = pc.get(PR_BODY).unwrap().expect("every message has a body");
+        // UTF-16: two bytes a character.
+        let chars = body.as_bytes().len() / 2;
+        let log_folder = ["/Sync Issues", "/Local Failures", "/Server Failures"]
+            .iter()
+            .any(|end| m.folder.ends_with(end));
+        assert_eq!(chars, if log_folder { 250 } else { 3000 }, "{}", m.folder);
+        *sizes.entry(chars).or_insert(0) += 1;
+    }
+    // Both kinds were written.
+    assert_eq!(sizes.len(), 2, "{sizes:?}");
 }
