@@ -23,6 +23,7 @@ pub mod item;
 pub mod namespace;
 pub mod object_id;
 pub mod problem;
+mod read_ahead;
 pub mod rows;
 pub mod store;
 pub mod strings;

@@ -202,9 +202,12 @@ impl<'a> Pst<'a> {
     /// at once, then the blocks are read ahead, many at a time, at sector
     /// granularity, and kept until read (see `cold.rs`): a cold scan then
     /// waits for the device once per batch instead of once per block, and
-    /// reads a few percent of the file. Does nothing when the leaves are
-    /// cached (a warm file costs one residency check per leaf). True when
-    /// it read ahead: the file is cold.
+    /// reads a few percent of the file. Nothing on a file found cached when
+    /// opened. True when something was not cached: the file is cold.
+    ///
+    /// Cached leaves do not mean cached blocks: after a cold walk of the
+    /// B-trees (`nbt_iter`) the leaves are all in memory and the blocks
+    /// still on the device, so each block is asked for whatever its leaf.
     pub fn prefetch_blocks(&self, bids: &[Bid]) -> bool {
         if !self.reader.may_read_ahead() {
             return false;
@@ -216,10 +219,10 @@ impl<'a> Pst<'a> {
             .collect();
         leaves.sort_unstable();
         leaves.dedup();
-        if !self.reader.pages_uncached(&leaves) {
-            return false;
+        let leaves_uncached = self.reader.pages_uncached(&leaves);
+        if leaves_uncached {
+            self.reader.read_ahead(&leaves, &[]);
         }
-        self.reader.read_ahead(&leaves, &[]);
         let f = self.format();
         // The leaves' routes were built above, with their checks recorded;
         // the leaves themselves are looked up quietly (a warm read may
@@ -231,16 +234,16 @@ impl<'a> Pst<'a> {
                 .filter(|&(_, size)| size <= f.max_block_size())
                 .collect()
         });
-        self.reader.read_ahead(&[], &blocks);
-        true
+        self.reader.read_ahead(&[], &blocks) || leaves_uncached
     }
 
     /// Say that the nodes `nids` are about to be opened, their property
-    /// context or table and their subnode trees read: on a cold file their
-    /// NBT leaves, then their first data blocks and subnode blocks are read
-    /// ahead ([`Pst::prefetch_blocks`]). Does nothing when the NBT leaves
-    /// are cached.
-    pub fn prefetch_nodes(&self, nids: &[Nid]) {
+    /// context or table read, and with `subnodes` their subnode trees too:
+    /// on a file not found cached when opened, their NBT leaves where not
+    /// cached, then their first data blocks (and subnode blocks) are read
+    /// ahead ([`Pst::prefetch_blocks`]). A subnode block asked for and
+    /// never read costs the device a read for nothing.
+    pub fn prefetch_nodes(&self, nids: &[Nid], subnodes: bool) {
         if !self.reader.may_read_ahead() {
             return;
         }
@@ -251,14 +254,14 @@ impl<'a> Pst<'a> {
             .collect();
         leaves.sort_unstable();
         leaves.dedup();
-        if !self.reader.pages_uncached(&leaves) {
-            return;
+        if self.reader.pages_uncached(&leaves) {
+            self.reader.read_ahead(&leaves, &[]);
         }
-        self.reader.read_ahead(&leaves, &[]);
         let bids: Vec<Bid> = self.reader.quietly(|| {
             nids.iter()
                 .filter_map(|&n| self.nbt_lookup(n).ok())
-                .flat_map(|e| [e.bid_data, e.bid_sub])
+                .flat_map(|e| [Some(e.bid_data), subnodes.then_some(e.bid_sub)])
+                .flatten()
                 .filter(|b| !b.is_null())
                 .collect()
         });

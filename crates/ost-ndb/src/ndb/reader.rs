@@ -269,8 +269,8 @@ impl<'a> Reader<'a> {
     /// (offset, size) that the caller is about to read (`cold.rs`), after
     /// the B-tree pages at `pages` (offsets), which are asked of the kernel
     /// first. Nothing on a cached file, on other systems, or on bytes in
-    /// memory.
-    pub(crate) fn read_ahead(&self, pages: &[u64], blocks: &[(u64, u64)]) {
+    /// memory. True when some of the blocks were not cached.
+    pub(crate) fn read_ahead(&self, pages: &[u64], blocks: &[(u64, u64)]) -> bool {
         #[cfg(target_os = "linux")]
         if let Source::File {
             cold: Some(cold),
@@ -281,9 +281,10 @@ impl<'a> Reader<'a> {
             let page = self.format().page_size() as u64;
             let pages: Vec<(u64, u64)> = pages.iter().map(|&ib| (ib, page)).collect();
             cold.will_need(file, map, &pages);
-            cold.read_ahead(map, blocks);
+            return cold.read_ahead(map, blocks);
         }
         let _ = (pages, blocks);
+        false
     }
 
     /// False when nothing can be read ahead: bytes in memory, a file system

@@ -603,9 +603,12 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
                 .message_status()
                 .is_some_and(|s| s & sync_issues::MS_IN_CONFLICT != 0)
     };
+    // Only the logs' texts are read (a long text is in a subnode).
+    let subnodes_read_if = |view: &ItemView<'_>| log_folders.contains(&view.folder_nid);
     let policy = RowPolicy {
         read_all_items: options.verify_rows,
         read_item_if: &read_item_if,
+        subnodes_read_if: &subnodes_read_if,
     };
     let walked = visit_items(&mut store, true, &policy, |store, view, pc| {
         evaluate(store, view, pc, &cx)
