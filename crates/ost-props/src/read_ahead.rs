@@ -24,12 +24,21 @@ pub(crate) struct BatchNodes {
     pub with_subnodes: Vec<Nid>,
 }
 
+/// Data blocks read ahead at the start of each subnode's data of the
+/// nodes read with their subnodes: a scan reads the first 8,000 bytes of
+/// a Sync Issues log's text, and a data block holds up to 8,176 (more
+/// with 4K pages). A second block would be read for nothing: 1% of the
+/// OST bench store.
+const SUBNODE_DATA_BLOCKS: usize = 1;
+
 impl BatchNodes {
     fn ask(self, pst: &Pst<'_>) {
-        for (nids, subnodes) in [(self.alone, false), (self.with_subnodes, true)] {
-            if !nids.is_empty() {
-                pst.prefetch_nodes(&nids, subnodes);
-            }
+        if !self.alone.is_empty() {
+            pst.prefetch_nodes(&self.alone, false);
+        }
+        if !self.with_subnodes.is_empty() {
+            pst.prefetch_nodes(&self.with_subnodes, true);
+            pst.prefetch_subnode_data(&self.with_subnodes, SUBNODE_DATA_BLOCKS);
         }
     }
 }

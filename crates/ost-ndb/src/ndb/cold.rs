@@ -68,6 +68,9 @@ struct Shared {
     work: Condvar,
     /// Whether `ahead` may hold anything: reads of a warm file never lock it.
     ahead_used: AtomicBool,
+    /// With [`ColdReader::log_reads`]: every block the read-ahead threads
+    /// read (offset, size), whether taken later or not.
+    read_log: Mutex<Option<Vec<(u64, u64)>>>,
 }
 
 /// The blocks asked for ahead.
@@ -185,6 +188,7 @@ impl ColdReader {
             done: Condvar::new(),
             work: Condvar::new(),
             ahead_used: AtomicBool::new(false),
+            read_log: Mutex::new(None),
         };
         Some(ColdReader {
             shared: Arc::new(shared),
@@ -309,6 +313,26 @@ impl ColdReader {
         !self.shared.warm.load(Ordering::Relaxed) && !self.shared.disabled.load(Ordering::Relaxed)
     }
 
+    /// Keep the offset and size of every block the read-ahead threads
+    /// read from now on (for tests of what a cold walk reads).
+    pub(crate) fn log_reads(&self) {
+        *self
+            .shared
+            .read_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+    }
+
+    /// The blocks read ahead since [`ColdReader::log_reads`].
+    pub(crate) fn logged_reads(&self) -> Vec<(u64, u64)> {
+        self.shared
+            .read_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_default()
+    }
+
     /// True once something was read ahead.
     pub(crate) fn used(&self) -> bool {
         self.shared.ahead_used.load(Ordering::Relaxed)
@@ -318,6 +342,17 @@ impl ColdReader {
     /// waits for its read if it has not ended. `None` when it was not
     /// asked for, or its read failed (the caller reads it).
     pub(crate) fn take(&self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        self.fetch(offset, len, false)
+    }
+
+    /// [`ColdReader::take`], but the block stays for its taker: for a
+    /// read-ahead that looks into the blocks it asked for to know what to
+    /// ask for next.
+    pub(crate) fn peek(&self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        self.fetch(offset, len, true)
+    }
+
+    fn fetch(&self, offset: u64, len: usize, keep: bool) -> Option<Vec<u8>> {
         let shared = &self.shared;
         if !shared.ahead_used.load(Ordering::Acquire) {
             return None;
@@ -328,6 +363,7 @@ impl ColdReader {
                 Slot::Pending => {
                     ahead = shared.done.wait(ahead).unwrap_or_else(|p| p.into_inner());
                 }
+                Slot::Read(buf) if keep => return (buf.len() == len).then(|| buf.clone()),
                 Slot::Read(_) => {
                     let Some(Slot::Read(buf)) = ahead.blocks.remove(&offset) else {
                         return None;
@@ -337,6 +373,12 @@ impl ColdReader {
                 }
             }
         }
+    }
+
+    /// True when `offset..offset + len` is in the page cache (as far as
+    /// its chunk's residency is known): reading it costs no device wait.
+    pub(crate) fn is_cached(&self, map: &Mmap, offset: u64, len: u64) -> bool {
+        self.shared.cached(map, offset, len)
     }
 
     /// Read `buf.len()` bytes at `offset` with a direct read when they are
@@ -418,6 +460,16 @@ impl Shared {
                 self.read_direct(&mut buf, start)
             }));
             let read = matches!(read, Ok(Ok(true)));
+            if read {
+                if let Some(log) = self
+                    .read_log
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_mut()
+                {
+                    log.extend(run.iter().copied());
+                }
+            }
             {
                 let mut ahead = self.lock();
                 for &(offset, len) in &run {

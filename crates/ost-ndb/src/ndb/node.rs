@@ -115,7 +115,7 @@ impl<'p> Pst<'p> {
 
     /// Read the internal block `bid` and check it is of the expected type
     /// (`want`, called `name` in errors): its header and decoded payload.
-    fn internal_block(
+    pub(super) fn internal_block(
         &self,
         bid: Bid,
         want: u8,

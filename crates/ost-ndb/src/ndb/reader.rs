@@ -148,17 +148,34 @@ impl<'a> Reader<'a> {
         Ok(reader)
     }
 
-    /// Keep the offset and size of every block read from now on.
+    /// Keep the offset and size of every block read from now on, and of
+    /// every block read ahead on a cold file.
     pub(crate) fn log_reads(&mut self) {
         self.read_log = Some(Mutex::new(Vec::new()));
+        #[cfg(target_os = "linux")]
+        if let Source::File {
+            cold: Some(cold), ..
+        } = &self.source
+        {
+            cold.log_reads();
+        }
     }
 
-    /// The blocks read since [`Reader::log_reads`] (offset, size), in the
-    /// order they were read; empty without it.
+    /// The blocks read since [`Reader::log_reads`] (offset, size): those
+    /// the callers read, in the order they were read, then those read
+    /// ahead (taken or not); empty without it.
     pub(crate) fn logged_reads(&self) -> Vec<(u64, u64)> {
-        self.read_log.as_ref().map_or(Vec::new(), |log| {
+        let mut reads = self.read_log.as_ref().map_or(Vec::new(), |log| {
             log.lock().unwrap_or_else(|p| p.into_inner()).clone()
-        })
+        });
+        #[cfg(target_os = "linux")]
+        if let Source::File {
+            cold: Some(cold), ..
+        } = &self.source
+        {
+            reads.extend(cold.logged_reads());
+        }
+        reads
     }
 
     /// The whole file.
@@ -218,6 +235,30 @@ impl<'a> Reader<'a> {
         offset: u64,
         len: u64,
     ) -> Result<Cow<'_, [u8]>> {
+        #[cfg(target_os = "linux")]
+        let cold = match &self.source {
+            Source::File {
+                cold: Some(cold), ..
+            } => Some(cold),
+            _ => None,
+        };
+        #[cfg(target_os = "linux")]
+        if let (Some(cold), Source::File { map, .. }, true) =
+            (cold, &self.source, PEEKING.with(|p| p.get()))
+        {
+            // Looked into, not read: left for the read that takes it.
+            self.slice(structure, offset, len)?;
+            if let Some(buf) = cold.peek(offset, len as usize) {
+                return Ok(Cow::Owned(buf));
+            }
+            if !cold.is_cached(map, offset, len) {
+                return Err(NdbError::new(
+                    structure,
+                    offset,
+                    NdbErrorKind::Io("not read ahead".into()),
+                ));
+            }
+        }
         if let Some(log) = &self.read_log {
             log.lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -228,13 +269,6 @@ impl<'a> Reader<'a> {
         };
         // The same bounds as the map: the file as it was when opened.
         self.slice(structure, offset, len)?;
-        #[cfg(target_os = "linux")]
-        let cold = match &self.source {
-            Source::File {
-                cold: Some(cold), ..
-            } => Some(cold),
-            _ => None,
-        };
         #[cfg(target_os = "linux")]
         if let Some(buf) = cold.and_then(|c| c.take(offset, len as usize)) {
             return Ok(Cow::Owned(buf));
@@ -343,6 +377,22 @@ impl<'a> Reader<'a> {
         self.issues.record(e)
     }
 
+    /// Run `f` with this thread's block reads made from what was read
+    /// ahead and the page cache only, the blocks read ahead left for the
+    /// read that takes them: a block that would wait for the device is an
+    /// error instead. For a read-ahead that looks into the blocks it asked
+    /// for (a subnode block, an XBLOCK) to know what to ask for next.
+    pub(crate) fn peeking<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                PEEKING.with(|p| p.set(self.0));
+            }
+        }
+        let _restore = Restore(PEEKING.with(|p| p.replace(true)));
+        f()
+    }
+
     /// See [`IssueLog::quietly`].
     #[inline]
     pub(crate) fn quietly<T>(&self, f: impl FnOnce() -> T) -> T {
@@ -353,6 +403,11 @@ impl<'a> Reader<'a> {
     pub(crate) fn issues(&self) -> (Vec<NdbError>, u64) {
         self.issues.issues()
     }
+}
+
+thread_local! {
+    /// Set inside [`Reader::peeking`].
+    static PEEKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// What a file type is when it is not a regular file, for
