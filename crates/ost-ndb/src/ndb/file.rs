@@ -248,8 +248,10 @@ impl<'a> Pst<'a> {
     /// context or table read, and with `subnodes` their subnode trees too:
     /// on a file not found cached when opened, their NBT leaves where not
     /// cached, then their first data blocks (and subnode blocks) are read
-    /// ahead ([`Pst::prefetch_blocks`]). A subnode block asked for and
-    /// never read costs the device a read for nothing.
+    /// ahead as [`Pst::prefetch_blocks`] does, but even where their BBT
+    /// leaves are cached: after `nbt_iter` every NBT leaf is, and the
+    /// blocks are still on the device. A subnode block asked for and never
+    /// read costs the device a read for nothing.
     pub fn prefetch_nodes(&self, nids: &[Nid], subnodes: bool) {
         if !self.reader.may_read_ahead() {
             return;
