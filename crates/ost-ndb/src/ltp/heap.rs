@@ -95,6 +95,8 @@ pub struct Blocks<'a> {
     /// BIDs and cells of blocks 1.. (empty, unallocated, for one block).
     more_bids: Vec<Bid>,
     more: Vec<OnceCell<Cow<'a, [u8]>>>,
+    /// Set once the blocks were asked for together (on a cold file).
+    read_ahead: OnceCell<()>,
 }
 
 impl<'a> Blocks<'a> {
@@ -109,16 +111,13 @@ impl<'a> Blocks<'a> {
                 first: OnceCell::new(),
                 more_bids: Vec::new(),
                 more: Vec::new(),
+                read_ahead: OnceCell::new(),
             });
         }
         let tree = node
             .data_blocks()
             .map_err(|e| LtpError::from(e).with_nid(node.nid.0))?;
         let len = tree.blocks.len();
-        // A heap of several blocks (a table's heap or row matrix, a large
-        // property context) is read whole, mostly: on a cold file, read
-        // its blocks ahead, many at a time.
-        node.pst().prefetch_blocks(&tree.blocks);
         let first_bid = tree.blocks.first().copied().unwrap_or(Bid(0));
         let more_bids: Vec<Bid> = tree.blocks.into_iter().skip(1).collect();
         let more = more_bids.iter().map(|_| OnceCell::new()).collect();
@@ -129,6 +128,7 @@ impl<'a> Blocks<'a> {
             first: OnceCell::new(),
             more_bids,
             more,
+            read_ahead: OnceCell::new(),
         })
     }
 
@@ -149,6 +149,7 @@ impl<'a> Blocks<'a> {
             first,
             more_bids: Vec::new(),
             more: it.map(cell).collect(),
+            read_ahead: OnceCell::new(),
         }
     }
 
@@ -184,6 +185,19 @@ impl<'a> Blocks<'a> {
             (Some(n), Some(b)) => (n, b),
             _ => return Err(bad()),
         };
+        if !self.more_bids.is_empty() {
+            // Blocks of a heap or row matrix are read whole, mostly: on a
+            // cold file, all of them are read ahead at the first read of
+            // one. Not when the node is opened: a table whose rows are
+            // never read (a PST's contents tables) would have its row
+            // matrix read for nothing, and fill the read-ahead's memory.
+            self.read_ahead.get_or_init(|| {
+                let mut bids = Vec::with_capacity(self.len);
+                bids.push(self.first_bid);
+                bids.extend_from_slice(&self.more_bids);
+                node.pst().prefetch_blocks(&bids);
+            });
+        }
         let data = node
             .block(bid)
             .map_err(|e| LtpError::from(e).with_nid(node.nid.0).with_block(i as u32))?;
