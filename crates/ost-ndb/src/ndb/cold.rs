@@ -71,6 +71,8 @@ struct Shared {
     /// With [`ColdReader::log_reads`]: every block the read-ahead threads
     /// read (offset, size), whether taken later or not.
     read_log: Mutex<Option<Vec<(u64, u64)>>>,
+    /// Most bytes kept read ahead ([`MAX_AHEAD_BYTES`]; less in tests).
+    cap: usize,
 }
 
 /// The blocks asked for ahead.
@@ -83,8 +85,47 @@ struct Ahead {
     /// (offset, size) still to read, in the order asked (file order within
     /// each call).
     queue: VecDeque<(u64, u64)>,
+    /// (offset, call) of the blocks asked for, oldest first, for
+    /// [`Ahead::evict_stale`]; entries of blocks taken since are dropped
+    /// as they are met.
+    asked: VecDeque<(u64, u64)>,
+    /// Calls of [`ColdReader::read_ahead`] so far.
+    calls: u64,
     /// Set when the reader is dropped: the threads stop.
     shutdown: bool,
+}
+
+impl Ahead {
+    /// Make room by dropping blocks read ahead [`STALE_CALLS`] calls ago or
+    /// more and never taken: a caller that asked for them and read them
+    /// some other way, or never read them, would otherwise hold the budget
+    /// for the rest of the file, and every later read-ahead would be
+    /// dropped. A block still being read is left to its read.
+    fn evict_stale(&mut self, needed: usize, cap: usize) {
+        while self.bytes + needed > cap {
+            let Some(&(offset, call)) = self.asked.front() else {
+                return;
+            };
+            if call + STALE_CALLS > self.calls {
+                return;
+            }
+            self.asked.pop_front();
+            if let Some(Slot::Read(buf)) = self.blocks.get(&offset) {
+                let len = buf.len();
+                self.blocks.remove(&offset);
+                self.bytes -= len;
+            }
+        }
+    }
+
+    /// Drop the entries of `asked` whose blocks were taken, when they are
+    /// most of it (it would grow with every block of the file).
+    fn compact(&mut self) {
+        if self.asked.len() > 2 * self.blocks.len() + 4096 {
+            let blocks = &self.blocks;
+            self.asked.retain(|(offset, _)| blocks.contains_key(offset));
+        }
+    }
 }
 
 enum Slot {
@@ -94,6 +135,11 @@ enum Slot {
 
 /// Most bytes kept read ahead and not yet read.
 const MAX_AHEAD_BYTES: usize = 16 << 20;
+
+/// A block read ahead and not taken after this many more calls of
+/// [`ColdReader::read_ahead`] may be dropped to make room: a walk asks for
+/// one batch ahead, so its blocks are taken within a few calls.
+const STALE_CALLS: u64 = 8;
 
 /// Threads reading ahead at once (16: as fast as 32 on this VM, and
 /// less memory): a cold read waits for the device, and
@@ -189,6 +235,7 @@ impl ColdReader {
             work: Condvar::new(),
             ahead_used: AtomicBool::new(false),
             read_log: Mutex::new(None),
+            cap: MAX_AHEAD_BYTES,
         };
         Some(ColdReader {
             shared: Arc::new(shared),
@@ -243,7 +290,9 @@ impl ColdReader {
     /// be read, in file order, by [`READERS`] threads, and kept until
     /// [`ColdReader::take`] asks for them; returns at once. At most
     /// [`MAX_AHEAD_BYTES`] are asked for and not yet taken: past that,
-    /// blocks are left to be read when asked for.
+    /// blocks read ahead long ago and never taken are dropped to make
+    /// room, and when there are none, the rest are left to be read when
+    /// asked for.
     ///
     /// Returning before the reads end lets the caller work on the first
     /// blocks while the device reads the next, and ask for its next batch
@@ -271,16 +320,21 @@ impl ColdReader {
         }
         {
             let mut ahead = shared.lock();
+            ahead.calls += 1;
+            let call = ahead.calls;
+            ahead.compact();
             for (offset, len) in todo {
-                if ahead.bytes + len as usize > MAX_AHEAD_BYTES {
-                    break;
-                }
                 if ahead.blocks.contains_key(&offset) {
                     continue;
+                }
+                ahead.evict_stale(len as usize, shared.cap);
+                if ahead.bytes + len as usize > shared.cap {
+                    break;
                 }
                 ahead.blocks.insert(offset, Slot::Pending);
                 ahead.bytes += len as usize;
                 ahead.queue.push_back((offset, len));
+                ahead.asked.push_back((offset, call));
             }
         }
         shared.ahead_used.store(true, Ordering::Release);
@@ -770,6 +824,43 @@ mod tests {
             .collect();
         f.read_ahead_and_take(&blocks);
         assert!(f.cold.take(900_000, 100).is_none());
+    }
+
+    /// Blocks read ahead and never taken do not hold the budget for ever:
+    /// [`STALE_CALLS`] calls later, a read-ahead that needs the room drops
+    /// them; before that, what does not fit is not read ahead.
+    #[test]
+    fn blocks_never_taken_make_room_once_stale() {
+        let Some(mut f) = ColdFile::new("stale") else {
+            return;
+        };
+        Arc::get_mut(&mut f.cold.shared).expect("no reader yet").cap = 64 * 1024;
+        // 48 KiB asked for, read, and never taken.
+        let never: Vec<(u64, u64)> = (0..12u64).map(|i| (i * 8192, 4096)).collect();
+        f.cold.read_ahead(&f.map, &never);
+        for &(offset, len) in &never {
+            assert!(f.cold.peek(offset, len as usize).is_some());
+        }
+        let big = (600_000u64, 32 * 1024u64);
+        let whole = |(offset, len): (u64, u64)| &f.bytes[offset as usize..(offset + len) as usize];
+        f.cold.read_ahead(&f.map, &[big]);
+        assert!(f.cold.take(big.0, big.1 as usize).is_none(), "no room yet");
+        // Calls whose blocks are taken.
+        for i in 0..STALE_CALLS {
+            let block = (800_000 + i * 4096, 512);
+            f.cold.read_ahead(&f.map, &[block]);
+            assert_eq!(f.cold.take(block.0, 512).as_deref(), Some(whole(block)));
+        }
+        f.cold.read_ahead(&f.map, &[big]);
+        assert_eq!(
+            f.cold.take(big.0, big.1 as usize).as_deref(),
+            Some(whole(big))
+        );
+        // The oldest made room (as few as needed): the first is gone, the
+        // last still there.
+        assert!(f.cold.take(0, 4096).is_none());
+        let last = never[never.len() - 1];
+        assert_eq!(f.cold.take(last.0, 4096).as_deref(), Some(whole(last)));
     }
 
     /// Blocks that touch, share a sector, or lie one after the other for
