@@ -534,7 +534,7 @@ impl<'a> Store<'a> {
             };
             let columns = RowColumns::of(&tc);
             let row_carries_sync = columns.carries_sync();
-            let cold = row_carries_sync && visiting.is_some() && self.pst.reading_ahead();
+            let cold = row_carries_sync && visiting.is_some() && self.pst.may_read_ahead();
             let policy = visiting.as_ref().map(|(policy, _)| *policy);
             let plan = |k| match policy {
                 Some(policy) => self.row_batch_nodes(
@@ -917,7 +917,7 @@ impl<'a> Store<'a> {
                 records.push(record);
             }
         };
-        let cold = self.pst.reading_ahead();
+        let cold = self.pst.may_read_ahead();
         read_ahead::in_batches(self.pst, cold, read_ahead::batches(refs.len()), plan, walk);
         records
     }

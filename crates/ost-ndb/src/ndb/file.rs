@@ -103,11 +103,18 @@ impl<'a> Pst<'a> {
         self.reader.slice(structure, offset, len)
     }
 
-    /// True once a read-ahead found this file out of the page cache: a
-    /// caller may then spend some work to say what it will read next
-    /// ([`Pst::prefetch_nodes`]).
+    /// True once a read-ahead found this file out of the page cache.
     pub fn reading_ahead(&self) -> bool {
         self.reader.reading_ahead()
+    }
+
+    /// True when the file was not found in the page cache when it was
+    /// opened (and direct reads are possible): a caller may then spend some
+    /// work to say what it will read next ([`Pst::prefetch_nodes`]). A
+    /// store of small folders may never read a multi-block heap, whose
+    /// read-ahead would make [`Pst::reading_ahead`] true.
+    pub fn may_read_ahead(&self) -> bool {
+        self.reader.may_read_ahead()
     }
 
     /// Handle an integrity failure: an error in strict mode, a recorded issue
