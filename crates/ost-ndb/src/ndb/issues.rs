@@ -17,6 +17,22 @@ thread_local! {
     static QUIET: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Run `f` with this thread's `flag` set, and put it back as it was after
+/// (also when `f` panics).
+pub(crate) fn with_flag_set<T>(
+    flag: &'static std::thread::LocalKey<Cell<bool>>,
+    f: impl FnOnce() -> T,
+) -> T {
+    struct Restore(&'static std::thread::LocalKey<Cell<bool>>, bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            self.0.with(|q| q.set(self.1));
+        }
+    }
+    let _restore = Restore(flag, flag.with(|q| q.replace(true)));
+    f()
+}
+
 /// How integrity failures (CRC, signature, back pointer) are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Validation {
@@ -74,14 +90,7 @@ impl IssueLog {
     /// (A page that fails its checks is not marked verified, so the read
     /// that needs it checks it again and records what it finds.)
     pub(crate) fn quietly<T>(&self, f: impl FnOnce() -> T) -> T {
-        struct Restore(bool);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                QUIET.with(|q| q.set(self.0));
-            }
-        }
-        let _restore = Restore(QUIET.with(|q| q.replace(true)));
-        f()
+        with_flag_set(&QUIET, f)
     }
 
     /// Remember a problem (once per structure, offset and kind of problem),

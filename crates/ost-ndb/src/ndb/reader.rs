@@ -383,14 +383,7 @@ impl<'a> Reader<'a> {
     /// error instead. For a read-ahead that looks into the blocks it asked
     /// for (a subnode block, an XBLOCK) to know what to ask for next.
     pub(crate) fn peeking<T>(&self, f: impl FnOnce() -> T) -> T {
-        struct Restore(bool);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                PEEKING.with(|p| p.set(self.0));
-            }
-        }
-        let _restore = Restore(PEEKING.with(|p| p.replace(true)));
-        f()
+        super::issues::with_flag_set(&PEEKING, f)
     }
 
     /// See [`IssueLog::quietly`].
