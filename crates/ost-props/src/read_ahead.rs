@@ -2,11 +2,11 @@
 //!
 //! `Pst::prefetch_nodes` queues a batch's blocks to be read many at a time,
 //! but first looks them up in the B-trees, and on a cold file that waits
-//! for the device (a BBT leaf a few blocks). Asked on the walking thread,
-//! that wait would stop the walk; asked too late, a block would be read by
-//! the walk and again by the read-ahead. So a thread of its own asks for
-//! batch k+1 while batch k is walked, and batch k+1 is walked only once
-//! its blocks are queued.
+//! for the device (a BBT leaf for every few blocks). Asked on the walking
+//! thread, that wait would stop the walk; asked too late, a block would be
+//! read by the walk and again by the read-ahead. So a thread of its own
+//! asks for batch k+1 while batch k is walked, and batch k+1 is walked
+//! only once its blocks are queued.
 
 use std::sync::mpsc::sync_channel;
 
@@ -44,7 +44,7 @@ impl BatchNodes {
 }
 
 /// Walk `batches` batches in order with `walk(k)`. When `cold` (the file
-/// is being read ahead), the nodes of batch k+1 (`plan(k + 1)`, worked out
+/// was not found in the page cache when opened), the nodes of batch k+1 (`plan(k + 1)`, worked out
 /// on this thread from what is already in memory) are asked for on a
 /// thread of its own while batch k is walked.
 pub(crate) fn in_batches(
