@@ -429,12 +429,6 @@ impl ColdReader {
         }
     }
 
-    /// True when `offset..offset + len` is in the page cache (as far as
-    /// its chunk's residency is known): reading it costs no device wait.
-    pub(crate) fn is_cached(&self, map: &Mmap, offset: u64, len: u64) -> bool {
-        self.shared.cached(map, offset, len)
-    }
-
     /// Read `buf.len()` bytes at `offset` with a direct read when they are
     /// not cached. `Ok(false)`: cached (or direct reads are not possible),
     /// the caller reads through the page cache.
@@ -484,21 +478,8 @@ impl Shared {
                     if ahead.shutdown {
                         return;
                     }
-                    if let Some(first) = ahead.queue.pop_front() {
-                        let mut run = vec![first];
-                        let align = self.align.load(Ordering::Relaxed);
-                        let start = first.0 & !(align - 1);
-                        let mut end = first.0 + first.1;
-                        while let Some(&(offset, len)) = ahead.queue.front() {
-                            let touches = offset & !(align - 1) <= end.div_ceil(align) * align;
-                            let new_end = end.max(offset + len);
-                            if !touches || offset < start || new_end - start > MAX_RUN as u64 {
-                                break;
-                            }
-                            ahead.queue.pop_front();
-                            run.push((offset, len));
-                            end = new_end;
-                        }
+                    let align = self.align.load(Ordering::Relaxed);
+                    if let Some(run) = next_run(&mut ahead.queue, align) {
                         break run;
                     }
                     ahead = self.work.wait(ahead).unwrap_or_else(|p| p.into_inner());
@@ -524,17 +505,35 @@ impl Shared {
                     log.extend(run.iter().copied());
                 }
             }
+            // Each block's bytes, cut out before the lock is taken; a run of
+            // one block (most) keeps the buffer it was read into.
+            let pieces: Vec<Vec<u8>> = match (read, run.len()) {
+                (false, _) => Vec::new(),
+                (true, 1) => vec![buf],
+                (true, _) => run
+                    .iter()
+                    .map(|&(offset, len)| {
+                        let from = (offset - start) as usize;
+                        buf[from..from + len as usize].to_vec()
+                    })
+                    .collect(),
+            };
+            let mut pieces = pieces.into_iter();
             {
                 let mut ahead = self.lock();
                 for &(offset, len) in &run {
-                    if read {
-                        if let Some(slot) = ahead.blocks.get_mut(&offset) {
-                            let from = (offset - start) as usize;
-                            *slot = Slot::Read(buf[from..from + len as usize].to_vec());
+                    match pieces.next() {
+                        Some(piece) => {
+                            if let Some(slot) = ahead.blocks.get_mut(&offset) {
+                                *slot = Slot::Read(piece);
+                            }
                         }
-                    } else if ahead.blocks.remove(&offset).is_some() {
-                        // Read by whoever asks for it.
-                        ahead.bytes -= len as usize;
+                        None => {
+                            if ahead.blocks.remove(&offset).is_some() {
+                                // Read by whoever asks for it.
+                                ahead.bytes -= len as usize;
+                            }
+                        }
                     }
                 }
             }
@@ -650,6 +649,29 @@ impl Shared {
             }
         })
     }
+}
+
+/// The next request of a read-ahead thread, taken from the front of
+/// `queue`: its first block, and the blocks queued after it whose sectors
+/// (of `align` bytes) touch the run so far and do not lie before its first
+/// block (a later call's may), up to [`MAX_RUN`] bytes. `None` when the
+/// queue is empty.
+fn next_run(queue: &mut VecDeque<(u64, u64)>, align: u64) -> Option<Vec<(u64, u64)>> {
+    let first = queue.pop_front()?;
+    let mut run = vec![first];
+    let first_sector = first.0 & !(align - 1);
+    let mut end = first.0 + first.1;
+    while let Some(&(offset, len)) = queue.front() {
+        let touches = offset & !(align - 1) <= end.div_ceil(align) * align;
+        let new_end = end.max(offset + len);
+        if !touches || offset < first.0 || new_end - first_sector > MAX_RUN as u64 {
+            break;
+        }
+        queue.pop_front();
+        run.push((offset, len));
+        end = new_end;
+    }
+    Some(run)
 }
 
 /// Pages of the file sampled when it is opened.
@@ -861,6 +883,28 @@ mod tests {
         assert!(f.cold.take(0, 4096).is_none());
         let last = never[never.len() - 1];
         assert_eq!(f.cold.take(last.0, 4096).as_deref(), Some(whole(last)));
+    }
+
+    /// A request is the first queued block and those after it that touch
+    /// it, never one that lies before it (a later call's, in its sector).
+    #[test]
+    fn a_run_never_starts_after_one_of_its_blocks() {
+        let mut queue: VecDeque<(u64, u64)> =
+            [(600_200, 100), (600_100, 50), (600_300, 50)].into();
+        assert_eq!(next_run(&mut queue, 512), Some(vec![(600_200, 100)]));
+        assert_eq!(
+            next_run(&mut queue, 512),
+            Some(vec![(600_100, 50), (600_300, 50)])
+        );
+        assert_eq!(next_run(&mut queue, 512), None);
+        // Touching sectors join, a gap of a sector does not, and a run
+        // stops at MAX_RUN bytes.
+        let mut queue: VecDeque<(u64, u64)> =
+            [(0, 1000), (1024, 10), (2048, 10), (3000, 10)].into();
+        assert_eq!(next_run(&mut queue, 512).map(|r| r.len()), Some(2));
+        let mut queue: VecDeque<(u64, u64)> = (0..40u64).map(|i| (i * 4096, 4096)).collect();
+        let run = next_run(&mut queue, 512).unwrap();
+        assert_eq!(run.len() as u64 * 4096, MAX_RUN as u64);
     }
 
     /// Blocks that touch, share a sector, or lie one after the other for

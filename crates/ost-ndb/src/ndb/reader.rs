@@ -153,10 +153,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn log_reads(&mut self) {
         self.read_log = Some(Mutex::new(Vec::new()));
         #[cfg(target_os = "linux")]
-        if let Source::File {
-            cold: Some(cold), ..
-        } = &self.source
-        {
+        if let Some((cold, ..)) = self.cold() {
             cold.log_reads();
         }
     }
@@ -169,13 +166,31 @@ impl<'a> Reader<'a> {
             log.lock().unwrap_or_else(|p| p.into_inner()).clone()
         });
         #[cfg(target_os = "linux")]
-        if let Source::File {
-            cold: Some(cold), ..
-        } = &self.source
-        {
+        if let Some((cold, ..)) = self.cold() {
             reads.extend(cold.logged_reads());
         }
         reads
+    }
+
+    /// The cold reader of an opened file (when direct reads are possible),
+    /// with the file's map and descriptor.
+    #[cfg(target_os = "linux")]
+    fn cold(&self) -> Option<(&super::cold::ColdReader, &Mmap, &File)> {
+        match &self.source {
+            Source::File {
+                cold: Some(cold),
+                map,
+                file,
+            } => Some((cold, map, file)),
+            _ => None,
+        }
+    }
+
+    /// The ranges of the B-tree pages at offsets `pages`.
+    #[cfg(target_os = "linux")]
+    fn page_ranges(&self, pages: &[u64]) -> Vec<(u64, u64)> {
+        let page = self.format().page_size() as u64;
+        pages.iter().map(|&ib| (ib, page)).collect()
     }
 
     /// The whole file.
@@ -236,22 +251,15 @@ impl<'a> Reader<'a> {
         len: u64,
     ) -> Result<Cow<'_, [u8]>> {
         #[cfg(target_os = "linux")]
-        let cold = match &self.source {
-            Source::File {
-                cold: Some(cold), ..
-            } => Some(cold),
-            _ => None,
-        };
+        let cold = self.cold();
         #[cfg(target_os = "linux")]
-        if let (Some(cold), Source::File { map, .. }, true) =
-            (cold, &self.source, PEEKING.with(|p| p.get()))
-        {
+        if let (Some((cold, map, _)), true) = (cold, PEEKING.with(|p| p.get())) {
             // Looked into, not read: left for the read that takes it.
             self.slice(structure, offset, len)?;
             if let Some(buf) = cold.peek(offset, len as usize) {
                 return Ok(Cow::Owned(buf));
             }
-            if !cold.is_cached(map, offset, len) {
+            if cold.any_uncached(map, &[(offset, len)]) {
                 return Err(NdbError::new(
                     structure,
                     offset,
@@ -270,7 +278,7 @@ impl<'a> Reader<'a> {
         // The same bounds as the map: the file as it was when opened.
         self.slice(structure, offset, len)?;
         #[cfg(target_os = "linux")]
-        if let Some(buf) = cold.and_then(|c| c.take(offset, len as usize)) {
+        if let Some(buf) = cold.and_then(|(c, ..)| c.take(offset, len as usize)) {
             return Ok(Cow::Owned(buf));
         }
         let mut buf = vec![0u8; len as usize];
@@ -278,7 +286,7 @@ impl<'a> Reader<'a> {
         // A direct read that fails for any reason leaves the block to the
         // ordinary read below, as a failed read-ahead does: that read says
         // what is wrong with the file, if anything is.
-        if let Some(cold) = cold {
+        if let Some((cold, ..)) = cold {
             if let Ok(true) = cold.read_uncached(map, &mut buf, offset) {
                 return Ok(Cow::Owned(buf));
             }
@@ -306,15 +314,8 @@ impl<'a> Reader<'a> {
     /// memory. True when some of the blocks were not cached.
     pub(crate) fn read_ahead(&self, pages: &[u64], blocks: &[(u64, u64)]) -> bool {
         #[cfg(target_os = "linux")]
-        if let Source::File {
-            cold: Some(cold),
-            map,
-            file,
-        } = &self.source
-        {
-            let page = self.format().page_size() as u64;
-            let pages: Vec<(u64, u64)> = pages.iter().map(|&ib| (ib, page)).collect();
-            cold.will_need(file, map, &pages);
+        if let Some((cold, map, file)) = self.cold() {
+            cold.will_need(file, map, &self.page_ranges(pages));
             return cold.read_ahead(map, blocks);
         }
         let _ = (pages, blocks);
@@ -326,10 +327,7 @@ impl<'a> Reader<'a> {
     /// first, so that a warm file pays nothing for read-ahead requests.
     pub(crate) fn may_read_ahead(&self) -> bool {
         #[cfg(target_os = "linux")]
-        if let Source::File {
-            cold: Some(cold), ..
-        } = &self.source
-        {
+        if let Some((cold, ..)) = self.cold() {
             return cold.may_read_ahead();
         }
         false
@@ -339,15 +337,8 @@ impl<'a> Reader<'a> {
     /// at `pages` are not cached: a cold file.
     pub(crate) fn pages_uncached(&self, pages: &[u64]) -> bool {
         #[cfg(target_os = "linux")]
-        if let Source::File {
-            cold: Some(cold),
-            map,
-            ..
-        } = &self.source
-        {
-            let page = self.format().page_size() as u64;
-            let pages: Vec<(u64, u64)> = pages.iter().map(|&ib| (ib, page)).collect();
-            return cold.any_uncached(map, &pages);
+        if let Some((cold, map, _)) = self.cold() {
+            return cold.any_uncached(map, &self.page_ranges(pages));
         }
         let _ = pages;
         false
@@ -356,10 +347,7 @@ impl<'a> Reader<'a> {
     /// True once a read-ahead found this file out of the page cache.
     pub(crate) fn reading_ahead(&self) -> bool {
         #[cfg(target_os = "linux")]
-        if let Source::File {
-            cold: Some(cold), ..
-        } = &self.source
-        {
+        if let Some((cold, ..)) = self.cold() {
             return cold.used();
         }
         false
