@@ -889,8 +889,7 @@ mod tests {
     /// it, never one that lies before it (a later call's, in its sector).
     #[test]
     fn a_run_never_starts_after_one_of_its_blocks() {
-        let mut queue: VecDeque<(u64, u64)> =
-            [(600_200, 100), (600_100, 50), (600_300, 50)].into();
+        let mut queue: VecDeque<(u64, u64)> = [(600_200, 100), (600_100, 50), (600_300, 50)].into();
         assert_eq!(next_run(&mut queue, 512), Some(vec![(600_200, 100)]));
         assert_eq!(
             next_run(&mut queue, 512),
