@@ -60,11 +60,24 @@ pub fn palette(out: Option<&Path>) -> Palette {
         ColorWhen::Always => Palette::colored(),
         ColorWhen::Never => Palette::plain(),
         ColorWhen::Auto if out.is_some() => Palette::plain(),
+        ColorWhen::Auto if term_is_dumb() && !clicolor_force() => Palette::plain(),
         ColorWhen::Auto => match anstream::AutoStream::choice(&io::stdout()) {
             anstream::ColorChoice::Never => Palette::plain(),
             _ => colored_stdout(),
         },
     }
+}
+
+/// `TERM=dumb`: a terminal that shows escape codes as text. anstream
+/// colours it anyway when `CI` is set (CI logs take colour); we promise
+/// plain text for it everywhere.
+fn term_is_dumb() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
+/// `CLICOLOR_FORCE` set and not `0`: colour even where auto would not.
+fn clicolor_force() -> bool {
+    std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// Colours for standard output. A Windows console shows escape codes as
