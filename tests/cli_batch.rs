@@ -1,8 +1,6 @@
 //! `ostscan batch` end to end: discovery, bad and missing files, shards,
 //! resume, exit codes.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

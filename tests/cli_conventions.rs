@@ -2,8 +2,6 @@
 //! messages, completions, man page, `--version`, and the build and test
 //! setup behind them.
 
-mod common;
-
 use std::path::Path;
 
 use common::{ostscan, workspace};
@@ -343,7 +341,7 @@ fn damaged_store_errors_say_each_thing_once() {
 /// `script`, which gives the command a pty), with `env` set; `None` when
 /// `script` is not installed.
 fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> Option<String> {
-    let mut line = shell_quote(env!("CARGO_BIN_EXE_ostscan"));
+    let mut line = shell_quote(&common::ostscan_bin().to_string_lossy());
     for a in args {
         line.push(' ');
         line.push_str(&shell_quote(a));

@@ -1,7 +1,5 @@
 //! `ostscan decode` as a process: the MFCMAPI SmartView vectors, exit codes.
 
-mod common;
-
 use common::{ostscan, workspace};
 
 fn vector(name: &str) -> Option<std::path::PathBuf> {

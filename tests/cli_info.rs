@@ -1,7 +1,5 @@
 //! `ostscan info` on the real corpus and on broken input.
 
-mod common;
-
 use common::{corpus, manifest, ostscan};
 
 #[test]

@@ -1,8 +1,6 @@
 //! `ostscan items` against ost-fixture manifests: every format, every
 //! kind (contents, associated, orphan).
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use common::{ostscan, workspace};

@@ -2,8 +2,6 @@
 //! were planted, output validates against docs/report.schema.json, output
 //! does not depend on --jobs, and exit codes follow --fail-on.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,6 @@
 //! on its planted item and nothing else; JSON and NDJSON against
 //! docs/diff.schema.json.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::BufWriter;

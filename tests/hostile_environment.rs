@@ -16,8 +16,6 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -189,7 +187,7 @@ fn out_is_replaced_only_by_a_complete_run() {
     ];
     // Interrupted after 100 bytes: the earlier report is untouched.
     let out = run_command(
-        Command::new(env!("CARGO_BIN_EXE_ostscan"))
+        Command::new(common::ostscan_bin())
             .args(args)
             .env("OSTSCAN_TEST_ABORT_AFTER_BYTES", "100"),
     );
@@ -198,7 +196,7 @@ fn out_is_replaced_only_by_a_complete_run() {
     // Where there was none, an interrupted run leaves none.
     let fresh = dir.join("fresh.json");
     let out = run_command(
-        Command::new(env!("CARGO_BIN_EXE_ostscan"))
+        Command::new(common::ostscan_bin())
             .args([
                 os("scan"),
                 os("--ndjson"),
@@ -433,7 +431,7 @@ fn writers() -> Vec<Vec<OsString>> {
 
 /// Run ostscan with standard output connected to `stdout`.
 fn run_with_stdout(args: &[OsString], stdout: Stdio) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ostscan"));
+    let mut cmd = Command::new(common::ostscan_bin());
     cmd.args(args).stdout(stdout);
     run_command(&mut cmd)
 }
@@ -846,7 +844,7 @@ fn kill_and_resume_at_random_points_scans_each_file_once() {
     kill_test_tree(&trees[0], false);
     kill_test_tree(&trees[1], true);
     let batch = |tree: &Path, out: &Path, abort_after: Option<u64>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ostscan"));
+        let mut cmd = Command::new(common::ostscan_bin());
         cmd.args([
             os("batch"),
             tree.as_os_str(),

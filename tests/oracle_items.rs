@@ -8,8 +8,6 @@
 //! Runs when the oracle's Python binding is installed in ./.venv (or
 //! $PFF_ORACLE_PYTHON); skips with a printed reason otherwise.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

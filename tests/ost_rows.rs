@@ -9,8 +9,6 @@
 //!   `diff` matches the two copies by the source key the MIDs stand for;
 //! - output does not depend on `--jobs`.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

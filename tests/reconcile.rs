@@ -9,8 +9,6 @@
 //! 0. The Graph export script runs against a local mock of Graph (its own
 //! tests, then an export reconciled against a fixture).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,8 +4,6 @@
 //! messages of an unreadable contents table come back as orphans in every
 //! format.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -137,7 +135,7 @@ fn input_is_opened_read_only_strace() {
             ])
             .arg("-o")
             .arg(&log)
-            .arg(env!("CARGO_BIN_EXE_ostscan"))
+            .arg(common::ostscan_bin())
             .args(&cmd)
             .arg(&path)
             .output()

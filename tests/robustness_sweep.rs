@@ -12,8 +12,6 @@
 //! The crates/ost-ndb `hostile` test only checks that the NDB layer never
 //! panics; this one checks what is recovered.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

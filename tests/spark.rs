@@ -10,8 +10,6 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -234,7 +232,7 @@ fn the_job_writes_what_one_batch_writes() {
             OsStr::new("--partitions"),
             OsStr::new(&partitions.to_string()),
             OsStr::new("--ostscan"),
-            OsStr::new(env!("CARGO_BIN_EXE_ostscan")),
+            OsStr::new(common::ostscan_bin()),
         ],
     );
     let stderr = String::from_utf8_lossy(&job.stderr);
@@ -472,7 +470,7 @@ fn a_crash_is_an_error_record_and_a_lost_worker_duplicates_nothing() {
         .arg(&out_dir)
         .arg("--ostscan")
         .arg(&fake)
-        .env("OSTSCAN_REAL", env!("CARGO_BIN_EXE_ostscan"))
+        .env("OSTSCAN_REAL", common::ostscan_bin())
         .env("LOSE_WORKER_MARKER", &marker)
         .current_dir(&dir);
     let job = job.output().expect("run the Spark job");

@@ -2,8 +2,6 @@
 //! conflict items and synchronization logs, on a store where the folders
 //! can only be found by name, and on the real corpus file that has them.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;

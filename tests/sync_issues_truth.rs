@@ -4,8 +4,6 @@
 //! Sync Issues message's text, red error lines, codes and folder names
 //! must be what `ostscan scan --json` reports.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

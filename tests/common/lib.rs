@@ -1,10 +1,9 @@
 //! Helpers shared by the end-to-end tests: where the corpus is, how to run
 //! the binary.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// ../shared/corpus beside the checkout, or $OSTSCAN_CORPUS; `None` (after
 /// printing why) when it is absent, so tests skip instead of failing.
@@ -22,12 +21,68 @@ pub fn corpus() -> Option<PathBuf> {
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `ostscan` binary under test: `$OSTSCAN_BIN` when set (to test an
+/// installed or release build), else the workspace's own, which cargo
+/// builds (or finds up to date) the first time a test asks, in the profile
+/// this test binary was built in. cargo hands `CARGO_BIN_EXE_ostscan` only
+/// to the tests of the binary's own package, and these tests are a package
+/// of their own.
+pub fn ostscan_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("OSTSCAN_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => build_ostscan(),
+    })
+}
+
+fn build_ostscan() -> PathBuf {
+    // This test binary is target/<profile dir>/deps/NAME-HASH; the dev
+    // profile's directory is "debug".
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile = match exe
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str())
+    {
+        Some("debug") | None => "dev".to_string(),
+        Some(name) => name.to_string(),
+    };
+    // $CARGO: the cargo that runs these tests (set by `cargo test`).
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "ostscan",
+            "--bin",
+            "ostscan",
+        ])
+        .args(["--profile", &profile, "--message-format", "json"])
+        .output()
+        .expect("run cargo to build ostscan");
+    assert!(
+        out.status.success(),
+        "cargo build -p ostscan failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The compiler-artifact message of the binary names the executable.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "ostscan")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo named no ostscan executable")
 }
 
 /// Run `ostscan` with `args`.
 pub fn ostscan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ostscan"))
+    Command::new(ostscan_bin())
         .args(args)
         .output()
         .expect("run ostscan")
@@ -67,7 +122,7 @@ pub fn scratch(name: &str) -> PathBuf {
 pub fn ostscan_stdin(args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ostscan"))
+    let mut child = Command::new(ostscan_bin())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -144,7 +199,7 @@ pub fn ndjson(bytes: &[u8]) -> Vec<serde_json::Value> {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -154,7 +209,7 @@ impl Rng {
 
     /// Uniform in `0..n` (0 when `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -211,7 +266,7 @@ pub fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
 /// Run `ostscan args` with a time limit; `None` when it had to be killed.
 pub fn ostscan_timeout(args: &[&std::ffi::OsStr], limit: std::time::Duration) -> Option<Output> {
     use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ostscan"))
+    let mut child = Command::new(ostscan_bin())
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
