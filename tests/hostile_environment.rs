@@ -878,7 +878,7 @@ fn kill_and_resume_at_random_points_scans_each_file_once() {
             (ndjson_lines(&bytes), bytes.len() as u64)
         })
         .collect();
-    let mut rng = Rng(0x15_15_15);
+    let mut rng = Rng::new(0x15_15_15);
     let mut interruptions = 0;
     for round in 0..24 {
         let which = round % 2;

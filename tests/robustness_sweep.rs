@@ -606,7 +606,7 @@ struct Tally {
 }
 
 fn sweep(t: &Target, count: usize, seed: u64, tally: &mut Tally) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     for n in 0..count {
         let m = mutate(t, &mut rng);
         check_mutant(t, &m, &format!("{} mutant {n} ({})", t.name, m.kind), tally);

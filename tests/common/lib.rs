@@ -195,21 +195,19 @@ pub fn ndjson(bytes: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// splitmix64: a tiny seeded generator, so every run makes the same mutants.
-pub struct Rng(pub u64);
+/// The fixture's splitmix64 from a raw state, so every run makes the same
+/// mutants; `below` draws by modulo, the sequence the sweep's recorded
+/// mutants were made with.
+pub struct Rng(ost_fixture::rng::Rng);
 
 impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    pub fn new(state: u64) -> Rng {
+        Rng(ost_fixture::rng::Rng::from_state(state))
     }
 
     /// Uniform in `0..n` (0 when `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
+        (self.0.next_u64() % n.max(1) as u64) as usize
     }
 }
 

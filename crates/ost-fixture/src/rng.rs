@@ -10,6 +10,12 @@ impl Rng {
         Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
     }
 
+    /// A generator whose state is `state` as it stands (no seed mixing):
+    /// for callers that replay a sequence they recorded by state.
+    pub fn from_state(state: u64) -> Rng {
+        Rng(state)
+    }
+
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -25,7 +25,8 @@ use std::collections::BTreeSet;
 use ost_ndb::Nid;
 use serde::{Deserialize, Serialize};
 
-use crate::scan::file_report::{ErrorSource, FileReport, FileScan};
+use crate::rules::Severity;
+use crate::scan::file_report::{ErrorSource, FileReport, FileScan, SeverityCounts};
 
 /// Whether a file was read, and whether whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +58,22 @@ impl Status {
             Status::Partial if !allow_partial => 2,
             _ => 0,
         }
+    }
+}
+
+/// The exit status of a command, the one rule `scan`, `batch`, `diff` and
+/// `reconcile` follow (the highest that applies wins): 2 when the input
+/// was not read whole ([`Status::exit_code`]), 1 when a finding is at or
+/// above `fail_on`, else 0.
+pub fn exit_code(
+    status: Status,
+    allow_partial: bool,
+    findings: &SeverityCounts,
+    fail_on: Severity,
+) -> u8 {
+    match status.exit_code(allow_partial) {
+        0 if findings.at_or_above(fail_on) > 0 => 1,
+        code => code,
     }
 }
 
@@ -110,5 +127,36 @@ pub fn coverage(report: &FileReport) -> Coverage {
             e.source == ErrorSource::Walk
                 || (e.source == ErrorSource::Integrity && e.problem.structure == "header ibFileEof")
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_two_beats_one_and_allow_partial_excuses_only_partial() {
+        let mut warning = SeverityCounts::default();
+        warning.add(Severity::Warning, 1);
+        let none = SeverityCounts::default();
+        assert_eq!(exit_code(Status::Ok, false, &none, Severity::Info), 0);
+        assert_eq!(exit_code(Status::Ok, false, &warning, Severity::Warning), 1);
+        assert_eq!(
+            exit_code(Status::Ok, false, &warning, Severity::Critical),
+            0
+        );
+        assert_eq!(
+            exit_code(Status::Partial, false, &warning, Severity::Warning),
+            2
+        );
+        assert_eq!(
+            exit_code(Status::Partial, true, &warning, Severity::Warning),
+            1
+        );
+        assert_eq!(exit_code(Status::Partial, true, &none, Severity::Info), 0);
+        assert_eq!(
+            exit_code(Status::Unreadable, true, &none, Severity::Info),
+            2
+        );
     }
 }

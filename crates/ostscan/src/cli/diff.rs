@@ -13,6 +13,7 @@ use ostscan::diff::{
 use ostscan::paths::FilePath;
 use ostscan::report::style::{Painted, Palette};
 use ostscan::report::{count, JsonLines};
+use ostscan::status::Status;
 use ostscan::Severity;
 
 use super::output::{self, warn, Output};
@@ -245,35 +246,29 @@ pub fn run(args: &DiffArgs) -> u8 {
     };
     let mut out = Output::stdout();
     let written = if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(io::Error::from)
-            .and_then(|()| out.write_all(b"\n"))
+        output::write_json(&mut out, &report)
     } else if args.ndjson {
         write_ndjson(&mut out, &report)
     } else {
         write_text(&mut out, &report, &output::palette(None))
     };
-    if let Err(e) = written {
-        return out.failed(&e);
-    }
-    if let Err(code) = out.finish() {
+    if let Err(code) = out.end(written) {
         return code;
     }
     for e in &report.errors {
         warn(format_args!("{}", error_line(&report, e)));
     }
-    if !report.errors.is_empty() && !args.allow_partial {
-        2
-    } else if report
-        .summary
-        .findings_by_severity
-        .at_or_above(args.fail_on)
-        > 0
-    {
-        1
+    let status = if report.errors.is_empty() {
+        Status::Ok
     } else {
-        0
-    }
+        Status::Partial
+    };
+    ostscan::status::exit_code(
+        status,
+        args.allow_partial,
+        &report.summary.findings_by_severity,
+        args.fail_on,
+    )
 }
 
 /// One line of the text form's added / removed lists.

@@ -54,10 +54,7 @@ pub fn run(args: &ItemsArgs) -> u8 {
     .into_walk_order();
     let mut out = Output::stdout();
     let written = JsonLines::new(&mut out).lines(&records, ItemLine::new);
-    if let Err(e) = written {
-        return out.failed(&e);
-    }
-    if let Err(code) = out.finish() {
+    if let Err(code) = out.end(written) {
         return code;
     }
     let file = paths::display(&args.file);

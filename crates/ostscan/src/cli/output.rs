@@ -297,6 +297,15 @@ impl Output {
         Ok(())
     }
 
+    /// End the output once it is written: `written`'s error, or else
+    /// finishing's (see [`Output::finish`]), as the exit status to use.
+    pub fn end(self, written: io::Result<()>) -> Result<(), u8> {
+        match written {
+            Ok(()) => self.finish(),
+            Err(e) => Err(self.failed(&e)),
+        }
+    }
+
     /// Report a write error and end the process at once with status 2,
     /// the temporary file removed: for a write error in the middle of a
     /// long run, whose remaining work could never be written.
@@ -349,10 +358,14 @@ impl Write for Output {
 /// the exit status to use if it failed.
 pub fn print(bytes: &[u8]) -> Result<(), u8> {
     let mut out = Output::stdout();
-    match out.write_all(bytes) {
-        Ok(()) => out.finish(),
-        Err(e) => Err(out.failed(&e)),
-    }
+    let written = out.write_all(bytes);
+    out.end(written)
+}
+
+/// `value` as `--json` prints it: one pretty object, then a newline.
+pub fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
 }
 
 /// What identifies a file: (device, inode) on Unix.

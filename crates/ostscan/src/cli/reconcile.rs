@@ -333,18 +333,13 @@ pub fn run(args: &ReconcileArgs) -> u8 {
         }
     };
     let written = if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(io::Error::from)
-            .and_then(|()| out.write_all(b"\n"))
+        output::write_json(&mut out, &report)
     } else if args.ndjson {
         write_ndjson(&mut out, &report)
     } else {
         write_text(&mut out, &report, &output::palette(args.out.as_deref()))
     };
-    if let Err(e) = written {
-        return out.failed(&e);
-    }
-    if let Err(code) = out.finish() {
+    if let Err(code) = out.end(written) {
         return code;
     }
     for e in report.errors.iter().take(TEXT_LIMIT) {
@@ -357,18 +352,12 @@ pub fn run(args: &ReconcileArgs) -> u8 {
             report.errors.len()
         ));
     }
-    if report.summary.errors > 0 && !args.allow_partial {
-        2
-    } else if report
-        .summary
-        .findings_by_severity
-        .at_or_above(args.fail_on)
-        > 0
-    {
-        1
-    } else {
-        0
-    }
+    ostscan::status::exit_code(
+        report.status,
+        args.allow_partial,
+        &report.summary.findings_by_severity,
+        args.fail_on,
+    )
 }
 
 fn report_failure(failure: &Failure) {

@@ -205,13 +205,12 @@ pub fn report_written(totals: &Totals, path: &Path) {
 /// 2 if a file could not be read, or was read in part and not
 /// `allow_partial`; else 1 if a finding is at or above `threshold`; else 0.
 pub fn exit_code(totals: &Totals, threshold: Severity, allow_partial: bool) -> u8 {
-    if totals.files_unreadable > 0 || (totals.files_partial > 0 && !allow_partial) {
-        2
-    } else if totals.findings_by_severity.at_or_above(threshold) > 0 {
-        1
-    } else {
-        0
-    }
+    ostscan::status::exit_code(
+        totals.status(),
+        allow_partial,
+        &totals.findings_by_severity,
+        threshold,
+    )
 }
 
 /// Runs worth a progress bar: many files, or much data.
@@ -296,19 +295,14 @@ pub fn run(args: &ScanArgs) -> u8 {
     let written = match format {
         Format::Json => {
             let report = Report::new(&scans, &totals);
-            serde_json::to_writer_pretty(&mut out, &report)
-                .map_err(io::Error::from)
-                .and_then(|()| writeln!(out))
+            output::write_json(&mut out, &report)
         }
         Format::Ndjson => out.write_all(&summary_record(&totals)),
         Format::Text if args.files.len() > 1 => write_text_totals(&mut out, &totals),
         Format::Text => Ok(()),
     };
-    if let Err(e) = written {
-        // Dropping `out` removes the temporary file: --out is untouched.
-        return out.failed(&e);
-    }
-    if let Err(code) = out.finish() {
+    // A failed write removes the temporary file: --out is untouched.
+    if let Err(code) = out.end(written) {
         return code;
     }
     if let Some(path) = &args.out {

@@ -90,10 +90,7 @@ pub fn run(args: &TimelineArgs) -> u8 {
     let written = events
         .iter()
         .try_for_each(|(_, e)| writeln!(out, "{}", e.to_line()));
-    if let Err(e) = written {
-        return out.failed(&e);
-    }
-    if let Err(code) = out.finish() {
+    if let Err(code) = out.end(written) {
         return code;
     }
     if let Some(path) = &args.out {

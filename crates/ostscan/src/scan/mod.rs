@@ -776,6 +776,18 @@ impl Totals {
         }
     }
 
+    /// The worst status of the files: what the run's exit status follows.
+    pub fn status(&self) -> crate::status::Status {
+        use crate::status::Status;
+        if self.files_unreadable > 0 {
+            Status::Unreadable
+        } else if self.files_partial > 0 {
+            Status::Partial
+        } else {
+            Status::Ok
+        }
+    }
+
     pub fn add(&mut self, scan: &FileScan) {
         self.files += 1;
         match scan {
