@@ -206,21 +206,19 @@ impl<'a> Pst<'a> {
 
     // Read-ahead on a cold file (`cold.rs`).
 
-    /// Say that the blocks `bids` are about to be read. Where the file is
-    /// not in the page cache, their BBT leaf pages are asked of the kernel
-    /// at once, then the blocks are read ahead, many at a time, at sector
-    /// granularity, and kept until read (see `cold.rs`): a cold scan then
-    /// waits for the device once per batch instead of once per block, and
-    /// reads a few percent of the file. Does nothing when the leaves are
-    /// cached (a warm file costs one residency check per leaf). True when
-    /// it read ahead: the file is cold.
+    /// Say that the blocks `bids` are about to be read. Where the file was
+    /// not found cached when opened, their BBT leaf pages are asked of the
+    /// kernel at once, then the blocks not in the page cache are read
+    /// ahead, many at a time, at sector granularity, and kept until read
+    /// (see `cold.rs`): a cold scan then waits for the device once per
+    /// batch instead of once per block, and reads a few percent of the
+    /// file. True when it read ahead.
+    ///
+    /// Cached BBT leaves say nothing of the blocks: a scan that read the
+    /// file before leaves its B-tree pages cached and, read direct, none
+    /// of its blocks (skipping such batches made a second scan of a PST
+    /// of small messages 8x slower than the first).
     pub fn prefetch_blocks(&self, bids: &[Bid]) -> bool {
-        self.read_blocks_ahead(bids, LeavesCached::Skip)
-    }
-
-    /// [`Pst::prefetch_blocks`]; with [`LeavesCached::ReadAnyway`], the
-    /// blocks are read ahead even where their leaves are cached.
-    fn read_blocks_ahead(&self, bids: &[Bid], leaves_cached: LeavesCached) -> bool {
         if !self.reader.may_read_ahead() {
             return false;
         }
@@ -234,8 +232,6 @@ impl<'a> Pst<'a> {
         let leaves_uncached = self.reader.pages_uncached(&leaves);
         if leaves_uncached {
             self.reader.read_ahead(&leaves, &[]);
-        } else if leaves_cached == LeavesCached::Skip {
-            return false;
         }
         let f = self.format();
         // The leaves' routes were built above, with their checks recorded;
@@ -255,10 +251,8 @@ impl<'a> Pst<'a> {
     /// context or table read, and with `subnodes` their subnode trees too:
     /// on a file not found cached when opened, their NBT leaves where not
     /// cached, then their first data blocks (and subnode blocks) are read
-    /// ahead as [`Pst::prefetch_blocks`] does, but even where their BBT
-    /// leaves are cached: after `nbt_iter` every NBT leaf is, and the
-    /// blocks are still on the device. A subnode block asked for and never
-    /// read costs the device a read for nothing.
+    /// ahead as [`Pst::prefetch_blocks`] does. A subnode block asked for
+    /// and never read costs the device a read for nothing.
     pub fn prefetch_nodes(&self, nids: &[Nid], subnodes: bool) {
         if !self.reader.may_read_ahead() {
             return;
@@ -281,7 +275,7 @@ impl<'a> Pst<'a> {
                 .filter(|b| !b.is_null())
                 .collect()
         });
-        self.read_blocks_ahead(&bids, LeavesCached::ReadAnyway);
+        self.prefetch_blocks(&bids);
     }
 
     /// On a cold file, read ahead the start of the property values the
@@ -313,7 +307,7 @@ impl<'a> Pst<'a> {
                     .filter(|b| !b.is_null())
                     .take(MAX_SUBNODE_PREFETCH)
                     .collect();
-                self.read_blocks_ahead(&streams, LeavesCached::ReadAnyway);
+                self.prefetch_blocks(&streams);
                 let firsts: Vec<Bid> = streams
                     .iter()
                     .filter(|b| b.is_internal())
@@ -325,25 +319,10 @@ impl<'a> Pst<'a> {
                         ids
                     })
                     .collect();
-                self.read_blocks_ahead(&firsts, LeavesCached::ReadAnyway);
+                self.prefetch_blocks(&firsts);
             })
         });
     }
-}
-
-/// What [`Pst::read_blocks_ahead`] does when the blocks' BBT leaves are
-/// all cached.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum LeavesCached {
-    /// Nothing: the blocks are taken to be cached too. Mostly so on a
-    /// store read in block order, where the walk has just read the
-    /// neighbours that share those leaves (the 200k PST bench store: 7.2 s
-    /// cold this way, 8.2-8.7 s reading each batch ahead anyway).
-    Skip,
-    /// Read the blocks ahead: for nodes found through the NBT, whose walk
-    /// (`Pst::nbt_iter`) leaves every NBT leaf cached and their blocks on
-    /// the device, and for the blocks a read-ahead finds in blocks it read.
-    ReadAnyway,
 }
 
 /// Nodes, and subnode streams, [`Pst::prefetch_subnode_data`] looks at in
