@@ -655,7 +655,7 @@ impl Shared {
 /// blocks, past the sectors they share: on a device that pays per request
 /// more than per byte (this VM's disk), a few sectors between two blocks
 /// cost less read with them than as a request of their own. On the OST
-/// bench stores, 17% fewer requests, 12-15% less time cold, for 0.5-0.6%
+/// bench stores, 17% fewer requests, 10-17% less time cold, for 0.5-0.6%
 /// more of the file read (docs/performance.md, session 7).
 const MAX_GAP: u64 = 1536;
 
