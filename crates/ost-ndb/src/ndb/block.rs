@@ -9,7 +9,7 @@
 //! the BBT entry that locates it; looking that entry up is the caller's.
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::cell::RefCell;
 
 use super::btree::BbtEntry;
 use super::bytes::{u16_at, u32_at, uint_at};
@@ -208,14 +208,31 @@ impl<'a> RawBlock<'a> {
 /// Inflate the stored bytes of the compressed 4K block `bid` at `ib` into
 /// exactly `size` bytes.
 fn inflate(stored: &[u8], ib: u64, bid: Bid, size: usize) -> Result<Vec<u8>> {
+    thread_local! {
+        /// The thread's inflater, reset for each block: a new one costs an
+        /// allocation of its state per block.
+        static INFLATER: RefCell<Option<zlib_rs::Inflate>> = const { RefCell::new(None) };
+    }
     let err =
         |m: String| NdbError::new("compressed block", ib, NdbErrorKind::Inflate(m)).with_id(bid.0);
-    let mut out = Vec::with_capacity(size);
-    // Read one byte past the stated size to notice a stream that is longer.
-    let mut decoder = flate2::read::ZlibDecoder::new(stored).take(size as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|e| err(e.to_string()))?;
+    // One byte past the stated size, to notice a stream that is longer.
+    let mut out = vec![0u8; size + 1];
+    let inflated = INFLATER.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let inflater = cell.get_or_insert_with(|| zlib_rs::Inflate::new(true, 15));
+        inflater.reset(true);
+        let status = inflater.decompress(stored, &mut out, zlib_rs::InflateFlush::Finish);
+        status.map(|status| (status, inflater.total_out() as usize))
+    });
+    let len = match inflated {
+        Err(_) => return Err(err("corrupt deflate stream".to_string())),
+        // The input ran out before the stream's end, with room left.
+        Ok((status, len)) if status != zlib_rs::Status::StreamEnd && len <= size => {
+            return Err(err("incomplete deflate stream".to_string()))
+        }
+        Ok((_, len)) => len,
+    };
+    out.truncate(len);
     if out.len() != size {
         return Err(err(format!(
             "inflated to {} bytes, trailer says {size}",
@@ -250,5 +267,87 @@ mod tests {
         assert_eq!(u.cb_inflated, None);
         let a = BlockTrailer::parse(&t, Format::Ansi).unwrap();
         assert_eq!(a.bid, 0xE62A_0EBF);
+    }
+
+    /// What `inflate` did before it kept a decompressor per thread
+    /// (flate2's `Read` adapter): the reference its results and messages
+    /// are held to.
+    fn inflate_by_reader(stored: &[u8], size: usize) -> std::result::Result<Vec<u8>, String> {
+        use std::io::Read;
+        let mut out = Vec::with_capacity(size);
+        flate2::read::ZlibDecoder::new(stored)
+            .take(size as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| e.to_string())?;
+        if out.len() != size {
+            return Err(format!(
+                "inflated to {} bytes, trailer says {size}",
+                out.len()
+            ));
+        }
+        Ok(out)
+    }
+
+    /// On whole, cut and lengthened streams, and stated sizes too small or
+    /// too large, the per-thread decompressor gives the bytes, or the
+    /// message, that the `Read` adapter gave; on damaged streams, the same
+    /// bytes or an error (which of two messages can differ: a stream that
+    /// inflates past its stated size and is damaged further on).
+    #[test]
+    fn inflate_agrees_with_the_reader_on_damaged_streams() {
+        use std::io::Write;
+        let text: Vec<u8> = (0..6000u32)
+            .flat_map(|i| format!("line {i} of a body {} ", i % 7).into_bytes())
+            .take(7000)
+            .collect();
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&text).unwrap();
+        let stream = encoder.finish().unwrap();
+        let exact: Vec<(Vec<u8>, usize)> = vec![
+            (stream.clone(), text.len()),
+            (stream.clone(), text.len() - 1),
+            (stream.clone(), text.len() + 1),
+            (stream[..stream.len() / 2].to_vec(), text.len()),
+            (stream[..stream.len() - 4].to_vec(), text.len()),
+            ([stream.as_slice(), b"trailing"].concat(), text.len()),
+            (Vec::new(), 10),
+        ];
+        let as_message = |r: Result<Vec<u8>>| {
+            r.map_err(|e| match e.kind {
+                NdbErrorKind::Inflate(m) => m,
+                other => format!("{other:?}"),
+            })
+        };
+        for (i, (stored, size)) in exact.iter().enumerate() {
+            let ours = as_message(inflate(stored, 0x1000, Bid(8), *size));
+            assert_eq!(ours, inflate_by_reader(stored, *size), "case {i}");
+        }
+        let mut cases = Vec::new();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..300 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut damaged = stream.clone();
+            let at = (seed % damaged.len() as u64) as usize;
+            damaged[at] ^= (seed >> 32) as u8 | 1;
+            cases.push((damaged, text.len()));
+        }
+        let mut errors = 0;
+        for (i, (stored, size)) in cases.iter().enumerate() {
+            let ours = inflate(stored, 0x1000, Bid(8), *size);
+            errors += usize::from(ours.is_err());
+            match (ours, inflate_by_reader(stored, *size)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "damaged case {i}"),
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!(
+                    "damaged case {i}: {:?} against {:?}",
+                    a.map(|v| v.len()),
+                    b.map(|v| v.len())
+                ),
+            }
+        }
+        assert!(errors > 100, "only {errors} of the cases failed to inflate");
     }
 }
