@@ -350,4 +350,21 @@ mod tests {
         }
         assert!(errors > 100, "only {errors} of the cases failed to inflate");
     }
+
+    proptest::proptest! {
+        /// Any stored bytes and any stated size: an error or exactly
+        /// `size` bytes, never a panic (half the inputs start with a valid
+        /// zlib header, so the inflater gets past it).
+        #[test]
+        fn inflate_any_bytes(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
+            header in proptest::prelude::any::<bool>(),
+            size in 0usize..70_000,
+        ) {
+            let stored = if header { [&[0x78, 0x9C][..], &body].concat() } else { body };
+            if let Ok(out) = inflate(&stored, 0, Bid(4), size) {
+                proptest::prop_assert_eq!(out.len(), size);
+            }
+        }
+    }
 }
