@@ -13,7 +13,7 @@
 //!   "pcl": hex, "last_modified", "subject", "folder"}`.
 //!
 //! A listing is hostile input. It is read as a stream, cut into top-level
-//! JSON objects by [`Framer`] (a small scanner that only counts braces
+//! JSON objects by `Framer` (a small scanner that only counts braces
 //! outside strings, so one broken object never takes the rest of the file
 //! with it), each object at most [`MAX_OBJECT_BYTES`]. Every problem is a
 //! [`ListingError`] with the line it is on; the reading goes on with the
