@@ -44,9 +44,9 @@ impl BatchNodes {
 }
 
 /// Walk `batches` batches in order with `walk(k)`. When `cold` (the file
-/// was not found in the page cache when opened), the nodes of batch k+1 (`plan(k + 1)`, worked out
-/// on this thread from what is already in memory) are asked for on a
-/// thread of its own while batch k is walked.
+/// was not found in the page cache when opened), the nodes of batch k+1
+/// (`plan(k + 1)`, worked out on this thread from what is already in
+/// memory) are asked for on a thread of its own while batch k is walked.
 pub(crate) fn in_batches(
     pst: &Pst<'_>,
     cold: bool,

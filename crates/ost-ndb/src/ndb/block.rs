@@ -216,13 +216,17 @@ fn inflate(stored: &[u8], ib: u64, bid: Bid, size: usize) -> Result<Vec<u8>> {
     let err =
         |m: String| NdbError::new("compressed block", ib, NdbErrorKind::Inflate(m)).with_id(bid.0);
     // One byte past the stated size, to notice a stream that is longer.
-    let mut out = vec![0u8; size + 1];
+    // Not zeroed first (1% of a warm OST scan): the inflater writes into
+    // the spare capacity and says how much it wrote.
+    let room = size + 1;
+    let mut out: Vec<u8> = Vec::with_capacity(room);
     let inflated = INFLATER.with(|cell| {
         let mut cell = cell.borrow_mut();
         let inflater = cell.get_or_insert_with(|| zlib_rs::Inflate::new(true, 15));
         inflater.reset(true);
-        let status = inflater.decompress(stored, &mut out, zlib_rs::InflateFlush::Finish);
-        status.map(|status| (status, inflater.total_out() as usize))
+        let spare = &mut out.spare_capacity_mut()[..room];
+        let status = inflater.decompress_uninit(stored, spare, zlib_rs::InflateFlush::Finish);
+        status.map(|status| (status, (inflater.total_out() as usize).min(room)))
     });
     let len = match inflated {
         Err(_) => return Err(err("corrupt deflate stream".to_string())),
@@ -232,7 +236,10 @@ fn inflate(stored: &[u8], ib: u64, bid: Bid, size: usize) -> Result<Vec<u8>> {
         }
         Ok((_, len)) => len,
     };
-    out.truncate(len);
+    // SAFETY: the inflater, reset above, wrote `len` bytes (its
+    // `total_out`) from the start of the spare capacity, and `len` is at
+    // most `room`, which the capacity holds.
+    unsafe { out.set_len(len) };
     if out.len() != size {
         return Err(err(format!(
             "inflated to {} bytes, trailer says {size}",

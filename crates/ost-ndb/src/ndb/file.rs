@@ -282,10 +282,11 @@ impl<'a> Pst<'a> {
     /// nodes `nids` keep in subnodes (NID type LTP: a long body, not the
     /// recipient or attachment tables), whose subnode blocks
     /// [`Pst::prefetch_nodes`] was asked for: each value's first data block
-    /// (or XBLOCK), and of an XBLOCK's blocks the first `first_blocks`. Each step looks into the blocks the
-    /// one before read ahead (waiting for them) without taking them, and
-    /// never reads from the device itself: what was not read ahead is left
-    /// to the walk. Costs nothing on a file found cached when opened.
+    /// (or XBLOCK), and of an XBLOCK's blocks the first `first_blocks`.
+    /// Each step looks into the blocks the one before read ahead (waiting
+    /// for them) without taking them, and never reads from the device
+    /// itself: what was not read ahead is left to the walk. Costs nothing
+    /// on a file found cached when opened.
     ///
     /// Without it a walk that reads the start of a long value (a log's
     /// text) waits for the device twice an item, one item after the other.
