@@ -332,7 +332,7 @@ fn damaged_contents_table_messages_come_back_as_orphans() {
             .collect();
         let nodes = split.walk_message_nodes();
         listings.reverse();
-        assert_eq!(split.join_item_refs(listings, nodes, true).0, refs);
+        assert_eq!(split.join_item_refs(listings, nodes, true).refs, refs);
         assert_eq!(split.errors(), store.errors(), "{}", format.name());
         assert!(!store.errors().is_empty(), "{}", format.name());
     }

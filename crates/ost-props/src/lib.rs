@@ -41,7 +41,7 @@ pub use item::{open_pc, ItemKind, ItemRecord, ItemRef, RowValues, Source, Source
 pub use namespace::{NamespaceRole, Namespaces};
 pub use object_id::ObjectId;
 pub use problem::{Problem, ProblemKind};
-pub use store::{Folder, FolderListing, MessageNodes, RowPolicy, Store};
+pub use store::{Folder, FolderListing, JoinedRefs, MessageNodes, RowPolicy, Store};
 pub use time::FileTime;
 pub use view::{ItemView, SourceProps};
 

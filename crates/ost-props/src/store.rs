@@ -3,6 +3,7 @@
 //! and the message nodes no table lists (orphans), then the sync properties
 //! of each message, read lazily from its property context.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -167,6 +168,18 @@ struct OpenTable<'a> {
     tc: TableContext<'a>,
     columns: RowColumns,
     rows: Vec<(u32, u32)>,
+}
+
+/// What [`Store::join_item_refs`] makes of a walk's listings.
+#[derive(Debug)]
+pub struct JoinedRefs<T> {
+    /// Every item, in walk order.
+    pub refs: Vec<ItemRef>,
+    /// `outcomes[k]` is what the listing's visit returned for
+    /// `refs[order[k]]`, in walk order; both have room for an outcome of
+    /// every item of `refs` whose row does not carry the sync columns.
+    pub order: Vec<u32>,
+    pub outcomes: Vec<T>,
 }
 
 /// The message nodes of the NBT ([`Store::walk_message_nodes`]).
@@ -453,7 +466,7 @@ impl<'a> Store<'a> {
             .map(|i| self.list_folder(i, all))
             .collect();
         let nodes = self.walk_message_nodes();
-        self.join_item_refs(listings, nodes, all).0
+        self.join_item_refs(listings, nodes, all).refs
     }
 
     /// Every item read into a record, in walk order, with rows read where
@@ -466,8 +479,9 @@ impl<'a> Store<'a> {
             .map(|i| self.list_folder_visiting(i, all, policy, |v, _| v.into_record()))
             .collect();
         let nodes = self.walk_message_nodes();
-        let (refs, visited) = self.join_item_refs(listings, nodes, all);
-        let mut visited = visited.into_iter().peekable();
+        let joined = self.join_item_refs(listings, nodes, all);
+        let refs = joined.refs;
+        let mut visited = joined.order.into_iter().zip(joined.outcomes).peekable();
         let mut out = Vec::with_capacity(refs.len());
         for (i, r) in refs.iter().enumerate() {
             match visited.next_if(|(w, _)| *w as usize == i) {
@@ -525,22 +539,34 @@ impl<'a> Store<'a> {
                     continue;
                 }
             };
+            // A copy, 8 bytes a row: the table is borrowed mutably between
+            // batches, to let go of the rows walked.
             let index = match tc.row_index() {
-                Ok(index) => index,
+                Ok(index) => index.to_vec(),
                 Err(e) => {
                     listing.errors.push(Problem::ltp(self.pst, &e, table));
                     continue;
                 }
             };
+            let index = &index[..];
             let columns = RowColumns::of(&tc);
             let row_carries_sync = columns.carries_sync();
+            // The index says how many refs (and visits) the table adds:
+            // room for exactly those, without a doubling's slack (the
+            // listings of a large store are 10 MB, at the peak of a scan's
+            // memory).
+            listing.refs.reserve_exact(index.len());
+            if row_carries_sync && visiting.is_some() {
+                listing.visited.reserve_exact(index.len());
+            }
             let cold = row_carries_sync && visiting.is_some() && self.pst.may_read_ahead();
             let policy = visiting.as_ref().map(|(policy, _)| *policy);
+            let tc = RefCell::new(tc);
             let plan = |k| match policy {
                 Some(policy) => self.row_batch_nodes(
                     f,
                     kind,
-                    &tc,
+                    &tc.borrow(),
                     read_ahead::batch(index, k),
                     &columns,
                     policy,
@@ -548,6 +574,7 @@ impl<'a> Store<'a> {
                 None => BatchNodes::default(),
             };
             let walk = |k| {
+                let walked = tc.borrow();
                 for &(id, row_index) in read_ahead::batch(index, k) {
                     let at = listing.refs.len() as u32;
                     let r = ItemRef {
@@ -558,7 +585,7 @@ impl<'a> Store<'a> {
                         let t = self.visit_row(
                             &r,
                             table,
-                            &tc,
+                            &walked,
                             row_index,
                             &columns,
                             policy,
@@ -567,6 +594,15 @@ impl<'a> Store<'a> {
                         listing.visited.push((at, t));
                     }
                     listing.refs.push(r);
+                }
+                drop(walked);
+                // The rows are walked in row index order, and those of the
+                // next batch were read by `plan`: the blocks before them are
+                // done with.
+                if row_carries_sync && visiting.is_some() {
+                    if let Some(&(_, next)) = read_ahead::batch(index, k + 1).first() {
+                        tc.borrow_mut().release_rows_before(next);
+                    }
                 }
             };
             read_ahead::in_batches(self.pst, cold, read_ahead::batches(index.len()), plan, walk);
@@ -678,27 +714,23 @@ impl<'a> Store<'a> {
     /// folder (in folder order) and the message nodes: each listed item
     /// learns where its node is, and (with `all`) the message nodes no
     /// table lists are added as orphans. Problems go to [`Store::errors`]
-    /// in that order: the folders' tables, then the NBT. Also the rows the
-    /// listings visited, each with the index of its ref.
+    /// in that order: the folders' tables, then the NBT. Also what the
+    /// listings' visits returned, with the index of each one's ref.
     pub fn join_item_refs<T>(
         &mut self,
         listings: Vec<FolderListing<T>>,
         nodes: MessageNodes,
         all: bool,
-    ) -> (Vec<ItemRef>, Vec<(u32, T)>) {
+    ) -> JoinedRefs<T> {
         let listed_items: usize = listings.iter().map(|l| l.refs.len()).sum();
         // Orphans (NBT messages no table lists) are few: room for them is
         // made as they come, not for every node of the NBT in advance.
         let mut refs = Vec::with_capacity(listed_items);
-        let mut visited = Vec::new();
+        // What each listing visited, moved into the result at the end:
+        // joined here, it would be copied into a vector of its own first.
+        let mut visits = Vec::with_capacity(listings.len());
         for listing in listings {
-            let base = refs.len() as u32;
-            visited.extend(
-                listing
-                    .visited
-                    .into_iter()
-                    .map(|(i, t)| (base.saturating_add(i), t)),
-            );
+            visits.push((refs.len() as u32, listing.visited));
             refs.extend(listing.refs);
             self.errors.extend(listing.errors);
         }
@@ -741,7 +773,25 @@ impl<'a> Store<'a> {
         self.message_nodes = nodes.entries;
         // Kept for the whole scan: without the slack of its last doubling.
         self.message_nodes.shrink_to_fit();
-        (refs, visited)
+        // Room for an outcome of every item: the visited ones, and those
+        // of tables without the sync columns, which the caller reads from
+        // their property contexts next (one vector for a store's outcomes;
+        // the peak of a scan's memory is here, at the end of its walk).
+        let visited: usize = visits.iter().map(|(_, v)| v.len()).sum();
+        let rest = refs.iter().filter(|r| !r.row_carries_sync).count();
+        let mut order = Vec::with_capacity(visited + rest);
+        let mut outcomes = Vec::with_capacity(visited + rest);
+        for (base, visits) in visits {
+            for (i, t) in visits {
+                order.push(base.saturating_add(i));
+                outcomes.push(t);
+            }
+        }
+        JoinedRefs {
+            refs,
+            order,
+            outcomes,
+        }
     }
 
     /// The NBT entry `item_refs` found for `r`; `None` when it found none

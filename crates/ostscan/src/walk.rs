@@ -67,7 +67,10 @@ where
         },
         || listed.walk_message_nodes(),
     );
-    let (refs, visited) = store.join_item_refs(listings, nodes, all);
+    let joined = store.join_item_refs(listings, nodes, all);
+    let refs = joined.refs;
+    let mut order = joined.order;
+    let mut outcomes = joined.outcomes;
     // Items are read in the order of their blocks (neighbouring reads
     // share B-tree leaves and page-cache nodes); `collect` on an indexed
     // parallel iterator keeps that order whatever the number of threads.
@@ -77,13 +80,6 @@ where
         .filter(|&i| !refs[i as usize].row_carries_sync)
         .collect();
     let store = &*store;
-    let total = visited.len() + pc_order.len();
-    let mut order = Vec::with_capacity(total);
-    let mut outcomes = Vec::with_capacity(total);
-    for (i, t) in visited {
-        order.push(i);
-        outcomes.push(t);
-    }
     // Collected in place, after the rows' outcomes: one vector of a
     // store's outcomes, not two. A warm file in one go (a batch's end
     // leaves a CPU idle: 1.35x the time of a warm scan of the 40k bench

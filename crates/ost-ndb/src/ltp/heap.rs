@@ -205,6 +205,32 @@ impl<'a> Blocks<'a> {
         cell.get().map(|c| &**c).ok_or_else(bad)
     }
 
+    /// Drop the decoded bytes of blocks `from..to` of a node, to be
+    /// decoded again if asked for (blocks in memory, which have no node,
+    /// are kept). For a reader done with them: a large table's row
+    /// matrix, read in order, need not stay in memory whole.
+    pub fn release(&mut self, from: usize, to: usize) {
+        if self.node.is_none() {
+            return;
+        }
+        for i in from..to.min(self.len) {
+            let cell = match i {
+                0 => &mut self.first,
+                _ => match self.more.get_mut(i - 1) {
+                    Some(cell) => cell,
+                    None => break,
+                },
+            };
+            cell.take();
+        }
+    }
+
+    /// How many blocks are decoded and held.
+    pub fn held(&self) -> usize {
+        usize::from(self.first.get().is_some())
+            + self.more.iter().filter(|c| c.get().is_some()).count()
+    }
+
     /// The node these blocks belong to (`None` for in-memory blocks).
     pub fn node(&self) -> Option<Node<'a>> {
         self.node

@@ -141,6 +141,8 @@ enum RowMatrix<'a> {
     Blocks {
         blocks: Blocks<'a>,
         per_block: OnceCell<usize>,
+        /// Blocks `..released` were let go ([`TableContext::release_rows_before`]).
+        released: usize,
     },
 }
 
@@ -182,6 +184,7 @@ impl<'a> TableContext<'a> {
             RowMatrix::Blocks {
                 blocks: subnode_blocks(&heap, info.hnid_rows)?,
                 per_block: OnceCell::new(),
+                released: 0,
             }
         };
         Ok(TableContext {
@@ -283,7 +286,9 @@ impl<'a> TableContext<'a> {
         let (b, within) = match &self.matrix {
             RowMatrix::Empty => return Err(oob(rs as u64, 0)),
             RowMatrix::Heap(hid) => (self.heap.get(*hid)?, index as usize),
-            RowMatrix::Blocks { blocks, per_block } => {
+            RowMatrix::Blocks {
+                blocks, per_block, ..
+            } => {
                 let per = match per_block.get() {
                     Some(&p) => p,
                     None => {
@@ -315,6 +320,40 @@ impl<'a> TableContext<'a> {
             .ok_or_else(|| oob(u64::MAX, b.len() as u64))?;
         b.get(start..start + rs)
             .ok_or_else(|| oob((start + rs) as u64, b.len() as u64))
+    }
+
+    /// Let go of the decoded row-matrix blocks that hold only rows before
+    /// row index `index`. A reader going through the rows in row index
+    /// order ([`TableContext::row_index`]) then holds a block or two at a
+    /// time rather than the whole matrix (several MB for a folder of
+    /// 80,000 items). Those rows can still be read: their block is decoded
+    /// again.
+    pub fn release_rows_before(&mut self, index: u32) {
+        if let RowMatrix::Blocks {
+            blocks,
+            per_block,
+            released,
+        } = &mut self.matrix
+        {
+            // Known once a row past the first block has been read.
+            let Some(&per) = per_block.get() else {
+                return;
+            };
+            let end = (index as usize / per.max(1)).min(blocks.len());
+            if end > *released {
+                blocks.release(*released, end);
+                *released = end;
+            }
+        }
+    }
+
+    /// How many row-matrix blocks are decoded and held (0 when the matrix
+    /// is in the heap).
+    pub fn row_blocks_held(&self) -> usize {
+        match &self.matrix {
+            RowMatrix::Blocks { blocks, .. } => blocks.held(),
+            _ => 0,
+        }
     }
 
     /// The row with this dwRowID at this dwRowIndex (an entry of

@@ -102,13 +102,18 @@ fn rtf_problem(pst: &Pst<'_>, nid: Nid, kind: ProblemKind) -> Problem {
     Problem::at_node(pst, nid, "log message RTF", kind)
 }
 
-/// A log message read and parsed, and the problems met doing it. The log
-/// is boxed: a scan holds one per log from its walk to the analysis (a
-/// mailbox may have thousands), and moves them about in between.
+/// A possible log message read and parsed, and the problems met doing it.
+/// A scan holds one per message of the folders that hold logs from its
+/// walk to the analysis (a mailbox may have thousands), so the log is
+/// boxed, and dropped at once when the message is not a log ([`is_log`]:
+/// the copies of items that failed to synchronize, which Local and Server
+/// Failures hold by the thousand, are counted, not kept).
 #[derive(Debug, Clone)]
 pub struct ReadLog {
-    log: Box<SyncLog>,
-    errors: Vec<Problem>,
+    nid: Nid,
+    /// `None`: the message is not a log.
+    log: Option<Box<SyncLog>>,
+    errors: Box<[Problem]>,
 }
 
 /// Whether [`analyze`] reads an item as a possible log message: in a folder
@@ -194,8 +199,9 @@ pub fn read_log(
         properties: parsed.properties,
     };
     ReadLog {
-        log: Box::new(log),
-        errors,
+        nid: r.nid,
+        log: is_log(&log).then(|| Box::new(log)),
+        errors: errors.into_boxed_slice(),
     }
 }
 
@@ -325,7 +331,7 @@ pub fn analyze_with(
     // logs, so they are read and parsed in parallel (in record order).
     // Logs the caller read during its own walk are taken as they are; the
     // others are read here, in place.
-    let mut read: HashMap<Nid, ReadLog> = read.into_iter().map(|l| (l.log.nid, l)).collect();
+    let mut read: HashMap<Nid, ReadLog> = read.into_iter().map(|l| (l.nid, l)).collect();
     let mut slots: Vec<(&ItemRecord, Option<ReadLog>)> = log_records
         .into_iter()
         .map(|r| (r, read.remove(&r.nid)))
@@ -339,15 +345,15 @@ pub fn analyze_with(
     for ReadLog {
         log,
         errors: log_errors,
+        ..
     } in slots.into_iter().filter_map(|(_, l)| l)
     {
         // Only the logs are reported; the problems met reading any message.
-        if is_log(&log) {
-            logs.push(*log);
-        } else {
-            counts.other_items += 1;
+        match log {
+            Some(log) => logs.push(*log),
+            None => counts.other_items += 1,
         }
-        errors.extend(log_errors);
+        errors.extend(log_errors.into_vec());
     }
     counts.conflict_items = conflicts.len() as u64;
     counts.log_messages = logs.len() as u64;
