@@ -55,15 +55,42 @@ where
     T: Send,
     F: Fn(&Store<'_>, ItemView<'_>, Option<&PropertyContext<'_>>) -> T + Sync,
 {
+    visit_items_listing_first(store, all, policy, &|_| false, || {}, visit)
+}
+
+/// [`visit_items`], but the folders for which `first` (given the folder's
+/// index in [`Store::folders`]) is true are listed, and their rows
+/// visited, before the others, and `between` is called in between: what
+/// the visitor learnt from the first folders' rows (the scan: which items
+/// the conflicts of the Sync Issues folders name) is then known for every
+/// other row. The walk order, and so what the walk returns, is the same.
+pub fn visit_items_listing_first<T, F>(
+    store: &mut Store<'_>,
+    all: bool,
+    policy: &RowPolicy<'_>,
+    first: &(dyn Fn(usize) -> bool + Sync),
+    between: impl FnOnce() + Send,
+    visit: F,
+) -> Walked<T>
+where
+    T: Send,
+    F: Fn(&Store<'_>, ItemView<'_>, Option<&PropertyContext<'_>>) -> T + Sync,
+{
     // The folders' tables (rows read as they are listed) and the NBT are
     // read in parallel, then joined.
     let listed = &*store;
+    let list = |i: usize| listed.list_folder_visiting(i, all, policy, |v, pc| visit(listed, v, pc));
     let (listings, nodes) = rayon::join(
         || {
-            (0..listed.folders().len())
-                .into_par_iter()
-                .map(|i| listed.list_folder_visiting(i, all, policy, |v, pc| visit(listed, v, pc)))
-                .collect()
+            let (early, late): (Vec<usize>, Vec<usize>) =
+                (0..listed.folders().len()).partition(|&i| first(i));
+            let mut listings: Vec<(usize, _)> =
+                early.into_par_iter().map(|i| (i, list(i))).collect();
+            between();
+            listings.par_extend(late.into_par_iter().map(|i| (i, list(i))));
+            // Back in folder order.
+            listings.sort_unstable_by_key(|&(i, _)| i);
+            listings.into_iter().map(|(_, listing)| listing).collect()
         },
         || listed.walk_message_nodes(),
     );

@@ -31,7 +31,7 @@ use crate::rules::{
 use crate::sync_issues::{
     self, is_conflict, is_log_message, FolderFinding, LogIndex, ReadLog, SyncIssuesReport,
 };
-use crate::walk::visit_items;
+use crate::walk::visit_items_listing_first;
 use ost_props::entry_id::{parse_entry_id, EntryId};
 
 use crate::rules::scan_rules;
@@ -180,6 +180,56 @@ struct WalkContext<'a, 'p> {
     log_folders: &'a HashSet<Nid>,
     /// Keep each log's text in the report.
     log_text: bool,
+    /// The items the conflicts name, as far as the walk has learnt them.
+    targets: &'a ConflictTargets,
+}
+
+/// The items that the conflict messages of the Sync Issues folders name
+/// (by source key: an OST's long-term entry ids), learnt while those
+/// folders are listed, before the others ([`visit_items_listing_first`]):
+/// the rest of the walk keeps their records, so [`conflict_targets`] need
+/// not read them again (on an OST that re-opened and inflated the
+/// contents tables that list them: a cold scan of the OST bench store
+/// spent a quarter of its time there). Which items are kept, and so what
+/// is reported, does not depend on it: a target the walk does not keep is
+/// read again, into the same record.
+#[derive(Default)]
+struct ConflictTargets {
+    /// Source key hashes named so far (the first folders' conflicts).
+    named: std::sync::Mutex<HashSet<u64>>,
+    /// `named`, frozen once the first folders are listed.
+    known: std::sync::OnceLock<HashSet<u64>>,
+}
+
+impl ConflictTargets {
+    /// Note the item a conflict entry id names (before [`Self::freeze`];
+    /// after it, nothing changes).
+    fn note(&self, conflict_entry_id: &[u8]) {
+        if self.known.get().is_some() {
+            return;
+        }
+        if let Some(EntryId::ExchangeMessage {
+            message_source_key, ..
+        }) = parse_entry_id(conflict_entry_id)
+        {
+            let mut named = self.named.lock().unwrap_or_else(|p| p.into_inner());
+            named.insert(key_hash(&message_source_key[..]));
+        }
+    }
+
+    fn freeze(&self) {
+        let named = std::mem::take(&mut *self.named.lock().unwrap_or_else(|p| p.into_inner()));
+        let _ = self.known.set(named);
+    }
+
+    /// True when a conflict noted before the freeze names the item with
+    /// this source key hash.
+    fn names(&self, source_key_hash: Option<u64>) -> bool {
+        match (self.known.get(), source_key_hash) {
+            (Some(known), Some(hash)) => known.contains(&hash),
+            _ => false,
+        }
+    }
 }
 
 fn evaluate(
@@ -199,8 +249,13 @@ fn evaluate(
     if row_compared {
         check_row_against_item(&view.item, &view.row, &mut found);
     }
+    let source_key_hash = view.source_key().map(key_hash);
+    if let Some(entry_id) = view.conflict_entry_id() {
+        cx.targets.note(entry_id);
+    }
     let keep = cx.sync_tree.contains(&view.folder_nid)
-        || is_conflict(view.conflict_entry_id(), view.message_status());
+        || is_conflict(view.conflict_entry_id(), view.message_status())
+        || cx.targets.names(source_key_hash);
     let errors: Vec<ErrorReport> = view
         .errors
         .iter()
@@ -210,7 +265,6 @@ fn evaluate(
             ErrorReport::new(ErrorSource::Item, problem)
         })
         .collect();
-    let source_key_hash = view.source_key().map(key_hash);
     let has_source_key = source_key_hash.is_some();
     let source_key_hash = source_key_hash.unwrap_or(0);
     let has_change_key = view.change_key().is_some();
@@ -596,6 +650,7 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
         sync_tree: &sync_tree,
         log_folders: &log_folders,
         log_text: options.log_text,
+        targets: &ConflictTargets::default(),
     };
     let read_item_if = |view: &ItemView<'_>| {
         sync_tree.contains(&view.folder_nid)
@@ -610,9 +665,21 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
         read_item_if: &read_item_if,
         subnodes_read_if: &subnodes_read_if,
     };
-    let walked = visit_items(&mut store, true, &policy, |store, view, pc| {
-        evaluate(store, view, pc, &cx)
-    });
+    // The Sync Issues folders first: their conflicts name the items the
+    // rest of the walk keeps (see `ConflictTargets`).
+    let in_sync_tree: Vec<bool> = store
+        .folders()
+        .iter()
+        .map(|f| sync_tree.contains(&f.nid))
+        .collect();
+    let walked = visit_items_listing_first(
+        &mut store,
+        true,
+        &policy,
+        &|i| in_sync_tree.get(i).copied().unwrap_or(false),
+        || cx.targets.freeze(),
+        |store, view, pc| evaluate(store, view, pc, &cx),
+    );
     let refs = walked.refs;
     let order = walked.order;
     let mut outcomes = walked.outcomes;

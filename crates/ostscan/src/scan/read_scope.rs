@@ -222,3 +222,84 @@ fn a_second_cold_scan_reads_ahead_as_much_as_the_first() {
         );
     }
 }
+
+/// The conflicts of the Sync Issues folders name items elsewhere, whose
+/// records the analysis needs. On an OST those come from contents-table
+/// rows: the walk lists the Sync Issues folders first and keeps the rows
+/// the conflicts name as it meets them, so no contents table outside the
+/// Sync Issues folders is read twice (reading the targets again afterwards
+/// opened and inflated their tables a second time).
+#[test]
+fn an_ost_scan_reads_each_contents_table_once() {
+    contents_tables_read_once(&store(Format::Ost4k, SyncPlacement::Rows));
+}
+
+/// The same on a store with folders of more rows than a batch of the
+/// walk: the row-matrix blocks it lets go of between batches
+/// (`TableContext::release_rows_before`) are not needed, and read, again.
+#[test]
+fn an_ost_scan_letting_go_of_walked_rows_reads_each_contents_table_once() {
+    let bytes = FixtureBuilder::new(Format::Ost4k)
+        .crypt(CryptMethod::Permute)
+        .messages(4000)
+        .seed(23)
+        .body_bytes(40)
+        .sync_placement(SyncPlacement::Rows)
+        .plant(Rule::Sync002, 20)
+        .build()
+        .expect("fixture")
+        .bytes;
+    let pst = Pst::from_bytes(&bytes).expect("fixture opens");
+    let large = pst
+        .nbt_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.nid.nid_type() == NidType::ContentsTable)
+        .filter_map(|e| ost_ndb::ltp::TableContext::open(pst.node_from_entry(&e)).ok())
+        .filter(|tc| tc.row_count().unwrap_or(0) > 1024 && tc.row_matrix_blocks() > Some(2))
+        .count();
+    assert!(large > 0, "a table of more rows than a batch of the walk");
+    contents_tables_read_once(&bytes);
+}
+
+fn contents_tables_read_once(bytes: &[u8]) {
+    let bytes = bytes.to_vec();
+    let pst = Pst::from_bytes(&bytes).expect("fixture opens").log_reads();
+    let report = scan_store(&pst, &ScanOptions::default());
+    let conflicts = report
+        .sync_issues
+        .conflicts
+        .iter()
+        .filter(|c| c.conflicts_with.is_some())
+        .count();
+    assert!(conflicts > 0, "the fixture's conflicts name their targets");
+    let logged = pst.logged_reads();
+    // The tables' blocks, found through a reader of its own (not logged):
+    // their heaps' and their row matrices' (a subnode, in a large table).
+    let tables = Pst::from_bytes(&bytes).expect("fixture opens");
+    let mut table_blocks = std::collections::HashMap::new();
+    for entry in tables.nbt_iter().filter_map(Result::ok) {
+        if entry.nid.nid_type() == NidType::ContentsTable {
+            let mut blocks = Vec::new();
+            data_tree_blocks(&tables, entry.bid_data, &mut blocks, entry.nid);
+            for sub in tables.subnodes(entry.bid_sub).expect("table subnodes") {
+                data_tree_blocks(&tables, sub.bid_data, &mut blocks, entry.nid);
+            }
+            for (offset, _, nid) in blocks {
+                table_blocks.insert(offset, nid);
+            }
+        }
+    }
+    let mut reads = std::collections::HashMap::new();
+    for (offset, _) in logged {
+        if let Some(&nid) = table_blocks.get(&offset) {
+            *reads.entry((nid, offset)).or_insert(0u32) += 1;
+        }
+    }
+    assert!(!reads.is_empty());
+    let twice: Vec<_> = reads.iter().filter(|(_, &n)| n > 1).collect();
+
+    assert!(
+        twice.is_empty(),
+        "contents-table blocks read more than once: {twice:?}"
+    );
+}
