@@ -36,10 +36,9 @@ const CHUNK_PAGES: u64 = 64;
 /// Marks the cached pages of the file, found out chunk by chunk, and
 /// reads what is not cached with `O_DIRECT`.
 pub(crate) struct ColdReader {
-    /// What the read-ahead threads share with the readers of blocks.
+    /// What the read-ahead threads ([`POOL`]) share with the readers of
+    /// blocks.
     shared: Arc<Shared>,
-    /// The read-ahead threads, started by the first read-ahead.
-    readers: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 struct Shared {
@@ -64,8 +63,6 @@ struct Shared {
     ahead: Mutex<Ahead>,
     /// Signalled when a block asked for ahead was read (or failed).
     done: Condvar,
-    /// Signalled when the queue gets work, or at shutdown.
-    work: Condvar,
     /// Whether `ahead` may hold anything: reads of a warm file never lock it.
     ahead_used: AtomicBool,
     /// With [`ColdReader::log_reads`]: every block the read-ahead threads
@@ -91,7 +88,7 @@ struct Ahead {
     asked: VecDeque<(u64, u64)>,
     /// Calls of [`ColdReader::read_ahead`] so far.
     calls: u64,
-    /// Set when the reader is dropped: the threads stop.
+    /// Set when the reader is dropped: nothing more is read for it.
     shutdown: bool,
 }
 
@@ -141,11 +138,123 @@ const MAX_AHEAD_BYTES: usize = 16 << 20;
 /// one batch ahead, so its blocks are taken within a few calls.
 const STALE_CALLS: u64 = 8;
 
-/// Threads reading ahead at once (16: as fast as 32 on this VM, and
-/// less memory): a cold read waits for the device, and
+/// Threads reading ahead, at most: a cold read waits for the device, and
 /// this VM's disk answers 42,000 4 KiB reads in 1.4 s from one thread but
-/// serves many at once (a cold `cat` reads 1 GB in 0.7-1.6 s).
-const READERS: usize = 16;
+/// serves many at once (a cold `cat` reads 1 GB in 0.7-1.6 s). The more
+/// requests are in flight, the sooner they are answered: a cold scan of
+/// the OST bench stores took 10-15% less time with 32 threads than with
+/// 16, and 40-60% more with 4.
+const MAX_READERS: usize = 32;
+
+/// Threads started for a call that asks for few blocks (a small file's
+/// reads are over before more would help).
+const MIN_READERS: usize = 16;
+
+/// Blocks asked for in one call for each thread reading them.
+const BLOCKS_PER_READER: usize = 16;
+
+/// The read-ahead threads of the process, shared by every file it reads:
+/// `batch` reads thousands of stores, two at a time, and starting threads
+/// for each (32 a file) made it 10-20% slower than 16 a file; started as
+/// calls ask for blocks, kept for the life of the process.
+static POOL: Pool = Pool {
+    files: Mutex::new(PoolFiles {
+        queued: VecDeque::new(),
+        threads: 0,
+    }),
+    work: Condvar::new(),
+};
+
+struct Pool {
+    files: Mutex<PoolFiles>,
+    /// Signalled when a file has blocks queued.
+    work: Condvar,
+}
+
+/// (offset, size) of blocks read with one request.
+type Run = Vec<(u64, u64)>;
+
+struct PoolFiles {
+    /// The files that may have blocks queued, each once, in turn.
+    queued: VecDeque<Arc<Shared>>,
+    /// Threads started.
+    threads: usize,
+}
+
+impl Pool {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolFiles> {
+        self.files.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Start threads for a call asking for `blocks` blocks: one for every
+    /// [`BLOCKS_PER_READER`], between [`MIN_READERS`] and [`MAX_READERS`]
+    /// in all. False when none could start.
+    fn start(&'static self, blocks: usize) -> bool {
+        let want = (blocks / BLOCKS_PER_READER).clamp(MIN_READERS, MAX_READERS);
+        let mut files = self.lock();
+        while files.threads < want {
+            match std::thread::Builder::new()
+                .name("ostscan-read-ahead".into())
+                .stack_size(64 * 1024)
+                .spawn(|| POOL.read())
+            {
+                Ok(_) => files.threads += 1,
+                Err(_) => break,
+            }
+        }
+        files.threads > 0
+    }
+
+    /// `shared` has blocks queued: wake the threads.
+    fn queued(&self, shared: &Arc<Shared>) {
+        {
+            let mut files = self.lock();
+            if !files.queued.iter().any(|f| Arc::ptr_eq(f, shared)) {
+                files.queued.push_back(Arc::clone(shared));
+            }
+        }
+        self.work.notify_all();
+    }
+
+    /// A read-ahead thread: read the runs of blocks the files queue, the
+    /// files in turn, for ever.
+    fn read(&self) {
+        loop {
+            let (shared, run) = {
+                let mut files = self.lock();
+                loop {
+                    if let Some(next) = files.next_run() {
+                        break next;
+                    }
+                    files = self.work.wait(files).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            shared.read_run(&run);
+        }
+    }
+}
+
+impl PoolFiles {
+    /// The next run of blocks to read, from the first file that has one;
+    /// files with none (or dropped) leave the list until they ask again.
+    fn next_run(&mut self) -> Option<(Arc<Shared>, Run)> {
+        while let Some(shared) = self.queued.pop_front() {
+            let run = {
+                let mut ahead = shared.lock();
+                let align = shared.align.load(Ordering::Relaxed);
+                match ahead.shutdown {
+                    true => None,
+                    false => next_run(&mut ahead.queue, align),
+                }
+            };
+            if let Some(run) = run {
+                self.queued.push_back(Arc::clone(&shared));
+                return Some((shared, run));
+            }
+        }
+        None
+    }
+}
 
 /// Largest direct read: the largest block (64 KiB in 4K files) widened to
 /// sectors on both sides.
@@ -232,14 +341,12 @@ impl ColdReader {
                 .collect(),
             ahead: Mutex::new(Ahead::default()),
             done: Condvar::new(),
-            work: Condvar::new(),
             ahead_used: AtomicBool::new(false),
             read_log: Mutex::new(None),
             cap: MAX_AHEAD_BYTES,
         };
         Some(ColdReader {
             shared: Arc::new(shared),
-            readers: Mutex::new(Vec::new()),
         })
     }
 
@@ -287,7 +394,7 @@ impl ColdReader {
     }
 
     /// Queue the blocks at `blocks` (offset, size) that are not cached to
-    /// be read, in file order, by [`READERS`] threads, and kept until
+    /// be read, in file order, by the threads of [`POOL`], and kept until
     /// [`ColdReader::take`] asks for them; returns at once. At most
     /// [`MAX_AHEAD_BYTES`] are asked for and not yet taken: past that,
     /// blocks read ahead long ago and never taken are dropped to make
@@ -314,7 +421,7 @@ impl ColdReader {
         }
         todo.sort_unstable();
         todo.dedup_by_key(|b| b.0);
-        if !self.start_readers() {
+        if !POOL.start(todo.len()) {
             // Without threads the blocks are read when asked for.
             return true;
         }
@@ -338,27 +445,8 @@ impl ColdReader {
             }
         }
         shared.ahead_used.store(true, Ordering::Release);
-        shared.work.notify_all();
+        POOL.queued(shared);
         true
-    }
-
-    /// Start the read-ahead threads once. False when none could start.
-    fn start_readers(&self) -> bool {
-        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if readers.is_empty() {
-            for _ in 0..READERS {
-                let shared = Arc::clone(&self.shared);
-                match std::thread::Builder::new()
-                    .name("ostscan-read-ahead".into())
-                    .stack_size(64 * 1024)
-                    .spawn(move || shared.read_queued())
-                {
-                    Ok(handle) => readers.push(handle),
-                    Err(_) => break,
-                }
-            }
-        }
-        !readers.is_empty()
     }
 
     /// False when a read-ahead would read nothing: the file was found
@@ -451,14 +539,16 @@ impl ColdReader {
 }
 
 impl Drop for ColdReader {
-    /// Stop the read-ahead threads (what they have not read is dropped).
+    /// Nothing more is read for this file, and what was read ahead is let
+    /// go of; a read under way ends, and its bytes are dropped (the
+    /// threads hold the shared state, and the descriptor, until then).
     fn drop(&mut self) {
-        self.shared.lock().shutdown = true;
-        self.shared.work.notify_all();
-        let readers = std::mem::take(self.readers.get_mut().unwrap_or_else(|p| p.into_inner()));
-        for r in readers {
-            let _ = r.join();
-        }
+        let mut ahead = self.shared.lock();
+        ahead.shutdown = true;
+        ahead.queue.clear();
+        ahead.blocks.clear();
+        ahead.asked.clear();
+        ahead.bytes = 0;
     }
 }
 
@@ -467,78 +557,65 @@ impl Shared {
         self.ahead.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A read-ahead thread: read queued blocks until shutdown. Blocks
-    /// queued one after the other whose sectors touch, or lie at most
-    /// [`MAX_GAP`] bytes apart, are read with one request.
-    fn read_queued(&self) {
-        loop {
-            let run = {
-                let mut ahead = self.lock();
-                loop {
-                    if ahead.shutdown {
-                        return;
-                    }
-                    let align = self.align.load(Ordering::Relaxed);
-                    if let Some(run) = next_run(&mut ahead.queue, align) {
-                        break run;
-                    }
-                    ahead = self.work.wait(ahead).unwrap_or_else(|p| p.into_inner());
-                }
-            };
-            let start = run[0].0;
-            let end = run.iter().map(|&(o, l)| o + l).max().unwrap_or(start);
-            let mut buf = vec![0u8; (end - start) as usize];
-            // A read that panicked must still end its slots, or whoever
-            // waits for a block would wait for ever: they then count as
-            // failed, and each block is read by whoever asks for it.
-            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.read_direct(&mut buf, start)
-            }));
-            let read = matches!(read, Ok(Ok(true)));
-            if read {
-                if let Some(log) = self
-                    .read_log
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .as_mut()
-                {
-                    log.extend(run.iter().copied());
-                }
-            }
-            // Each block's bytes, cut out before the lock is taken; a run of
-            // one block (most) keeps the buffer it was read into.
-            let pieces: Vec<Vec<u8>> = match (read, run.len()) {
-                (false, _) => Vec::new(),
-                (true, 1) => vec![buf],
-                (true, _) => run
-                    .iter()
-                    .map(|&(offset, len)| {
-                        let from = (offset - start) as usize;
-                        buf[from..from + len as usize].to_vec()
-                    })
-                    .collect(),
-            };
-            let mut pieces = pieces.into_iter();
+    /// Read a run of queued blocks ([`next_run`]: blocks queued one after
+    /// the other whose sectors touch, or lie at most [`MAX_GAP`] bytes
+    /// apart) with one request, and hand each its bytes.
+    fn read_run(&self, run: &[(u64, u64)]) {
+        let Some(&(start, _)) = run.first() else {
+            return;
+        };
+        let end = run.iter().map(|&(o, l)| o + l).max().unwrap_or(start);
+        let mut buf = vec![0u8; (end - start) as usize];
+        // A read that panicked must still end its slots, or whoever
+        // waits for a block would wait for ever: they then count as
+        // failed, and each block is read by whoever asks for it.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.read_direct(&mut buf, start)
+        }));
+        let read = matches!(read, Ok(Ok(true)));
+        if read {
+            if let Some(log) = self
+                .read_log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_mut()
             {
-                let mut ahead = self.lock();
-                for &(offset, len) in &run {
-                    match pieces.next() {
-                        Some(piece) => {
-                            if let Some(slot) = ahead.blocks.get_mut(&offset) {
-                                *slot = Slot::Read(piece);
-                            }
+                log.extend(run.iter().copied());
+            }
+        }
+        // Each block's bytes, cut out before the lock is taken; a run of
+        // one block (most) keeps the buffer it was read into.
+        let pieces: Vec<Vec<u8>> = match (read, run.len()) {
+            (false, _) => Vec::new(),
+            (true, 1) => vec![buf],
+            (true, _) => run
+                .iter()
+                .map(|&(offset, len)| {
+                    let from = (offset - start) as usize;
+                    buf[from..from + len as usize].to_vec()
+                })
+                .collect(),
+        };
+        let mut pieces = pieces.into_iter();
+        {
+            let mut ahead = self.lock();
+            for &(offset, len) in run {
+                match pieces.next() {
+                    Some(piece) => {
+                        if let Some(slot) = ahead.blocks.get_mut(&offset) {
+                            *slot = Slot::Read(piece);
                         }
-                        None => {
-                            if ahead.blocks.remove(&offset).is_some() {
-                                // Read by whoever asks for it.
-                                ahead.bytes -= len as usize;
-                            }
+                    }
+                    None => {
+                        if ahead.blocks.remove(&offset).is_some() {
+                            // Read by whoever asks for it.
+                            ahead.bytes -= len as usize;
                         }
                     }
                 }
             }
-            self.done.notify_all();
         }
+        self.done.notify_all();
     }
 
     /// True when every page of `offset..offset + len` was cached when its
@@ -842,7 +919,7 @@ mod tests {
 
     /// Blocks asked for ahead come back with the file's bytes, whether
     /// their read has ended when they are taken or is waited for; a block
-    /// not asked for is not there; dropping the reader stops its threads.
+    /// not asked for is not there.
     #[test]
     fn blocks_read_ahead_are_the_files_bytes() {
         let Some(f) = ColdFile::new("ahead") else {
@@ -854,6 +931,38 @@ mod tests {
             .collect();
         f.read_ahead_and_take(&blocks);
         assert!(f.cold.take(900_000, 100).is_none());
+    }
+
+    /// The read-ahead threads serve every file of the process: a reader
+    /// dropped with blocks still queued lets go of them (nothing more is
+    /// read for it), the next file's blocks come back whole, and however
+    /// many files are read, no more than [`MAX_READERS`] threads start.
+    #[test]
+    fn the_threads_pass_from_a_dropped_file_to_the_next() {
+        let blocks: Vec<(u64, u64)> = (0..200u64).map(|i| (i * 5000 + 3, 3000)).collect();
+        for round in 0..4 {
+            let Some(first) = ColdFile::new(&format!("pool-a{round}")) else {
+                return;
+            };
+            first.cold.read_ahead(&first.map, &blocks);
+            let shared = Arc::clone(&first.cold.shared);
+            drop(first);
+            {
+                let ahead = shared.lock();
+                assert!(ahead.shutdown);
+                assert!(ahead.queue.is_empty() && ahead.blocks.is_empty());
+                assert_eq!(ahead.bytes, 0);
+            }
+            let Some(second) = ColdFile::new(&format!("pool-b{round}")) else {
+                return;
+            };
+            second.read_ahead_and_take(&blocks[..60]);
+        }
+        let threads = POOL.lock().threads;
+        assert!(
+            (MIN_READERS..=MAX_READERS).contains(&threads),
+            "{threads} threads"
+        );
     }
 
     /// Blocks read ahead and never taken do not hold the budget for ever:
