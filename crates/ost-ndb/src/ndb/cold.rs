@@ -161,9 +161,29 @@ static POOL: Pool = Pool {
     files: Mutex::new(PoolFiles {
         queued: VecDeque::new(),
         threads: 0,
+        ring: RingState::Untried,
     }),
     work: Condvar::new(),
 };
+
+/// Requests one io_uring thread keeps in flight: about what 32 threads
+/// waiting for a read each kept, with one thread's wake-ups.
+const RING_DEPTH: usize = 256;
+
+/// Set (to anything but nothing), the read-ahead uses threads, not
+/// io_uring: for a system whose io_uring misbehaves, and for the tests of
+/// the threads.
+const NO_IO_URING: &str = "OSTSCAN_NO_IO_URING";
+
+/// Whether reads go through io_uring ([`ring_reads`]).
+#[derive(Clone, Copy, PartialEq)]
+enum RingState {
+    Untried,
+    Running,
+    /// Not available (an old kernel, a sandbox that forbids it), or it
+    /// failed: the threads read.
+    Off,
+}
 
 struct Pool {
     files: Mutex<PoolFiles>,
@@ -177,8 +197,9 @@ type Run = Vec<(u64, u64)>;
 struct PoolFiles {
     /// The files that may have blocks queued, each once, in turn.
     queued: VecDeque<Arc<Shared>>,
-    /// Threads started.
+    /// Threads started (besides the io_uring thread).
     threads: usize,
+    ring: RingState,
 }
 
 impl Pool {
@@ -192,6 +213,22 @@ impl Pool {
     fn start(&'static self, blocks: usize) -> bool {
         let want = (blocks / BLOCKS_PER_READER).clamp(MIN_READERS, MAX_READERS);
         let mut files = self.lock();
+        if files.ring == RingState::Untried {
+            files.ring = RingState::Off;
+            let refused = std::env::var_os(NO_IO_URING).is_some_and(|v| !v.is_empty());
+            if let (false, Ok(ring)) = (refused, io_uring::IoUring::new(RING_DEPTH as u32)) {
+                let started = std::thread::Builder::new()
+                    .name("ostscan-read-ring".into())
+                    .stack_size(256 * 1024)
+                    .spawn(move || ring_reads(ring));
+                if started.is_ok() {
+                    files.ring = RingState::Running;
+                }
+            }
+        }
+        if files.ring == RingState::Running {
+            return true;
+        }
         while files.threads < want {
             match std::thread::Builder::new()
                 .name("ostscan-read-ahead".into())
@@ -234,6 +271,172 @@ impl Pool {
     }
 }
 
+/// A read of the io_uring thread: the run of blocks it reads, into the
+/// buffer of its slot.
+struct Flight {
+    shared: Arc<Shared>,
+    run: Run,
+    /// The bytes read (the kernel writes them until the read ends).
+    buf: AlignedBuf,
+    /// File offset of the first byte read (aligned).
+    start: u64,
+    /// Bytes the run needs from `start`.
+    needed: u64,
+    align: u64,
+    /// Times it was submitted again (an interrupted read, a new alignment).
+    tries: u8,
+}
+
+/// Where and how much to read for `run` at `align`: `None` when direct
+/// reads are off for the file or the run is too long for a buffer.
+fn direct_span(shared: &Shared, run: &[(u64, u64)], align: u64) -> Option<(u64, u64, usize)> {
+    if shared.disabled.load(Ordering::Relaxed) {
+        return None;
+    }
+    let &(first, _) = run.first()?;
+    let end = run.iter().map(|&(o, l)| o.saturating_add(l)).max()?;
+    let start = first & !(align - 1);
+    let want = end.div_ceil(align).checked_mul(align)?.checked_sub(start)?;
+    (want <= MAX_DIRECT as u64).then_some((start, end - start, want as usize))
+}
+
+/// The io_uring thread: keeps up to [`RING_DEPTH`] direct reads of the
+/// runs the files queue in flight, hands each its blocks as it ends, for
+/// ever. Should the ring fail, the reads in flight are left to whoever
+/// asks for their blocks and the threads take over.
+fn ring_reads(mut ring: io_uring::IoUring) {
+    use io_uring::{opcode, types};
+    use std::os::fd::AsRawFd;
+    let mut flights: Vec<Option<Flight>> = (0..RING_DEPTH).map(|_| None).collect();
+    let mut in_flight = 0usize;
+    // Queue the read of `run` in slot `slot`; false when it cannot be.
+    let submit = |ring: &mut io_uring::IoUring,
+                  flights: &mut Vec<Option<Flight>>,
+                  slot: usize,
+                  shared: Arc<Shared>,
+                  run: Run,
+                  tries: u8|
+     -> bool {
+        let align = shared.align.load(Ordering::Relaxed);
+        let Some((start, needed, want)) = direct_span(&shared, &run, align) else {
+            shared.store_run(&run, None);
+            return true;
+        };
+        // A buffer of the read's own size: hundreds are in flight, most
+        // of a few KiB.
+        let Some(mut buf) = AlignedBuf::with_len(want) else {
+            shared.store_run(&run, None);
+            return true;
+        };
+        let read = opcode::Read::new(
+            types::Fd(shared.direct.as_raw_fd()),
+            buf.as_mut_slice().as_mut_ptr(),
+            want as u32,
+        )
+        .offset(start)
+        .build()
+        .user_data(slot as u64);
+        // SAFETY: the buffer (of at least `want` bytes) and the descriptor
+        // (owned by `shared`, kept in the flight) live until the read's
+        // completion is taken below; the slot is not reused before.
+        if unsafe { ring.submission().push(&read) }.is_err() {
+            shared.store_run(&run, None);
+            return false;
+        }
+        flights[slot] = Some(Flight {
+            shared,
+            run,
+            buf,
+            start,
+            needed,
+            align,
+            tries,
+        });
+        true
+    };
+    loop {
+        {
+            let mut files = POOL.lock();
+            while let Some(slot) = flights.iter().position(Option::is_none) {
+                match files.next_run() {
+                    Some((shared, run)) => {
+                        if submit(&mut ring, &mut flights, slot, shared, run, 0)
+                            && flights[slot].is_some()
+                        {
+                            in_flight += 1;
+                        }
+                    }
+                    None if in_flight == 0 => {
+                        files = POOL.work.wait(files).unwrap_or_else(|p| p.into_inner());
+                    }
+                    None => break,
+                }
+            }
+        }
+        match ring.submit_and_wait(1) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+            Err(_) => {
+                // The threads take over; what was in flight is read by
+                // whoever asks for it.
+                POOL.lock().ring = RingState::Off;
+                for f in flights.iter_mut().filter_map(Option::take) {
+                    // The kernel may still write into a buffer of a read
+                    // it took: those buffers, and the ring, are never
+                    // freed (a rare path, a few MiB at most).
+                    std::mem::forget(f.buf);
+                    f.shared.store_run(&f.run, None);
+                }
+                std::mem::forget(ring);
+                POOL.work.notify_all();
+                return;
+            }
+        }
+        let ended: Vec<(u64, i32)> = ring
+            .completion()
+            .map(|c| (c.user_data(), c.result()))
+            .collect();
+        for (slot, result) in ended {
+            let slot = slot as usize;
+            let Some(f) = flights.get_mut(slot).and_then(Option::take) else {
+                continue;
+            };
+            in_flight -= 1;
+            let retry = match result {
+                n if n >= 0 && n as u64 >= f.needed => {
+                    let mut buf = f.buf;
+                    let data = buf.as_mut_slice().get(..n as usize);
+                    f.shared.store_run(&f.run, data.map(|d| (d, f.start)));
+                    false
+                }
+                _ if f.tries >= 3 => {
+                    f.shared.store_run(&f.run, None);
+                    false
+                }
+                e if e == -libc::EINVAL && f.align < 4096 => {
+                    f.shared.align.store(4096, Ordering::Relaxed);
+                    true
+                }
+                e if e == -libc::EINVAL => {
+                    f.shared.disabled.store(true, Ordering::Relaxed);
+                    f.shared.store_run(&f.run, None);
+                    false
+                }
+                e if e == -libc::EINTR || e == -libc::EAGAIN => true,
+                // Shorter than asked (the file shrank), or failed: the
+                // caller's own read says how.
+                _ => {
+                    f.shared.store_run(&f.run, None);
+                    false
+                }
+            };
+            if retry && submit(&mut ring, &mut flights, slot, f.shared, f.run, f.tries + 1) {
+                in_flight += usize::from(flights[slot].is_some());
+            }
+        }
+    }
+}
+
 impl PoolFiles {
     /// The next run of blocks to read, from the first file that has one;
     /// files with none (or dropped) leave the list until they ask again.
@@ -271,32 +474,35 @@ thread_local! {
 
 struct AlignedBuf {
     ptr: std::ptr::NonNull<u8>,
+    layout: std::alloc::Layout,
 }
 
 impl AlignedBuf {
-    const LAYOUT: std::alloc::Layout = match std::alloc::Layout::from_size_align(MAX_DIRECT, 4096) {
-        Ok(l) => l,
-        Err(_) => panic!("bad layout"),
-    };
-
+    /// A buffer for the largest direct read.
     fn new() -> Option<AlignedBuf> {
+        AlignedBuf::with_len(MAX_DIRECT)
+    }
+
+    /// `len` bytes (at least 1), aligned to 4096.
+    fn with_len(len: usize) -> Option<AlignedBuf> {
+        let layout = std::alloc::Layout::from_size_align(len.max(1), 4096).ok()?;
         // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { std::alloc::alloc(Self::LAYOUT) };
-        std::ptr::NonNull::new(ptr).map(|ptr| AlignedBuf { ptr })
+        let ptr = unsafe { std::alloc::alloc(layout) };
+        std::ptr::NonNull::new(ptr).map(|ptr| AlignedBuf { ptr, layout })
     }
 
     fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: `ptr` owns MAX_DIRECT bytes; the slice borrows `self`.
-        // Bytes the kernel has not written are never read: callers copy
-        // only what a read returned.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), MAX_DIRECT) }
+        // SAFETY: `ptr` owns `layout.size()` bytes; the slice borrows
+        // `self`. Bytes the kernel has not written are never read: callers
+        // copy only what a read returned.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
     }
 }
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with the same layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::LAYOUT) }
+        // SAFETY: allocated in `with_len` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
     }
 }
 
@@ -573,7 +779,15 @@ impl Shared {
             self.read_direct(&mut buf, start)
         }));
         let read = matches!(read, Ok(Ok(true)));
-        if read {
+        self.store_run(run, read.then_some((buf.as_slice(), start)));
+    }
+
+    /// Hand each block of `run` its bytes, cut out of `data` (the bytes
+    /// read from the file offset beside them), or, with `None` (the read
+    /// failed), leave the blocks to be read by whoever asks for them; wake
+    /// whoever waits.
+    fn store_run(&self, run: &[(u64, u64)], data: Option<(&[u8], u64)>) {
+        if data.is_some() {
             if let Some(log) = self
                 .read_log
                 .lock()
@@ -583,16 +797,14 @@ impl Shared {
                 log.extend(run.iter().copied());
             }
         }
-        // Each block's bytes, cut out before the lock is taken; a run of
-        // one block (most) keeps the buffer it was read into.
-        let pieces: Vec<Vec<u8>> = match (read, run.len()) {
-            (false, _) => Vec::new(),
-            (true, 1) => vec![buf],
-            (true, _) => run
+        // Each block's bytes, cut out before the lock is taken.
+        let pieces: Vec<Vec<u8>> = match data {
+            None => Vec::new(),
+            Some((bytes, at)) => run
                 .iter()
-                .map(|&(offset, len)| {
-                    let from = (offset - start) as usize;
-                    buf[from..from + len as usize].to_vec()
+                .map_while(|&(offset, len)| {
+                    let from = usize::try_from(offset.checked_sub(at)?).ok()?;
+                    Some(bytes.get(from..from.checked_add(len as usize)?)?.to_vec())
                 })
                 .collect(),
         };
@@ -933,7 +1145,8 @@ mod tests {
         assert!(f.cold.take(900_000, 100).is_none());
     }
 
-    /// The read-ahead threads serve every file of the process: a reader
+    /// The read-ahead threads (or the io_uring one) serve every file of the
+    /// process: a reader
     /// dropped with blocks still queued lets go of them (nothing more is
     /// read for it), the next file's blocks come back whole, and however
     /// many files are read, no more than [`MAX_READERS`] threads start.
@@ -958,9 +1171,11 @@ mod tests {
             };
             second.read_ahead_and_take(&blocks[..60]);
         }
-        let threads = POOL.lock().threads;
+        // The io_uring thread, or the threads within their bounds.
+        let files = POOL.lock();
+        let threads = files.threads;
         assert!(
-            (MIN_READERS..=MAX_READERS).contains(&threads),
+            files.ring == RingState::Running || (MIN_READERS..=MAX_READERS).contains(&threads),
             "{threads} threads"
         );
     }
