@@ -600,6 +600,19 @@ fn main() {
         .map(PathBuf::from)
         .collect();
     let named = files.clone();
+    // A store's name instead of its path, or a typo: said before any
+    // store is generated or timed (each would panic half-way otherwise).
+    let missing: Vec<&PathBuf> = files.iter().filter(|f| !f.is_file()).collect();
+    if !missing.is_empty() {
+        for f in missing {
+            eprintln!(
+                "scan bench: {}: not a file (give the path of a store, e.g. {})",
+                f.display(),
+                bench_dir().join("scan-40k-big-bodies.pst").display()
+            );
+        }
+        std::process::exit(2);
+    }
     let files = if files.is_empty() {
         STORES
             .iter()
