@@ -388,6 +388,10 @@ fn ring_reads(mut ring: io_uring::IoUring) {
                     f.shared.store_run(&f.run, None);
                 }
                 std::mem::forget(ring);
+                // The threads take over what the files have queued now,
+                // not at the next call that asks for blocks (there may be
+                // none, and a caller may be waiting for a queued block).
+                POOL.start(0);
                 POOL.work.notify_all();
                 return;
             }
