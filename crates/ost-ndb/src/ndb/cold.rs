@@ -13,7 +13,11 @@
 //!   descriptor, at sector granularity (512 bytes where the file system
 //!   allows it), into an aligned buffer of the reading thread. Such a read
 //!   leaves nothing in the page cache, so a later scan of the same file is
-//!   as cold as this one: evidence is usually scanned once.
+//!   as cold as this one: evidence is usually scanned once;
+//! - blocks a walk will need are read ahead, many at a time: through
+//!   io_uring (one thread, [`RING_DEPTH`] reads in flight) where the system
+//!   allows it, else by a pool of threads; both serve every file of the
+//!   process.
 //!
 //! Which pages are cached is asked of the kernel (`mincore` on the map) one
 //! chunk of 64 pages at a time, the first time a block in that chunk is
@@ -215,8 +219,13 @@ impl Pool {
         let mut files = self.lock();
         if files.ring == RingState::Untried {
             files.ring = RingState::Off;
+            // Not even set up when refused: the system's io_uring may be
+            // what misbehaves.
             let refused = std::env::var_os(NO_IO_URING).is_some_and(|v| !v.is_empty());
-            if let (false, Ok(ring)) = (refused, io_uring::IoUring::new(RING_DEPTH as u32)) {
+            let ring = (!refused)
+                .then(|| io_uring::IoUring::new(RING_DEPTH as u32).ok())
+                .flatten();
+            if let Some(ring) = ring {
                 let started = std::thread::Builder::new()
                     .name("ostscan-read-ring".into())
                     .stack_size(256 * 1024)
