@@ -531,7 +531,7 @@ impl<'a> Store<'a> {
         let tables = if all { &TABLES[..] } else { &TABLES[..1] };
         for &(t, kind) in tables {
             let table = f.nid.with_type(t);
-            let tc = match self.open_table(table) {
+            let mut tc = match self.open_table(table) {
                 Ok(Some(tc)) => tc,
                 Ok(None) => continue,
                 Err(e) => {
@@ -539,10 +539,10 @@ impl<'a> Store<'a> {
                     continue;
                 }
             };
-            // A copy, 8 bytes a row: the table is borrowed mutably between
-            // batches, to let go of the rows walked.
-            let index = match tc.row_index() {
-                Ok(index) => index.to_vec(),
+            // Taken out of the table, which is borrowed mutably between
+            // batches to let go of the rows walked.
+            let index = match tc.take_row_index() {
+                Ok(index) => index,
                 Err(e) => {
                     listing.errors.push(Problem::ltp(self.pst, &e, table));
                     continue;
@@ -928,9 +928,8 @@ impl<'a> Store<'a> {
                 };
                 if open.as_ref().is_none_or(|t| t.nid != table) {
                     open = match self.open_table(table) {
-                        Ok(Some(tc)) => {
-                            let mut rows: Vec<(u32, u32)> =
-                                tc.row_index().map_or(Vec::new(), |i| i.to_vec());
+                        Ok(Some(mut tc)) => {
+                            let mut rows = tc.take_row_index().unwrap_or_default();
                             // The first row of a NID, as `visit_item` finds it.
                             rows.sort_by_key(|&(nid, _)| nid);
                             rows.dedup_by_key(|&mut (nid, _)| nid);

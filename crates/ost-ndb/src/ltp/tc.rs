@@ -268,6 +268,14 @@ impl<'a> TableContext<'a> {
         Ok(self.index.get().map(Vec::as_slice).unwrap_or(&[]))
     }
 
+    /// [`TableContext::row_index`], taken out of the table: for a reader
+    /// that walks the rows while the table is its own (it is read again
+    /// from the BTH if asked for afterwards).
+    pub fn take_row_index(&mut self) -> Result<Vec<(u32, u32)>> {
+        self.row_index()?;
+        Ok(self.index.take().unwrap_or_default())
+    }
+
     /// Number of rows (entries of the row index).
     pub fn row_count(&self) -> Result<usize> {
         Ok(self.row_index()?.len())

@@ -269,7 +269,7 @@ impl Pool {
             let (shared, run) = {
                 let mut files = self.lock();
                 loop {
-                    if let Some(next) = files.next_run() {
+                    if let Some(next) = files.take_run() {
                         break next;
                     }
                     files = self.work.wait(files).unwrap_or_else(|p| p.into_inner());
@@ -296,17 +296,30 @@ struct Flight {
     tries: u8,
 }
 
-/// Where and how much to read for `run` at `align`: `None` when direct
-/// reads are off for the file or the run is too long for a buffer.
+/// Where and how much to read for `run` at `align`: the aligned start,
+/// the bytes the run needs from it, and the bytes to read; `None` when
+/// direct reads are off for the file or the run is too long for a buffer.
 fn direct_span(shared: &Shared, run: &[(u64, u64)], align: u64) -> Option<(u64, u64, usize)> {
     if shared.disabled.load(Ordering::Relaxed) {
         return None;
     }
     let &(first, _) = run.first()?;
     let end = run.iter().map(|&(o, l)| o.saturating_add(l)).max()?;
-    let start = first & !(align - 1);
-    let want = end.div_ceil(align).checked_mul(align)?.checked_sub(start)?;
-    (want <= MAX_DIRECT as u64).then_some((start, end - start, want as usize))
+    let (start, want) = aligned_span(first, end - first, align)?;
+    Some((start, end - start, want))
+}
+
+/// The sectors (of `align` bytes) that hold `len` bytes at `offset`: where
+/// they start and how many bytes they are; `None` past what an aligned
+/// buffer holds.
+fn aligned_span(offset: u64, len: u64, align: u64) -> Option<(u64, usize)> {
+    let start = offset & !(align - 1);
+    let end = offset
+        .checked_add(len)?
+        .div_ceil(align)
+        .checked_mul(align)?;
+    let want = usize::try_from(end - start).ok()?;
+    (want <= MAX_DIRECT).then_some((start, want))
 }
 
 /// The io_uring thread: keeps up to [`RING_DEPTH`] direct reads of the
@@ -367,7 +380,7 @@ fn ring_reads(mut ring: io_uring::IoUring) {
         {
             let mut files = POOL.lock();
             while let Some(slot) = flights.iter().position(Option::is_none) {
-                match files.next_run() {
+                match files.take_run() {
                     Some((shared, run)) => {
                         if submit(&mut ring, &mut flights, slot, shared, run, 0)
                             && flights[slot].is_some()
@@ -426,16 +439,8 @@ fn ring_reads(mut ring: io_uring::IoUring) {
                     f.shared.store_run(&f.run, None);
                     false
                 }
-                e if e == -libc::EINVAL && f.align < 4096 => {
-                    f.shared.align.store(4096, Ordering::Relaxed);
-                    true
-                }
-                e if e == -libc::EINVAL => {
-                    f.shared.disabled.store(true, Ordering::Relaxed);
-                    f.shared.store_run(&f.run, None);
-                    false
-                }
                 e if e == -libc::EINTR || e == -libc::EAGAIN => true,
+                e if e < 0 && f.shared.retry_after(-e, f.align) => true,
                 // Shorter than asked (the file shrank), or failed: the
                 // caller's own read says how.
                 _ => {
@@ -453,7 +458,7 @@ fn ring_reads(mut ring: io_uring::IoUring) {
 impl PoolFiles {
     /// The next run of blocks to read, from the first file that has one;
     /// files with none (or dropped) leave the list until they ask again.
-    fn next_run(&mut self) -> Option<(Arc<Shared>, Run)> {
+    fn take_run(&mut self) -> Option<(Arc<Shared>, Run)> {
         while let Some(shared) = self.queued.pop_front() {
             let run = {
                 let mut ahead = shared.lock();
@@ -791,15 +796,18 @@ impl Shared {
             return;
         };
         let end = run.iter().map(|&(o, l)| o + l).max().unwrap_or(start);
-        let mut buf = vec![0u8; (end - start) as usize];
-        // A read that panicked must still end its slots, or whoever
-        // waits for a block would wait for ever: they then count as
-        // failed, and each block is read by whoever asks for it.
-        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.read_direct(&mut buf, start)
+        // Handed out of the thread's aligned buffer as read. A read that
+        // panicked must still end its slots, or whoever waits for a block
+        // would wait for ever: they then count as failed, and each block
+        // is read by whoever asks for it.
+        let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.read_direct_with(start, end - start, |bytes| {
+                self.store_run(run, Some((bytes, start)))
+            })
         }));
-        let read = matches!(read, Ok(Ok(true)));
-        self.store_run(run, read.then_some((buf.as_slice(), start)));
+        if !matches!(stored, Ok(Ok(Some(())))) {
+            self.store_run(run, None);
+        }
     }
 
     /// Hand each block of `run` its bytes, cut out of `data` (the bytes
@@ -926,9 +934,26 @@ impl Shared {
     /// Fill `buf` from `offset` with a direct read. `Ok(false)` when that
     /// is not possible (the caller reads through the page cache).
     fn read_direct(&self, buf: &mut [u8], offset: u64) -> std::io::Result<bool> {
-        let len = buf.len() as u64;
-        if self.disabled.load(Ordering::Relaxed) || buf.len() > MAX_DIRECT - 2 * 4096 {
+        if buf.len() > MAX_DIRECT - 2 * 4096 {
             return Ok(false);
+        }
+        let len = buf.len() as u64;
+        let read = self.read_direct_with(offset, len, |bytes| buf.copy_from_slice(bytes))?;
+        Ok(read.is_some())
+    }
+
+    /// Read `len` bytes at `offset` direct, into the thread's aligned
+    /// buffer, and hand them to `use_bytes`. `Ok(None)`: direct reads are
+    /// off, or the file is shorter now than the read (the caller's own
+    /// read says how).
+    fn read_direct_with<R>(
+        &self,
+        offset: u64,
+        len: u64,
+        use_bytes: impl FnOnce(&[u8]) -> R,
+    ) -> std::io::Result<Option<R>> {
+        if self.disabled.load(Ordering::Relaxed) {
+            return Ok(None);
         }
         DIRECT_BUF.with(|cell| {
             let mut slot = cell.borrow_mut();
@@ -936,34 +961,44 @@ impl Shared {
                 *slot = AlignedBuf::new();
             }
             let Some(aligned) = slot.as_mut() else {
-                return Ok(false);
+                return Ok(None);
             };
             loop {
                 let align = self.align.load(Ordering::Relaxed);
-                let start = offset & !(align - 1);
-                let end = (offset + len).div_ceil(align) * align;
-                let want = (end - start) as usize;
+                let Some((start, want)) = aligned_span(offset, len, align) else {
+                    return Ok(None);
+                };
                 let dst = &mut aligned.as_mut_slice()[..want];
                 match read_at_most(&self.direct, dst, start) {
                     Ok(n) if n as u64 >= offset + len - start => {
                         let from = (offset - start) as usize;
-                        buf.copy_from_slice(&dst[from..from + buf.len()]);
-                        return Ok(true);
+                        return Ok(Some(use_bytes(&dst[from..from + len as usize])));
                     }
-                    // Shorter than asked (the file shrank): the caller's
-                    // read says how.
-                    Ok(_) => return Ok(false),
-                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) && align < 4096 => {
-                        self.align.store(4096, Ordering::Relaxed);
-                    }
-                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                        self.disabled.store(true, Ordering::Relaxed);
-                        return Ok(false);
-                    }
+                    Ok(_) => return Ok(None),
+                    Err(e) if self.retry_after(e.raw_os_error().unwrap_or(0), align) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(None),
                     Err(e) => return Err(e),
                 }
             }
         })
+    }
+
+    /// Whether a direct read refused with `errno` at `align` is worth
+    /// trying again: a file system that wants 4096-byte sectors gets them
+    /// from now on; one that refuses those too has its direct reads
+    /// turned off (every read then goes through the page cache).
+    fn retry_after(&self, errno: i32, align: u64) -> bool {
+        match errno {
+            libc::EINVAL if align < 4096 => {
+                self.align.store(4096, Ordering::Relaxed);
+                true
+            }
+            libc::EINVAL => {
+                self.disabled.store(true, Ordering::Relaxed);
+                false
+            }
+            _ => false,
+        }
     }
 }
 

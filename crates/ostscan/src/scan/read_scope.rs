@@ -262,8 +262,7 @@ fn an_ost_scan_letting_go_of_walked_rows_reads_each_contents_table_once() {
 }
 
 fn contents_tables_read_once(bytes: &[u8]) {
-    let bytes = bytes.to_vec();
-    let pst = Pst::from_bytes(&bytes).expect("fixture opens").log_reads();
+    let pst = Pst::from_bytes(bytes).expect("fixture opens").log_reads();
     let report = scan_store(&pst, &ScanOptions::default());
     let conflicts = report
         .sync_issues
@@ -275,7 +274,7 @@ fn contents_tables_read_once(bytes: &[u8]) {
     let logged = pst.logged_reads();
     // The tables' blocks, found through a reader of its own (not logged):
     // their heaps' and their row matrices' (a subnode, in a large table).
-    let tables = Pst::from_bytes(&bytes).expect("fixture opens");
+    let tables = Pst::from_bytes(bytes).expect("fixture opens");
     let mut table_blocks = std::collections::HashMap::new();
     for entry in tables.nbt_iter().filter_map(Result::ok) {
         if entry.nid.nid_type() == NidType::ContentsTable {
