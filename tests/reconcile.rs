@@ -605,6 +605,40 @@ fn bad_lines_are_located_and_the_rest_is_compared() {
 }
 
 #[test]
+fn the_text_form_says_how_many_errors_it_left_out() {
+    let dir = scratch("reconcile-many-bad-lines");
+    let (ost, manifest, store) = fixture(&dir, 23);
+    let p = plant(&manifest, &store);
+    let mut text = normalized(&p.planted);
+    for _ in 0..60 {
+        text.push_str("{\"source_key\": \"xyz\", \"change_key\": \"00\"}\n");
+    }
+    let listing = dir.join("many-bad.jsonl");
+    std::fs::write(&listing, text).unwrap();
+    let args = [
+        "reconcile",
+        ost.to_str().unwrap(),
+        "--server",
+        listing.to_str().unwrap(),
+        "--color",
+        "never",
+    ];
+    let out = ostscan(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("\n60 errors (the result covers part"),
+        "{stdout}"
+    );
+    let listed = stdout.lines().filter(|l| l.contains(": line ")).count();
+    assert_eq!(listed, 50, "{stdout}");
+    assert!(
+        stdout.contains("\n  ... 10 more (--json lists the first 60)\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn unusable_listings_and_outputs_exit_2_and_touch_nothing() {
     let dir = scratch("reconcile-unusable");
     let (ost, manifest, store) = fixture(&dir, 20);

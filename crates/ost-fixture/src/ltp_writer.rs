@@ -335,6 +335,11 @@ impl<'a, W: Write + Seek> NodeBuilder<'a, W> {
             return Ok(self.heap.alloc(bytes));
         }
         let bid = self.ndb.write_data(&bytes)?;
+        Ok(self.subnode(bid))
+    }
+
+    /// A new LTP subnode of the node whose data is the block `bid`.
+    fn subnode(&mut self, bid: u64) -> u32 {
         let nid = (*self.next_subnode << 5) | NID_TYPE_LTP;
         *self.next_subnode += 1;
         self.subnodes.push(SubnodeEntry {
@@ -342,7 +347,7 @@ impl<'a, W: Write + Seek> NodeBuilder<'a, W> {
             bid_data: bid,
             bid_sub: 0,
         });
-        Ok(nid)
+        nid
     }
 
     /// Build a BTH over sorted records; returns the HID of its BTHHEADER.
@@ -601,14 +606,7 @@ pub fn write_tc<W: Write + Seek>(
         let per_block = max_block / row_size;
         let blocks: Vec<&[u8]> = matrix.chunks(per_block * row_size).collect();
         let bid = b.ndb.write_pages(&blocks)?;
-        let nid = (*b.next_subnode << 5) | NID_TYPE_LTP;
-        *b.next_subnode += 1;
-        b.subnodes.push(SubnodeEntry {
-            nid,
-            bid_data: bid,
-            bid_sub: 0,
-        });
-        nid
+        b.subnode(bid)
     };
     // Row index: BTH of (row id -> row number).
     let index_data = if format.is_ansi() { 2 } else { 4 };

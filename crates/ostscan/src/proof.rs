@@ -147,6 +147,36 @@ pub fn pcl_view_in_store(bytes: &[u8], namespaces: &Namespaces) -> Option<Vec<Pc
     )
 }
 
+/// A change key, PCL and modification time as one place holds them (an
+/// item, its contents-table row, the server's listing), decoded: one shape
+/// for `scan`'s rows and both sides of `reconcile`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncValuesView {
+    pub change_key: Option<ChangeKeyView>,
+    /// Decoded PCL entries; `None` when absent or undecodable.
+    pub pcl: Option<Vec<PclEntryView>>,
+    pub pcl_hex: Option<String>,
+    /// RFC 3339 (PR_LAST_MODIFICATION_TIME; a listing's as given).
+    pub last_modified: Option<String>,
+}
+
+impl SyncValuesView {
+    /// The view of these values in a store with these namespaces.
+    pub fn in_store(
+        change_key: Option<&[u8]>,
+        pcl: Option<&[u8]>,
+        last_modified: Option<String>,
+        namespaces: &Namespaces,
+    ) -> SyncValuesView {
+        SyncValuesView {
+            change_key: change_key.map(|b| ChangeKeyView::in_store(b, namespaces)),
+            pcl: pcl.and_then(|b| pcl_view_in_store(b, namespaces)),
+            pcl_hex: pcl.map(hex),
+            last_modified,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use ostscan::diff::{
 };
 use ostscan::paths::FilePath;
 use ostscan::report::style::{Painted, Palette};
-use ostscan::report::{count, JsonLines};
+use ostscan::report::{count, write_capped, JsonLines};
 use ostscan::status::Status;
 use ostscan::Severity;
 
@@ -140,7 +140,7 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
     if !r.findings.is_empty() {
         writeln!(out)?;
     }
-    for f in r.findings.iter().take(TEXT_LIMIT) {
+    let finding = |out: &mut dyn Write, f: &DiffFinding| {
         let p = &f.pair;
         let folder = if p.old_folder == p.new_folder {
             p.new_folder.clone()
@@ -165,8 +165,11 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
                 .or(p.search_key.as_deref())
                 .unwrap_or("-"),
         )?;
-        writeln!(out, "    {}", f.detail)?;
-    }
+        writeln!(out, "    {}", f.detail)
+    };
+    write_capped(out, &r.findings, TEXT_LIMIT, finding, |n| {
+        format!("... {n} more findings (--json lists all)")
+    })?;
     let sections: [(&str, Vec<String>); 3] = [
         (
             "moved",
@@ -190,38 +193,30 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
             continue;
         }
         writeln!(out, "\n{name} ({}):", lines.len())?;
-        for l in lines.iter().take(TEXT_LIMIT) {
-            writeln!(out, "  {l}")?;
-        }
-        if lines.len() > TEXT_LIMIT {
-            writeln!(
-                out,
-                "  ... {} more (--json lists all)",
-                lines.len() - TEXT_LIMIT
-            )?;
-        }
-    }
-    if r.findings.len() > TEXT_LIMIT {
-        writeln!(
+        write_capped(
             out,
-            "... {} more findings (--json lists all)",
-            r.findings.len() - TEXT_LIMIT
+            &lines,
+            TEXT_LIMIT,
+            |out, l| writeln!(out, "  {l}"),
+            more_listed,
         )?;
     }
     if !r.errors.is_empty() {
         writeln!(out, "\nerrors ({}):", r.errors.len())?;
-        for e in r.errors.iter().take(TEXT_LIMIT) {
-            writeln!(out, "  {}", error_line(r, e))?;
-        }
-        if r.errors.len() > TEXT_LIMIT {
-            writeln!(
-                out,
-                "  ... {} more (--json lists all)",
-                r.errors.len() - TEXT_LIMIT
-            )?;
-        }
+        write_capped(
+            out,
+            &r.errors,
+            TEXT_LIMIT,
+            |out, e| writeln!(out, "  {}", error_line(r, e)),
+            more_listed,
+        )?;
     }
     Ok(())
+}
+
+/// The line after a section cut at [`TEXT_LIMIT`].
+fn more_listed(n: usize) -> String {
+    format!("  ... {n} more (--json lists all)")
 }
 
 /// One error, with the file it is in: the text form's and stderr's line.

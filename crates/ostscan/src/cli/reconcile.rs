@@ -13,7 +13,7 @@ use ostscan::reconcile::{
     ReconcileSummary, ServerFolderCount, ServerOnly, Tool, SCHEMA_VERSION,
 };
 use ostscan::report::style::{Painted, Palette};
-use ostscan::report::{count, JsonLines};
+use ostscan::report::{count, write_capped, JsonLines};
 use ostscan::rules::SRV_RULES;
 use ostscan::Severity;
 
@@ -235,7 +235,7 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io
     if !r.findings.is_empty() {
         writeln!(out)?;
     }
-    for f in r.findings.iter().take(TEXT_LIMIT) {
+    let finding = |out: &mut dyn Write, f: &ReconcileFinding| {
         writeln!(
             out,
             "{} {:8} {} {:?} (nid {:#x}, listing line {}, source key {})",
@@ -247,18 +247,14 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io
             f.listing_line,
             f.source_key
         )?;
-        writeln!(out, "    {}", f.detail)?;
-    }
-    if r.findings.len() > TEXT_LIMIT {
-        writeln!(
-            out,
-            "... {} more findings (--json lists all)",
-            r.findings.len() - TEXT_LIMIT
-        )?;
-    }
+        writeln!(out, "    {}", f.detail)
+    };
+    write_capped(out, &r.findings, TEXT_LIMIT, finding, |n| {
+        format!("... {n} more findings (--json lists all)")
+    })?;
     if !r.not_compared.is_empty() {
         writeln!(out, "\nnot compared ({}):", r.not_compared.len())?;
-        for n in r.not_compared.iter().take(TEXT_LIMIT) {
+        let line = |out: &mut dyn Write, n: &NotCompared| {
             writeln!(
                 out,
                 "  {} {:?} (nid {:#x}): {}",
@@ -266,27 +262,26 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io
                 n.subject.as_deref().unwrap_or(""),
                 n.nid,
                 n.reason
-            )?;
-        }
+            )
+        };
+        write_capped(out, &r.not_compared, TEXT_LIMIT, line, more_listed)?;
     }
     let with_cache_only: Vec<&FolderReport> =
         r.folders.iter().filter(|f| f.cache_only > 0).collect();
     if !with_cache_only.is_empty() {
         writeln!(out, "\nonly in the cache, per folder:")?;
-        for f in with_cache_only.iter().take(TEXT_LIMIT) {
-            writeln!(out, "  {}: {}", f.folder, f.cache_only)?;
-        }
+        let line = |out: &mut dyn Write, f: &&FolderReport| {
+            writeln!(out, "  {}: {}", f.folder, f.cache_only)
+        };
+        write_capped(out, &with_cache_only, TEXT_LIMIT, line, more_listed)?;
     }
     if !r.server_only_by_folder.is_empty() {
         writeln!(out, "\nonly on the server, per folder:")?;
-        for f in r.server_only_by_folder.iter().take(TEXT_LIMIT) {
-            writeln!(
-                out,
-                "  {}: {}",
-                f.folder.as_deref().unwrap_or("(not named)"),
-                f.items
-            )?;
-        }
+        let line = |out: &mut dyn Write, f: &ServerFolderCount| {
+            let folder = f.folder.as_deref().unwrap_or("(not named)");
+            writeln!(out, "  {folder}: {}", f.items)
+        };
+        write_capped(out, &r.server_only_by_folder, TEXT_LIMIT, line, more_listed)?;
     }
     if !r.errors.is_empty() {
         writeln!(
@@ -294,11 +289,23 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io
             "\n{} (the result covers part of the input):",
             count(s.errors, "error", "errors")
         )?;
-        for e in r.errors.iter().take(TEXT_LIMIT) {
-            writeln!(out, "  {}", error_text(r, e))?;
-        }
+        let line = |out: &mut dyn Write, e| writeln!(out, "  {}", error_text(r, e));
+        // The report keeps the first errors only (s.errors counts all).
+        let more = |_| {
+            let left_out = s.errors - TEXT_LIMIT as u64;
+            format!(
+                "  ... {left_out} more (--json lists the first {})",
+                r.errors.len()
+            )
+        };
+        write_capped(out, &r.errors, TEXT_LIMIT, line, more)?;
     }
     Ok(())
+}
+
+/// The line after a section cut at [`TEXT_LIMIT`].
+fn more_listed(n: usize) -> String {
+    format!("  ... {n} more (--json lists all)")
 }
 
 fn error_text(r: &ReconcileReport, e: &ReconcileError) -> String {

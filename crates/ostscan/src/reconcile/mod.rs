@@ -47,7 +47,7 @@ use ost_props::{
 
 use crate::diff::{snapshot, Snapshot};
 use crate::paths::FilePath;
-use crate::proof::{hex, pcl_view_in_store, ChangeKeyView};
+use crate::proof::{hex, ChangeKeyView, SyncValuesView};
 use crate::rules::{RuleInfo, SRV001, SRV002, SRV003, SRV004, SRV_RULES};
 use crate::scan::{NamespacesView, SeverityCounts};
 use crate::status::Status;
@@ -260,29 +260,23 @@ fn non_empty(v: &Option<Vec<u8>>) -> Option<&[u8]> {
     v.as_deref().filter(|b| !b.is_empty())
 }
 
-fn cache_version(r: &ItemRecord, ns: &Namespaces) -> VersionView {
-    VersionView {
-        change_key: r
-            .change_key
-            .as_deref()
-            .map(|b| ChangeKeyView::in_store(b, ns)),
-        pcl: r.pcl.as_deref().and_then(|b| pcl_view_in_store(b, ns)),
-        pcl_hex: r.pcl.as_deref().map(hex),
-        last_modified: r.last_modified.map(|t| t.to_string()),
-    }
+fn cache_version(r: &ItemRecord, ns: &Namespaces) -> SyncValuesView {
+    SyncValuesView::in_store(
+        r.change_key.as_deref(),
+        r.pcl.as_deref(),
+        r.last_modified.map(|t| t.to_string()),
+        ns,
+    )
 }
 
 fn server_view(e: &ServerEntry, ns: &Namespaces) -> ServerView {
     ServerView {
-        version: VersionView {
-            change_key: e
-                .change_key
-                .as_deref()
-                .map(|b| ChangeKeyView::in_store(b, ns)),
-            pcl: e.pcl.as_deref().and_then(|b| pcl_view_in_store(b, ns)),
-            pcl_hex: e.pcl.as_deref().map(hex),
-            last_modified: e.last_modified.clone(),
-        },
+        version: SyncValuesView::in_store(
+            e.change_key.as_deref(),
+            e.pcl.as_deref(),
+            e.last_modified.clone(),
+            ns,
+        ),
         change_key_origin: e.change_key_origin,
         subject: e.subject.clone(),
         folder: e.folder.clone(),

@@ -10,7 +10,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 use crate::paths::FilePath;
-use crate::proof::{ChangeKeyView, PclEntryView};
+use crate::proof::{ChangeKeyView, SyncValuesView};
 use crate::rules::Severity;
 use crate::scan::{NamespacesView, SeverityCounts};
 use crate::status::Status;
@@ -53,22 +53,11 @@ pub struct ListingSide {
     pub entries: u64,
 }
 
-/// One side's version of an item, decoded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct VersionView {
-    pub change_key: Option<ChangeKeyView>,
-    /// Decoded PCL entries; `None` when absent or undecodable.
-    pub pcl: Option<Vec<PclEntryView>>,
-    pub pcl_hex: Option<String>,
-    /// RFC 3339 (the cache's PR_LAST_MODIFICATION_TIME; the listing's as given).
-    pub last_modified: Option<String>,
-}
-
 /// What the listing says of the item besides its version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ServerView {
     #[serde(flatten)]
-    pub version: VersionView,
+    pub version: SyncValuesView,
     /// Where the change key came from: `hex` (normalized), `extended_property`
     /// (Graph `Binary 0x65e2`) or `ews_change_key` (Graph `changeKey`).
     pub change_key_origin: Option<ChangeKeyOrigin>,
@@ -98,7 +87,7 @@ pub struct ReconcileFinding {
     pub message_class: Option<String>,
     /// The listing line the item is on.
     pub listing_line: u64,
-    pub cache: VersionView,
+    pub cache: SyncValuesView,
     pub server: ServerView,
     /// Why, with the decoded counters.
     pub detail: String,

@@ -419,25 +419,24 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
     }
     if !r.findings.is_empty() {
         writeln!(out, "  findings:")?;
-        for finding in r.findings.iter().take(TEXT_FINDINGS_LIMIT) {
-            writeln!(
-                out,
-                "    {} {} nid {:#x} {} {:?}: {}",
-                finding.rule,
-                Painted(palette.severity(finding.severity), finding.severity),
-                finding.nid,
-                finding.folder,
-                finding.subject.as_deref().unwrap_or(""),
-                finding.detail
-            )?;
-        }
-        if r.findings.len() > TEXT_FINDINGS_LIMIT {
-            writeln!(
-                out,
-                "    ... and {} more (--json or --ndjson lists them all)",
-                r.findings.len() - TEXT_FINDINGS_LIMIT
-            )?;
-        }
+        write_capped(
+            out,
+            &r.findings,
+            TEXT_FINDINGS_LIMIT,
+            |out, finding| {
+                writeln!(
+                    out,
+                    "    {} {} nid {:#x} {} {:?}: {}",
+                    finding.rule,
+                    Painted(palette.severity(finding.severity), finding.severity),
+                    finding.nid,
+                    finding.folder,
+                    finding.subject.as_deref().unwrap_or(""),
+                    finding.detail
+                )
+            },
+            |n| format!("    ... and {n} more (--json or --ndjson lists them all)"),
+        )?;
     }
     if !r.errors.is_empty() {
         writeln!(
@@ -448,18 +447,35 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
                 count(r.errors.len() as u64, "error", "errors")
             )
         )?;
-        for e in r.errors.iter().take(TEXT_FINDINGS_LIMIT) {
-            writeln!(out, "    {}", e.problem)?;
-        }
-        if r.errors.len() > TEXT_FINDINGS_LIMIT {
-            writeln!(
-                out,
-                "    ... and {} more",
-                r.errors.len() - TEXT_FINDINGS_LIMIT
-            )?;
-        }
+        write_capped(
+            out,
+            &r.errors,
+            TEXT_FINDINGS_LIMIT,
+            |out, e| writeln!(out, "    {}", e.problem),
+            |n| format!("    ... and {n} more"),
+        )?;
     }
     writeln!(out)
+}
+
+/// The first `limit` of `items`, a `line` each, then `more(n)` when `n`
+/// were left out: a text form never looks shorter than its report.
+pub fn write_capped<'a, T: 'a>(
+    out: &mut dyn Write,
+    items: impl IntoIterator<Item = &'a T, IntoIter: ExactSizeIterator>,
+    limit: usize,
+    mut line: impl FnMut(&mut dyn Write, &'a T) -> io::Result<()>,
+    more: impl FnOnce(usize) -> String,
+) -> io::Result<()> {
+    let items = items.into_iter();
+    let left_out = items.len().saturating_sub(limit);
+    for item in items.take(limit) {
+        line(out, item)?;
+    }
+    if left_out > 0 {
+        writeln!(out, "{}", more(left_out))?;
+    }
+    Ok(())
 }
 
 /// `n` and the noun, singular or plural: "1 finding", "2 findings".
@@ -572,4 +588,34 @@ pub fn write_text_totals(out: &mut dyn Write, totals: &Totals) -> io::Result<()>
         count(totals.folders_to_clear, "folder", "folders"),
         count(totals.errors, "error", "errors")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capped(n: usize, limit: usize) -> String {
+        let items: Vec<usize> = (1..=n).collect();
+        let mut out = Vec::new();
+        write_capped(
+            &mut out,
+            &items,
+            limit,
+            |out, i| writeln!(out, "item {i}"),
+            |left_out| format!("... {left_out} more"),
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_capped_list_says_how_many_it_left_out() {
+        assert_eq!(capped(5, 3), "item 1\nitem 2\nitem 3\n... 2 more\n");
+    }
+
+    #[test]
+    fn a_list_within_its_cap_is_written_whole_without_a_more_line() {
+        assert_eq!(capped(3, 3), "item 1\nitem 2\nitem 3\n");
+        assert_eq!(capped(0, 3), "");
+    }
 }

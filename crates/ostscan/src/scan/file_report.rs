@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use ost_ndb::{Client, Nid};
-use ost_props::{Namespaces, ObjectId, Problem, RowValues, Sources};
+use ost_props::{Namespaces, ObjectId, Problem, Sources};
 use serde::Serialize;
 
 use crate::paths::FilePath;
-use crate::proof::{hex, pcl_view_in_store, ChangeKeyView, PclEntryView};
+use crate::proof::{ChangeKeyView, PclEntryView, SyncValuesView};
 use crate::rules::{scan_rules, Severity};
 use crate::sync_issues::{FolderFinding, SyncIssuesReport};
 
@@ -247,7 +247,7 @@ pub struct FindingReport {
     pub source_key_derived: bool,
     /// The row's values when both the row and the item were read (the
     /// values above are then the item's); ROW001 compares the two.
-    pub row: Option<RowValuesView>,
+    pub row: Option<SyncValuesView>,
     /// The rule's explanation with the decoded values.
     pub detail: String,
 }
@@ -282,32 +282,6 @@ impl From<ObjectId> for ObjectIdView {
         ObjectIdView {
             replica_id: id.replica_id,
             globcnt: id.globcnt,
-        }
-    }
-}
-
-/// A row's sync values, decoded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RowValuesView {
-    pub change_key: Option<ChangeKeyView>,
-    pub pcl: Option<Vec<PclEntryView>>,
-    pub pcl_hex: Option<String>,
-    pub last_modified: Option<String>,
-}
-
-impl RowValuesView {
-    pub(super) fn new(row: &RowValues, namespaces: &Namespaces) -> RowValuesView {
-        RowValuesView {
-            change_key: row
-                .change_key
-                .as_deref()
-                .map(|b| ChangeKeyView::in_store(b, namespaces)),
-            pcl: row
-                .pcl
-                .as_deref()
-                .and_then(|b| pcl_view_in_store(b, namespaces)),
-            pcl_hex: row.pcl.as_deref().map(hex),
-            last_modified: row.last_modified.map(|t| t.to_string()),
         }
     }
 }

@@ -57,7 +57,7 @@ pub struct ScanOptions {
 
 use crate::paths::FilePath;
 pub use crate::proof::hex;
-use crate::proof::{pcl_view_in_store, ChangeKeyView};
+use crate::proof::{pcl_view_in_store, ChangeKeyView, SyncValuesView};
 
 pub mod file_report;
 pub use file_report::*;
@@ -122,7 +122,14 @@ fn finding_report(record: &ItemRecord, finding: Finding, ns: &Namespaces) -> Fin
         sources: record.sources.into(),
         object_id: record.object_id.map(Into::into),
         source_key_derived: record.source_key_derived,
-        row: record.row.as_ref().map(|r| RowValuesView::new(r, ns)),
+        row: record.row.as_ref().map(|r| {
+            SyncValuesView::in_store(
+                r.change_key.as_deref(),
+                r.pcl.as_deref(),
+                r.last_modified.map(|t| t.to_string()),
+                ns,
+            )
+        }),
         detail: finding.detail,
     }
 }
