@@ -589,6 +589,47 @@ fn every_subcommand_has_examples_in_its_long_help() {
 }
 
 #[test]
+fn each_report_command_names_its_own_schema_and_records() {
+    // The options are shared (one clap struct); their help is each command's.
+    let cases = [
+        (
+            "scan",
+            "docs/report.schema.json",
+            "begin, finding, error, end per file",
+        ),
+        ("diff", "docs/diff.schema.json", "added, removed, moved"),
+        (
+            "reconcile",
+            "docs/reconcile.schema.json",
+            "not_compared, folder",
+        ),
+    ];
+    for (sub, schema, records) in cases {
+        let short = stdout(&ostscan(&[sub, "-h"]));
+        let line = |flag: &str| {
+            short
+                .lines()
+                .find(|l| l.trim_start().starts_with(flag))
+                .unwrap_or_else(|| panic!("{sub} -h has no {flag}:\n{short}"))
+                .to_string()
+        };
+        assert!(
+            line("--json ").contains(schema),
+            "{sub}: {}",
+            line("--json ")
+        );
+        assert!(
+            line("--ndjson ").contains(records),
+            "{sub}: {}",
+            line("--ndjson ")
+        );
+        assert!(line("--fail-on ").contains("[default: warning]"), "{sub}");
+    }
+    let reconcile = stdout(&ostscan(&["reconcile", "-h"]));
+    assert!(reconcile.contains("never FILE or LISTING"), "{reconcile}");
+}
+
+#[test]
 fn version_names_the_commit_and_features() {
     let long = stdout(&ostscan(&["--version"]));
     let short = stdout(&ostscan(&["-V"]));

@@ -11,13 +11,12 @@ use ostscan::batch::resume::{read_earlier, Earlier};
 use ostscan::batch::{discover, read_manifest, DiscoveryError, Separator, Shard};
 use ostscan::paths::{self, FilePath};
 use ostscan::report::{file_records, summary_record, Record};
-use ostscan::rules::Severity;
 use ostscan::scan::{scan_files_ordered, ErrorReport, ErrorSource, Totals};
 
 use super::output::{self, or_warn, warn, Output};
 use super::scan::{
-    exit_code, file_size, parse_severity, progress_bar, report_problem, report_written,
-    thread_pool, ReadingArgs,
+    exit_code, file_size, progress_bar, report_problem, report_written, thread_pool, FailOnArgs,
+    ReadingArgs,
 };
 
 const AFTER_HELP: &str = "\
@@ -80,9 +79,8 @@ pub struct BatchArgs {
     /// items inside a file share them.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
-    /// Exit 1 when a finding has this severity or a higher one.
-    #[arg(long, value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
-    pub fail_on: Severity,
+    #[command(flatten)]
+    pub fail_on: FailOnArgs,
     #[command(flatten)]
     pub reading: ReadingArgs,
 }
@@ -252,7 +250,7 @@ pub fn run(args: &BatchArgs) -> u8 {
     if let Some(path) = &args.out {
         report_written(&totals, path);
     }
-    let code = exit_code(&totals, args.fail_on, args.reading.allow_partial);
+    let code = exit_code(&totals, args.fail_on.level, args.reading.allow_partial);
     if discovery_errors.is_empty() {
         code
     } else {

@@ -14,10 +14,9 @@ use ostscan::paths::FilePath;
 use ostscan::report::style::{Painted, Palette};
 use ostscan::report::{count, write_capped, JsonLines};
 use ostscan::status::Status;
-use ostscan::Severity;
 
 use super::output::{self, warn, Output};
-use super::scan::parse_severity;
+use super::scan::{FailOnArgs, FormArgs};
 
 const AFTER_HELP: &str = "\
 Items are matched by PR_SOURCE_KEY, else PR_SEARCH_KEY, else (two copies of
@@ -34,20 +33,21 @@ A closed output pipe (`| head`) ends ostscan quietly with status 0.";
 
 #[derive(Args)]
 #[command(after_help = AFTER_HELP)]
+#[command(mut_arg("json", |a| a.help(
+    "Print one JSON object (schema_version 2, docs/diff.schema.json)"
+)))]
+#[command(mut_arg("ndjson", |a| a.help(
+    "Print typed JSON lines: begin, warning, finding, added, removed, moved, error, end, summary"
+)))]
 pub struct DiffArgs {
     /// The earlier copy (.ost or .pst), opened read-only.
     pub old: PathBuf,
     /// The later copy (.ost or .pst), opened read-only.
     pub new: PathBuf,
-    /// Print one JSON object (schema_version 2, docs/diff.schema.json).
-    #[arg(long, conflicts_with = "ndjson")]
-    pub json: bool,
-    /// Print typed JSON lines: begin, warning, finding, added, removed, moved, error, end, summary.
-    #[arg(long)]
-    pub ndjson: bool,
-    /// Exit 1 when a finding has this severity or a higher one.
-    #[arg(long, value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
-    pub fail_on: Severity,
+    #[command(flatten)]
+    pub form: FormArgs,
+    #[command(flatten)]
+    pub fail_on: FailOnArgs,
     /// Errors while reading either file do not make the exit status 2:
     /// exit by findings alone.
     #[arg(long)]
@@ -240,9 +240,9 @@ pub fn run(args: &DiffArgs) -> u8 {
         }
     };
     let mut out = Output::stdout();
-    let written = if args.json {
+    let written = if args.form.json {
         output::write_json(&mut out, &report)
-    } else if args.ndjson {
+    } else if args.form.ndjson {
         write_ndjson(&mut out, &report)
     } else {
         write_text(&mut out, &report, &output::palette(None))
@@ -262,7 +262,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         status,
         args.allow_partial,
         &report.summary.findings_by_severity,
-        args.fail_on,
+        args.fail_on.level,
     )
 }
 

@@ -15,10 +15,9 @@ use ostscan::reconcile::{
 use ostscan::report::style::{Painted, Palette};
 use ostscan::report::{count, write_capped, JsonLines};
 use ostscan::rules::SRV_RULES;
-use ostscan::Severity;
 
 use super::output::{self, or_warn, warn};
-use super::scan::{open_out, parse_severity, thread_pool};
+use super::scan::{open_out, thread_pool, ReportArgs};
 
 const AFTER_HELP: &str = "\
 LISTING is what the server says today, one of (docs/reconcile.md):
@@ -59,6 +58,17 @@ A closed output pipe (`| head`) ends ostscan quietly with status 0.";
 
 #[derive(Args)]
 #[command(after_help = AFTER_HELP)]
+#[command(mut_arg("json", |a| a.help(
+    "Print one JSON object (schema_version 1, docs/reconcile.schema.json)"
+)))]
+#[command(mut_arg("ndjson", |a| a.help(
+    "Print typed JSON lines: begin, finding, not_compared, folder, server_folder, cache_only, \
+     server_only, error, end, summary"
+)))]
+#[command(mut_arg("out", |a| a.help(
+    "Write the output to this file instead of standard output (never FILE or LISTING; replaced \
+     only once the run has succeeded)"
+)))]
 pub struct ReconcileArgs {
     /// The cache (.ost, or a .pst with source keys), opened read-only.
     pub file: PathBuf,
@@ -68,20 +78,8 @@ pub struct ReconcileArgs {
     /// The listing's form (default: detected).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub server_format: Option<ListingFormat>,
-    /// Print one JSON object (schema_version 1, docs/reconcile.schema.json).
-    #[arg(long, conflicts_with = "ndjson")]
-    pub json: bool,
-    /// Print typed JSON lines: begin, finding, not_compared, folder,
-    /// server_folder, cache_only, server_only, error, end, summary.
-    #[arg(long)]
-    pub ndjson: bool,
-    /// Write the output to this file instead of standard output (never
-    /// FILE or LISTING; replaced only once the run has succeeded).
-    #[arg(long, value_name = "PATH")]
-    pub out: Option<PathBuf>,
-    /// Exit 1 when a finding has this severity or a higher one.
-    #[arg(long, value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
-    pub fail_on: Severity,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// List the items only the cache or only the server has (else counted).
     #[arg(long)]
     pub all: bool,
@@ -326,7 +324,7 @@ pub fn run(args: &ReconcileArgs) -> u8 {
     if args.server.as_os_str() != "-" {
         inputs.push(args.server.as_path());
     }
-    let Some(mut out) = or_warn(open_out(args.out.as_deref(), inputs)) else {
+    let Some(mut out) = or_warn(open_out(args.report.out.as_deref(), inputs)) else {
         return 2;
     };
     let options = Options { list_all: args.all };
@@ -339,12 +337,16 @@ pub fn run(args: &ReconcileArgs) -> u8 {
             return 2;
         }
     };
-    let written = if args.json {
+    let written = if args.report.form.json {
         output::write_json(&mut out, &report)
-    } else if args.ndjson {
+    } else if args.report.form.ndjson {
         write_ndjson(&mut out, &report)
     } else {
-        write_text(&mut out, &report, &output::palette(args.out.as_deref()))
+        write_text(
+            &mut out,
+            &report,
+            &output::palette(args.report.out.as_deref()),
+        )
     };
     if let Err(code) = out.end(written) {
         return code;
@@ -363,7 +365,7 @@ pub fn run(args: &ReconcileArgs) -> u8 {
         report.status,
         args.allow_partial,
         &report.summary.findings_by_severity,
-        args.fail_on,
+        args.report.fail_on.level,
     )
 }
 

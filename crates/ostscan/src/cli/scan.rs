@@ -39,29 +39,57 @@ except the elapsed_ms fields. Formats are documented in docs/report.md.";
 
 #[derive(Args)]
 #[command(after_help = EXIT_CODES)]
+#[command(mut_arg("json", |a| a.help(
+    "Print one JSON report object (schema_version 2, docs/report.schema.json)"
+)))]
+#[command(mut_arg("ndjson", |a| a.help(
+    "Print typed JSON lines: begin, finding, error, end per file, summary last"
+)))]
 pub struct ScanArgs {
     /// The .pst / .ost files (opened read-only; regular files only).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Print one JSON report object (schema_version 2, docs/report.schema.json).
-    #[arg(long, conflicts_with = "ndjson")]
-    pub json: bool,
-    /// Print typed JSON lines: begin, finding, error, end per file, summary last.
-    #[arg(long)]
-    pub ndjson: bool,
-    /// Write the output to this file instead of standard output (never an
-    /// input; replaced only once the run has succeeded).
-    #[arg(long, value_name = "PATH")]
-    pub out: Option<PathBuf>,
-    /// Exit 1 when a finding has this severity or a higher one.
-    #[arg(long, value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
-    pub fail_on: Severity,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Threads (0: one per CPU; at most 4 per CPU). Files and the items
     /// inside a file share them.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
     #[command(flatten)]
     pub reading: ReadingArgs,
+}
+
+/// The output forms of the commands that write reports; each command
+/// says in their help which schema its JSON follows.
+#[derive(Args)]
+pub struct FormArgs {
+    /// Print one JSON object.
+    #[arg(long, conflicts_with = "ndjson")]
+    pub json: bool,
+    /// Print typed JSON lines.
+    #[arg(long)]
+    pub ndjson: bool,
+}
+
+/// The output options of `scan` and `reconcile`.
+#[derive(Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub form: FormArgs,
+    /// Write the output to this file instead of standard output (never an
+    /// input; replaced only once the run has succeeded).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub fail_on: FailOnArgs,
+}
+
+/// The exit threshold of the commands that report findings.
+#[derive(Args)]
+pub struct FailOnArgs {
+    /// Exit 1 when a finding has this severity or a higher one.
+    #[arg(id = "fail_on", long = "fail-on", value_name = "LEVEL", default_value = "warning", value_parser = parse_severity)]
+    pub level: Severity,
 }
 
 /// How each file is read and judged: the options `scan` and `batch` share.
@@ -244,14 +272,14 @@ pub fn run(args: &ScanArgs) -> u8 {
         return 2;
     };
     let Some(mut out) = or_warn(open_out(
-        args.out.as_deref(),
+        args.report.out.as_deref(),
         args.files.iter().map(PathBuf::as_path),
     )) else {
         return 2;
     };
-    let format = if args.json {
+    let format = if args.report.form.json {
         Format::Json
-    } else if args.ndjson {
+    } else if args.report.form.ndjson {
         Format::Ndjson
     } else {
         Format::Text
@@ -263,7 +291,7 @@ pub fn run(args: &ScanArgs) -> u8 {
         None
     };
     let options = args.reading.options();
-    let palette = output::palette(args.out.as_deref());
+    let palette = output::palette(args.report.out.as_deref());
     let mut totals = Totals::new();
     let mut scans = Vec::new();
     scan_files_ordered(&pool, &args.files, &options, |index, scan| {
@@ -305,8 +333,12 @@ pub fn run(args: &ScanArgs) -> u8 {
     if let Err(code) = out.end(written) {
         return code;
     }
-    if let Some(path) = &args.out {
+    if let Some(path) = &args.report.out {
         report_written(&totals, path);
     }
-    exit_code(&totals, args.fail_on, args.reading.allow_partial)
+    exit_code(
+        &totals,
+        args.report.fail_on.level,
+        args.reading.allow_partial,
+    )
 }
