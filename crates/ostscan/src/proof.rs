@@ -147,6 +147,23 @@ pub fn pcl_view_in_store(bytes: &[u8], namespaces: &Namespaces) -> Option<Vec<Pc
     )
 }
 
+/// XIDs listed in most details.
+const XIDS_LISTED: usize = 8;
+
+/// XIDs as a finding's detail names them, `[{GUID} counter, ...]`: the
+/// first [`XIDS_LISTED`], then how many more.
+pub fn xid_list(xids: &[Xid<'_>]) -> String {
+    let parts: Vec<String> = xids
+        .iter()
+        .take(XIDS_LISTED)
+        .map(|x| format!("{} {}", x.namespace(), x.counter()))
+        .collect();
+    match xids.len().saturating_sub(XIDS_LISTED) {
+        0 => format!("[{}]", parts.join(", ")),
+        more => format!("[{}, {more} more]", parts.join(", ")),
+    }
+}
+
 /// A change key, PCL and modification time as one place holds them (an
 /// item, its contents-table row, the server's listing), decoded: one shape
 /// for `scan`'s rows and both sides of `reconcile`.
@@ -180,6 +197,28 @@ impl SyncValuesView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xid_lists_name_the_first_eight_and_count_the_rest() {
+        let bytes: Vec<Vec<u8>> = (1..=9u8)
+            .map(|i| {
+                let mut x = vec![i; 16];
+                x.extend([0, 0, 0, i]);
+                x
+            })
+            .collect();
+        let xids: Vec<Xid<'_>> = bytes.iter().map(|b| Xid::parse(b).unwrap()).collect();
+        let first = "{01010101-0101-0101-0101-010101010101} 1 (0x1)";
+        assert_eq!(xid_list(&xids[..1]), format!("[{first}]"));
+        let nine = xid_list(&xids);
+        assert!(nine.starts_with(&format!("[{first}, ")), "{nine}");
+        assert!(
+            nine.contains("{08080808-0808-0808-0808-080808080808} 8 (0x8), 1 more]"),
+            "{nine}"
+        );
+        assert!(!nine.contains("09090909"), "{nine}");
+        assert_eq!(xid_list(&[]), "[]");
+    }
 
     #[test]
     fn hex_is_two_lowercase_digits_a_byte() {

@@ -35,6 +35,7 @@ use ost_props::{
 };
 
 use crate::paths::FilePath;
+use crate::proof::xid_list;
 use crate::rules::{RuleInfo, DIFF001, DIFF002, DIFF003, DIFF_RULES};
 use ost_props::entry_id::{parse_entry_id, EntryId};
 
@@ -268,17 +269,7 @@ impl<'a> Version<'a> {
             Version::Pcl(p) => p.xids().collect(),
             Version::ChangeKey(x) => vec![x],
         };
-        let parts: Vec<String> = xids
-            .iter()
-            .take(8)
-            .map(|x| format!("{} {}", x.namespace(), x.counter()))
-            .collect();
-        let more = xids.len().saturating_sub(8);
-        if more > 0 {
-            format!("[{}, {more} more]", parts.join(", "))
-        } else {
-            format!("[{}]", parts.join(", "))
-        }
+        xid_list(&xids)
     }
 }
 

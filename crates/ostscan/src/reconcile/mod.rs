@@ -47,7 +47,7 @@ use ost_props::{
 
 use crate::diff::{snapshot, Snapshot};
 use crate::paths::FilePath;
-use crate::proof::{hex, ChangeKeyView, SyncValuesView};
+use crate::proof::{hex, xid_list, ChangeKeyView, SyncValuesView};
 use crate::rules::{RuleInfo, SRV001, SRV002, SRV003, SRV004, SRV_RULES};
 use crate::scan::{NamespacesView, SeverityCounts};
 use crate::status::Status;
@@ -105,17 +105,7 @@ impl Version<'_> {
                 None => best.push(x),
             }
         }
-        let parts: Vec<String> = best
-            .iter()
-            .take(8)
-            .map(|x| format!("{} {}", x.namespace(), x.counter()))
-            .collect();
-        let more = best.len().saturating_sub(8);
-        if more > 0 {
-            format!("[{}, {more} more]", parts.join(", "))
-        } else {
-            format!("[{}]", parts.join(", "))
-        }
+        xid_list(&best)
     }
 }
 
