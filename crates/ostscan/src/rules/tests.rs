@@ -485,6 +485,19 @@ fn the_catalogue_holds_each_rule_once() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), CATALOGUE.len());
+    // Each command's list is the catalogue's rules of its scope, in order.
+    let of = |scopes: &[Scope]| -> Vec<&str> {
+        CATALOGUE
+            .iter()
+            .filter(|r| scopes.contains(&r.scope))
+            .map(|r| r.id)
+            .collect()
+    };
+    let ids = |rules: &[RuleInfo]| -> Vec<&str> { rules.iter().map(|r| r.id).collect() };
+    assert_eq!(of(&[Scope::Item, Scope::Row]), ids(RULES));
+    assert_eq!(of(&[Scope::SyncIssues]), [SYNC010.id]);
+    assert_eq!(of(&[Scope::Diff]), ids(DIFF_RULES));
+    assert_eq!(of(&[Scope::Server]), ids(SRV_RULES));
     assert!(clears_offline_items("SYNC002") && clears_offline_items("SRV001"));
     assert!(!clears_offline_items("SYNC004") && !clears_offline_items("DIFF001"));
 }
