@@ -463,6 +463,45 @@ fn unreadable_file_exits_2_naming_it() {
 }
 
 #[test]
+fn out_holds_what_standard_output_would_and_a_failed_run_leaves_it_alone() {
+    let (old, new) = write_pair(Format::Unicode, "out");
+    let (o, n) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let target = scratch("diff-out.json");
+    let stdout = ostscan(&["diff", o, n, "--json"]);
+    let to_file = ostscan(&["diff", o, n, "--json", "--out", target.to_str().unwrap()]);
+    assert_eq!(to_file.status.code(), stdout.status.code());
+    assert!(to_file.stdout.is_empty());
+    let strip = |bytes: &[u8]| {
+        let mut v: Value = serde_json::from_slice(bytes).unwrap();
+        v["tool"] = Value::Null;
+        v["summary"]["elapsed_ms"] = Value::Null;
+        v
+    };
+    let written = std::fs::read(&target).unwrap();
+    assert_eq!(strip(&written), strip(&stdout.stdout));
+    // NEW unreadable: exit 2, and the earlier output stays as it was.
+    let bad = scratch("diff-out-bad.pst");
+    std::fs::write(&bad, b"this is not an Outlook file").unwrap();
+    let failed = ostscan(&[
+        "diff",
+        o,
+        bad.to_str().unwrap(),
+        "--json",
+        "--out",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(failed.status.code(), Some(2));
+    assert_eq!(std::fs::read(&target).unwrap(), written);
+    let dir = target.parent().unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".ostscan-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
 fn text_output_summarizes() {
     let (old, new) = write_pair(Format::Unicode, "text");
     let out = ostscan(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);

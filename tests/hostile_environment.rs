@@ -138,6 +138,23 @@ fn out_naming_an_input_is_refused_before_a_byte_is_written() {
         vec!["batch", ev, "--out", ev],
         vec!["batch", dir.to_str().unwrap(), "--out", ev],
         vec!["batch", "--resume", ev, "--out", ev],
+        vec!["diff", ev, ev, "--out", ev],
+        vec![
+            "diff",
+            "--json",
+            ev,
+            link.to_str().unwrap(),
+            "--out",
+            hard.to_str().unwrap(),
+        ],
+        vec![
+            "diff",
+            "--ndjson",
+            link.to_str().unwrap(),
+            ev,
+            "--out",
+            dotted.to_str().unwrap(),
+        ],
     ];
     for args in &attempts {
         let out = run_str(args);

@@ -1,4 +1,4 @@
-//! `ostscan diff OLD NEW [--json | --ndjson] [--fail-on LEVEL]`
+//! `ostscan diff OLD NEW [--json | --ndjson] [--out PATH] [--fail-on LEVEL]`
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -15,8 +15,8 @@ use ostscan::report::style::{Painted, Palette};
 use ostscan::report::{count, write_capped, JsonLines};
 use ostscan::status::Status;
 
-use super::output::{self, warn, Output};
-use super::scan::{FailOnArgs, FormArgs};
+use super::output::{self, or_warn, warn};
+use super::scan::{open_out, ReportArgs};
 
 const AFTER_HELP: &str = "\
 Items are matched by PR_SOURCE_KEY, else PR_SEARCH_KEY, else (two copies of
@@ -26,7 +26,8 @@ changed under an unchanged change key (warning). See docs/diff.md.
 
 Exit codes (the highest that applies wins):
   2  a file could not be read at all, or only in part (errors listed; not
-     with --allow-partial), the output could not be written, or bad usage
+     with --allow-partial), the output could not be written, --out names
+     OLD or NEW, or bad usage
   1  findings at or above --fail-on
   0  none of the above
 A closed output pipe (`| head`) ends ostscan quietly with status 0.";
@@ -39,15 +40,17 @@ A closed output pipe (`| head`) ends ostscan quietly with status 0.";
 #[command(mut_arg("ndjson", |a| a.help(
     "Print typed JSON lines: begin, warning, finding, added, removed, moved, error, end, summary"
 )))]
+#[command(mut_arg("out", |a| a.help(
+    "Write the output to this file instead of standard output (never OLD or NEW; replaced only \
+     once the run has succeeded)"
+)))]
 pub struct DiffArgs {
     /// The earlier copy (.ost or .pst), opened read-only.
     pub old: PathBuf,
     /// The later copy (.ost or .pst), opened read-only.
     pub new: PathBuf,
     #[command(flatten)]
-    pub form: FormArgs,
-    #[command(flatten)]
-    pub fail_on: FailOnArgs,
+    pub report: ReportArgs,
     /// Errors while reading either file do not make the exit status 2:
     /// exit by findings alone.
     #[arg(long)]
@@ -229,6 +232,10 @@ fn error_line(r: &DiffReport, e: &DiffError) -> String {
 }
 
 pub fn run(args: &DiffArgs) -> u8 {
+    let inputs = [args.old.as_path(), args.new.as_path()];
+    let Some(mut out) = or_warn(open_out(args.report.out.as_deref(), inputs)) else {
+        return 2;
+    };
     let report = match diff_files(&args.old, &args.new) {
         Ok(r) => r,
         Err(failures) => {
@@ -239,13 +246,16 @@ pub fn run(args: &DiffArgs) -> u8 {
             return 2;
         }
     };
-    let mut out = Output::stdout();
-    let written = if args.form.json {
+    let written = if args.report.form.json {
         output::write_json(&mut out, &report)
-    } else if args.form.ndjson {
+    } else if args.report.form.ndjson {
         write_ndjson(&mut out, &report)
     } else {
-        write_text(&mut out, &report, &output::palette(None))
+        write_text(
+            &mut out,
+            &report,
+            &output::palette(args.report.out.as_deref()),
+        )
     };
     if let Err(code) = out.end(written) {
         return code;
@@ -262,7 +272,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         status,
         args.allow_partial,
         &report.summary.findings_by_severity,
-        args.fail_on.level,
+        args.report.fail_on.level,
     )
 }
 
