@@ -12,7 +12,7 @@ use ostscan::diff::{
 };
 use ostscan::paths::FilePath;
 use ostscan::report::style::{Painted, Palette};
-use ostscan::report::{count, write_capped, JsonLines};
+use ostscan::report::{count, more_listed, write_capped, JsonLines};
 use ostscan::status::Status;
 
 use super::output::{self, or_warn, warn};
@@ -215,11 +215,6 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
         )?;
     }
     Ok(())
-}
-
-/// The line after a section cut at [`TEXT_LIMIT`].
-fn more_listed(n: usize) -> String {
-    format!("  ... {n} more (--json lists all)")
 }
 
 /// One error, with the file it is in: the text form's and stderr's line.

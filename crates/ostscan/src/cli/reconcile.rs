@@ -13,7 +13,7 @@ use ostscan::reconcile::{
     ReconcileSummary, ServerFolderCount, ServerOnly, Tool, SCHEMA_VERSION,
 };
 use ostscan::report::style::{Painted, Palette};
-use ostscan::report::{count, write_capped, JsonLines};
+use ostscan::report::{count, more_listed, write_capped, JsonLines};
 use ostscan::rules::SRV_RULES;
 
 use super::output::{self, or_warn, warn};
@@ -299,11 +299,6 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io
         write_capped(out, &r.errors, TEXT_LIMIT, line, more)?;
     }
     Ok(())
-}
-
-/// The line after a section cut at [`TEXT_LIMIT`].
-fn more_listed(n: usize) -> String {
-    format!("  ... {n} more (--json lists all)")
 }
 
 fn error_text(r: &ReconcileReport, e: &ReconcileError) -> String {

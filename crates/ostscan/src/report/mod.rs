@@ -478,6 +478,12 @@ pub fn write_capped<'a, T: 'a>(
     Ok(())
 }
 
+/// The line after an indented section [`write_capped`] cut, in the text
+/// forms of `diff` and `reconcile`.
+pub fn more_listed(n: usize) -> String {
+    format!("  ... {n} more (--json lists all)")
+}
+
 /// `n` and the noun, singular or plural: "1 finding", "2 findings".
 pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
