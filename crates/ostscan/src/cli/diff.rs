@@ -15,7 +15,7 @@ use ostscan::report::style::{Painted, Palette};
 use ostscan::report::{count, more_listed, write_capped, JsonLines};
 use ostscan::status::Status;
 
-use super::output::{self, or_warn, warn};
+use super::output::{or_warn, warn};
 use super::scan::{open_out, ReportArgs};
 
 const AFTER_HELP: &str = "\
@@ -241,17 +241,9 @@ pub fn run(args: &DiffArgs) -> u8 {
             return 2;
         }
     };
-    let written = if args.report.form.json {
-        output::write_json(&mut out, &report)
-    } else if args.report.form.ndjson {
-        write_ndjson(&mut out, &report)
-    } else {
-        write_text(
-            &mut out,
-            &report,
-            &output::palette(args.report.out.as_deref()),
-        )
-    };
+    let written = args
+        .report
+        .write(&mut out, &report, write_ndjson, write_text);
     if let Err(code) = out.end(written) {
         return code;
     }

@@ -363,7 +363,10 @@ pub fn print(bytes: &[u8]) -> Result<(), u8> {
 }
 
 /// `value` as `--json` prints it: one pretty object, then a newline.
-pub fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
+pub fn write_json(
+    out: &mut (impl Write + ?Sized),
+    value: &impl serde::Serialize,
+) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     out.write_all(b"\n")
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use ostscan::report::style::Palette;
 use ostscan::report::{
     count, summary_record, unreadable_reason, write_file_records, write_text_styled,
     write_text_totals, Report,
@@ -82,6 +83,27 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub fail_on: FailOnArgs,
+}
+
+impl ReportArgs {
+    /// Write a whole `report` in the form asked for: one JSON object,
+    /// NDJSON (`ndjson`) or text (`text`; coloured only on a terminal,
+    /// never into `--out`).
+    pub fn write<R: serde::Serialize>(
+        &self,
+        out: &mut dyn Write,
+        report: &R,
+        ndjson: fn(&mut dyn Write, &R) -> io::Result<()>,
+        text: fn(&mut dyn Write, &R, &Palette) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.form.json {
+            output::write_json(out, report)
+        } else if self.form.ndjson {
+            ndjson(out, report)
+        } else {
+            text(out, report, &output::palette(self.out.as_deref()))
+        }
+    }
 }
 
 /// The exit threshold of the commands that report findings.
