@@ -175,22 +175,15 @@ mod tests {
             Guid::parse_registry("9d8647f2-3674-4fe6-a4cc-56f8b4809280"),
             Some(guid)
         );
-        assert_eq!(
-            Guid::parse_registry("{9D8647F2-3674-4FE6-A4CC-56F8B480928}"),
-            None
-        );
-        assert_eq!(
-            Guid::parse_registry("{9D8647F2-3674-4FE6-A4CC56-F8B4809280}"),
-            None
-        );
-        assert_eq!(
-            Guid::parse_registry("{9D8647G2-3674-4FE6-A4CC-56F8B4809280}"),
-            None
-        );
-        assert_eq!(
-            Guid::parse_registry("{ΩΩΩΩ47F2-3674-4FE6-A4CC-56F8B4809280}"),
-            None
-        );
+        let not_guids = [
+            "{9D8647F2-3674-4FE6-A4CC-56F8B480928}",
+            "{9D8647F2-3674-4FE6-A4CC56-F8B4809280}",
+            "{9D8647G2-3674-4FE6-A4CC-56F8B4809280}",
+            "{ΩΩΩΩ47F2-3674-4FE6-A4CC-56F8B4809280}",
+        ];
+        for text in not_guids {
+            assert_eq!(Guid::parse_registry(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -128,6 +128,15 @@ impl<'v> ItemView<'v> {
         }
     }
 
+    /// A value of the item's property context, else of its row: the rule
+    /// every accessor of the view follows.
+    fn item_else_row(
+        &self,
+        value: for<'s> fn(&'s SourceProps<'v>) -> &'s Option<PropValue<'v>>,
+    ) -> Option<&PropValue<'v>> {
+        value(&self.item).as_ref().or(value(&self.row).as_ref())
+    }
+
     /// PR_CHANGE_KEY, raw bytes: the item's, else the row's.
     pub fn change_key(&self) -> Option<&[u8]> {
         self.item.change_key().or_else(|| self.row.change_key())
@@ -156,10 +165,7 @@ impl<'v> ItemView<'v> {
     /// PR_SOURCE_KEY: the item's, else the row's, else the one its object
     /// id stands for (see [`ItemView::source_key_derived`]).
     pub fn source_key(&self) -> Option<&[u8]> {
-        self.item
-            .source_key
-            .as_ref()
-            .or(self.row.source_key.as_ref())
+        self.item_else_row(|p| &p.source_key)
             .map(PropValue::as_bytes)
             .or(self.derived_source_key.as_ref().map(|k| &k[..]))
     }
@@ -174,10 +180,7 @@ impl<'v> ItemView<'v> {
 
     /// PR_CONFLICT_ENTRYID, raw bytes: the item's, else the row's.
     pub fn conflict_entry_id(&self) -> Option<&[u8]> {
-        self.item
-            .conflict_entry_id
-            .as_ref()
-            .or(self.row.conflict_entry_id.as_ref())
+        self.item_else_row(|p| &p.conflict_entry_id)
             .map(PropValue::as_bytes)
     }
 
@@ -199,7 +202,7 @@ impl<'v> ItemView<'v> {
     /// PR_SUBJECT, decoded, without the prefix marker: the item's, else the
     /// row's.
     pub fn subject(&self) -> Option<String> {
-        let v = self.item.subject.as_ref().or(self.row.subject.as_ref())?;
+        let v = self.item_else_row(|p| &p.subject)?;
         let mut s = prop_string(v, self.codepage)?;
         // The marker is a prefix: drop it in place rather than copy the rest.
         let marker = s.len() - strip_subject_marker(&s).len();
@@ -209,19 +212,13 @@ impl<'v> ItemView<'v> {
 
     /// PR_MESSAGE_CLASS, decoded: the item's, else the row's.
     pub fn message_class(&self) -> Option<String> {
-        self.item
-            .message_class
-            .as_ref()
-            .or(self.row.message_class.as_ref())
+        self.item_else_row(|p| &p.message_class)
             .and_then(|v| prop_string(v, self.codepage))
     }
 
     /// Everything, decoded and copied out of the property context and row.
     pub fn into_record(self) -> ItemRecord {
         let bytes = |v: Option<&PropValue<'_>>| v.map(|v| v.as_bytes().to_vec());
-        let either = |item: &Option<PropValue<'_>>, row: &Option<PropValue<'_>>| {
-            bytes(item.as_ref().or(row.as_ref()))
-        };
         let row = self.row_and_item_read().then(|| RowValues {
             change_key: bytes(self.row.change_key.as_ref()),
             pcl: bytes(self.row.pcl.as_ref()),
@@ -234,16 +231,16 @@ impl<'v> ItemView<'v> {
             kind: self.kind,
             folder_nid: self.folder_nid,
             folder: Arc::clone(self.folder),
-            change_key: either(&self.item.change_key, &self.row.change_key),
-            pcl: either(&self.item.pcl, &self.row.pcl),
+            change_key: bytes(self.item_else_row(|p| &p.change_key)),
+            pcl: bytes(self.item_else_row(|p| &p.pcl)),
             source_key: self.source_key().map(<[u8]>::to_vec),
             source_key_derived: self.source_key_derived(),
-            parent_source_key: either(&self.item.parent_source_key, &self.row.parent_source_key),
-            search_key: either(&self.item.search_key, &self.row.search_key),
+            parent_source_key: bytes(self.item_else_row(|p| &p.parent_source_key)),
+            search_key: bytes(self.item_else_row(|p| &p.search_key)),
             last_modified: self.last_modified(),
             change_num: self.item.change_num.or(self.row.change_num),
             message_status: self.message_status(),
-            conflict_entry_id: either(&self.item.conflict_entry_id, &self.row.conflict_entry_id),
+            conflict_entry_id: bytes(self.item_else_row(|p| &p.conflict_entry_id)),
             object_id: self.object_id(),
             sources: self.sources(),
             item_read: self.item_read,

@@ -38,30 +38,17 @@ pub struct BlockTrailer {
 
 impl BlockTrailer {
     pub fn parse(t: &[u8], format: Format) -> Option<BlockTrailer> {
-        let cb = u16_at(t, 0)?;
-        let sig = u16_at(t, 2)?;
-        Some(match format {
-            // ANSI puts the BID before the CRC.
-            Format::Ansi => BlockTrailer {
-                cb,
-                sig,
-                crc: u32_at(t, 8)?,
-                bid: uint_at(t, 4, false)?,
-                cb_inflated: None,
-            },
-            Format::Unicode => BlockTrailer {
-                cb,
-                sig,
-                crc: u32_at(t, 4)?,
-                bid: uint_at(t, 8, true)?,
-                cb_inflated: None,
-            },
-            Format::Unicode4k => BlockTrailer {
-                cb,
-                sig,
-                crc: u32_at(t, 4)?,
-                bid: uint_at(t, 8, true)?,
-                cb_inflated: Some(u16_at(t, 18)?),
+        let wide = format != Format::Ansi;
+        Some(BlockTrailer {
+            cb: u16_at(t, 0)?,
+            sig: u16_at(t, 2)?,
+            // ANSI puts its 4-byte BID before the CRC; the others, their
+            // 8-byte BID after it.
+            crc: u32_at(t, if wide { 4 } else { 8 })?,
+            bid: uint_at(t, if wide { 8 } else { 4 }, wide)?,
+            cb_inflated: match format {
+                Format::Unicode4k => Some(u16_at(t, 18)?),
+                Format::Ansi | Format::Unicode => None,
             },
         })
     }

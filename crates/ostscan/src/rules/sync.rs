@@ -5,8 +5,8 @@ use core::fmt::Write as _;
 use ost_props::{NamespaceRole, Namespaces, Pcl, PclEntry, SourceProps, Xid};
 
 use super::{
-    Finding, SyncProps, CK001, CK002, PCL001, PCL002, PCL003, PCL004, PCL005, ROW001, SYNC001,
-    SYNC002, SYNC003, SYNC004, SYNC005,
+    Finding, RuleInfo, SyncProps, CK001, CK002, PCL001, PCL002, PCL003, PCL004, PCL005, ROW001,
+    SYNC001, SYNC002, SYNC003, SYNC004, SYNC005,
 };
 
 /// Most entries quoted in one detail line; a hostile PCL can hold
@@ -22,38 +22,22 @@ pub fn check(props: &SyncProps<'_>) -> Vec<Finding> {
 
 /// Like [`check`], appending to `findings` so a scan can reuse one buffer.
 pub fn check_into(props: &SyncProps<'_>, findings: &mut Vec<Finding>) {
-    let change_key = match props.change_key {
-        None => None,
-        Some(bytes) => match Xid::parse(bytes) {
-            Ok(xid) => Some(xid),
-            Err(error) => {
-                findings.push(Finding::new(
-                    &CK002,
-                    format!(
-                        "PR_CHANGE_KEY ({} bytes) is not an XID: {error}",
-                        bytes.len()
-                    ),
-                ));
-                None
-            }
-        },
-    };
-    let pcl = match props.pcl {
-        None => None,
-        Some(bytes) => match Pcl::parse(bytes) {
-            Ok(pcl) => Some(pcl),
-            Err(error) => {
-                findings.push(Finding::new(
-                    &PCL002,
-                    format!(
-                        "PR_PREDECESSOR_CHANGE_LIST ({} bytes) is malformed: {error}",
-                        bytes.len()
-                    ),
-                ));
-                None
-            }
-        },
-    };
+    let change_key = decoded(
+        props.change_key,
+        Xid::parse,
+        &CK002,
+        "PR_CHANGE_KEY",
+        "is not an XID",
+        findings,
+    );
+    let pcl = decoded(
+        props.pcl,
+        Pcl::parse,
+        &PCL002,
+        "PR_PREDECESSOR_CHANGE_LIST",
+        "is malformed",
+        findings,
+    );
 
     // Presence rules look at the raw properties: a present but undecodable
     // property is reported by CK002/PCL002, not as missing.
@@ -97,6 +81,27 @@ pub fn check_into(props: &SyncProps<'_>, findings: &mut Vec<Finding>) {
     check_pcl_shape(&pcl, findings);
     if let Some(change_key) = change_key {
         check_change_key_against_pcl(&change_key, &pcl, findings);
+    }
+}
+
+/// `bytes` decoded by `parse`; when they do not decode, a finding of
+/// `rule` says so (`{property} (n bytes) {fault}: {error}`).
+fn decoded<'a, T, E: std::fmt::Display>(
+    bytes: Option<&'a [u8]>,
+    parse: fn(&'a [u8]) -> Result<T, E>,
+    rule: &'static RuleInfo,
+    property: &str,
+    fault: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<T> {
+    let bytes = bytes?;
+    match parse(bytes) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            let detail = format!("{property} ({} bytes) {fault}: {error}", bytes.len());
+            findings.push(Finding::new(rule, detail));
+            None
+        }
     }
 }
 
