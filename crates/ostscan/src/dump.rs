@@ -100,32 +100,12 @@ pub struct RowRef {
     pub index: u32,
 }
 
-/// Name of a property type.
+/// Name of a property type: `PT_BINARY`, `PT_MV_UNICODE`, else its number.
 pub fn type_name(t: u16) -> String {
-    let base = match t & !pt::MV {
-        pt::UNSPECIFIED => "PT_UNSPECIFIED",
-        pt::NULL => "PT_NULL",
-        pt::SHORT => "PT_SHORT",
-        pt::LONG => "PT_LONG",
-        pt::FLOAT => "PT_FLOAT",
-        pt::DOUBLE => "PT_DOUBLE",
-        pt::CURRENCY => "PT_CURRENCY",
-        pt::APPTIME => "PT_APPTIME",
-        pt::ERROR => "PT_ERROR",
-        pt::BOOLEAN => "PT_BOOLEAN",
-        pt::OBJECT => "PT_OBJECT",
-        pt::I8 => "PT_I8",
-        pt::STRING8 => "PT_STRING8",
-        pt::UNICODE => "PT_UNICODE",
-        pt::SYSTIME => "PT_SYSTIME",
-        pt::CLSID => "PT_CLSID",
-        pt::BINARY => "PT_BINARY",
-        _ => return format!("{t:#06x}"),
-    };
-    if t & pt::MV != 0 {
-        format!("PT_MV_{}", &base[3..])
-    } else {
-        base.to_string()
+    match pt::name(t & !pt::MV) {
+        Some(base) if t & pt::MV != 0 => format!("PT_MV_{}", &base[3..]),
+        Some(base) => base.to_string(),
+        None => format!("{t:#06x}"),
     }
 }
 
@@ -357,5 +337,21 @@ impl DumpReport {
             }
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_types_are_named_single_and_multi_valued() {
+        assert_eq!(type_name(0x0102), "PT_BINARY");
+        assert_eq!(type_name(0x101F), "PT_MV_UNICODE");
+        assert_eq!(type_name(0x00FB), "PT_SVREID");
+        assert_eq!(type_name(0x0000), "PT_UNSPECIFIED");
+        // Not a type of the list: its number.
+        assert_eq!(type_name(0x0099), "0x0099");
+        assert_eq!(type_name(0x1099), "0x1099");
     }
 }

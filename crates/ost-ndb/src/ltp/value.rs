@@ -7,28 +7,50 @@ use std::borrow::Cow;
 use super::error::{LtpError, Result};
 use crate::ndb::bytes::{u16_at, u32_at, u64_at};
 
+/// Declares the property types as constants and, from the same list,
+/// their `PT_` names.
+macro_rules! prop_types {
+    ($($name:ident = $value:expr;)*) => {
+        $(
+            #[doc = concat!("`PT_", stringify!($name), "` (", stringify!($value), ").")]
+            pub const $name: u16 = $value;
+        )*
+
+        /// The `PT_` name of a single-valued type of the list.
+        pub fn name(t: u16) -> Option<&'static str> {
+            match t {
+                $($name => Some(concat!("PT_", stringify!($name))),)*
+                _ => None,
+            }
+        }
+    };
+}
+
 /// Property types ([MS-OXCDATA] 2.11.1) the LTP layer distinguishes.
 pub mod prop_type {
-    pub const UNSPECIFIED: u16 = 0x0000;
-    pub const NULL: u16 = 0x0001;
-    pub const SHORT: u16 = 0x0002;
-    pub const LONG: u16 = 0x0003;
-    pub const FLOAT: u16 = 0x0004;
-    pub const DOUBLE: u16 = 0x0005;
-    pub const CURRENCY: u16 = 0x0006;
-    pub const APPTIME: u16 = 0x0007;
-    pub const ERROR: u16 = 0x000A;
-    pub const BOOLEAN: u16 = 0x000B;
-    pub const OBJECT: u16 = 0x000D;
-    pub const I8: u16 = 0x0014;
-    pub const STRING8: u16 = 0x001E;
-    pub const UNICODE: u16 = 0x001F;
-    pub const SYSTIME: u16 = 0x0040;
-    pub const CLSID: u16 = 0x0048;
-    pub const SVREID: u16 = 0x00FB;
-    pub const RESTRICTION: u16 = 0x00FD;
-    pub const RULE_ACTION: u16 = 0x00FE;
-    pub const BINARY: u16 = 0x0102;
+    prop_types! {
+        UNSPECIFIED = 0x0000;
+        NULL = 0x0001;
+        SHORT = 0x0002;
+        LONG = 0x0003;
+        FLOAT = 0x0004;
+        DOUBLE = 0x0005;
+        CURRENCY = 0x0006;
+        APPTIME = 0x0007;
+        ERROR = 0x000A;
+        BOOLEAN = 0x000B;
+        OBJECT = 0x000D;
+        I8 = 0x0014;
+        STRING8 = 0x001E;
+        UNICODE = 0x001F;
+        SYSTIME = 0x0040;
+        CLSID = 0x0048;
+        SVREID = 0x00FB;
+        RESTRICTION = 0x00FD;
+        RULE_ACTION = 0x00FE;
+        BINARY = 0x0102;
+    }
+
     /// Bit marking a multi-valued type.
     pub const MV: u16 = 0x1000;
 }
