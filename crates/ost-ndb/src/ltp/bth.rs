@@ -133,6 +133,22 @@ impl<'h, 'a> Bth<'h, 'a> {
         self.header
     }
 
+    /// Ok when the tree's keys and entries have the sizes its reader
+    /// expects; else a bad cbKey/cbEnt in `structure` (the BTHHEADER).
+    pub(crate) fn expect_sizes(
+        &self,
+        key_size: u8,
+        entry_size: u8,
+        structure: &'static str,
+    ) -> Result<()> {
+        let h = self.header;
+        if (h.key_size, h.entry_size) == (key_size, entry_size) {
+            return Ok(());
+        }
+        let value = ((h.key_size as u64) << 8) | h.entry_size as u64;
+        Err(LtpError::bad(structure, 1, "cbKey/cbEnt", value).with_nid(self.heap.nid()))
+    }
+
     fn leaf_size(&self) -> usize {
         self.header.key_size as usize + self.header.entry_size as usize
     }

@@ -308,6 +308,18 @@ impl<'a> Heap<'a> {
         self.client_sig
     }
 
+    /// Ok when the heap holds what its reader expects (`expected`, one of
+    /// [`client_sig`]); else a type mismatch at the HNHDR's bClientSig,
+    /// named `structure`.
+    pub(crate) fn expect_client_sig(&self, expected: u8, structure: &'static str) -> Result<()> {
+        if self.client_sig == expected {
+            return Ok(());
+        }
+        let found = self.client_sig;
+        let kind = LtpErrorKind::TypeMismatch { expected, found };
+        Err(LtpError::new(structure, 3, kind).with_nid(self.nid()))
+    }
+
     /// hidUserRoot: the client's root item (TCINFO, BTHHEADER, ...).
     pub fn user_root(&self) -> u32 {
         self.user_root
@@ -504,6 +516,33 @@ pub(crate) mod tests {
         assert_eq!(Hid::make(Format::Unicode, 1, 0x800), None);
         assert_eq!(Hid::make(Format::Unicode4k, 0x2000, 1), None);
         assert_eq!(Hid::make(Format::Unicode, 0xFFFF, 0x7FF), Some(0xFFFF_FFE0));
+    }
+
+    #[test]
+    fn a_heap_of_another_client_is_a_located_type_mismatch() {
+        let tc = heap_of(
+            Format::Unicode,
+            vec![page(&hnhdr(client_sig::TC, 0x20), &[b"x"])],
+        );
+        assert!(tc
+            .expect_client_sig(client_sig::TC, "HNHDR bClientSig")
+            .is_ok());
+        let e = tc
+            .expect_client_sig(client_sig::PC, "HNHDR bClientSig")
+            .unwrap_err();
+        assert_eq!((e.structure, e.offset), ("HNHDR bClientSig", 3));
+        assert_eq!(
+            e.kind,
+            LtpErrorKind::TypeMismatch {
+                expected: client_sig::PC,
+                found: client_sig::TC
+            }
+        );
+        // A TC opened as a PC fails the same way, before its BTH is read.
+        let Err(pc) = crate::ltp::PropertyContext::from_heap(tc) else {
+            panic!("a TC opened as a PC");
+        };
+        assert_eq!(pc.structure, "HNHDR bClientSig");
     }
 
     #[test]

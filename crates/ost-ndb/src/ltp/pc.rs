@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::bth::{Bth, BthHeader, BthIter};
-use super::error::{LtpError, LtpErrorKind, Result};
+use super::error::{LtpError, Result};
 use super::heap::{client_sig, hnid_is_hid, Heap};
 use super::value::{storage, PropValue, Storage};
 use crate::ndb::bytes::{u16_at, u32_at};
@@ -45,28 +45,10 @@ impl<'a> PropertyContext<'a> {
 
     /// A PC over a heap already open.
     pub fn from_heap(heap: Heap<'a>) -> Result<PropertyContext<'a>> {
-        let nid = heap.nid();
-        if heap.client_sig() != client_sig::PC {
-            return Err(LtpError::new(
-                "HNHDR bClientSig",
-                3,
-                LtpErrorKind::TypeMismatch {
-                    expected: client_sig::PC,
-                    found: heap.client_sig(),
-                },
-            )
-            .with_nid(nid));
-        }
-        let bth = Bth::open(&heap, heap.user_root())?.header();
-        if bth.key_size != 2 || bth.entry_size != 6 {
-            return Err(LtpError::bad(
-                "PC BTHHEADER",
-                1,
-                "cbKey/cbEnt",
-                ((bth.key_size as u64) << 8) | bth.entry_size as u64,
-            )
-            .with_nid(nid));
-        }
+        heap.expect_client_sig(client_sig::PC, "HNHDR bClientSig")?;
+        let bth = Bth::open(&heap, heap.user_root())?;
+        bth.expect_sizes(2, 6, "PC BTHHEADER")?;
+        let bth = bth.header();
         Ok(PropertyContext { heap, bth })
     }
 

@@ -53,17 +53,7 @@ impl ReplicaMap {
     /// Parse the map from its heap.
     pub fn from_heap(heap: &Heap<'_>) -> Result<ReplicaMap> {
         let nid = heap.nid();
-        if heap.client_sig() != client_sig::RESERVED1 {
-            return Err(LtpError::new(
-                "replica map HNHDR bClientSig",
-                3,
-                super::error::LtpErrorKind::TypeMismatch {
-                    expected: client_sig::RESERVED1,
-                    found: heap.client_sig(),
-                },
-            )
-            .with_nid(nid));
-        }
+        heap.expect_client_sig(client_sig::RESERVED1, "replica map HNHDR bClientSig")?;
         let root = heap.get(heap.user_root())?;
         let (Some(hid_bth), Some(hid_array)) = (u32_at(root, 0), u32_at(root, 4)) else {
             return Err(LtpError::oob("replica map root", 0, 8, root.len() as u64).with_nid(nid));
@@ -88,16 +78,7 @@ impl ReplicaMap {
             })
             .collect();
         let bth = Bth::open(heap, hid_bth)?;
-        let h = bth.header();
-        if h.key_size != 16 || h.entry_size != 2 {
-            return Err(LtpError::bad(
-                "replica map BTHHEADER",
-                1,
-                "cbKey/cbEnt",
-                ((h.key_size as u64) << 8) | h.entry_size as u64,
-            )
-            .with_nid(nid));
-        }
+        bth.expect_sizes(16, 2, "replica map BTHHEADER")?;
         let mut by_guid = Vec::new();
         for e in bth.iter().take(MAX_REPLICAS) {
             let e = e?;

@@ -197,17 +197,7 @@ impl<'a> TableContext<'a> {
 
     fn header(heap: Heap<'a>) -> Result<(Heap<'a>, TcInfo)> {
         let nid = heap.nid();
-        if heap.client_sig() != client_sig::TC {
-            return Err(LtpError::new(
-                "HNHDR bClientSig",
-                3,
-                LtpErrorKind::TypeMismatch {
-                    expected: client_sig::TC,
-                    found: heap.client_sig(),
-                },
-            )
-            .with_nid(nid));
-        }
+        heap.expect_client_sig(client_sig::TC, "HNHDR bClientSig")?;
         let info = TcInfo::parse(heap.get(heap.user_root())?).map_err(|e| e.with_nid(nid))?;
         Ok((heap, info))
     }
