@@ -41,40 +41,33 @@ pub fn check_into(props: &SyncProps<'_>, findings: &mut Vec<Finding>) {
 
     // Presence rules look at the raw properties: a present but undecodable
     // property is reported by CK002/PCL002, not as missing.
-    if props.change_key.is_none() {
-        if let Some(pcl) = &pcl {
-            findings.push(Finding::new(
-                &CK001,
-                format!(
-                    "PR_CHANGE_KEY is absent but PR_PREDECESSOR_CHANGE_LIST holds {} entries: {}",
-                    pcl.len(),
-                    list_entries(pcl.entries())
-                ),
-            ));
-        } else if props.pcl.is_some() {
-            // Malformed PCL and no change key: PCL002 already says enough,
-            // but the missing change key is a separate fact.
-            findings.push(Finding::new(
-                &CK001,
-                "PR_CHANGE_KEY is absent but PR_PREDECESSOR_CHANGE_LIST is present".to_string(),
-            ));
-        }
+    // A malformed value that is present still makes the other one's
+    // absence a fact of its own (CK002/PCL002 say what is wrong with it).
+    if props.change_key.is_none() && props.pcl.is_some() {
+        let holds = pcl.as_ref().map(|pcl| {
+            format!(
+                "holds {} entries: {}",
+                pcl.len(),
+                list_entries(pcl.entries())
+            )
+        });
+        findings.push(one_absent(
+            &CK001,
+            "PR_CHANGE_KEY",
+            "PR_PREDECESSOR_CHANGE_LIST",
+            holds,
+        ));
     }
-    if props.pcl.is_none() {
-        if let Some(change_key) = &change_key {
-            findings.push(Finding::new(
-                &PCL001,
-                format!(
-                    "PR_PREDECESSOR_CHANGE_LIST is absent but PR_CHANGE_KEY is {}",
-                    describe_xid(change_key)
-                ),
-            ));
-        } else if props.change_key.is_some() {
-            findings.push(Finding::new(
-                &PCL001,
-                "PR_PREDECESSOR_CHANGE_LIST is absent but PR_CHANGE_KEY is present".to_string(),
-            ));
-        }
+    if props.pcl.is_none() && props.change_key.is_some() {
+        let holds = change_key
+            .as_ref()
+            .map(|x| format!("is {}", describe_xid(x)));
+        findings.push(one_absent(
+            &PCL001,
+            "PR_PREDECESSOR_CHANGE_LIST",
+            "PR_CHANGE_KEY",
+            holds,
+        ));
     }
 
     let Some(pcl) = pcl else { return };
@@ -82,6 +75,18 @@ pub fn check_into(props: &SyncProps<'_>, findings: &mut Vec<Finding>) {
     if let Some(change_key) = change_key {
         check_change_key_against_pcl(&change_key, &pcl, findings);
     }
+}
+
+/// CK001 / PCL001: `absent` is missing while `present` is there, and
+/// `holds` what it decodes to (`is present` when it does not decode).
+fn one_absent(
+    rule: &'static RuleInfo,
+    absent: &str,
+    present: &str,
+    holds: Option<String>,
+) -> Finding {
+    let holds = holds.as_deref().unwrap_or("is present");
+    Finding::new(rule, format!("{absent} is absent but {present} {holds}"))
 }
 
 /// `bytes` decoded by `parse`; when they do not decode, a finding of

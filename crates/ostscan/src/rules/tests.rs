@@ -125,6 +125,31 @@ fn pcl001_pcl_missing() {
 }
 
 #[test]
+fn ck001_and_pcl001_say_which_is_absent_and_what_the_other_holds() {
+    let change_key = xid(0x20, 5, 6);
+    let list = pcl(&[(0x20, 5, 6)]);
+    let detail = |ck: Option<&[u8]>, p: Option<&[u8]>| {
+        let findings = run(ck, p);
+        let one = findings
+            .iter()
+            .find(|f| ["CK001", "PCL001"].contains(&f.rule));
+        one.expect("CK001 or PCL001").detail.clone()
+    };
+    assert!(detail(None, Some(&list))
+        .starts_with("PR_CHANGE_KEY is absent but PR_PREDECESSOR_CHANGE_LIST holds 1 entries: "));
+    assert_eq!(
+        detail(None, Some(&[0x14, 1, 2])),
+        "PR_CHANGE_KEY is absent but PR_PREDECESSOR_CHANGE_LIST is present"
+    );
+    assert!(detail(Some(&change_key), None)
+        .starts_with("PR_PREDECESSOR_CHANGE_LIST is absent but PR_CHANGE_KEY is {20202020-"));
+    assert_eq!(
+        detail(Some(&[0u8; 3]), None),
+        "PR_PREDECESSOR_CHANGE_LIST is absent but PR_CHANGE_KEY is present"
+    );
+}
+
+#[test]
 fn pcl002_pcl_malformed() {
     let change_key = xid(0x20, 5, 6);
     let mut truncated = pcl(&[(0x20, 5, 6), (0x30, 1, 4)]);
