@@ -19,6 +19,12 @@
 //!   allows it, else by a pool of threads; both serve every file of the
 //!   process.
 //!
+//! All this is for readers of a few percent of the file (`Access::Sparse`,
+//! a scan). One that reads most of it (`Access::Most`: `diff`'s bodies,
+//! `info --verify`) has no `ColdReader`: one direct read per block, each
+//! waiting for the device, made those 10-16 times slower than the page
+//! cache with the kernel's readahead.
+//!
 //! Which pages are cached is asked of the kernel (`mincore` on the map) one
 //! chunk of 64 pages at a time, the first time a block in that chunk is
 //! read, and remembered: the answer may go stale, which costs a page-sized

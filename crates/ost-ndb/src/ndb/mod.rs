@@ -41,5 +41,5 @@ pub use ids::{Bid, Nid, NidType};
 pub use internal_block::SubnodeEntry;
 pub use issues::Validation;
 pub use node::{DataTree, Node};
-pub use reader::ReadOptions;
+pub use reader::{Access, ReadOptions};
 pub use stats::Stats;

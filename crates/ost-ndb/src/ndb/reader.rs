@@ -30,6 +30,9 @@ pub struct ReadOptions {
     pub validation: Validation,
     /// Check the CRC of every data block read. Page CRCs are always checked.
     pub verify_block_crc: bool,
+    /// How much of the file the caller will read: decides how a file that
+    /// is not in the page cache is read (Linux).
+    pub access: Access,
 }
 
 impl Default for ReadOptions {
@@ -37,8 +40,24 @@ impl Default for ReadOptions {
         ReadOptions {
             validation: Validation::Lenient,
             verify_block_crc: true,
+            access: Access::Sparse,
         }
     }
+}
+
+/// How much of an opened file its reader will read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A few percent, here and there: a walk's B-tree pages, tables and
+    /// the start of each item. Blocks that are not cached are read direct,
+    /// many at a time when asked for ahead, and nothing around them
+    /// (`cold.rs`): a cold scan reads a few percent of the file.
+    Sparse,
+    /// Most of it: every block (`info --verify`), every body (`diff`).
+    /// Through the page cache, with the kernel's readahead: read one block
+    /// at a time, direct, such a reader was 10-16 times slower on a cold
+    /// file (docs/performance.md).
+    Most,
 }
 
 enum Source<'a> {
@@ -92,7 +111,10 @@ impl Reader<'static> {
         // copies nobody writes.
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
         #[cfg(target_os = "linux")]
-        let cold = super::cold::ColdReader::new(path, &file, &map);
+        let cold = match options.access {
+            Access::Sparse => super::cold::ColdReader::new(path, &file, &map),
+            Access::Most => None,
+        };
         Reader::from_source(
             Source::File {
                 map,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use ost_ndb::{Pst, ReadOptions, Validation};
+use ost_ndb::{Access, Pst, ReadOptions, Validation};
 use ostscan::info::InfoReport;
 use ostscan::paths;
 
@@ -33,6 +33,12 @@ pub fn run(args: &InfoArgs) -> u8 {
             Validation::Strict
         } else {
             Validation::Lenient
+        },
+        // --verify reads every block.
+        access: if args.verify {
+            Access::Most
+        } else {
+            Access::Sparse
         },
         ..ReadOptions::default()
     };

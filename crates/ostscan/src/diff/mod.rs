@@ -28,7 +28,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use ost_ndb::ltp::PropertyContext;
-use ost_ndb::{NdbError, Nid, Pst};
+use ost_ndb::{Access, NdbError, Nid, Pst, ReadOptions};
 use ost_props::{
     compare, Folder, ItemKind, ItemRecord, Namespaces, Pcl, PclOrdering, Problem, RowPolicy, Store,
     Xid,
@@ -676,7 +676,13 @@ pub struct OpenFailure {
 /// when a file cannot be opened at all; damage inside a file is listed in
 /// [`DiffReport::errors`].
 pub fn diff_files(old_path: &Path, new_path: &Path) -> Result<DiffReport, Vec<OpenFailure>> {
-    let (old_pst, new_pst) = rayon::join(|| Pst::open(old_path), || Pst::open(new_path));
+    // The bodies of every pair are read: most of both files.
+    let options = ReadOptions {
+        access: Access::Most,
+        ..ReadOptions::default()
+    };
+    let open = |path| Pst::open_with(path, options);
+    let (old_pst, new_pst) = rayon::join(|| open(old_path), || open(new_path));
     let (old_pst, new_pst) = match (old_pst, new_pst) {
         (Ok(a), Ok(b)) => (a, b),
         (a, b) => {
