@@ -655,6 +655,63 @@ fn unrelated_stores_are_called_different_mailboxes() {
 /// Damage in one file is part of the result, not only of stderr: the JSON
 /// lists it, and so does the text (stdout) after the totals.
 #[test]
+fn standard_error_lists_the_first_errors_and_counts_the_rest() {
+    use ost_fixture::faults::{damage, Damage};
+    let a = SERVER;
+    let (old, _) = write_versions(Format::Unicode, "many-errors", &[]);
+    // NEW: 60 messages, each data block pointing past the end of the file.
+    let damaged = scratch("many-errors-new.pst");
+    let (written, nids) = {
+        let out = std::io::Cursor::new(Vec::new());
+        let mut w = StoreWriter::new(out, Format::Unicode, CryptMethod::None, RECORD_KEY).unwrap();
+        let folders = standard_folders(&mut w);
+        let nids: Vec<u32> = (0..60u8)
+            .map(|k| {
+                let m = Message {
+                    subject: format!("item {k}"),
+                    message_class: "IPM.Note".into(),
+                    change_key: Some(xid(&a, 10, 4)),
+                    pcl: Some(pcl(&[xid(&a, 10, 4)])),
+                    ..Message::default()
+                };
+                w.add_message(folders.inbox, &m).unwrap()
+            })
+            .collect();
+        (w.finish().unwrap(), nids)
+    };
+    let mut file = written.out.into_inner();
+    for nid in nids {
+        damage(
+            &mut file,
+            Format::Unicode,
+            &written.layout,
+            Damage::BlockPastEnd { nid },
+        )
+        .unwrap();
+    }
+    std::fs::write(&damaged, &file).unwrap();
+    let (code, v) = run_json(&old, &damaged, &[]);
+    assert_eq!(code, Some(2));
+    let errors = v["errors"].as_array().unwrap().len();
+    assert!(errors > 50, "{errors} errors");
+    let out = ostscan(&["diff", old.to_str().unwrap(), damaged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let named = err
+        .lines()
+        .filter(|l| l.contains("many-errors-new.pst: "))
+        .count();
+    assert_eq!(named, 50, "{err}");
+    assert!(
+        err.contains(&format!(
+            "... {} more errors (--json lists all)",
+            errors - 50
+        )),
+        "{err}"
+    );
+}
+
+#[test]
 fn read_errors_are_in_the_result() {
     use ost_fixture::faults::{damage, Damage};
     let a = SERVER;

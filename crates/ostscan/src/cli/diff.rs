@@ -247,8 +247,13 @@ pub fn run(args: &DiffArgs) -> u8 {
     if let Err(code) = out.end(written) {
         return code;
     }
-    for e in &report.errors {
+    // The first errors name the files; all of them are in --json.
+    for e in report.errors.iter().take(TEXT_LIMIT) {
         warn(format_args!("{}", error_line(&report, e)));
+    }
+    if report.errors.len() > TEXT_LIMIT {
+        let more = report.errors.len() - TEXT_LIMIT;
+        warn(format_args!("... {more} more errors (--json lists all)"));
     }
     let status = if report.errors.is_empty() {
         Status::Ok
