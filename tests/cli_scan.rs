@@ -181,7 +181,37 @@ fn testdata_sync_faults_matches_its_manifest() {
     assert_valid(&report_validator(None), &report, "sync-faults");
     assert_eq!(found(&report), expected);
     let sha = report["files"][0]["file"]["sha256"].as_str().unwrap();
-    assert_eq!(sha.len(), 64);
+    assert_eq!(sha, sha256_hex(&std::fs::read(&path).unwrap()));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `--hash` reads the file in pieces of 1 MiB: a file of several pieces,
+/// the last one short, hashes to the digest of its bytes.
+#[test]
+fn hash_is_the_sha256_of_the_whole_file() {
+    let dir = scratch("scan-hash");
+    let path = dir.join("large.pst");
+    FixtureBuilder::new(Format::Unicode)
+        .messages(400)
+        .body_bytes(8_000)
+        .seed(5)
+        .write_file(&path)
+        .expect("write fixture");
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(
+        bytes.len() > 3 << 20 && bytes.len() % (1 << 20) != 0,
+        "{} bytes",
+        bytes.len()
+    );
+    let (_, report) = scan_json(&["scan", "--json", "--hash", path.to_str().unwrap()]);
+    assert_eq!(report["files"][0]["file"]["sha256"], sha256_hex(&bytes));
 }
 
 #[test]

@@ -78,6 +78,13 @@ impl<'a> Pst<'a> {
         self.reader.bytes()
     }
 
+    /// The whole file, in order, a piece at a time, to `each` (the bytes
+    /// of [`Pst::bytes`]), read the way a whole file reads fastest, cold
+    /// or not: for a hash of the file.
+    pub fn read_whole(&self, each: impl FnMut(&[u8])) -> std::io::Result<()> {
+        self.reader.read_whole(each)
+    }
+
     pub fn len(&self) -> u64 {
         self.reader.len()
     }

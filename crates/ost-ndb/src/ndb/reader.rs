@@ -24,6 +24,10 @@ use super::header::Header;
 use super::issues::{IssueLog, Validation};
 use super::os_file;
 
+/// Bytes of one read of [`Reader::read_whole`]: large enough for the
+/// device to stream, small enough to stay in the CPU's caches while hashed.
+const WHOLE_READ_CHUNK: usize = 1 << 20;
+
 /// Options for opening a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
@@ -217,6 +221,29 @@ impl<'a> Reader<'a> {
 
     /// The whole file.
     #[inline]
+    /// The whole file, in order, a piece at a time, to `each`: an opened
+    /// file with positioned reads of [`WHOLE_READ_CHUNK`] bytes, not
+    /// through the map. The map of a file found cold is marked random
+    /// (`cold.rs`), and read through it page by page a 1.3 GB store took
+    /// three times as long as `sha256sum`. The same bytes as
+    /// [`Reader::bytes`]: the file as it was when opened.
+    pub(crate) fn read_whole(&self, mut each: impl FnMut(&[u8])) -> std::io::Result<()> {
+        let Source::File { file, map, .. } = &self.source else {
+            each(self.bytes());
+            return Ok(());
+        };
+        let len = map.len() as u64;
+        let mut buf = vec![0u8; WHOLE_READ_CHUNK.min(len as usize)];
+        let mut offset = 0u64;
+        while offset < len {
+            let n = (len - offset).min(buf.len() as u64) as usize;
+            os_file::read_exact_at(file, &mut buf[..n], offset)?;
+            each(&buf[..n]);
+            offset += n as u64;
+        }
+        Ok(())
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         match &self.source {
             Source::File { map, .. } => map,

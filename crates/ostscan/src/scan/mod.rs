@@ -319,6 +319,16 @@ fn evaluate(
 }
 
 /// What the header of an open file says (`scan`'s and `info`'s `file`).
+/// SHA-256 of the whole file, read in large pieces (through the map
+/// should a read fail: the same bytes, or the error the map gives).
+fn file_sha256(pst: &Pst<'_>) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    match pst.read_whole(|piece| hasher.update(piece)) {
+        Ok(()) => hasher.finalize().into(),
+        Err(_) => Sha256::digest(pst.bytes()).into(),
+    }
+}
+
 pub fn file_info(path: &Path, pst: &Pst<'_>, sha256: Option<String>) -> FileInfo {
     let header = pst.header();
     FileInfo {
@@ -362,7 +372,7 @@ pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
         }
     };
     let (sha256, report) = rayon::join(
-        || options.hash.then(|| hex(&Sha256::digest(pst.bytes()))),
+        || options.hash.then(|| hex(&file_sha256(&pst))),
         || scan_store(&pst, options),
     );
     let mut report = report.into_report(file_info(path, &pst, sha256));
