@@ -551,15 +551,17 @@ impl<'a> Store<'a> {
             let index = &index[..];
             let columns = RowColumns::of(&tc);
             let row_carries_sync = columns.carries_sync();
+            // The rows themselves are visited (else only listed).
+            let rows_visited = row_carries_sync && visiting.is_some();
             // The index says how many refs (and visits) the table adds:
             // room for exactly those, without a doubling's slack (the
             // listings of a large store are 10 MB, at the peak of a scan's
             // memory).
             listing.refs.reserve_exact(index.len());
-            if row_carries_sync && visiting.is_some() {
+            if rows_visited {
                 listing.visited.reserve_exact(index.len());
             }
-            let cold = row_carries_sync && visiting.is_some() && self.pst.may_read_ahead();
+            let cold = rows_visited && self.pst.may_read_ahead();
             let policy = visiting.as_ref().map(|(policy, _)| *policy);
             let tc = RefCell::new(tc);
             let plan = |k| match policy {
@@ -599,7 +601,7 @@ impl<'a> Store<'a> {
                 // The rows are walked in row index order, and those of the
                 // next batch were read by `plan`: the blocks before them are
                 // done with.
-                if row_carries_sync && visiting.is_some() {
+                if rows_visited {
                     if let Some(&(_, next)) = read_ahead::batch(index, k + 1).first() {
                         tc.borrow_mut().release_rows_before(next);
                     }

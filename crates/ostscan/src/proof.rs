@@ -94,16 +94,14 @@ impl ChangeKeyView {
 
     /// The view of a change key of a store with these namespaces.
     pub fn in_store(bytes: &[u8], namespaces: &Namespaces) -> ChangeKeyView {
-        // The fields this view shows, not a whole XidView: reports carry
-        // one for every finding and row.
         let xid = Xid::parse(bytes).ok();
-        let counter = xid.as_ref().map(|x| x.counter().value());
+        let view = xid.as_ref().map(XidView::new);
         ChangeKeyView {
             hex: hex(bytes),
-            guid: xid.as_ref().map(|x| x.namespace().to_string()),
-            counter,
-            counter_decimal: counter.map(|c| c.to_string()),
-            local_id_len: xid.as_ref().map(Xid::local_id_len),
+            counter: view.as_ref().map(|v| v.counter),
+            counter_decimal: view.as_ref().map(|v| v.counter.to_string()),
+            local_id_len: view.as_ref().map(|v| v.local_id_len),
+            guid: view.map(|v| v.guid),
             namespace: xid.map(|x| namespaces.role(&x).name()),
         }
     }
@@ -135,12 +133,12 @@ pub fn pcl_view_in_store(bytes: &[u8], namespaces: &Namespaces) -> Option<Vec<Pc
     Some(
         pcl.entries()
             .map(|entry| {
-                let counter = entry.xid.counter().value();
+                let view = XidView::new(&entry.xid);
                 PclEntryView {
-                    guid: entry.xid.namespace().to_string(),
-                    counter,
-                    counter_decimal: counter.to_string(),
-                    local_id_len: entry.xid.local_id_len(),
+                    counter: view.counter,
+                    counter_decimal: view.counter.to_string(),
+                    local_id_len: view.local_id_len,
+                    guid: view.guid,
                     hex: hex(&entry.xid.to_vec()),
                     namespace: namespaces.role(&entry.xid).name(),
                 }

@@ -219,8 +219,6 @@ impl<'a> Reader<'a> {
         pages.iter().map(|&ib| (ib, page)).collect()
     }
 
-    /// The whole file.
-    #[inline]
     /// The whole file, in order, a piece at a time, to `each`: an opened
     /// file with positioned reads of [`WHOLE_READ_CHUNK`] bytes, not
     /// through the map. The map of a file found cold is marked random
@@ -244,6 +242,8 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// The whole file.
+    #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
         match &self.source {
             Source::File { map, .. } => map,

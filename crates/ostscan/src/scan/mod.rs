@@ -257,11 +257,12 @@ fn evaluate(
         check_row_against_item(&view.item, &view.row, &mut found);
     }
     let source_key_hash = view.source_key().map(key_hash);
-    if let Some(entry_id) = view.conflict_entry_id() {
+    let conflict_entry_id = view.conflict_entry_id();
+    if let Some(entry_id) = conflict_entry_id {
         cx.targets.note(entry_id);
     }
     let keep = cx.sync_tree.contains(&view.folder_nid)
-        || is_conflict(view.conflict_entry_id(), view.message_status())
+        || is_conflict(conflict_entry_id, view.message_status())
         || cx.targets.names(source_key_hash);
     let errors: Vec<ErrorReport> = view
         .errors
@@ -318,7 +319,6 @@ fn evaluate(
     }
 }
 
-/// What the header of an open file says (`scan`'s and `info`'s `file`).
 /// SHA-256 of the whole file, read in large pieces (through the map
 /// should a read fail: the same bytes, or the error the map gives).
 fn file_sha256(pst: &Pst<'_>) -> [u8; 32] {
@@ -329,6 +329,7 @@ fn file_sha256(pst: &Pst<'_>) -> [u8; 32] {
     }
 }
 
+/// What the header of an open file says (`scan`'s and `info`'s `file`).
 pub fn file_info(path: &Path, pst: &Pst<'_>, sha256: Option<String>) -> FileInfo {
     let header = pst.header();
     FileInfo {
