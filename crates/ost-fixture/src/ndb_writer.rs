@@ -715,18 +715,16 @@ impl<W: Write + Seek> NdbWriter<W> {
         self.out.seek(SeekFrom::Start(dlist))?;
         self.out.write_all(&dlist_page)?;
 
-        let root_nbt = pages
-            .iter()
-            .rev()
-            .find(|p| p.tree == TreeKind::Nbt)
-            .copied()
-            .expect("nbt");
-        let root_bbt = pages
-            .iter()
-            .rev()
-            .find(|p| p.tree == TreeKind::Bbt)
-            .copied()
-            .expect("bbt");
+        // Each tree's root is its last page written.
+        let root = |tree| {
+            pages
+                .iter()
+                .rev()
+                .find(|p| p.tree == tree)
+                .copied()
+                .expect("every tree has a page")
+        };
+        let (root_nbt, root_bbt) = (root(TreeKind::Nbt), root(TreeKind::Bbt));
         let header = self.header(
             info,
             eof,

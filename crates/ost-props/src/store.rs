@@ -91,6 +91,18 @@ pub struct Folder {
     pub object_id: Option<ObjectId>,
 }
 
+impl Folder {
+    /// Where each folder stands in `folders`, by NID (for a damaged store
+    /// listing one NID twice, the later folder).
+    pub fn positions(folders: &[Folder]) -> HashMap<Nid, usize> {
+        folders
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.nid, i))
+            .collect()
+    }
+}
+
 /// A store opened for walking.
 pub struct Store<'a> {
     pst: &'a Pst<'a>,
@@ -747,12 +759,7 @@ impl<'a> Store<'a> {
         // By NID then index (the indices are unique: an unstable sort of
         // the pairs is as stable as needed, without a scratch buffer).
         listed.sort_unstable();
-        let by_nid: HashMap<Nid, usize> = self
-            .folders
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.nid, i))
-            .collect();
+        let by_nid = Folder::positions(&self.folders);
         let mut merge = SortedCursor::default();
         for (node, e) in nodes.entries.iter().enumerate() {
             let node = node as u32;

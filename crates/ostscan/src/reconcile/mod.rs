@@ -38,11 +38,11 @@ use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
-use ost_ndb::{NdbError, Nid, Pst};
+use ost_ndb::{NdbError, Pst};
 use ost_props::pcl::PclXids;
 use ost_props::{
-    compare, ItemKind, ItemRecord, NamespaceRole, Namespaces, Pcl, PclOrdering, Problem, Xid,
-    XidList,
+    compare, Folder, ItemKind, ItemRecord, NamespaceRole, Namespaces, Pcl, PclOrdering, Problem,
+    Xid, XidList,
 };
 
 use crate::diff::{snapshot, Snapshot};
@@ -338,12 +338,7 @@ pub fn reconcile(
     }
     let mut listing_matched = vec![false; listing.entries.len()];
 
-    let folder_index: HashMap<Nid, usize> = cache
-        .folders
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.nid, i))
-        .collect();
+    let folder_index = Folder::positions(&cache.folders);
     let mut folders: Vec<FolderTally> = cache
         .folders
         .iter()
