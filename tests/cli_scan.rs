@@ -129,8 +129,10 @@ fn every_planted_fault_is_found_on_its_item_and_nowhere_else() {
         assert!(higher, "{sync002:#}");
 
         // Folders: counts add up, and every folder with a SYNC finding is
-        // to be cleared (an OST) or compared with its source (a PST).
+        // to be cleared (an OST; left alone if it is a Sync Issues folder)
+        // or compared with its source (a PST).
         let ost = file["file"]["client"] == "OST";
+        let sync_issues_folders = sync_issues_folder_nids(file);
         let folders = file["folders"].as_array().unwrap();
         let in_folders: u64 = folders
             .iter()
@@ -144,8 +146,15 @@ fn every_planted_fault_is_found_on_its_item_and_nowhere_else() {
                     f["folder"] == path && f["rule"].as_str().unwrap().starts_with("SYNC")
                 });
             if has_sync {
-                assert_eq!(folder["recommend_clear_offline_items"], ost, "{path}");
-                let remedy = if ost {
+                let local_only = ost && sync_issues_folders.contains(&folder["nid"]);
+                assert_eq!(
+                    folder["recommend_clear_offline_items"],
+                    ost && !local_only,
+                    "{path}"
+                );
+                let remedy = if local_only {
+                    "local_only"
+                } else if ost {
                     "clear_offline_items"
                 } else {
                     "compare_with_source"
@@ -377,6 +386,83 @@ fn unreadable_files_are_reported_with_file_structure_and_offset() {
     if report["files"][0]["status"] == "ok" {
         assert!(!report["files"][0]["errors"].as_array().unwrap().is_empty());
     }
+}
+
+/// The NIDs of the Sync Issues folders a file's report located.
+fn sync_issues_folder_nids(file: &Value) -> Vec<Value> {
+    file["sync_issues"]["folders"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|f| !f.is_null())
+        .map(|f| f["nid"].clone())
+        .collect()
+}
+
+#[test]
+fn sync_issues_folders_are_never_to_be_cleared() {
+    // sync-faults.ost has faults on items of Sync Issues/Conflicts and
+    // Sync Issues/Server Failures: Outlook keeps those items in the cache
+    // only, so clearing would delete the only copies.
+    let ost = workspace().join("testdata/sync-faults.ost");
+    let (code, report) = scan_json(&["scan", "--json", ost.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert_valid(&report_validator(None), &report, "sync-faults.ost");
+    let file = &report["files"][0];
+    let sync_issues_folders = sync_issues_folder_nids(file);
+    assert_eq!(sync_issues_folders.len(), 4);
+    let treated: Vec<(&str, &str, bool)> = file["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["clear_offline_items_rules"] != serde_json::json!([]))
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap(),
+                f["remedy"].as_str().unwrap(),
+                f["recommend_clear_offline_items"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let local_only: Vec<_> = treated
+        .iter()
+        .filter(|(_, remedy, _)| *remedy == "local_only")
+        .map(|(path, _, recommend)| (*path, *recommend))
+        .collect();
+    assert_eq!(
+        local_only,
+        [
+            ("/Top of Personal Folders/Sync Issues/Conflicts", false),
+            (
+                "/Top of Personal Folders/Sync Issues/Server Failures",
+                false
+            ),
+        ]
+    );
+    for (path, remedy, recommend) in &treated {
+        if !path.contains("/Sync Issues") {
+            assert_eq!(
+                (*remedy, *recommend),
+                ("clear_offline_items", true),
+                "{path}"
+            );
+        }
+    }
+    assert_eq!(treated.len(), 8);
+    assert_eq!(file["summary"]["folders_to_clear"], 6);
+
+    let out = ostscan(&["scan", ost.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "/Top of Personal Folders/Sync Issues/Conflicts: 1 finding (0 critical, 1 warning, 0 info) -> leave it: a Sync Issues folder, its items exist only in this cache (SYNC001)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("6 of 10 folders with items need clearing"),
+        "{text}"
+    );
 }
 
 #[test]

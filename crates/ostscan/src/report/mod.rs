@@ -375,6 +375,9 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
                 Remedy::CompareWithSource => {
                     format!("local items, compare with their source ({rules})")
                 }
+                Remedy::LocalOnly => {
+                    format!("leave it: a Sync Issues folder, its items exist only in this cache ({rules})")
+                }
                 Remedy::None => "no action needed (informational)".to_string(),
             };
             writeln!(

@@ -190,15 +190,25 @@ pub enum Remedy {
     /// them with their source (the mailbox or file they were copied from),
     /// or leave them.
     CompareWithSource,
+    /// An OST's Sync Issues folder, Conflicts, Local Failures or Server
+    /// Failures: Outlook keeps their items (logs, conflict copies, failed
+    /// items) in this cache only and never uploads them, so Clear Offline
+    /// Items would delete the only copies, the evidence, and fix nothing.
+    /// A conflict copy concerns the item it conflicts with (SYNC010 counts
+    /// its SYNC001-003 findings for that item's folder): resolve the
+    /// conflict from that item.
+    LocalOnly,
 }
 
 impl Remedy {
     /// The remedy for findings of `rules` (those in
     /// a rule whose remedy is [`crate::rules::OstRemedy::ClearOfflineItems`], SYNC010
-    /// among them) in a file of `client`.
-    pub fn for_folder(rules: &[&str], client: Client) -> Remedy {
+    /// among them) in a folder of a file of `client`; `sync_issues_tree`:
+    /// the folder is one of the Sync Issues folders.
+    pub fn for_folder(rules: &[&str], client: Client, sync_issues_tree: bool) -> Remedy {
         match (rules.is_empty(), client) {
             (true, _) => Remedy::None,
+            (false, Client::Ost) if sync_issues_tree => Remedy::LocalOnly,
             (false, Client::Ost) => Remedy::ClearOfflineItems,
             (false, _) => Remedy::CompareWithSource,
         }

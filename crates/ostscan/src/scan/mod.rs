@@ -777,10 +777,13 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
             .map(|e| ErrorReport::new(ErrorSource::Walk, e.clone())),
     );
     let client = pst.header().client;
-    for (folder, rules) in folders.iter_mut().zip(folder_rules) {
+    // `folders`, `folder_rules` and `in_sync_tree` are the store's folders.
+    for (i, (folder, rules)) in folders.iter_mut().zip(folder_rules).enumerate() {
         folder.worst_severity = folder.findings_by_severity.worst();
         folder.clear_offline_items_rules = rules.into_values().collect();
-        folder.remedy = Remedy::for_folder(&folder.clear_offline_items_rules, client);
+        let sync_issues_tree = in_sync_tree.get(i).copied().unwrap_or(false);
+        folder.remedy =
+            Remedy::for_folder(&folder.clear_offline_items_rules, client, sync_issues_tree);
         folder.recommend_clear_offline_items = folder.remedy == Remedy::ClearOfflineItems;
     }
     if client != Client::Ost {
