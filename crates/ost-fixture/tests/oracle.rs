@@ -11,16 +11,20 @@ use ost_fixture::{
 };
 use serde_json::Value;
 
-const ORACLE: &str = "/work/shared/tools/pff-oracle";
-
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// libpff's dump, in `../shared/tools` beside the checkout.
+fn oracle() -> PathBuf {
+    workspace_root().join("../shared/tools/pff-oracle")
+}
+
 /// The oracle is usable when the script exists and a python with pypff is known.
 fn oracle_available() -> Result<(), String> {
-    if !Path::new(ORACLE).exists() {
-        return Err(format!("{ORACLE} not found"));
+    let oracle = oracle();
+    if !oracle.exists() {
+        return Err(format!("{} not found", oracle.display()));
     }
     if std::env::var_os("PFF_ORACLE_PYTHON").is_some() {
         return Ok(());
@@ -34,7 +38,7 @@ fn oracle_available() -> Result<(), String> {
 }
 
 fn run_oracle(file: &Path) -> (Vec<Value>, Value, String) {
-    let out = Command::new(ORACLE)
+    let out = Command::new(oracle())
         .arg("--all-children")
         .arg(file)
         .current_dir(workspace_root())
@@ -57,6 +61,36 @@ fn run_oracle(file: &Path) -> (Vec<Value>, Value, String) {
 
 fn opt(v: &Value) -> Option<String> {
     v.as_str().map(str::to_string)
+}
+
+/// libpff's `item` says what the manifest's `r` does; `source_key`: what
+/// libpff should read as PR_SOURCE_KEY.
+fn item_is_record(item: &Value, r: &ManifestRecord, source_key: Option<&str>, label: &str) {
+    let nid = r.nid;
+    let kind = match r.kind {
+        ItemKind::Contents => "message",
+        ItemKind::Associated => "associated",
+    };
+    assert_eq!(item["kind"], kind, "{label} nid {nid}");
+    assert_eq!(item["folder"], r.folder.as_str(), "{label} nid {nid}");
+    assert_eq!(item["subject"], r.subject.as_str(), "{label} nid {nid}");
+    assert_eq!(
+        item["message_class"],
+        r.message_class.as_str(),
+        "{label} nid {nid}"
+    );
+    assert_eq!(opt(&item["change_key"]), r.change_key, "{label} nid {nid}");
+    assert_eq!(opt(&item["pcl"]), r.pcl, "{label} nid {nid}");
+    assert_eq!(
+        opt(&item["source_key"]).as_deref(),
+        source_key,
+        "{label} nid {nid}"
+    );
+    assert_eq!(
+        opt(&item["last_modified"]),
+        r.last_modified,
+        "{label} nid {nid}"
+    );
 }
 
 fn check(format: Format, crypt: CryptMethod, dir: &Path) {
@@ -92,26 +126,7 @@ fn check(format: Format, crypt: CryptMethod, dir: &Path) {
         let r = manifest
             .get(&nid)
             .unwrap_or_else(|| panic!("{label}: oracle nid {nid} not in manifest"));
-        let kind = match r.kind {
-            ItemKind::Contents => "message",
-            ItemKind::Associated => "associated",
-        };
-        assert_eq!(item["kind"], kind, "{label} nid {nid}");
-        assert_eq!(item["folder"], r.folder.as_str(), "{label} nid {nid}");
-        assert_eq!(item["subject"], r.subject.as_str(), "{label} nid {nid}");
-        assert_eq!(
-            item["message_class"],
-            r.message_class.as_str(),
-            "{label} nid {nid}"
-        );
-        assert_eq!(opt(&item["change_key"]), r.change_key, "{label} nid {nid}");
-        assert_eq!(opt(&item["pcl"]), r.pcl, "{label} nid {nid}");
-        assert_eq!(opt(&item["source_key"]), r.source_key, "{label} nid {nid}");
-        assert_eq!(
-            opt(&item["last_modified"]),
-            r.last_modified,
-            "{label} nid {nid}"
-        );
+        item_is_record(item, r, r.source_key.as_deref(), &label);
     }
     // Same walk order: folders depth-first, contents rows before FAI.
     let oracle_order: Vec<u64> = items.iter().map(|i| i["nid"].as_u64().unwrap()).collect();
@@ -182,31 +197,12 @@ fn ost_row_stores_read_back_through_libpff() {
         for (item, r) in items.iter().zip(&written.manifest) {
             let nid = r.nid;
             assert_eq!(item["nid"], nid as u64, "{label}: order");
-            let kind = match r.kind {
-                ItemKind::Contents => "message",
-                ItemKind::Associated => "associated",
-            };
-            assert_eq!(item["kind"], kind, "{label} nid {nid}");
-            assert_eq!(item["folder"], r.folder.as_str(), "{label} nid {nid}");
-            assert_eq!(item["subject"], r.subject.as_str(), "{label} nid {nid}");
-            assert_eq!(
-                item["message_class"],
-                r.message_class.as_str(),
-                "{label} nid {nid}"
-            );
-            assert_eq!(opt(&item["change_key"]), r.change_key, "{label} nid {nid}");
-            assert_eq!(opt(&item["pcl"]), r.pcl, "{label} nid {nid}");
-            assert_eq!(
-                opt(&item["last_modified"]),
-                r.last_modified,
-                "{label} nid {nid}"
-            );
             // Row stores write no PR_SOURCE_KEY; the manifest's is derived.
             let source_key = match placement {
                 SyncPlacement::Rows => None,
-                _ => r.source_key.clone(),
+                _ => r.source_key.as_deref(),
             };
-            assert_eq!(opt(&item["source_key"]), source_key, "{label} nid {nid}");
+            item_is_record(item, r, source_key, &label);
         }
     }
     std::fs::remove_dir_all(&dir).ok();

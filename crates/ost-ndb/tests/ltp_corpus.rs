@@ -1,5 +1,5 @@
 //! The LTP layer on the real files of the shared corpus, cross-checked with
-//! values printed by the libpff oracle (`/work/shared/tools/pff-oracle`).
+//! values printed by the libpff oracle (`../shared/tools/pff-oracle`).
 
 use std::path::PathBuf;
 
