@@ -51,7 +51,9 @@ impl FolderFinding {
 /// SYNC010 for every folder that has evidence in `report` and a non-zero
 /// count in `sync_findings_by_folder` (folder NID -> number of SYNC001-003
 /// findings on its items, a conflict copy's counted for the folder
-/// [`SyncIssuesReport::sync_folder_of`] names). In walk order.
+/// [`SyncIssuesReport::sync_folder_of`] names). In walk order. Never for
+/// a folder of the Sync Issues tree itself (a log may name one): its items
+/// exist only in the cache, there is nothing to clear.
 pub fn sync010(
     report: &SyncIssuesReport,
     sync_findings_by_folder: &BTreeMap<Nid, u64>,
@@ -59,6 +61,7 @@ pub fn sync010(
     report
         .evidence
         .iter()
+        .filter(|e| !report.folders.contains(e.nid))
         .filter_map(|e| {
             let n = *sync_findings_by_folder.get(&e.nid)?;
             if n == 0 {
@@ -96,4 +99,42 @@ pub fn sync010(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync_issues::{FolderEvidence, FoundBy, SpecialFolder};
+
+    fn logged_errors(nid: Nid, path: &str) -> FolderEvidence {
+        FolderEvidence {
+            nid,
+            path: path.to_string(),
+            logs_with_errors: 1,
+            error_codes: vec!["0x80040119".to_string()],
+            conflict_items: 0,
+        }
+    }
+
+    #[test]
+    fn a_folder_of_the_sync_issues_tree_gets_no_sync010() {
+        let (inbox, conflicts) = (Nid(0x8082), Nid(0x80c2));
+        let mut report = SyncIssuesReport::default();
+        report.folders.conflicts = Some(SpecialFolder {
+            nid: conflicts,
+            path: "/Top/Sync Issues/Conflicts".to_string(),
+            found_by: FoundBy::AdditionalRenEntryIds,
+            items: 3,
+        });
+        report.evidence = vec![
+            logged_errors(inbox, "/Top/Inbox"),
+            logged_errors(conflicts, "/Top/Sync Issues/Conflicts"),
+        ];
+        let counts = BTreeMap::from([(inbox, 2), (conflicts, 3)]);
+        let found = sync010(&report, &counts);
+        let folders: Vec<Nid> = found.iter().map(|f| f.folder_nid).collect();
+        assert_eq!(folders, [inbox]);
+        assert_eq!(found[0].sync_findings, 2);
+        assert!(found[0].recommend_clear_offline_items);
+    }
 }
