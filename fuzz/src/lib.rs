@@ -27,6 +27,7 @@ pub fn options_of(b: u8) -> ReadOptions {
             Validation::Lenient
         },
         verify_block_crc: b & 2 == 0,
+        ..ReadOptions::default()
     }
 }
 
