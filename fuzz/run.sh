@@ -20,7 +20,7 @@ case $target in
     xid_pcl) max_len=4096 ;;
     rtf_log) max_len=70000 ;;
     ltp) max_len=70000 ;;
-    *) max_len=300000 ;;
+    *) max_len=300000 ;;  # file, walk, scan
 esac
 mkdir -p logs artifacts/"$target"
 bin=target/x86_64-unknown-linux-gnu/release/$target

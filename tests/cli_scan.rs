@@ -466,6 +466,45 @@ fn sync_issues_folders_are_never_to_be_cleared() {
 }
 
 #[test]
+fn a_store_scanned_from_memory_reports_what_its_file_does() {
+    use ostscan::scan::{scan_file, scan_opened, ScanOptions};
+    let options = ScanOptions {
+        verify_rows: true,
+        log_text: true,
+        ..ScanOptions::default()
+    };
+    for name in ["sync-faults.ost", "small-ost4k.ost", "small-unicode.pst"] {
+        let path = workspace().join("testdata").join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        let pst = ost_ndb::Pst::from_bytes(&bytes).unwrap();
+        let records = |scan| {
+            let lines = String::from_utf8(ostscan::report::file_records(&scan)).unwrap();
+            // The time a scan took is the one thing that may differ.
+            lines
+                .lines()
+                .map(|l| {
+                    let mut v: Value = serde_json::from_str(l).unwrap();
+                    if let Some(s) = v.pointer_mut("/summary/elapsed_ms") {
+                        *s = Value::from(0);
+                    }
+                    v
+                })
+                .collect::<Vec<Value>>()
+        };
+        let from_memory = records(scan_opened(&path, &pst, &options));
+        let from_file = records(scan_file(&path, &options));
+        // begin, the findings, end.
+        let least = if name == "sync-faults.ost" { 22 } else { 2 };
+        assert!(
+            from_file.len() >= least,
+            "{name}: {} records",
+            from_file.len()
+        );
+        assert_eq!(from_memory, from_file, "{name}");
+    }
+}
+
+#[test]
 fn text_summary_names_the_folders_to_clear_worst_first() {
     let path = workspace().join("testdata/sync-faults.ost");
     let out = ostscan(&["scan", path.to_str().unwrap()]);

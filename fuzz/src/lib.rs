@@ -255,3 +255,17 @@ pub fn rtf_log_input(data: &[u8]) {
         let _ = resolution.finish();
     }
 }
+
+/// The whole scan of a store, `scan --verify-rows --log-text` (every rule,
+/// the Sync Issues analysis, SYNC010), then its report written as NDJSON and
+/// as text.
+pub fn scan(pst: &Pst<'_>) {
+    let options = ostscan::scan::ScanOptions {
+        hash: false,
+        verify_rows: true,
+        log_text: true,
+    };
+    let scan = ostscan::scan::scan_opened(std::path::Path::new("fuzz.ost"), pst, &options);
+    let _ = ostscan::report::file_records(&scan);
+    let _ = ostscan::report::write_text(&mut std::io::sink(), &scan);
+}

@@ -44,6 +44,7 @@ impl Corpus {
         with_sel.extend_from_slice(bytes);
         self.put("file", tag, &with_sel);
         self.put("walk", tag, &with_sel);
+        self.put("scan", tag, &with_sel);
         self.put("header", tag, &bytes[..bytes.len().min(4096)]);
         let Ok(pst) = Pst::from_bytes(bytes) else {
             return;

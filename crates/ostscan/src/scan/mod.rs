@@ -381,6 +381,16 @@ pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
     FileScan::Scanned(Box::new(report))
 }
 
+/// Scan a store already open, such as one read from bytes in memory
+/// (tests, fuzzing, a caller that holds the file itself); `path` is what
+/// the report calls it. No file hash. Never panics on the store's content.
+pub fn scan_opened(path: &Path, pst: &Pst<'_>, options: &ScanOptions) -> FileScan {
+    let started = Instant::now();
+    let mut report = scan_store(pst, options).into_report(file_info(path, pst, None));
+    report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    FileScan::Scanned(Box::new(report))
+}
+
 struct StoreScan {
     summary: Summary,
     namespaces: NamespacesView,
