@@ -32,19 +32,21 @@ fn comparable_pcl() -> impl Strategy<Value = Vec<OwnedXid>> {
     vec((0..POOL.len(), 0u8..4), 1..5).prop_map(|picks| {
         picks
             .into_iter()
-            .map(|(which, low)| {
-                let (guid_byte, len) = POOL[which];
-                let mut local_id = vec![0u8; len];
-                if let Some(last) = local_id.last_mut() {
-                    *last = low;
-                }
-                OwnedXid {
-                    guid: [guid_byte; 16],
-                    local_id,
-                }
-            })
+            .map(|(which, low)| pooled_xid(POOL[which], low))
             .collect()
     })
+}
+
+/// An XID of namespace `[guid_byte; 16]` whose `len`-byte LocalId is `low`.
+fn pooled_xid((guid_byte, len): (u8, usize), low: u8) -> OwnedXid {
+    let mut local_id = vec![0u8; len];
+    if let Some(last) = local_id.last_mut() {
+        *last = low;
+    }
+    OwnedXid {
+        guid: [guid_byte; 16],
+        local_id,
+    }
 }
 
 /// Like [`comparable_pcl`] but from two namespaces and three counter
@@ -54,17 +56,7 @@ fn tiny_comparable_pcl() -> impl Strategy<Value = Vec<OwnedXid>> {
     vec((any::<bool>(), 0u8..3), 1..3).prop_map(|picks| {
         picks
             .into_iter()
-            .map(|(first, low)| {
-                let (guid_byte, len) = if first { (0x11, 6) } else { (0x22, 4) };
-                let mut local_id = vec![0u8; len];
-                if let Some(last) = local_id.last_mut() {
-                    *last = low;
-                }
-                OwnedXid {
-                    guid: [guid_byte; 16],
-                    local_id,
-                }
-            })
+            .map(|(first, low)| pooled_xid(if first { (0x11, 6) } else { (0x22, 4) }, low))
             .collect()
     })
 }
