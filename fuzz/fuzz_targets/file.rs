@@ -5,11 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, file)) = data.split_first() else {
-        return;
-    };
-    if let Ok(pst) = ost_ndb::Pst::from_bytes_with(file, ostscan_fuzz::options_of(sel)) {
-        ostscan_fuzz::ndb_walk(&pst);
-        ostscan_fuzz::ltp_walk(&pst);
-    }
+    ostscan_fuzz::with_store(data, |pst| {
+        ostscan_fuzz::ndb_walk(pst);
+        ostscan_fuzz::ltp_walk(pst);
+    });
 });

@@ -18,6 +18,17 @@ pub fn format_of(b: u8) -> Format {
     }
 }
 
+/// A whole-file input: its first byte names the reading options
+/// ([`options_of`]), the rest is the file, handed to `run` when it opens.
+pub fn with_store(data: &[u8], run: impl FnOnce(&Pst<'_>)) {
+    let Some((&sel, file)) = data.split_first() else {
+        return;
+    };
+    if let Ok(pst) = Pst::from_bytes_with(file, options_of(sel)) {
+        run(&pst);
+    }
+}
+
 /// The reading options a selector byte names (lenient unless bit 0).
 pub fn options_of(b: u8) -> ReadOptions {
     ReadOptions {
@@ -235,7 +246,9 @@ pub fn xid_pcl_input(data: &[u8]) {
 /// scan's caps, its RTF turned into text and every line parsed as
 /// `scan` parses a log; `data` is also read as RTF itself.
 pub fn rtf_log_input(data: &[u8]) {
-    use ostscan::sync_issues::log_text::{count_line, line_codes, step_folder, time_stamp, LogText, Resolution};
+    use ostscan::sync_issues::log_text::{
+        count_line, line_codes, step_folder, time_stamp, LogText, Resolution,
+    };
     let mut texts = vec![LogText::from_rtf(data, false, 8_000)];
     if let Ok(d) = ost_props::rtf_compressed::decompress(data, 64 * 1024) {
         for issue in &d.issues {
