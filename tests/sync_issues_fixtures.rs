@@ -176,7 +176,8 @@ fn analyze_file(
         let folder = report.sync_folder_of(r.nid, r.folder_nid);
         *sync_by_folder.entry(folder).or_insert(0) += n;
     }
-    let findings = sync010(&report, &sync_by_folder);
+    let cache = pst.header().client == ost_ndb::Client::Ost;
+    let findings = sync010(&report, &sync_by_folder, cache);
     (report, findings, records)
 }
 

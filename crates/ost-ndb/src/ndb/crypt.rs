@@ -178,6 +178,26 @@ mod tests {
         }
     }
 
+    const R_FNV1A: u64 = 0x8a78_4c8f_6b43_5ca5;
+    const S_FNV1A: u64 = 0x9fe8_d1c6_417a_4161;
+    const I_FNV1A: u64 = 0x5235_1028_65d4_c931;
+
+    /// FNV-1a of a table: pins all of its 256 bytes in one number.
+    fn fnv1a(table: &[u8; 256]) -> u64 {
+        table.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    #[test]
+    fn tables_are_the_ones_ms_pst_prints() {
+        // Computed once from [MS-PST] 5.1's printed mpbbR, mpbbS and mpbbI
+        // (a typo in mpbbR would otherwise give a consistent wrong mpbbI).
+        assert_eq!(fnv1a(&MPBB_R), R_FNV1A);
+        assert_eq!(fnv1a(&MPBB_S), S_FNV1A);
+        assert_eq!(fnv1a(&MPBB_I), I_FNV1A);
+    }
+
     #[test]
     fn decoding_table_equals_the_one_ms_pst_prints() {
         // [MS-PST] 5.1, mpbbI: its first and last rows.

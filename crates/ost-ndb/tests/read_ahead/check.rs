@@ -1,6 +1,7 @@
-//! What the two cold read-ahead tests share: a file out of the page cache,
-//! every block of it asked for ahead, then read, and compared with the
-//! same file read from memory.
+//! What the cold-file tests share: a testdata copy out of the page cache
+//! (`ColdCopy`, also used by `whole_file_access`), and for the two cold
+//! read-ahead tests, every block of it asked for ahead, then read, and
+//! compared with the same file read from memory.
 
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;

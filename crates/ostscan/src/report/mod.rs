@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::paths::FilePath;
 use crate::rules::scan_rules;
 use crate::scan::{
-    folders_to_treat, ErrorReport, FileInfo, FileReport, FileScan, FindingReport, FolderReport,
-    NamespacesView, Remedy, Summary, Totals,
+    folders_to_treat, folders_with_items, ErrorReport, FileInfo, FileReport, FileScan,
+    FindingReport, FolderReport, NamespacesView, Remedy, Summary, Totals,
 };
 use crate::sync_issues::{FolderFinding, SyncIssuesReport};
 use style::{Painted, Palette};
@@ -505,12 +505,18 @@ fn write_remedy_notes(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         "  before clearing: Clear Offline Items discards the folder's local-only changes (check the Outbox and unsent drafts first); see docs/rules.md, Remedies"
     )?;
     if s.recreate_ost_suggested {
-        let with_items = r.folders.iter().filter(|f| f.messages > 0).count();
+        let with_items = folders_with_items(&r.folders, &r.sync_issues.folders);
         writeln!(
             out,
             "  {} of {} folders with items need clearing: recreating the OST (with Outlook closed) may be simpler",
             s.folders_to_clear, with_items
         )?;
+        if r.sync_issues.folders.all().any(|f| f.items > 0) {
+            writeln!(
+                out,
+                "  recreating it discards the Sync Issues folders too, whose items exist only in this cache: keep a copy of the OST"
+            )?;
+        }
     }
     Ok(())
 }

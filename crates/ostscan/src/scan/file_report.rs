@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::paths::FilePath;
 use crate::proof::{ChangeKeyView, PclEntryView, SyncValuesView};
 use crate::rules::{scan_rules, Severity};
-use crate::sync_issues::{FolderFinding, SyncIssuesReport};
+use crate::sync_issues::{FolderFinding, SyncIssuesFolders, SyncIssuesReport};
 
 /// The file itself: what its header says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -161,9 +161,10 @@ pub struct FolderReport {
     /// The highest severity of a finding here; `None` without findings.
     pub worst_severity: Option<Severity>,
     /// Whether *Clear Offline Items* on this folder is the remedy: the
-    /// file is an OST and some finding here is of a rule whose remedy is
-    /// [`crate::rules::OstRemedy::ClearOfflineItems`] (a PST has no offline items to
-    /// clear).
+    /// file is an OST, the folder is not one of its Sync Issues folders
+    /// (their items exist only in the cache), and some finding here is of a
+    /// rule whose remedy is [`crate::rules::OstRemedy::ClearOfflineItems`]
+    /// (a PST has no offline items to clear).
     pub recommend_clear_offline_items: bool,
     /// The findings' rules whose remedy is
     /// [`crate::rules::OstRemedy::ClearOfflineItems`] (SYNC010 among them), in catalogue
@@ -174,8 +175,9 @@ pub struct FolderReport {
 }
 
 /// What a folder's findings call for (docs/rules.md, "Remedies, from
-/// mildest"). Which one depends on the client: only an OST is a cache of a
-/// server copy.
+/// mildest"). Which one depends on the client, only an OST is a cache of a
+/// server copy, and in an OST on the folder: its Sync Issues folders hold
+/// what the cache alone has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Remedy {
@@ -220,6 +222,16 @@ impl Remedy {
 /// clearing, and that is most of them (more than half, and at least two).
 pub fn recreate_ost_suggested(to_clear: u64, with_items: u64) -> bool {
     to_clear >= 2 && to_clear * 2 > with_items
+}
+
+/// The folders that hold items, but for the Sync Issues folders (`sync`),
+/// which are never cleared: what [`recreate_ost_suggested`] weighs the
+/// folders to clear against.
+pub fn folders_with_items(folders: &[FolderReport], sync: &SyncIssuesFolders) -> u64 {
+    folders
+        .iter()
+        .filter(|f| f.messages > 0 && !sync.contains(f.nid))
+        .count() as u64
 }
 
 /// One finding on one item, with the item's identity and the decoded proof.

@@ -362,31 +362,25 @@ pub fn bare_file_info(path: &Path) -> FileInfo {
 /// a file that cannot be opened is [`FileScan::Unreadable`], every other
 /// problem is an entry of [`FileReport::errors`] and the scan goes on.
 pub fn scan_file(path: &Path, options: &ScanOptions) -> FileScan {
-    let started = Instant::now();
-    let pst = match Pst::open(path) {
-        Ok(pst) => pst,
-        Err(e) => {
-            return FileScan::Unreadable(Box::new(Unreadable {
-                file: bare_file_info(path),
-                error: crate::input::open_error(&e),
-            }))
-        }
-    };
-    let (sha256, report) = rayon::join(
-        || options.hash.then(|| hex(&file_sha256(&pst))),
-        || scan_store(&pst, options),
-    );
-    let mut report = report.into_report(file_info(path, &pst, sha256));
-    report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    FileScan::Scanned(Box::new(report))
+    match Pst::open(path) {
+        Ok(pst) => scan_opened(path, &pst, options),
+        Err(e) => FileScan::Unreadable(Box::new(Unreadable {
+            file: bare_file_info(path),
+            error: crate::input::open_error(&e),
+        })),
+    }
 }
 
 /// Scan a store already open, such as one read from bytes in memory
 /// (tests, fuzzing, a caller that holds the file itself); `path` is what
-/// the report calls it. No file hash. Never panics on the store's content.
+/// the report calls it. Never panics on the store's content.
 pub fn scan_opened(path: &Path, pst: &Pst<'_>, options: &ScanOptions) -> FileScan {
     let started = Instant::now();
-    let mut report = scan_store(pst, options).into_report(file_info(path, pst, None));
+    let (sha256, report) = rayon::join(
+        || options.hash.then(|| hex(&file_sha256(pst))),
+        || scan_store(pst, options),
+    );
+    let mut report = report.into_report(file_info(path, pst, sha256));
     report.summary.elapsed_ms = started.elapsed().as_millis() as u64;
     FileScan::Scanned(Box::new(report))
 }
@@ -769,7 +763,9 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
             }
         }
     }
-    let mut folder_findings = sync_issues::sync010(&sync_report, &sync_by_folder);
+    let client = pst.header().client;
+    let mut folder_findings =
+        sync_issues::sync010(&sync_report, &sync_by_folder, client == Client::Ost);
     for ff in &folder_findings {
         summary.findings += 1;
         *summary.findings_by_rule.entry(ff.rule).or_insert(0) += 1;
@@ -786,7 +782,6 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
             .iter()
             .map(|e| ErrorReport::new(ErrorSource::Walk, e.clone())),
     );
-    let client = pst.header().client;
     // `folders`, `folder_rules` and `in_sync_tree` are the store's folders.
     for (i, (folder, rules)) in folders.iter_mut().zip(folder_rules).enumerate() {
         folder.worst_severity = folder.findings_by_severity.worst();
@@ -805,7 +800,7 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
         .iter()
         .filter(|f| f.recommend_clear_offline_items)
         .count() as u64;
-    let with_items = folders.iter().filter(|f| f.messages > 0).count() as u64;
+    let with_items = folders_with_items(&folders, &sync_report.folders);
     summary.recreate_ost_suggested = recreate_ost_suggested(summary.folders_to_clear, with_items);
     // Read after the walk: the reader records integrity problems as it
     // meets them. `issues()` returns them sorted by offset, so their order

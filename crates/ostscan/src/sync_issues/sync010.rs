@@ -51,17 +51,21 @@ impl FolderFinding {
 /// SYNC010 for every folder that has evidence in `report` and a non-zero
 /// count in `sync_findings_by_folder` (folder NID -> number of SYNC001-003
 /// findings on its items, a conflict copy's counted for the folder
-/// [`SyncIssuesReport::sync_folder_of`] names). In walk order. Never for
-/// a folder of the Sync Issues tree itself (a log may name one): its items
-/// exist only in the cache, there is nothing to clear.
+/// [`SyncIssuesReport::sync_folder_of`] names). In walk order.
+///
+/// `cache`: the store is an OST. Then never for a folder of the Sync Issues
+/// tree itself (a log may name one): Outlook keeps its items in the cache
+/// only, so there is nothing to clear. A PST's copy of that tree is local
+/// like the rest of the PST and keeps its SYNC010.
 pub fn sync010(
     report: &SyncIssuesReport,
     sync_findings_by_folder: &BTreeMap<Nid, u64>,
+    cache: bool,
 ) -> Vec<FolderFinding> {
     report
         .evidence
         .iter()
-        .filter(|e| !report.folders.contains(e.nid))
+        .filter(|e| !(cache && report.folders.contains(e.nid)))
         .filter_map(|e| {
             let n = *sync_findings_by_folder.get(&e.nid)?;
             if n == 0 {
@@ -117,7 +121,7 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_of_the_sync_issues_tree_gets_no_sync010() {
+    fn a_folder_of_an_osts_sync_issues_tree_gets_no_sync010() {
         let (inbox, conflicts) = (Nid(0x8082), Nid(0x80c2));
         let mut report = SyncIssuesReport::default();
         report.folders.conflicts = Some(SpecialFolder {
@@ -131,10 +135,18 @@ mod tests {
             logged_errors(conflicts, "/Top/Sync Issues/Conflicts"),
         ];
         let counts = BTreeMap::from([(inbox, 2), (conflicts, 3)]);
-        let found = sync010(&report, &counts);
-        let folders: Vec<Nid> = found.iter().map(|f| f.folder_nid).collect();
-        assert_eq!(folders, [inbox]);
-        assert_eq!(found[0].sync_findings, 2);
-        assert!(found[0].recommend_clear_offline_items);
+        let folders = |found: &[FolderFinding]| -> Vec<(Nid, u64)> {
+            found
+                .iter()
+                .map(|f| (f.folder_nid, f.sync_findings))
+                .collect()
+        };
+        // An OST: the Inbox only.
+        assert_eq!(folders(&sync010(&report, &counts, true)), [(inbox, 2)]);
+        // A PST (a copy of the tree, local like the rest): both.
+        assert_eq!(
+            folders(&sync010(&report, &counts, false)),
+            [(inbox, 2), (conflicts, 3)]
+        );
     }
 }
