@@ -195,10 +195,7 @@ fn testdata_sync_faults_matches_its_manifest() {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    ostscan::scan::hex(&Sha256::digest(bytes))
 }
 
 /// `--hash` reads the file in pieces of 1 MiB: a file of several pieces,
@@ -482,18 +479,11 @@ fn a_store_scanned_from_memory_reports_what_its_file_does() {
         let path = workspace().join("testdata").join(name);
         let bytes = std::fs::read(&path).unwrap();
         let pst = ost_ndb::Pst::from_bytes(&bytes).unwrap();
+        // The time a scan took is the one thing that may differ.
         let records = |scan| {
-            let lines = String::from_utf8(ostscan::report::file_records(&scan)).unwrap();
-            // The time a scan took is the one thing that may differ.
-            lines
-                .lines()
-                .map(|l| {
-                    let mut v: Value = serde_json::from_str(l).unwrap();
-                    if let Some(s) = v.pointer_mut("/summary/elapsed_ms") {
-                        *s = Value::from(0);
-                    }
-                    v
-                })
+            common::ndjson(&ostscan::report::file_records(&scan))
+                .into_iter()
+                .map(common::without_timing)
                 .collect::<Vec<Value>>()
         };
         let from_memory = records(scan_opened(&path, &pst, &options));

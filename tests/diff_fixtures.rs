@@ -471,12 +471,7 @@ fn out_holds_what_standard_output_would_and_a_failed_run_leaves_it_alone() {
     let to_file = ostscan(&["diff", o, n, "--json", "--out", target.to_str().unwrap()]);
     assert_eq!(to_file.status.code(), stdout.status.code());
     assert!(to_file.stdout.is_empty());
-    let strip = |bytes: &[u8]| {
-        let mut v: Value = serde_json::from_slice(bytes).unwrap();
-        v["tool"] = Value::Null;
-        v["summary"]["elapsed_ms"] = Value::Null;
-        v
-    };
+    let strip = |bytes: &[u8]| common::without_timing(serde_json::from_slice(bytes).unwrap());
     let written = std::fs::read(&target).unwrap();
     assert_eq!(strip(&written), strip(&stdout.stdout));
     // NEW unreadable: exit 2, and the earlier output stays as it was.
@@ -492,12 +487,7 @@ fn out_holds_what_standard_output_would_and_a_failed_run_leaves_it_alone() {
     ]);
     assert_eq!(failed.status.code(), Some(2));
     assert_eq!(std::fs::read(&target).unwrap(), written);
-    let dir = target.parent().unwrap();
-    let leftovers: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".ostscan-tmp"))
-        .collect();
+    let leftovers = common::out_temp_files(target.parent().unwrap());
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
@@ -652,8 +642,6 @@ fn unrelated_stores_are_called_different_mailboxes() {
     assert_eq!(v["warnings"], serde_json::json!([]));
 }
 
-/// Damage in one file is part of the result, not only of stderr: the JSON
-/// lists it, and so does the text (stdout) after the totals.
 #[test]
 fn standard_error_lists_the_first_errors_and_counts_the_rest() {
     use ost_fixture::faults::{damage, Damage};
@@ -711,6 +699,8 @@ fn standard_error_lists_the_first_errors_and_counts_the_rest() {
     );
 }
 
+/// Damage in one file is part of the result, not only of stderr: the JSON
+/// lists it, and so does the text (stdout) after the totals.
 #[test]
 fn read_errors_are_in_the_result() {
     use ost_fixture::faults::{damage, Damage};

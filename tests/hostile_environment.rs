@@ -79,15 +79,6 @@ fn sha(path: &Path) -> Vec<u8> {
     out
 }
 
-/// Temporary files `--out` leaves beside itself while a run is going on.
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".ostscan-tmp"))
-        .collect()
-}
-
 fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path.
@@ -166,7 +157,7 @@ fn out_naming_an_input_is_refused_before_a_byte_is_written() {
         );
         assert!(out.stdout.is_empty(), "{args:?}");
         assert_eq!(sha(&evidence), before, "{args:?} changed the evidence");
-        assert!(temp_files(&dir).is_empty(), "{args:?}");
+        assert!(common::out_temp_files(&dir).is_empty(), "{args:?}");
     }
     // An input that does not exist yet is still an input.
     let missing = dir.join("missing.ost");
@@ -225,7 +216,7 @@ fn out_is_replaced_only_by_a_complete_run() {
     );
     assert_eq!(out.status.code(), Some(137));
     assert!(!fresh.exists());
-    for temp in temp_files(&dir) {
+    for temp in common::out_temp_files(&dir) {
         std::fs::remove_file(temp).unwrap();
     }
     // A complete run replaces it, through a symbolic link too (the link
@@ -246,7 +237,7 @@ fn out_is_replaced_only_by_a_complete_run() {
         .unwrap()
         .file_type()
         .is_symlink());
-    assert!(temp_files(&dir).is_empty());
+    assert!(common::out_temp_files(&dir).is_empty());
     // A device is written to, never replaced.
     let out = run(&[os("scan"), input.as_os_str(), os("--out"), os("/dev/null")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -187,6 +187,16 @@ pub fn without_timing(mut value: serde_json::Value) -> serde_json::Value {
     value
 }
 
+/// Temporary files `--out` leaves beside itself while a run is going on
+/// (none should outlive it).
+pub fn out_temp_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".ostscan-tmp"))
+        .collect()
+}
+
 /// The lines of NDJSON output, parsed.
 pub fn ndjson(bytes: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(bytes)

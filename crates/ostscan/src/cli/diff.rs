@@ -15,7 +15,7 @@ use ostscan::report::style::{Painted, Palette};
 use ostscan::report::{count, more_listed, write_capped, JsonLines};
 use ostscan::status::Status;
 
-use super::output::{or_warn, warn};
+use super::output::{or_warn, warn, warn_first};
 use super::scan::{open_out, ReportArgs};
 
 const AFTER_HELP: &str = "\
@@ -248,13 +248,12 @@ pub fn run(args: &DiffArgs) -> u8 {
         return code;
     }
     // The first errors name the files; all of them are in --json.
-    for e in report.errors.iter().take(TEXT_LIMIT) {
-        warn(format_args!("{}", error_line(&report, e)));
-    }
-    if report.errors.len() > TEXT_LIMIT {
-        let more = report.errors.len() - TEXT_LIMIT;
-        warn(format_args!("... {more} more errors (--json lists all)"));
-    }
+    warn_first(
+        report.errors.iter().map(|e| error_line(&report, e)),
+        TEXT_LIMIT,
+        report.errors.len() as u64,
+        |more| format!("... {more} more errors (--json lists all)"),
+    );
     let status = if report.errors.is_empty() {
         Status::Ok
     } else {

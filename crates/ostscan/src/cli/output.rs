@@ -99,6 +99,22 @@ pub fn warn(line: impl std::fmt::Display) {
     let _ = writeln!(err, "ostscan: {line}");
 }
 
+/// The first `limit` of `lines` on standard error, then, when `total`
+/// counts more, `more(n)` for the `n` left out.
+pub fn warn_first<T: std::fmt::Display>(
+    lines: impl IntoIterator<Item = T>,
+    limit: usize,
+    total: u64,
+    more: impl FnOnce(u64) -> String,
+) {
+    for line in lines.into_iter().take(limit) {
+        warn(line);
+    }
+    if total > limit as u64 {
+        warn(more(total - limit as u64));
+    }
+}
+
 /// The value of `result`, or `None` once its error is said on standard
 /// error (the caller then exits 2).
 pub fn or_warn<T, E: std::fmt::Display>(result: Result<T, E>) -> Option<T> {

@@ -16,7 +16,7 @@ use ostscan::report::style::{Painted, Palette};
 use ostscan::report::{count, more_listed, write_capped, JsonLines};
 use ostscan::rules::SRV_RULES;
 
-use super::output::{or_warn, warn};
+use super::output::{or_warn, warn, warn_first};
 use super::scan::{open_out, thread_pool, ReportArgs};
 
 const AFTER_HELP: &str = "\
@@ -338,16 +338,17 @@ pub fn run(args: &ReconcileArgs) -> u8 {
     if let Err(code) = out.end(written) {
         return code;
     }
-    for e in report.errors.iter().take(TEXT_LIMIT) {
-        warn(error_text(&report, e));
-    }
-    if report.summary.errors > TEXT_LIMIT as u64 {
-        warn(format_args!(
-            "... {} more errors (--json lists the first {})",
-            report.summary.errors - TEXT_LIMIT as u64,
-            report.errors.len()
-        ));
-    }
+    warn_first(
+        report.errors.iter().map(|e| error_text(&report, e)),
+        TEXT_LIMIT,
+        report.summary.errors,
+        |more| {
+            format!(
+                "... {more} more errors (--json lists the first {})",
+                report.errors.len()
+            )
+        },
+    );
     ostscan::status::exit_code(
         report.status,
         args.allow_partial,
@@ -367,14 +368,15 @@ fn report_failure(failure: &Failure) {
             warn(format_args!(
                 "{path}: the listing {why}; nothing was compared"
             ));
-            for e in listing.errors.iter().take(FAILURE_ERRORS_SHOWN) {
-                warn(format_args!("{path}: line {}: {}", e.line, e.message));
-            }
-            let more =
-                listing.error_count() - listing.errors.len().min(FAILURE_ERRORS_SHOWN) as u64;
-            if more > 0 {
-                warn(format_args!("{path}: ... {more} more errors"));
-            }
+            warn_first(
+                listing
+                    .errors
+                    .iter()
+                    .map(|e| format!("{path}: line {}: {}", e.line, e.message)),
+                FAILURE_ERRORS_SHOWN,
+                listing.error_count(),
+                |more| format!("{path}: ... {more} more errors"),
+            );
         }
     }
 }

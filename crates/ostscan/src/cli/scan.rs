@@ -72,7 +72,7 @@ pub struct FormArgs {
     pub ndjson: bool,
 }
 
-/// The output options of `scan` and `reconcile`.
+/// The output options of `scan`, `diff` and `reconcile`.
 #[derive(Args)]
 pub struct ReportArgs {
     #[command(flatten)]

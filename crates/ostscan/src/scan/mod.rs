@@ -782,11 +782,10 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
             .iter()
             .map(|e| ErrorReport::new(ErrorSource::Walk, e.clone())),
     );
-    // `folders`, `folder_rules` and `in_sync_tree` are the store's folders.
-    for (i, (folder, rules)) in folders.iter_mut().zip(folder_rules).enumerate() {
+    for (folder, rules) in folders.iter_mut().zip(folder_rules) {
         folder.worst_severity = folder.findings_by_severity.worst();
         folder.clear_offline_items_rules = rules.into_values().collect();
-        let sync_issues_tree = in_sync_tree.get(i).copied().unwrap_or(false);
+        let sync_issues_tree = sync_report.folders.contains(folder.nid);
         folder.remedy =
             Remedy::for_folder(&folder.clear_offline_items_rules, client, sync_issues_tree);
         folder.recommend_clear_offline_items = folder.remedy == Remedy::ClearOfflineItems;
