@@ -19,8 +19,9 @@ case $target in
     bt_page) max_len=4200 ;;
     xid_pcl) max_len=4096 ;;
     rtf_log) max_len=70000 ;;
+    reconcile) max_len=70000 ;;
     ltp) max_len=70000 ;;
-    *) max_len=300000 ;;  # file, walk, scan
+    *) max_len=300000 ;;  # file, walk, scan, diff
 esac
 mkdir -p logs artifacts/"$target"
 bin=target/x86_64-unknown-linux-gnu/release/$target

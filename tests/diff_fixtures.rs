@@ -500,6 +500,16 @@ fn text_output_summarizes() {
     assert!(text.contains("DIFF001 critical"), "{text}");
     assert!(text.contains("moved (1):"), "{text}");
     assert!(text.contains("added (2):"), "{text}");
+    // `changed` is said for what it is: the pairs with a new version.
+    let (_, v) = run_json(&old, &new, &[]);
+    let changed = v["summary"]["changed"].as_u64().unwrap();
+    assert!(changed > 0);
+    assert!(
+        text.contains(&format!(
+            ", {changed} with a new version (change key or PCL); added 2, removed "
+        )),
+        "{text}"
+    );
 }
 
 /// An edit that keeps the change key, the subject and the modification
@@ -855,4 +865,64 @@ fn a_body_that_cannot_be_read_is_an_error_of_the_result() {
         )),
         "{text}"
     );
+}
+
+/// A copy whose reader met an integrity problem and read past it (the CRC
+/// of the message store's data block no longer matches; the data is
+/// intact): the diff finds nothing, but, as the scan and the
+/// reconciliation do, it says the file was read only in part, names the
+/// problem among its errors on that file's side, and exits 2 unless
+/// `--allow-partial`.
+#[test]
+fn integrity_problems_read_past_make_the_diff_partial() {
+    use ost_fixture::FixtureBuilder;
+    let fx = FixtureBuilder::new(Format::Ost4k)
+        .messages(12)
+        .seed(5)
+        .build()
+        .unwrap();
+    let good = scratch("integrity-good.ost");
+    std::fs::write(&good, &fx.bytes).unwrap();
+    let node = fx.layout.nodes.iter().find(|n| n.nid == 0x21).unwrap();
+    let block = fx
+        .layout
+        .blocks
+        .iter()
+        .find(|b| b.bid == node.bid_data)
+        .unwrap();
+    let mut bytes = fx.bytes.clone();
+    let crc_at = (block.ib + u64::from(block.total_size) - 24 + 4) as usize;
+    bytes[crc_at] ^= 0x5a;
+    let damaged = scratch("integrity-bad-crc.ost");
+    std::fs::write(&damaged, &bytes).unwrap();
+    // Intact against intact: complete.
+    let (code, v) = run_json(&good, &good, &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["summary"]["errors"], 0);
+    for (old, new, side) in [(&good, &damaged, "new"), (&damaged, &good, "old")] {
+        let (code, v) = run_json(old, new, &[]);
+        assert_eq!(code, Some(2), "read in part ({side})");
+        assert_valid(&validator(), &v, "integrity");
+        assert_eq!(v["summary"]["findings"], 0);
+        let errors = v["errors"].as_array().unwrap();
+        assert_eq!(v["summary"]["errors"], errors.len());
+        assert!(
+            errors.iter().any(|e| e["side"] == side
+                && e["structure"].as_str().unwrap().ends_with("(integrity)")
+                && e["message"].as_str().unwrap().contains("CRC")
+                && e["offset"] == block.ib),
+            "{errors:?}"
+        );
+        assert!(errors.iter().all(|e| e["side"] == side), "{errors:?}");
+        let (code, _) = run_json(old, new, &["--allow-partial"]);
+        assert_eq!(code, Some(0));
+    }
+    let out = ostscan(&["diff", good.to_str().unwrap(), damaged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("the results cover what could be read"),
+        "{text}"
+    );
+    assert!(text.contains("integrity-bad-crc.ost: "), "{text}");
 }

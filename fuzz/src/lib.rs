@@ -282,3 +282,81 @@ pub fn scan(pst: &Pst<'_>) {
     let _ = ostscan::report::file_records(&scan);
     let _ = ostscan::report::write_text(&mut std::io::sink(), &scan);
 }
+
+/// The store the `reconcile` and `diff` targets hold their input against:
+/// `fuzz/reference/rows.ost` when the seed generator has written it (an
+/// OST in the layout of real ones: sync metadata in the rows, a replica
+/// map, local and server namespaces), else the bundled example
+/// `testdata/sync-faults.ost`.
+pub fn reference() -> &'static [u8] {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(REFERENCE);
+        match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                eprintln!(
+                    "{}: {e}; using testdata/sync-faults.ost (run the seed generator)",
+                    path.display()
+                );
+                include_bytes!("../../testdata/sync-faults.ost").to_vec()
+            }
+        }
+    })
+}
+
+/// Where the seed generator writes the reference store, below `fuzz/`.
+pub const REFERENCE: &str = "reference/rows.ost";
+
+/// A server listing (`reconcile --server`) against the reference store:
+/// the first byte names the format (detected, Graph or normalized) and
+/// whether the items of one side only are listed; the rest is the listing.
+/// The listing is framed, parsed and reconciled item by item, and the
+/// report serialized.
+pub fn reconcile_input(data: &[u8]) {
+    use ostscan::reconcile::listing::{read_listing, ListingFormat};
+    let Some((&sel, listing)) = data.split_first() else {
+        return;
+    };
+    let format = match sel % 3 {
+        0 => None,
+        1 => Some(ListingFormat::Graph),
+        _ => Some(ListingFormat::Normalized),
+    };
+    let Ok(listing) = read_listing(listing, format) else {
+        return;
+    };
+    let Ok(pst) = Pst::from_bytes(reference()) else {
+        return;
+    };
+    let snap = ostscan::diff::snapshot(&pst);
+    let options = ostscan::reconcile::Options {
+        list_all: sel & 4 != 0,
+    };
+    let path = std::path::Path::new;
+    if let Ok(report) = ostscan::reconcile::reconcile_opened(
+        path("fuzz.ost"),
+        &pst,
+        snap,
+        path("listing.json"),
+        listing,
+        options,
+    ) {
+        let _ = serde_json::to_vec(&report);
+    }
+}
+
+/// `diff` of a store with the reference store, bodies compared, in the
+/// direction bit 2 of the selector byte names; the report serialized.
+pub fn diff(pst: &Pst<'_>, sel: u8) {
+    let Ok(reference) = Pst::from_bytes(reference()) else {
+        return;
+    };
+    let (a, b) = (std::path::Path::new("a.ost"), std::path::Path::new("b.ost"));
+    let report = if sel & 4 == 0 {
+        ostscan::diff::diff_opened(a, &reference, b, pst)
+    } else {
+        ostscan::diff::diff_opened(a, pst, b, &reference)
+    };
+    let _ = serde_json::to_vec(&report);
+}

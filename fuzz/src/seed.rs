@@ -45,6 +45,7 @@ impl Corpus {
         self.put("file", tag, &with_sel);
         self.put("walk", tag, &with_sel);
         self.put("scan", tag, &with_sel);
+        self.put("diff", tag, &with_sel);
         self.put("header", tag, &bytes[..bytes.len().min(4096)]);
         let Ok(pst) = Pst::from_bytes(bytes) else {
             return;
@@ -173,6 +174,10 @@ fn main() {
             &fx.bytes,
         );
     }
+    // The reference store of the `reconcile` and `diff` targets, and
+    // listings of it in both forms: the server's own values, then with the
+    // counters changed as each of reconcile's rules needs them.
+    reference(&mut c);
     // The two real Outlook OSTs of the shared corpus (never committed; the
     // seeds are written under fuzz/corpus, which is gitignored): their
     // 4K table contexts and replica maps are the input the rows walk
@@ -216,4 +221,80 @@ fn main() {
     c.put("rtf_log", "mela", &compress_rtf(&rtf, RtfForm::Mela));
     c.put("rtf_log", "rtf", rtf.as_bytes());
     println!("{} seeds in {}", c.count, c.root.display());
+}
+
+/// Writes `fuzz/reference/rows.ost` (see `ostscan_fuzz::reference`), and
+/// seeds of the `reconcile` target: listings of its items.
+fn reference(c: &mut Corpus) {
+    use ostscan::paths::base64_encode;
+    let fx = FixtureBuilder::new(Format::Ost4k)
+        .messages(16)
+        .body_bytes(40)
+        .seed(31)
+        .sync_placement(ost_fixture::SyncPlacement::Rows)
+        .plant(ost_fixture::Rule::Sync004, 1)
+        .plant(ost_fixture::Rule::Sync005, 1)
+        .build()
+        .expect("fixture");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(ostscan_fuzz::REFERENCE);
+    fs::create_dir_all(path.parent().unwrap()).expect("mkdir");
+    fs::write(&path, &fx.bytes).expect("write the reference store");
+    let unhex = |s: &str| -> Vec<u8> {
+        (0..s.len() / 2)
+            .map(|k| u8::from_str_radix(&s[2 * k..2 * k + 2], 16).unwrap_or(0))
+            .collect()
+    };
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    // Each item's change key and PCL, as the server has them: unchanged,
+    // or with the last byte of the change key's counter moved down or up.
+    let versions = |bump: i16| -> Vec<(String, Vec<u8>, Vec<u8>, &str)> {
+        fx.manifest
+            .iter()
+            .filter_map(|r| {
+                let key = r.source_key.as_deref()?;
+                let mut ck = unhex(r.row_change_key.as_deref().or(r.change_key.as_deref())?);
+                let pcl = unhex(r.row_pcl.as_deref().or(r.pcl.as_deref())?);
+                if let Some(last) = ck.last_mut() {
+                    *last = (*last as i16 + bump).clamp(0, 255) as u8;
+                }
+                Some((key.to_string(), ck, pcl, r.subject.as_str()))
+            })
+            .collect()
+    };
+    for (name, bump) in [("same", 0), ("older", -1), ("newer", 1)] {
+        let mut normalized = String::new();
+        for (key, ck, pcl, subject) in versions(bump) {
+            normalized += &format!(
+                "{{\"source_key\":\"{key}\",\"change_key\":\"{}\",\"pcl\":\"{}\",\"subject\":{subject:?},\"last_modified\":\"2024-01-02T03:04:05Z\"}}\n",
+                hex(&ck),
+                hex(&pcl)
+            );
+        }
+        c.put(
+            "reconcile",
+            &format!("normalized-{name}"),
+            &[&[6u8][..], normalized.as_bytes()].concat(),
+        );
+        let messages: Vec<String> = versions(bump)
+            .into_iter()
+            .enumerate()
+            .map(|(n, (key, ck, pcl, subject))| {
+                let mut ews = 9u32.to_le_bytes().to_vec();
+                ews.extend((ck.len() as u32).to_le_bytes());
+                ews.extend(&ck);
+                format!(
+                    "{{\"id\":\"AAMk-{n}\",\"subject\":{subject:?},\"changeKey\":\"{}\",\"singleValueExtendedProperties\":[{{\"id\":\"Binary 0x65e0\",\"value\":\"{}\"}},{{\"id\":\"Binary 0x65e3\",\"value\":\"{}\"}}]}}",
+                    base64_encode(&ews),
+                    base64_encode(&unhex(&key)),
+                    base64_encode(&pcl)
+                )
+            })
+            .collect();
+        let graph = format!("{{\"value\":[\n{}\n]}}\n", messages.join(",\n"));
+        c.put(
+            "reconcile",
+            &format!("graph-{name}"),
+            &[&[4u8][..], graph.as_bytes()].concat(),
+        );
+    }
 }

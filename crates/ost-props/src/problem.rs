@@ -127,6 +127,16 @@ impl Problem {
         )
     }
 
+    /// An integrity problem the reader met and read past (a CRC, a
+    /// signature, a file shorter than its header says), in a report that
+    /// has no field of its own for where a problem came from: said by its
+    /// kind alone, its structure marked "(integrity)".
+    pub fn integrity(e: &NdbError) -> Problem {
+        let mut problem = Problem::ndb_kind_only(e);
+        problem.structure = format!("{} (integrity)", e.structure).into();
+        problem
+    }
+
     /// A problem with no place of its own inside node `nid` (a value that
     /// was read but decodes wrong, such as damaged compressed RTF), located
     /// at the node's first data block: the closest place the file has.

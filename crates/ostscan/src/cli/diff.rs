@@ -114,7 +114,7 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
     writeln!(out, "NEW {} ({})", r.new.path, items(s.new_items))?;
     writeln!(
         out,
-        "matched {} (source key {}, search key {}, entry id {}), {} changed; added {}, removed {}, moved {}",
+        "matched {} (source key {}, search key {}, entry id {}), {} with a new version (change key or PCL); added {}, removed {}, moved {}",
         s.matched,
         s.matched_by.source_key,
         s.matched_by.search_key,

@@ -30,8 +30,8 @@ use rayon::prelude::*;
 use ost_ndb::ltp::PropertyContext;
 use ost_ndb::{Access, NdbError, Nid, Pst, ReadOptions};
 use ost_props::{
-    compare, Folder, ItemKind, ItemRecord, Namespaces, Pcl, PclOrdering, Problem, RowPolicy, Store,
-    Xid,
+    compare, Folder, ItemKind, ItemRecord, Namespaces, Pcl, PclOrdering, Problem, ProblemKind,
+    RowPolicy, Store, Xid,
 };
 
 use crate::paths::FilePath;
@@ -704,18 +704,44 @@ pub fn diff_files(old_path: &Path, new_path: &Path) -> Result<DiffReport, Vec<Op
             return Err(failures);
         }
     };
-    let (old, new) = rayon::join(|| snapshot(&old_pst), || snapshot(&new_pst));
-    let old_side = file_side(old_path, &old_pst, &old);
-    let new_side = file_side(new_path, &new_pst, &new);
+    Ok(diff_opened(old_path, &old_pst, new_path, &new_pst))
+}
+
+/// Walk and diff two stores that are already open (both walks run in
+/// parallel), bodies included: [`diff_files`] after the opening, also
+/// for stores read from memory. The paths only name the files.
+pub fn diff_opened(
+    old_path: &Path,
+    old_pst: &Pst<'_>,
+    new_path: &Path,
+    new_pst: &Pst<'_>,
+) -> DiffReport {
+    let (old, new) = rayon::join(|| snapshot(old_pst), || snapshot(new_pst));
+    let old_side = file_side(old_path, old_pst, &old);
+    let new_side = file_side(new_path, new_pst, &new);
     let bodies = Bodies {
-        old: &old_pst,
-        new: &new_pst,
+        old: old_pst,
+        new: new_pst,
     };
-    Ok(diff_snapshots_with(
-        old_side,
-        &old,
-        new_side,
-        &new,
-        Some(bodies),
-    ))
+    let mut report = diff_snapshots_with(old_side, &old, new_side, &new, Some(bodies));
+    // Integrity problems the readers met and read past (CRC, signature, a
+    // file shorter than its header says), read once both walks and the
+    // bodies are done: a file not read as written is covered only in part,
+    // as in the scan and the reconciliation.
+    for (side, pst) in [(Side::Old, old_pst), (Side::New, new_pst)] {
+        let (issues, dropped) = pst.issues();
+        let integrity = issues
+            .iter()
+            .map(|e| DiffError::new(side, Problem::integrity(e)));
+        report.errors.extend(integrity);
+        if dropped > 0 {
+            let more = ProblemKind::Text(format!("{dropped} more integrity problems, not listed"));
+            report.errors.push(DiffError::new(
+                side,
+                Problem::new("file (integrity)", 0, more),
+            ));
+        }
+    }
+    report.summary.errors = report.errors.len() as u64;
+    report
 }

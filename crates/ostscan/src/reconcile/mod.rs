@@ -607,7 +607,7 @@ pub fn reconcile_files(
         path: FilePath::new(cache_path),
         error,
     })?;
-    let (mut snap, listing) = rayon::join(
+    let (snap, listing) = rayon::join(
         || snapshot(&pst),
         || open_listing(listing_path).and_then(|input| read_listing(input, format)),
     );
@@ -615,6 +615,21 @@ pub fn reconcile_files(
         path: FilePath::new(listing_path),
         error,
     })?;
+    reconcile_opened(cache_path, &pst, snap, listing_path, listing, options)
+}
+
+/// Reconcile a cache that is open and walked (`snap` is [`snapshot`] of
+/// `pst`) with a listing that was read: [`reconcile_files`] after the
+/// reading, also for a store and a listing in memory. The paths only name
+/// them.
+pub fn reconcile_opened(
+    cache_path: &Path,
+    pst: &Pst<'_>,
+    mut snap: Snapshot,
+    listing_path: &Path,
+    listing: Listing,
+    options: Options,
+) -> Result<ReconcileReport, Failure> {
     let Some(listing_format) = listing.format.filter(|_| unusable(&listing).is_none()) else {
         return Err(Failure::ListingUnparsed {
             path: FilePath::new(listing_path),
@@ -625,11 +640,7 @@ pub fn reconcile_files(
     // file shorter than its header says): the cache was not read as
     // written, so the result is partial (see `crate::status`).
     let (issues, cache_errors_dropped) = pst.issues();
-    snap.errors.extend(issues.iter().map(|e| {
-        let mut problem = Problem::ndb_kind_only(e);
-        problem.structure = format!("{} (integrity)", e.structure).into();
-        problem
-    }));
+    snap.errors.extend(issues.iter().map(Problem::integrity));
     let header = pst.header();
     let cache_side = CacheSide {
         path: FilePath::new(cache_path),
