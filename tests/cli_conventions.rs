@@ -537,6 +537,10 @@ fn man_pages_for_the_command_and_each_subcommand() {
         );
         assert!(page.contains("Examples:"), "{sub}: no examples in its page");
     }
+    // One page for the command and one per subcommand, none for `help`.
+    let pages = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(pages, SUBCOMMANDS.len() + 1);
+    assert!(!dir.join("ostscan-help.1").exists());
 }
 
 /// The command's own help says what it does and its exit codes (a doc
@@ -945,10 +949,9 @@ fn timeline_is_timesketch_jsonl() {
     );
     // The example's Sync Issues folders hold conflict copies and failed
     // items but no Outlook log (logs are checked on the real OSTs below).
-    assert!(
-        of("Conflict Item Modification Time") >= 4,
-        "the fixture has conflict items"
-    );
+    // Its three conflict copies; the hidden item it keeps in Conflicts (a
+    // folder setting) is none.
+    assert_eq!(of("Conflict Item Modification Time"), 3);
     assert_eq!(
         events.len(),
         timed + of("Sync Log Time") + of("Conflict Item Modification Time")
@@ -1037,6 +1040,49 @@ fn timeline_of_the_real_osts_has_every_log() {
             .collect();
         got.sort_unstable();
         assert_eq!(got, want, "{name}");
+        // A log event says "errors in" the folders the scan attributes error
+        // lines to, and only those; the others it names were synchronized.
+        let scan: Value =
+            serde_json::from_str(&stdout(&ostscan(&["scan", "--json", file]))).unwrap();
+        let mut attributed = 0;
+        for log in scan["files"][0]["sync_issues"]["logs"].as_array().unwrap() {
+            let event = events
+                .iter()
+                .find(|e| e["timestamp_desc"] == "Sync Log Time" && e["nid"] == log["nid"])
+                .unwrap();
+            let message = event["message"].as_str().unwrap();
+            let with_errors: Vec<&str> = log["folders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["errors"].as_u64().unwrap() > 0)
+                .map(|f| f["path"].as_str().unwrap())
+                .collect();
+            if with_errors.is_empty() {
+                assert!(!message.contains("; errors in "), "{name}: {message}");
+            } else {
+                attributed += 1;
+                assert!(
+                    message.contains(&format!("; errors in {}", with_errors.join(", "))),
+                    "{name}: {message}"
+                );
+            }
+            let names: Vec<&str> = log["folder_names"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap())
+                .collect();
+            if !names.is_empty() {
+                assert!(
+                    message.ends_with(&format!("; folders synchronized: {}", names.join(", "))),
+                    "{name}: {message}"
+                );
+            }
+        }
+        if name == "asposenet_SampleOstFile.ost" {
+            assert!(attributed > 0, "some of its logs attribute their errors");
+        }
         let timed = stdout(&ostscan(&["items", file]))
             .lines()
             .filter(|l| !serde_json::from_str::<Value>(l).unwrap()["last_modified"].is_null())

@@ -185,3 +185,54 @@ fn mistaken_forms_are_one_line_errors() {
         assert!(err.contains(says), "{value}: {err}");
     }
 }
+
+/// A malformed PCL (the fixture's PCL002: two good entries, then an
+/// XidSize of 48) prints the entries before the fault and the fault, in
+/// text and JSON, says the error on standard error, and exits 2: the
+/// decodable part is the evidence of how the value broke.
+#[test]
+fn a_malformed_pcl_shows_the_entries_before_the_fault() {
+    let pcl = concat!(
+        "1699ec7cac902f12764e3bd2c482185b2300fb2322b00e",
+        "14e878ba206236c7566579c3c2745f6c4c0eb792d7",
+        "30010203"
+    );
+    let out = ostscan(&["decode", "pcl", pcl]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("XidSize 48 at byte offset 44"), "{err}");
+    assert!(
+        text.starts_with("PCL (48 bytes): malformed; the 2 entries before the fault:\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  [0] offset 0, XidSize 22: {AC7CEC99-2F90-7612-4E3B-D2C482185B23}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  [1] offset 23, XidSize 20: {20BA78E8-3662-56C7-6579-C3C2745F6C4C}"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("  invalid PCL: XidSize 48 at byte offset 44 is outside 17..=24\n"),
+        "{text}"
+    );
+
+    let out = ostscan(&["decode", "pcl", pcl, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "pcl");
+    assert_eq!(v["error_offset"], 44);
+    assert!(v["error"].as_str().unwrap().contains("XidSize 48"));
+    assert_eq!(v["count"], 2);
+    let counters: Vec<u64> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["counter"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counters, [0xfb2322b00e, 0xeb792d7]);
+    assert_eq!(v["hex"], pcl);
+}

@@ -8,8 +8,17 @@ fn info_json_matches_the_manifest_for_every_corpus_file() {
     for row in manifest(&dir) {
         let path = dir.join(&row["file"]);
         let out = ostscan(&["info", "--json", path.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(0), "{}", row["file"]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // 1 when problems are listed (the one damaged file), else 0.
+        let problems = v["problems"].as_array().unwrap().len();
+        let damaged = row["notes"].contains("NEGATIVE");
+        assert_eq!(damaged, problems > 0, "{}", row["file"]);
+        assert_eq!(
+            out.status.code(),
+            Some(if damaged { 1 } else { 0 }),
+            "{}",
+            row["file"]
+        );
         assert_eq!(v["client"], row["client"].as_str(), "{}", row["file"]);
         assert_eq!(
             v["wver"].as_u64().unwrap().to_string(),
@@ -49,6 +58,13 @@ fn verify_is_clean_on_clean_files_and_names_offsets_on_the_damaged_one() {
     assert!(problems
         .iter()
         .any(|p| p["structure"] == "BBT page" && p["offset"] == 0x7e00));
+
+    // Without --verify, the problems met on the way are listed too, and
+    // the exit status says so: a sanity check does not pass the file.
+    let out = ostscan(&["info", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "problems listed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("header CRC:  MISMATCH"), "{text}");
 
     let out = ostscan(&["info", "--strict", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));

@@ -144,6 +144,33 @@ fn real_osts_name_their_namespaces_and_find_sync_issues_by_entry_id() {
             };
             assert_eq!(ck["namespace"], expect, "{name}: {finding}");
         }
+        // The text line of a finding on a hidden item says it is one, and
+        // its class: their subjects are folder names or empty.
+        let out = common::ostscan(&["scan", path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        for finding in file["findings"].as_array().unwrap() {
+            let start = format!(
+                "    {} info nid {} ",
+                finding["rule"].as_str().unwrap(),
+                finding["nid_hex"].as_str().unwrap()
+            );
+            let line = text.lines().find(|l| l.starts_with(&start)).expect(&start);
+            let note = match finding["kind"].as_str().unwrap() {
+                "associated" => format!(
+                    " (hidden item {})",
+                    finding["message_class"].as_str().unwrap()
+                ),
+                _ => String::new(),
+            };
+            let subject = serde_json::to_string(finding["subject"].as_str().unwrap_or("")).unwrap();
+            assert!(
+                line.starts_with(&format!(
+                    "{start}{}{note} {subject}: ",
+                    finding["folder"].as_str().unwrap()
+                )),
+                "{name}: {line}"
+            );
+        }
     }
 }
 
@@ -463,4 +490,66 @@ fn a_lowered_row_change_key_in_a_real_ost_is_sync002_on_exactly_that_item() {
     assert_eq!(findings[0]["match"], "source_key");
     assert_eq!(diff["summary"]["added"], 0);
     assert_eq!(diff["summary"]["removed"], 0);
+}
+
+/// `dump` of a real OST's message shows its contents-table row, where the
+/// change key, PCL and modification time are (the message itself holds
+/// none): for every truth row of a few folders, the row's cells carry the
+/// truth's values, decoded, and the text says where they are.
+#[test]
+fn dump_shows_a_messages_row_with_its_sync_values() {
+    let Some(dir) = corpus() else { return };
+    let Some(truth) = truth_dir(&dir) else { return };
+    for name in REAL_OSTS {
+        let path = dir.join(name);
+        let rows = std::fs::read_to_string(truth.join(format!("{name}.rows.jsonl"))).unwrap();
+        let mut checked = 0;
+        for line in rows.lines().step_by(7) {
+            let want: Value = serde_json::from_str(line).unwrap();
+            let nid = want["nid"].as_u64().unwrap().to_string();
+            let (code, dump) = run_json(&["dump", "--json", path.to_str().unwrap(), "--nid", &nid]);
+            assert_eq!(code, Some(0), "{name} {nid}");
+            let row = &dump["row"];
+            assert!(
+                row["table_type"] == "contents_table"
+                    && row["table"] == (dump["parent"].as_u64().unwrap() & !0x1f | 0x0e),
+                "{name} {nid}: {row}"
+            );
+            let cell = |tag: &str| {
+                row["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["tag"] == tag)
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
+            for (tag, key) in [("0x65e20102", "change_key"), ("0x65e30102", "pcl")] {
+                if want[key].is_null() {
+                    continue;
+                }
+                assert_eq!(cell(tag)["hex"], want[key], "{name} {nid} {key}");
+            }
+            let ck = cell("0x65e20102");
+            if !ck.is_null() {
+                assert!(ck["value"].as_str().unwrap().starts_with("XID {"), "{ck}");
+            }
+            if let Some(t) = want["last_modified"].as_str() {
+                assert_eq!(cell("0x30080040")["value"], t, "{name} {nid}");
+            }
+            let out = common::ostscan(&["dump", path.to_str().unwrap(), "--nid", &nid]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains(&format!(
+                    "row {} of contents_table {:#x} (",
+                    row["index"],
+                    row["table"].as_u64().unwrap()
+                )),
+                "{text}"
+            );
+            assert!(text.contains("PR_CHANGE_KEY"), "{text}");
+            checked += 1;
+        }
+        assert!(checked > 5, "{name}: {checked}");
+    }
 }

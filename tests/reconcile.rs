@@ -835,6 +835,33 @@ fn the_real_4k_ost_equal_and_with_each_category_planted() {
         assert_eq!(s["identical"], equal.len() as u64);
         assert_eq!(s["cache_only"], contents_not_listed);
         assert_eq!(report["status"], "ok");
+        // The text's counts cover every cache item: the hidden items,
+        // which the truth (contents tables) and Graph do not list, are
+        // said, not left out.
+        let n = |k: &str| s[k].as_u64().unwrap();
+        assert_eq!(n("associated_unmatched"), 31);
+        assert_eq!(
+            n("matched")
+                + n("cache_only")
+                + n("associated_unmatched")
+                + n("cache_without_source_key"),
+            n("cache_items")
+        );
+        let out = ostscan(&[
+            "reconcile",
+            ost.to_str().unwrap(),
+            "--server",
+            listing.to_str().unwrap(),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!(
+                "only in the cache {}, only on the server {}; 31 hidden (associated) cache items unmatched (Graph does not list them)\n",
+                n("cache_only"),
+                n("server_only"),
+            )),
+            "{text}"
+        );
     }
 
     // Plant: by the role of the cache's change key (6-byte: a replica's;

@@ -302,6 +302,11 @@ fn folders_are_found_by_name_without_the_inbox_property() {
     w.add_folder(sync, "Local Failures");
     w.add_message(conflicts, &note("lonely copy", 1, 1))
         .unwrap();
+    // The folder's hidden settings (its view, say): not a conflict copy.
+    let mut settings = note("", 2, 2);
+    settings.associated = true;
+    settings.message_class = "IPM.Microsoft.FolderDesign.NamedView".into();
+    w.add_message(conflicts, &settings).unwrap();
     w.finish().unwrap();
     let (report, findings, _) = analyze_file(&path);
     let f = &report.folders;
@@ -309,11 +314,14 @@ fn folders_are_found_by_name_without_the_inbox_property() {
     assert_eq!(f.conflicts.as_ref().unwrap().found_by, FoundBy::Name);
     assert!(f.local_failures.is_some());
     assert!(f.server_failures.is_none());
-    // An item in Conflicts without conflict markers is still a conflict
+    // A message in Conflicts without conflict markers is still a conflict
     // copy (not a log); it names no original, so nothing is attributed.
+    // The hidden item is counted apart, with the other items.
+    assert_eq!(report.counts.items, 2);
     assert_eq!(report.counts.log_messages, 0);
     assert_eq!(report.counts.conflict_items, 1);
-    assert_eq!(report.counts.other_items, 0);
+    assert_eq!(report.conflicts[0].subject.as_deref(), Some("lonely copy"));
+    assert_eq!(report.counts.other_items, 1);
     assert!(report.conflicts[0].affected_folder.is_none());
     assert!(report.evidence.is_empty());
     assert!(findings.is_empty());

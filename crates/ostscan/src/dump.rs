@@ -42,6 +42,23 @@ pub struct DumpReport {
     pub contents_table: Option<Listed<TableView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub associated_contents_table: Option<Listed<TableView>>,
+    /// A message's row in its folder's contents table (associated contents
+    /// table for a hidden item): real OSTs keep the change key, PCL and
+    /// modification time there, not in the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<Listed<RowView>>,
+}
+
+/// A message's row in its folder's table.
+#[derive(Clone, Debug, Serialize)]
+pub struct RowView {
+    /// The table's NID.
+    pub table: Nid,
+    pub table_type: &'static str,
+    /// The row's position in the table.
+    pub index: u32,
+    /// The row's cells (columns whose cell is not empty).
+    pub cells: Vec<PropertyLine>,
 }
 
 /// What was read, or why it could not be.
@@ -138,6 +155,23 @@ fn decoded(id: u16, v: &PropValue<'_>) -> Value {
     }
 }
 
+/// One property (of a property context, or a cell of a table row).
+fn property_line<E: ToString>(id: u16, ty: u16, value: Result<&PropValue<'_>, E>) -> PropertyLine {
+    let (value, hex, error) = match value {
+        Ok(v) => (decoded(id, v), Some(hex(v.as_bytes())), None),
+        Err(e) => (Value::Null, None, Some(e.to_string())),
+    };
+    PropertyLine::Property {
+        tag: format!("{:#010x}", (id as u32) << 16 | ty as u32),
+        id,
+        name: tags::name(id),
+        prop_type: type_name(ty),
+        value,
+        hex,
+        error,
+    }
+}
+
 fn properties(node: Node<'_>) -> Listed<Vec<PropertyLine>> {
     let pc = match PropertyContext::open(node) {
         Ok(pc) => pc,
@@ -150,27 +184,43 @@ fn properties(node: Node<'_>) -> Listed<Vec<PropertyLine>> {
     let lines = pc
         .iter()
         .map(|item| match item {
-            Ok((id, ty, value)) => {
-                let (value, hex, error) = match &value {
-                    Ok(v) => (decoded(id, v), Some(hex(v.as_bytes())), None),
-                    Err(e) => (Value::Null, None, Some(e.to_string())),
-                };
-                PropertyLine::Property {
-                    tag: format!("{:#010x}", (id as u32) << 16 | ty as u32),
-                    id,
-                    name: tags::name(id),
-                    prop_type: type_name(ty),
-                    value,
-                    hex,
-                    error,
-                }
-            }
+            Ok((id, ty, value)) => property_line(id, ty, value.as_ref()),
             Err(e) => PropertyLine::Broken {
                 error: e.to_string(),
             },
         })
         .collect();
     Listed::Read(lines)
+}
+
+/// The row of message `nid` in `table` (its folder's contents table), the
+/// cells decoded as properties are.
+fn row(pst: &Pst<'_>, table: Nid, nid: Nid) -> Listed<RowView> {
+    let read = || -> Result<RowView, String> {
+        let node = pst.node(table).map_err(|e| e.to_string())?;
+        let tc = TableContext::open(node).map_err(|e| e.to_string())?;
+        let row = tc
+            .row_by_id(nid.0)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no row for nid {nid:#x}"))?;
+        let cells = row
+            .values()
+            .iter()
+            .map(|(c, v)| property_line(c.id(), c.prop_type(), v.as_ref()))
+            .collect();
+        Ok(RowView {
+            table,
+            table_type: table.nid_type().name(),
+            index: row.index(),
+            cells,
+        })
+    };
+    match read() {
+        Ok(r) => Listed::Read(r),
+        Err(error) => Listed::Failed {
+            error: format!("table {table:#x}: {error}"),
+        },
+    }
 }
 
 fn table(node: Node<'_>) -> Listed<TableView> {
@@ -233,6 +283,17 @@ impl DumpReport {
                 .flatten()
                 .map(table)
         };
+        // A message's row: in its folder's contents table, or in the
+        // associated contents table for a hidden item.
+        let row_table = match (t, node.parent) {
+            (NidType::NormalMessage, Some(folder)) => {
+                Some(folder.with_type(NidType::ContentsTable))
+            }
+            (NidType::AssocMessage, Some(folder)) => {
+                Some(folder.with_type(NidType::AssocContentsTable))
+            }
+            _ => None,
+        };
         Ok(DumpReport {
             nid: node.nid,
             nid_type: t.name(),
@@ -245,6 +306,7 @@ impl DumpReport {
             hierarchy_table: folder_table(NidType::HierarchyTable),
             contents_table: folder_table(NidType::ContentsTable),
             associated_contents_table: folder_table(NidType::AssocContentsTable),
+            row: row_table.map(|table| row(pst, table, node.nid)),
         })
     }
 
@@ -272,49 +334,26 @@ impl DumpReport {
             self.nid_type,
             self.bid_data,
             self.bid_sub,
-            self.parent.map_or("null".to_string(), |p| p.to_string())
+            self.parent
+                .map_or("null".to_string(), |p| format!("{p:#x}"))
         );
         if let Some(Listed::Read(props)) = &self.properties {
             p!("properties ({}):", props.len());
-            for line in props {
-                let (tag, name, prop_type, shown_value, raw) = match line {
-                    PropertyLine::Property {
-                        tag,
-                        name,
-                        prop_type,
-                        value,
-                        hex,
-                        error,
-                        ..
-                    } => {
-                        let shown = if value.is_null() {
-                            error
-                                .as_deref()
-                                .map(|e| format!("ERROR {e}"))
-                                .unwrap_or_default()
-                        } else {
-                            value.to_string()
-                        };
-                        (
-                            tag.as_str(),
-                            name.unwrap_or(""),
-                            prop_type.as_str(),
-                            shown,
-                            hex.as_deref().unwrap_or(""),
-                        )
-                    }
-                    PropertyLine::Broken { error } => ("?", "", "", format!("ERROR {error}"), ""),
-                };
-                let shown_raw = if raw.len() > 96 {
-                    format!("{}... ({} bytes)", &raw[..96], raw.len() / 2)
-                } else {
-                    raw.to_string()
-                };
-                p!("  {tag} {name:<28} {prop_type:<16} {shown_value}");
-                if !shown_raw.is_empty() {
-                    p!("      {shown_raw}");
-                }
+            write_lines(&mut o, props);
+        }
+        match &self.row {
+            Some(Listed::Read(r)) => {
+                p!(
+                    "row {} of {} {:#x} ({}; an OST keeps the change key, PCL and modification time here):",
+                    r.index,
+                    r.table_type,
+                    r.table,
+                    count(r.cells.len() as u64, "cell", "cells")
+                );
+                write_lines(&mut o, &r.cells);
             }
+            Some(Listed::Failed { error }) => p!("row: ERROR {error}"),
+            None => {}
         }
         if let Listed::Read(subs) = &self.subnodes {
             if !subs.is_empty() {
@@ -331,12 +370,56 @@ impl DumpReport {
             ("associated_contents_table", &self.associated_contents_table),
         ] {
             if let Some(Listed::Read(t)) = table {
-                let ids: Vec<String> = t.rows.iter().map(|r| r.row_id.to_string()).collect();
+                let ids: Vec<String> = t.rows.iter().map(|r| format!("{:#x}", r.row_id)).collect();
                 let n = count(t.rows.len() as u64, "row", "rows");
                 p!("{key}: {n}: {}", ids.join(" "));
             }
         }
         o
+    }
+}
+
+/// Properties (or a row's cells) as text: tag, name, type and decoded value,
+/// then the raw bytes (the first 48 of a longer value).
+fn write_lines(o: &mut String, lines: &[PropertyLine]) {
+    for line in lines {
+        let (tag, name, prop_type, shown_value, raw) = match line {
+            PropertyLine::Property {
+                tag,
+                name,
+                prop_type,
+                value,
+                hex,
+                error,
+                ..
+            } => {
+                let shown = if value.is_null() {
+                    error
+                        .as_deref()
+                        .map(|e| format!("ERROR {e}"))
+                        .unwrap_or_default()
+                } else {
+                    value.to_string()
+                };
+                (
+                    tag.as_str(),
+                    name.unwrap_or(""),
+                    prop_type.as_str(),
+                    shown,
+                    hex.as_deref().unwrap_or(""),
+                )
+            }
+            PropertyLine::Broken { error } => ("?", "", "", format!("ERROR {error}"), ""),
+        };
+        let shown_raw = if raw.len() > 96 {
+            format!("{}... ({} bytes)", &raw[..96], raw.len() / 2)
+        } else {
+            raw.to_string()
+        };
+        let _ = writeln!(o, "  {tag} {name:<28} {prop_type:<16} {shown_value}");
+        if !shown_raw.is_empty() {
+            let _ = writeln!(o, "      {shown_raw}");
+        }
     }
 }
 

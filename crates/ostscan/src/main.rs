@@ -47,7 +47,7 @@ enum Command {
     Info(cli::info::InfoArgs),
     /// List every message as JSON lines: NID, folder, subject, class, change key, PCL, source key, last modification time.
     Items(cli::items::ItemsArgs),
-    /// Every property of one node (tag, name, type, decoded value, raw hex), its subnodes, and a folder's table rows.
+    /// Every property of one node (tag, name, type, decoded value, raw hex), its subnodes, a folder's table rows, and a message's row in its folder's contents table (where an OST keeps the change key and PCL).
     Dump(cli::dump::DumpArgs),
     /// Decode a raw XID (change key) or PCL given as hex, as copied from MFCMAPI or an EWS trace.
     Decode(cli::decode::DecodeArgs),
@@ -61,7 +61,7 @@ enum Command {
     Batch(cli::batch::BatchArgs),
     /// One JSON line per event for Timesketch: each item's last modification, conflict items, Sync Issues logs.
     Timeline(cli::timeline::TimelineArgs),
-    /// Print the shell completion script for bash, zsh, fish or powershell.
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
     Completions(cli::generate::CompletionsArgs),
     /// Print the man page (roff), or write every page into a directory.
     Man(cli::generate::ManArgs),

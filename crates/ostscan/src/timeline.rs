@@ -169,8 +169,23 @@ fn log_event(path: &FilePath, log: &SyncLog) -> Option<TimelineEvent> {
     if !log.error_codes.is_empty() {
         message.push_str(&format!(" ({})", log.error_codes.join(", ")));
     }
+    // The folders a log names are those it synchronized; only those with
+    // error lines of their own are said to have errors (an error line
+    // outside every folder's step belongs to none).
+    let with_errors: Vec<&str> = log
+        .folders
+        .iter()
+        .filter(|f| f.errors > 0)
+        .map(|f| f.path.as_str())
+        .collect();
+    if !with_errors.is_empty() {
+        message.push_str(&format!("; errors in {}", with_errors.join(", ")));
+    }
     if !log.folder_names.is_empty() {
-        message.push_str(&format!("; folders {}", log.folder_names.join(", ")));
+        message.push_str(&format!(
+            "; folders synchronized: {}",
+            log.folder_names.join(", ")
+        ));
     }
     Some(TimelineEvent {
         datetime,

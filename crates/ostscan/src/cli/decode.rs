@@ -9,10 +9,11 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 
 use clap::Args;
-use ost_props::{Pcl, PclEntry, Xid};
+use ost_props::{Pcl, PclEntry, RawPclEntries, Xid};
 use ostscan::ews;
 use ostscan::paths::base64_decode;
 use ostscan::proof::XidView;
+use ostscan::report::count;
 use serde::Serialize;
 
 #[derive(Args)]
@@ -39,9 +40,42 @@ pub fn run(args: &DecodeArgs) -> u8 {
             Ok(()) => 0,
             Err(code) => code,
         },
-        Err(message) => {
+        Err(Invalid {
+            message,
+            decoded: Some(output),
+        }) => {
+            // What could be decoded is the evidence of how the value broke:
+            // printed, then the error, and still exit 2.
+            if let Err(code) = super::output::print(output.as_bytes()) {
+                return code;
+            }
             super::output::warn(format_args!("decode: {message}"));
             2
+        }
+        Err(Invalid {
+            message,
+            decoded: None,
+        }) => {
+            super::output::warn(format_args!("decode: {message}"));
+            2
+        }
+    }
+}
+
+/// Why a value could not be decoded whole: the one-line error, and the
+/// output for what was decoded before the fault (a malformed PCL's first
+/// entries), if anything was.
+#[derive(Debug)]
+struct Invalid {
+    message: String,
+    decoded: Option<String>,
+}
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Invalid {
+        Invalid {
+            message,
+            decoded: None,
         }
     }
 }
@@ -81,12 +115,13 @@ impl InputForm {
     }
 }
 
-/// The whole command minus printing: output text, or a one-line error.
-fn render(args: &DecodeArgs) -> Result<String, String> {
+/// The whole command minus printing: output text, or a one-line error
+/// (with what was decoded before it).
+fn render(args: &DecodeArgs) -> Result<String, Invalid> {
     let kind = match args.what.to_ascii_lowercase().as_str() {
         "xid" => Kind::Xid,
         "pcl" => Kind::Pcl,
-        other => return Err(format!("unknown kind '{other}': expected xid or pcl")),
+        other => return Err(format!("unknown kind '{other}': expected xid or pcl").into()),
     };
     let text = if args.hex == "-" {
         read_capped(std::io::stdin().lock(), "standard input")?
@@ -107,14 +142,41 @@ fn render(args: &DecodeArgs) -> Result<String, String> {
                 xid_text(&xid, bytes.len())
             }
         }
-        Kind::Pcl => {
-            let pcl = Pcl::parse(&bytes).map_err(|e| format!("invalid PCL: {e}"))?;
-            if args.json {
-                to_json(&PclReport::new(&pcl, form))
-            } else {
-                pcl_text(&pcl)
+        Kind::Pcl => match Pcl::parse(&bytes) {
+            Ok(pcl) => {
+                if args.json {
+                    to_json(&PclReport::new(&pcl, form))
+                } else {
+                    pcl_text(&pcl)
+                }
             }
-        }
+            Err(e) => {
+                let message = format!("invalid PCL: {e}");
+                let entries: Vec<PclEntry<'_>> =
+                    RawPclEntries::new(&bytes).map_while(Result::ok).collect();
+                if entries.is_empty() {
+                    return Err(message.into());
+                }
+                let mut decoded = if args.json {
+                    to_json(&MalformedPclReport::new(
+                        &bytes,
+                        &entries,
+                        &message,
+                        e.offset(),
+                        form,
+                    ))
+                } else {
+                    malformed_pcl_text(&bytes, &entries, &message)
+                };
+                if let (Some(note), false) = (note, args.json) {
+                    decoded.insert_str(0, &format!("input: {note}\n"));
+                }
+                return Err(Invalid {
+                    message,
+                    decoded: Some(decoded),
+                });
+            }
+        },
     };
     if let (Some(note), false) = (note, args.json) {
         output.insert_str(0, &format!("input: {note}\n"));
@@ -274,6 +336,23 @@ fn xid_text(xid: &Xid<'_>, len: usize) -> String {
     )
 }
 
+/// One entry's line of the text form.
+fn entry_line(text: &mut String, entry: &PclEntry<'_>) {
+    let xid = XidView::new(&entry.xid);
+    let _ = writeln!(
+        text,
+        "  [{index}] offset {offset}, XidSize {size}: {guid} LocalId {local_len} bytes {local_id}, counter {counter}, {origin}",
+        index = entry.index,
+        offset = entry.offset,
+        size = entry.xid.encoded_len(),
+        guid = xid.guid,
+        local_len = xid.local_id_len,
+        local_id = xid.local_id,
+        counter = xid.counter_text(),
+        origin = xid.origin,
+    );
+}
+
 fn pcl_text(pcl: &Pcl<'_>) -> String {
     let mut text = format!(
         "PCL ({} bytes, {} entries)\n",
@@ -281,19 +360,7 @@ fn pcl_text(pcl: &Pcl<'_>) -> String {
         pcl.len()
     );
     for entry in pcl.entries() {
-        let xid = XidView::new(&entry.xid);
-        let _ = writeln!(
-            text,
-            "  [{index}] offset {offset}, XidSize {size}: {guid} LocalId {local_len} bytes {local_id}, counter {counter}, {origin}",
-            index = entry.index,
-            offset = entry.offset,
-            size = entry.xid.encoded_len(),
-            guid = xid.guid,
-            local_len = xid.local_id_len,
-            local_id = xid.local_id,
-            counter = xid.counter_text(),
-            origin = xid.origin,
-        );
+        entry_line(&mut text, &entry);
     }
     match pcl.first_unsorted() {
         None => text.push_str("  sorted by GUID (stored bytes): yes\n"),
@@ -312,6 +379,20 @@ fn pcl_text(pcl: &Pcl<'_>) -> String {
         let list: Vec<String> = duplicates.iter().map(|guid| guid.to_string()).collect();
         let _ = writeln!(text, "  duplicate namespaces: {}", list.join(", "));
     }
+    text
+}
+
+/// A malformed PCL's text form: the entries before the fault, then the fault.
+fn malformed_pcl_text(bytes: &[u8], entries: &[PclEntry<'_>], message: &str) -> String {
+    let mut text = format!(
+        "PCL ({} bytes): malformed; the {} before the fault:\n",
+        bytes.len(),
+        count(entries.len() as u64, "entry", "entries")
+    );
+    for entry in entries {
+        entry_line(&mut text, entry);
+    }
+    let _ = writeln!(text, "  {message}");
     text
 }
 
@@ -373,21 +454,61 @@ struct PclEntryReport {
     xid: XidView,
 }
 
+/// `ostscan decode pcl --json` of a malformed PCL: the entries before the
+/// fault, and the fault (the exit status is 2).
+#[derive(Serialize)]
+struct MalformedPclReport {
+    kind: &'static str,
+    #[serde(flatten)]
+    input: InputForm,
+    /// The decoding error, as standard error says it.
+    error: String,
+    /// Byte offset of the fault in the value.
+    error_offset: usize,
+    /// Entries decoded before the fault.
+    count: usize,
+    entries: Vec<PclEntryReport>,
+    hex: String,
+}
+
+impl MalformedPclReport {
+    fn new(
+        bytes: &[u8],
+        entries: &[PclEntry<'_>],
+        message: &str,
+        error_offset: usize,
+        input: InputForm,
+    ) -> Self {
+        MalformedPclReport {
+            kind: "pcl",
+            input,
+            error: message.to_string(),
+            error_offset,
+            count: entries.len(),
+            entries: entries.iter().map(PclEntryReport::new).collect(),
+            hex: lower_hex(bytes),
+        }
+    }
+}
+
+impl PclEntryReport {
+    fn new(entry: &PclEntry<'_>) -> Self {
+        PclEntryReport {
+            index: entry.index,
+            offset: entry.offset,
+            xid_size: entry.xid.encoded_len(),
+            xid: XidView::new(&entry.xid),
+        }
+    }
+}
+
 impl PclReport {
     fn new(pcl: &Pcl<'_>, input: InputForm) -> Self {
         PclReport {
             kind: "pcl",
             input,
             count: pcl.len(),
-            entries: pcl
-                .entries()
-                .map(|entry: PclEntry<'_>| PclEntryReport {
-                    index: entry.index,
-                    offset: entry.offset,
-                    xid_size: entry.xid.encoded_len(),
-                    xid: XidView::new(&entry.xid),
-                })
-                .collect(),
+            entries: pcl.entries().map(|e| PclEntryReport::new(&e)).collect(),
             sorted: pcl.is_sorted(),
             duplicates: pcl
                 .duplicate_namespaces()
@@ -511,22 +632,28 @@ mod tests {
 
     #[test]
     fn invalid_values_are_one_line_errors_with_offsets() {
-        let error = render(&args("xid", &XID_1[..30], false)).unwrap_err();
+        let error = render(&args("xid", &XID_1[..30], false)).unwrap_err().message;
         assert_eq!(
             error,
             "invalid XID: XID at byte offset 0 is 15 bytes, shorter than the minimum 17"
         );
-        let error = render(&args("pcl", &PCL_2[..PCL_2.len() - 4], false)).unwrap_err();
+        let invalid = render(&args("pcl", &PCL_2[..PCL_2.len() - 4], false)).unwrap_err();
+        let error = invalid.message;
         assert!(
             error.starts_with("invalid PCL: entry at byte offset 46"),
             "{error}"
         );
-        let error = render(&args("pcl", XID_1, false)).unwrap_err();
+        // The entries before the fault are shown (PCL_2 has three; the
+        // third is cut).
+        let decoded = invalid.decoded.expect("the first entries decode");
+        assert!(decoded.contains("the 2 entries before the fault"), "{decoded}");
+        assert!(decoded.ends_with(&format!("  {error}\n")), "{decoded}");
+        let error = render(&args("pcl", XID_1, false)).unwrap_err().message;
         assert!(
             error.contains("XidSize 20 at byte offset 0") || error.contains("byte offset"),
             "{error}"
         );
-        let error = render(&args("gid", XID_1, false)).unwrap_err();
+        let error = render(&args("gid", XID_1, false)).unwrap_err().message;
         assert!(error.contains("expected xid or pcl"));
         assert!(!error.contains('\n'));
         assert_eq!(run(&args("xid", "zz", false)), 2);
@@ -562,7 +689,7 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let value: serde_json::Value = serde_json::from_str(&output.unwrap()).unwrap();
         assert_eq!(value["counter"], 313_173);
-        let missing = render(&args("xid", "@/nonexistent/ostscan.hex", false)).unwrap_err();
+        let missing = render(&args("xid", "@/nonexistent/ostscan.hex", false)).unwrap_err().message;
         assert!(missing.starts_with("cannot read /nonexistent/ostscan.hex"));
     }
 }

@@ -55,7 +55,8 @@ pub fn man(args: &ManArgs, mut command: Command) -> u8 {
     // ostscan-scan) and the global arguments once the tree is built.
     command.build();
     let mut pages = vec![("ostscan.1".to_string(), command.clone())];
-    for sub in command.get_subcommands() {
+    // clap's own `help` subcommand has nothing a page would add.
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = sub.get_display_name().unwrap_or(sub.get_name());
         pages.push((format!("{name}.1"), sub.clone()));
     }

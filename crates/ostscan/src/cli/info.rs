@@ -9,7 +9,19 @@ use ostscan::paths;
 
 use super::output::{self, warn};
 
+const AFTER_HELP: &str = "\
+Exit codes (the highest that applies wins):
+  2  the file could not be opened at all (with --strict: any CRC or
+     signature mismatch), the output could not be written, or bad usage
+  1  problems were found and listed: a CRC or signature that does not
+     match, a page or block that cannot be read, a file shorter than its
+     header says (without --verify, in the header and the pages read to
+     count nodes and blocks; --verify reads every page and block)
+  0  none of the above
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
+
 #[derive(Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct InfoArgs {
     /// The .pst or .ost file (opened read-only).
     pub file: PathBuf,
@@ -24,9 +36,9 @@ pub struct InfoArgs {
     pub strict: bool,
 }
 
-/// Exit codes: 0 read (problems, if any, are listed), 1 `--verify` found
-/// problems, 2 the file could not be opened at all or the output could not
-/// be written.
+/// Exit codes: 0 read without a problem, 1 problems listed (a damaged
+/// file read on: a sanity check must not pass it), 2 the file could not be
+/// opened at all or the output could not be written.
 pub fn run(args: &InfoArgs) -> u8 {
     let options = ReadOptions {
         validation: if args.strict {
@@ -58,7 +70,7 @@ pub fn run(args: &InfoArgs) -> u8 {
     if let Err(code) = output::print(text.as_bytes()) {
         return code;
     }
-    if args.verify && !report.problems.is_empty() {
+    if !report.problems.is_empty() {
         1
     } else {
         0

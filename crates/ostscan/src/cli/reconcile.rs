@@ -26,7 +26,7 @@ LISTING is what the server says today, one of (docs/reconcile.md):
               requested with
                 $select=id,subject,lastModifiedDateTime,changeKey,parentFolderId
                 $expand=singleValueExtendedProperties($filter=id eq 'Binary 0x65e0'
-                        or id eq 'Binary 0x65e3')
+                        or id eq 'Binary 0x65e2' or id eq 'Binary 0x65e3')
               integrations/graph/export_server_versions.py writes one.
   normalized  JSON lines {\"source_key\": hex, \"change_key\": hex, \"pcl\": hex,
               \"last_modified\", \"subject\", \"folder\"} (EWS scripts, MFCMAPI).
@@ -180,11 +180,14 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io
         s.not_compared,
         s.cache_only,
         s.server_only,
-        if s.cache_without_source_key > 0 {
-            format!("; {} cache items without a source key", s.cache_without_source_key)
-        } else {
-            String::new()
-        }
+        [
+            (s.associated_unmatched, "hidden (associated) cache items unmatched (Graph does not list them)"),
+            (s.cache_without_source_key, "cache items without a source key"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("; {n} {what}"))
+        .collect::<String>()
     )?;
     let sev = &s.findings_by_severity;
     if s.findings == 0 {

@@ -22,7 +22,8 @@ Each line is one event (docs/report.md, \"Timeline\"):
                   Sync Log Time
   message         what happened, in words
   path, nid, nid_hex, folder, subject, ...  attributes
-Events are sorted by datetime (then by NID and file). Items without a
+Events are sorted by datetime, then by NID, then by the files' order on
+the command line. Items without a
 time are not listed (a count goes to standard error). Import with
 `timesketch_importer -s SKETCH -t TIMELINE out.jsonl` or the web upload.
 

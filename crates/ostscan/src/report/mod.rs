@@ -6,7 +6,10 @@
 
 pub mod style;
 
+use std::fmt;
 use std::io::{self, Write};
+
+use ost_props::ItemKind;
 
 use serde::Serialize;
 
@@ -429,11 +432,12 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
             |out, finding| {
                 writeln!(
                     out,
-                    "    {} {} nid {:#x} {} {:?}: {}",
+                    "    {} {} nid {:#x} {}{} {:?}: {}",
                     finding.rule,
                     Painted(palette.severity(finding.severity), finding.severity),
                     finding.nid,
                     finding.folder,
+                    KindNote(finding),
                     finding.subject.as_deref().unwrap_or(""),
                     finding.detail
                 )
@@ -459,6 +463,30 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
         )?;
     }
     writeln!(out)
+}
+
+/// What a finding's text line says of an item that is not a message of
+/// its folder's contents: " (hidden item IPM.Microsoft.WunderBar.Link)",
+/// " (orphan IPM.Note)". Most of what a real OST holds besides mail is
+/// hidden items (views, rules, settings), whose subject is often a folder
+/// name or empty: without this, "Drafts" reads as a message.
+struct KindNote<'a>(&'a FindingReport);
+
+impl fmt::Display for KindNote<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.0.kind;
+        let what = if kind == ItemKind::Associated.name() {
+            "hidden item"
+        } else if kind == ItemKind::Orphan.name() {
+            "orphan"
+        } else {
+            return Ok(());
+        };
+        match &self.0.message_class {
+            Some(class) => write!(f, " ({what} {class})"),
+            None => write!(f, " ({what})"),
+        }
+    }
 }
 
 /// The first `limit` of `items`, a `line` each, then `more(n)` when `n`
@@ -558,9 +586,14 @@ fn write_coverage(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         )?;
     }
     if s.from_rows > 0 {
+        let hint = if s.rows_compared >= s.from_rows {
+            "ROW001"
+        } else {
+            "ROW001; --verify-rows compares every one"
+        };
         writeln!(
             out,
-            "  rows compared with their items: {} (ROW001; --verify-rows compares every one)",
+            "  rows compared with their items: {} ({hint})",
             s.rows_compared
         )?;
     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ost_props::body::{self, BodyText, MessageText, TextLimits, TextProblem};
 use ost_props::entry_id::{parse_entry_id, EntryId};
-use ost_props::{ItemRecord, Nid, Problem, ProblemKind, PropertyContext, Pst, Store};
+use ost_props::{ItemKind, ItemRecord, Nid, Problem, ProblemKind, PropertyContext, Pst, Store};
 use rayon::prelude::*;
 
 use super::log_text::{parse_log, time_stamp, LogIndex, LogText, MAX_CODES};
@@ -277,8 +277,11 @@ pub fn analyze_with(
     let mut conflicts = Vec::new();
     let mut log_records: Vec<&ItemRecord> = Vec::new();
     for r in records {
-        // Every item of Conflicts is a conflict copy, marked or not.
-        if is_conflict_item(r) || folders.is_conflicts(r.folder_nid) {
+        // Every message of Conflicts is a conflict copy, marked or not; a
+        // hidden (associated) item there holds the folder's settings
+        // (views, rules), unless PR_CONFLICT_ENTRYID marks it.
+        let in_conflicts = folders.is_conflicts(r.folder_nid);
+        if is_conflict_item(r) || (in_conflicts && r.kind != ItemKind::Associated) {
             let target = r
                 .conflict_entry_id
                 .as_deref()
@@ -323,7 +326,9 @@ pub fn analyze_with(
             });
             continue;
         }
-        if is_log_message(r, |nid| folders.holds_logs(nid)) {
+        if in_conflicts {
+            counts.other_items += 1;
+        } else if is_log_message(r, |nid| folders.holds_logs(nid)) {
             log_records.push(r);
         }
     }
