@@ -96,3 +96,53 @@ fn unreadable_files_exit_2_with_one_line_naming_the_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.pst"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A block whose CRC no longer matches is found by `--verify`, which exits
+/// 1; with `--strict` any problem is fatal, also one met after the open,
+/// and the exit is 2 (the problems still listed).
+#[test]
+fn strict_makes_a_problem_found_after_the_open_fatal() {
+    use ost_fixture::faults::{damage, Damage};
+    use ost_fixture::{FixtureBuilder, Format};
+    let fx = FixtureBuilder::new(Format::Unicode)
+        .messages(8)
+        .seed(3)
+        .build()
+        .unwrap();
+    let mut bytes = fx.bytes.clone();
+    let nid = fx.manifest[0].nid;
+    damage(
+        &mut bytes,
+        Format::Unicode,
+        &fx.layout,
+        Damage::BadBlockCrc { nid },
+    )
+    .unwrap();
+    let dir = common::scratch("info-strict");
+    let path = dir.join("bad-block-crc.pst");
+    std::fs::write(&path, &bytes).unwrap();
+    let path = path.to_str().unwrap();
+    for (args, code, listed) in [
+        (&["info", "--json", path][..], 0, false),
+        (&["info", "--json", "--verify", path][..], 1, true),
+        (
+            &["info", "--json", "--verify", "--strict", path][..],
+            2,
+            true,
+        ),
+    ] {
+        let out = ostscan(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let problems = v["problems"].as_array().unwrap();
+        assert_eq!(!problems.is_empty(), listed, "{args:?}: {problems:?}");
+        if listed {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p["message"].as_str().unwrap().contains("CRC")),
+                "{problems:?}"
+            );
+        }
+    }
+}

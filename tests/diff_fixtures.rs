@@ -883,6 +883,7 @@ fn integrity_problems_read_past_make_the_diff_partial() {
         .unwrap();
     let good = scratch("integrity-good.ost");
     std::fs::write(&good, &fx.bytes).unwrap();
+    use ost_fixture::faults::{damage, Damage};
     let node = fx.layout.nodes.iter().find(|n| n.nid == 0x21).unwrap();
     let block = fx
         .layout
@@ -891,8 +892,13 @@ fn integrity_problems_read_past_make_the_diff_partial() {
         .find(|b| b.bid == node.bid_data)
         .unwrap();
     let mut bytes = fx.bytes.clone();
-    let crc_at = (block.ib + u64::from(block.total_size) - 24 + 4) as usize;
-    bytes[crc_at] ^= 0x5a;
+    damage(
+        &mut bytes,
+        Format::Ost4k,
+        &fx.layout,
+        Damage::BadBlockCrc { nid: 0x21 },
+    )
+    .unwrap();
     let damaged = scratch("integrity-bad-crc.ost");
     std::fs::write(&damaged, &bytes).unwrap();
     // Intact against intact: complete.
@@ -925,4 +931,17 @@ fn integrity_problems_read_past_make_the_diff_partial() {
         "{text}"
     );
     assert!(text.contains("integrity-bad-crc.ost: "), "{text}");
+    // The damaged copy against itself: each side reports the problem, and
+    // says which side it is, so no two lines are alike.
+    let d = damaged.to_str().unwrap();
+    let out = ostscan(&["diff", d, d]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("(integrity)"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[0].contains(&format!("{d} (OLD): ")), "{stderr}");
+    assert!(lines[1].contains(&format!("{d} (NEW): ")), "{stderr}");
 }

@@ -150,16 +150,19 @@ fn real_osts_name_their_namespaces_and_find_sync_issues_by_entry_id() {
         let text = String::from_utf8_lossy(&out.stdout);
         for finding in file["findings"].as_array().unwrap() {
             let start = format!(
-                "    {} info nid {} ",
+                "    {} {} nid {} ",
                 finding["rule"].as_str().unwrap(),
+                finding["severity"].as_str().unwrap(),
                 finding["nid_hex"].as_str().unwrap()
             );
-            let line = text.lines().find(|l| l.starts_with(&start)).expect(&start);
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&start))
+                .unwrap_or_else(|| panic!("{name}: no line {start:?}"));
+            let class = finding["message_class"].as_str().unwrap();
             let note = match finding["kind"].as_str().unwrap() {
-                "associated" => format!(
-                    " (hidden item {})",
-                    finding["message_class"].as_str().unwrap()
-                ),
+                "associated" => format!(" (hidden item {class})"),
+                "orphan" => format!(" (orphan {class})"),
                 _ => String::new(),
             };
             let subject = serde_json::to_string(finding["subject"].as_str().unwrap_or("")).unwrap();
@@ -171,6 +174,24 @@ fn real_osts_name_their_namespaces_and_find_sync_issues_by_entry_id() {
                 "{name}: {line}"
             );
         }
+        // The ROW001 line suggests --verify-rows only when it was not given.
+        let rows_line = |args: &[&str]| {
+            let out = common::ostscan(args);
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .find(|l| l.contains("rows compared with their items"))
+                .map(str::to_string)
+                .unwrap_or_default()
+        };
+        let p = path.to_str().unwrap();
+        assert!(
+            rows_line(&["scan", p]).ends_with("(ROW001; --verify-rows compares every one)"),
+            "{name}"
+        );
+        assert!(
+            rows_line(&["scan", "--verify-rows", p]).ends_with(" (ROW001)"),
+            "{name}"
+        );
     }
 }
 
@@ -547,9 +568,116 @@ fn dump_shows_a_messages_row_with_its_sync_values() {
                 )),
                 "{text}"
             );
-            assert!(text.contains("PR_CHANGE_KEY"), "{text}");
+            // The row's change key is printed after the row's heading (the
+            // message itself holds none).
+            let after = &text[text.find("row ").unwrap()..];
+            if !ck.is_null() {
+                assert!(after.contains("PR_CHANGE_KEY"), "{text}");
+            }
             checked += 1;
         }
         assert!(checked > 5, "{name}: {checked}");
+        // A hidden item's row is in the associated contents table, with the
+        // values `items --all` reports for it.
+        let out = ostscan(&["items", "--all", path.to_str().unwrap()]);
+        let hidden: Vec<Value> = ndjson(&out.stdout)
+            .into_iter()
+            .filter(|v| v["kind"] == "associated" && !v["change_key"].is_null())
+            .take(3)
+            .collect();
+        assert!(!hidden.is_empty(), "{name}");
+        for item in hidden {
+            let nid = item["nid"].to_string();
+            let (code, dump) = run_json(&["dump", "--json", path.to_str().unwrap(), "--nid", &nid]);
+            assert_eq!(code, Some(0));
+            assert_eq!(
+                dump["row"]["table_type"], "assoc_contents_table",
+                "{name} {nid}"
+            );
+            let ck = dump["row"]["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["tag"] == "0x65e20102")
+                .map(|c| c["hex"].clone());
+            assert_eq!(ck, Some(item["change_key"].clone()), "{name} {nid}");
+        }
     }
+}
+
+/// A message its parent folder's table does not list (here, its NBT
+/// parent pointed at the root folder) has no row there, which `dump` says
+/// plainly, not as an error; a table that cannot be read is an error that
+/// names it. In a PST the row's heading does not speak of OSTs.
+#[test]
+fn dump_says_when_the_parent_table_has_no_row_or_cannot_be_read() {
+    use ost_fixture::faults::{damage, Damage};
+    let fx = FixtureBuilder::new(Format::Unicode)
+        .messages(10)
+        .seed(4)
+        .build()
+        .unwrap();
+    let dir = scratch("dump-rows");
+    let msg = fx.manifest[0].nid;
+    let node = *fx.layout.node(msg).unwrap();
+    let own_table = (node.nid_parent & !0x1F) | 0x0E;
+    let dump = |bytes: &[u8], name: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let path = path.to_str().unwrap().to_string();
+        let json = run_json(&["dump", "--json", &path, "--nid", &msg.to_string()]);
+        let text =
+            String::from_utf8_lossy(&ostscan(&["dump", &path, "--nid", &msg.to_string()]).stdout)
+                .into_owned();
+        (json, text)
+    };
+    // Intact: the row, without the OST note.
+    let ((code, v), text) = dump(&fx.bytes, "intact.pst");
+    assert_eq!(code, Some(0));
+    assert_eq!(v["row"]["table"], own_table);
+    assert!(
+        text.contains(&format!("of contents_table {own_table:#x} (")),
+        "{text}"
+    );
+    assert!(!text.contains("an OST keeps"), "{text}");
+    // The NBT entry's nidParent (after nid, bidData, bidSub) set to the
+    // root folder, whose contents table does not list the message.
+    let mut moved = fx.bytes.clone();
+    let mut entry = (msg as u64).to_le_bytes().to_vec();
+    entry.extend_from_slice(&node.bid_data.to_le_bytes());
+    let at = moved
+        .windows(16)
+        .position(|w| w == entry.as_slice())
+        .expect("the message's NBT entry");
+    moved[at + 24..at + 28].copy_from_slice(&0x122u32.to_le_bytes());
+    let ((code, v), text) = dump(&moved, "moved.pst");
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        v["row"],
+        serde_json::json!({"table": 0x12E, "listed": false})
+    );
+    assert!(
+        text.contains("row: none in contents_table 0x12e, its parent folder's: an orphan"),
+        "{text}"
+    );
+    assert!(!text.contains("ERROR"), "{text}");
+    // The table's data block past the end of the file: an error naming it.
+    let mut broken = fx.bytes.clone();
+    damage(
+        &mut broken,
+        Format::Unicode,
+        &fx.layout,
+        Damage::BlockPastEnd { nid: own_table },
+    )
+    .unwrap();
+    let ((code, v), text) = dump(&broken, "broken.pst");
+    assert_eq!(code, Some(0));
+    assert_eq!(v["row"]["table"], own_table);
+    assert!(v["row"]["error"].is_string(), "{}", v["row"]);
+    assert!(
+        text.contains(&format!(
+            "row: ERROR reading contents_table {own_table:#x}: "
+        )),
+        "{text}"
+    );
 }

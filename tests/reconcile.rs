@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{assert_valid, corpus, ndjson, ostscan, ostscan_stdin, scratch, workspace};
+use ost_fixture::faults::{damage, Damage};
 use ost_fixture::{FixtureBuilder, Format, ManifestRecord, Rule, StoreRecord, SyncPlacement};
 use ostscan::paths::base64_encode;
 use serde_json::{json, Value};
@@ -746,15 +747,13 @@ fn a_cache_read_in_part_makes_the_result_partial() {
         .unwrap();
     let mut bytes = fx.bytes.clone();
     assert_eq!(bytes, std::fs::read(&ost).unwrap());
-    let node = fx.layout.nodes.iter().find(|n| n.nid == 0x21).unwrap();
-    let block = fx
-        .layout
-        .blocks
-        .iter()
-        .find(|b| b.bid == node.bid_data)
-        .unwrap();
-    let crc_at = (block.ib + u64::from(block.total_size) - 24 + 4) as usize;
-    bytes[crc_at] ^= 0x5a;
+    damage(
+        &mut bytes,
+        Format::Ost4k,
+        &fx.layout,
+        Damage::BadBlockCrc { nid: 0x21 },
+    )
+    .unwrap();
     let damaged = dir.join("bad-crc.ost");
     std::fs::write(&damaged, &bytes).unwrap();
     let (code, report, stderr) = run(&damaged, &listing, &[]);

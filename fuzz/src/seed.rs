@@ -245,6 +245,7 @@ fn reference(c: &mut Corpus) {
             .collect()
     };
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let json_string = |s: &str| serde_json::to_string(s).unwrap_or_default();
     // Each item's change key and PCL, as the server has them: unchanged,
     // or with the last byte of the change key's counter moved down or up.
     let versions = |bump: i16| -> Vec<(String, Vec<u8>, Vec<u8>, &str)> {
@@ -265,15 +266,16 @@ fn reference(c: &mut Corpus) {
         let mut normalized = String::new();
         for (key, ck, pcl, subject) in versions(bump) {
             normalized += &format!(
-                "{{\"source_key\":\"{key}\",\"change_key\":\"{}\",\"pcl\":\"{}\",\"subject\":{subject:?},\"last_modified\":\"2024-01-02T03:04:05Z\"}}\n",
+                "{{\"source_key\":\"{key}\",\"change_key\":\"{}\",\"pcl\":\"{}\",\"subject\":{},\"last_modified\":\"2024-01-02T03:04:05Z\"}}\n",
                 hex(&ck),
-                hex(&pcl)
+                hex(&pcl),
+                json_string(subject)
             );
         }
         c.put(
             "reconcile",
             &format!("normalized-{name}"),
-            &[&[6u8][..], normalized.as_bytes()].concat(),
+            &[&[5u8][..], normalized.as_bytes()].concat(),
         );
         let messages: Vec<String> = versions(bump)
             .into_iter()
@@ -283,7 +285,8 @@ fn reference(c: &mut Corpus) {
                 ews.extend((ck.len() as u32).to_le_bytes());
                 ews.extend(&ck);
                 format!(
-                    "{{\"id\":\"AAMk-{n}\",\"subject\":{subject:?},\"changeKey\":\"{}\",\"singleValueExtendedProperties\":[{{\"id\":\"Binary 0x65e0\",\"value\":\"{}\"}},{{\"id\":\"Binary 0x65e3\",\"value\":\"{}\"}}]}}",
+                    "{{\"id\":\"AAMk-{n}\",\"subject\":{},\"changeKey\":\"{}\",\"singleValueExtendedProperties\":[{{\"id\":\"Binary 0x65e0\",\"value\":\"{}\"}},{{\"id\":\"Binary 0x65e3\",\"value\":\"{}\"}}]}}",
+                    json_string(subject),
                     base64_encode(&ews),
                     base64_encode(&unhex(&key)),
                     base64_encode(&pcl)

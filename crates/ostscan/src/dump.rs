@@ -1,13 +1,13 @@
 //! `ostscan dump`: every property of one node, its subnodes, a folder's
-//! table rows, as one typed report; the JSON and the text are both
-//! rendered from it.
+//! table rows, a message's row in its folder's table, as one typed report;
+//! the JSON and the text are both rendered from it.
 
 use std::fmt::Write as _;
 
 use ost_ndb::ltp::prop_type as pt;
 use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{PropValue, PropertyContext};
-use ost_ndb::{Bid, Nid, NidType, Node, Pst};
+use ost_ndb::{Bid, Client, Nid, NidType, Node, Pst};
 use ost_props::strings::prop_string;
 use ost_props::{hex, tags, FileTime, Pcl, Xid};
 
@@ -42,11 +42,33 @@ pub struct DumpReport {
     pub contents_table: Option<Listed<TableView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub associated_contents_table: Option<Listed<TableView>>,
-    /// A message's row in its folder's contents table (associated contents
-    /// table for a hidden item): real OSTs keep the change key, PCL and
-    /// modification time there, not in the message.
+    /// A message's row in its parent folder's contents table (associated
+    /// contents table for a hidden item): real OSTs keep the change key,
+    /// PCL and modification time there, not in the message.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub row: Option<Listed<RowView>>,
+    pub row: Option<RowLookup>,
+    /// The store is an OST (the text says where its sync values are).
+    #[serde(skip)]
+    pub cache: bool,
+}
+
+/// What the parent folder's table says of a message.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum RowLookup {
+    Found(RowView),
+    /// The table has no row for the message: an orphan, or an item that
+    /// another folder's table lists (the NBT parent is not always the
+    /// folder; `ostscan items` names the folder whose table lists it).
+    NotListed {
+        table: Nid,
+        listed: bool,
+    },
+    /// The table could not be read.
+    Failed {
+        table: Nid,
+        error: String,
+    },
 }
 
 /// A message's row in its folder's table.
@@ -193,33 +215,34 @@ fn properties(node: Node<'_>) -> Listed<Vec<PropertyLine>> {
     Listed::Read(lines)
 }
 
-/// The row of message `nid` in `table` (its folder's contents table), the
-/// cells decoded as properties are.
-fn row(pst: &Pst<'_>, table: Nid, nid: Nid) -> Listed<RowView> {
-    let read = || -> Result<RowView, String> {
+/// The row of message `nid` in `table` (its parent folder's contents
+/// table), the cells decoded as properties are.
+fn row(pst: &Pst<'_>, table: Nid, nid: Nid) -> RowLookup {
+    let read = || -> Result<Option<RowView>, String> {
         let node = pst.node(table).map_err(|e| e.to_string())?;
         let tc = TableContext::open(node).map_err(|e| e.to_string())?;
-        let row = tc
-            .row_by_id(nid.0)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no row for nid {nid:#x}"))?;
+        let Some(row) = tc.row_by_id(nid.0).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
         let cells = row
             .values()
             .iter()
             .map(|(c, v)| property_line(c.id(), c.prop_type(), v.as_ref()))
             .collect();
-        Ok(RowView {
+        Ok(Some(RowView {
             table,
             table_type: table.nid_type().name(),
             index: row.index(),
             cells,
-        })
+        }))
     };
     match read() {
-        Ok(r) => Listed::Read(r),
-        Err(error) => Listed::Failed {
-            error: format!("table {table:#x}: {error}"),
+        Ok(Some(r)) => RowLookup::Found(r),
+        Ok(None) => RowLookup::NotListed {
+            table,
+            listed: false,
         },
+        Err(error) => RowLookup::Failed { table, error },
     }
 }
 
@@ -307,6 +330,7 @@ impl DumpReport {
             contents_table: folder_table(NidType::ContentsTable),
             associated_contents_table: folder_table(NidType::AssocContentsTable),
             row: row_table.map(|table| row(pst, table, node.nid)),
+            cache: pst.header().client == Client::Ost,
         })
     }
 
@@ -342,9 +366,14 @@ impl DumpReport {
             write_lines(&mut o, props);
         }
         match &self.row {
-            Some(Listed::Read(r)) => {
+            Some(RowLookup::Found(r)) => {
+                let note = if self.cache {
+                    "; an OST keeps the change key, PCL and modification time here"
+                } else {
+                    ""
+                };
                 p!(
-                    "row {} of {} {:#x} ({}; an OST keeps the change key, PCL and modification time here):",
+                    "row {} of {} {:#x} ({}{note}):",
                     r.index,
                     r.table_type,
                     r.table,
@@ -352,7 +381,13 @@ impl DumpReport {
                 );
                 write_lines(&mut o, &r.cells);
             }
-            Some(Listed::Failed { error }) => p!("row: ERROR {error}"),
+            Some(RowLookup::NotListed { table, .. }) => p!(
+                "row: none in {} {table:#x}, its parent folder's: an orphan, or another folder's table lists it (`ostscan items --all` names the folder)",
+                table.nid_type().name()
+            ),
+            Some(RowLookup::Failed { table, error }) => {
+                p!("row: ERROR reading {} {table:#x}: {error}", table.nid_type().name())
+            }
             None => {}
         }
         if let Listed::Read(subs) = &self.subnodes {

@@ -632,7 +632,9 @@ mod tests {
 
     #[test]
     fn invalid_values_are_one_line_errors_with_offsets() {
-        let error = render(&args("xid", &XID_1[..30], false)).unwrap_err().message;
+        let error = render(&args("xid", &XID_1[..30], false))
+            .unwrap_err()
+            .message;
         assert_eq!(
             error,
             "invalid XID: XID at byte offset 0 is 15 bytes, shorter than the minimum 17"
@@ -646,7 +648,10 @@ mod tests {
         // The entries before the fault are shown (PCL_2 has three; the
         // third is cut).
         let decoded = invalid.decoded.expect("the first entries decode");
-        assert!(decoded.contains("the 2 entries before the fault"), "{decoded}");
+        assert!(
+            decoded.contains("the 2 entries before the fault"),
+            "{decoded}"
+        );
         assert!(decoded.ends_with(&format!("  {error}\n")), "{decoded}");
         let error = render(&args("pcl", XID_1, false)).unwrap_err().message;
         assert!(
@@ -689,7 +694,9 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let value: serde_json::Value = serde_json::from_str(&output.unwrap()).unwrap();
         assert_eq!(value["counter"], 313_173);
-        let missing = render(&args("xid", "@/nonexistent/ostscan.hex", false)).unwrap_err().message;
+        let missing = render(&args("xid", "@/nonexistent/ostscan.hex", false))
+            .unwrap_err()
+            .message;
         assert!(missing.starts_with("cannot read /nonexistent/ostscan.hex"));
     }
 }

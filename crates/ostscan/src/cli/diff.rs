@@ -218,12 +218,18 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
 }
 
 /// One error, with the file it is in: the text form's and stderr's line.
+/// When OLD and NEW are the same path, the side is said too: each side
+/// reports its own problems, and the two lines would otherwise be alike.
 fn error_line(r: &DiffReport, e: &DiffError) -> String {
-    let path = match e.side {
-        Side::Old => &r.old.path,
-        Side::New => &r.new.path,
+    let (path, side) = match e.side {
+        Side::Old => (&r.old.path, "OLD"),
+        Side::New => (&r.new.path, "NEW"),
     };
-    format!("{path}: {}", e.problem)
+    if r.old.path == r.new.path {
+        format!("{path} ({side}): {}", e.problem)
+    } else {
+        format!("{path}: {}", e.problem)
+    }
 }
 
 pub fn run(args: &DiffArgs) -> u8 {

@@ -11,8 +11,9 @@ use super::output::{self, warn};
 
 const AFTER_HELP: &str = "\
 Exit codes (the highest that applies wins):
-  2  the file could not be opened at all (with --strict: any CRC or
-     signature mismatch), the output could not be written, or bad usage
+  2  the file could not be opened at all, --strict and any problem (a
+     mismatch in the header stops the open; one met later is listed), the
+     output could not be written, or bad usage
   1  problems were found and listed: a CRC or signature that does not
      match, a page or block that cannot be read, a file shorter than its
      header says (without --verify, in the header and the pages read to
@@ -38,7 +39,8 @@ pub struct InfoArgs {
 
 /// Exit codes: 0 read without a problem, 1 problems listed (a damaged
 /// file read on: a sanity check must not pass it), 2 the file could not be
-/// opened at all or the output could not be written.
+/// opened at all, a problem under --strict, or the output could not be
+/// written.
 pub fn run(args: &InfoArgs) -> u8 {
     let options = ReadOptions {
         validation: if args.strict {
@@ -70,9 +72,11 @@ pub fn run(args: &InfoArgs) -> u8 {
     if let Err(code) = output::print(text.as_bytes()) {
         return code;
     }
-    if !report.problems.is_empty() {
-        1
-    } else {
-        0
+    match (report.problems.is_empty(), args.strict) {
+        (true, _) => 0,
+        // --strict makes any mismatch fatal, also one met after the open
+        // (a page read while counting nodes and blocks).
+        (false, true) => 2,
+        (false, false) => 1,
     }
 }

@@ -586,7 +586,7 @@ fn write_coverage(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
         )?;
     }
     if s.from_rows > 0 {
-        let hint = if s.rows_compared >= s.from_rows {
+        let hint = if s.rows_verified {
             "ROW001"
         } else {
             "ROW001; --verify-rows compares every one"
@@ -659,6 +659,42 @@ mod tests {
     #[test]
     fn a_capped_list_says_how_many_it_left_out() {
         assert_eq!(capped(5, 3), "item 1\nitem 2\nitem 3\n... 2 more\n");
+    }
+
+    #[test]
+    fn a_finding_line_says_when_its_item_is_hidden_or_an_orphan() {
+        let finding = |kind: ItemKind, class: Option<&str>| FindingReport {
+            rule: "SYNC005",
+            severity: crate::Severity::Info,
+            nid: ost_props::Nid(0x100028),
+            nid_hex: "0x100028".into(),
+            kind: kind.name(),
+            folder: "/Inbox".into(),
+            folder_nid: ost_props::Nid(0x8062),
+            subject: Some("Inbox".into()),
+            message_class: class.map(str::to_string),
+            source_key: None,
+            last_modified: None,
+            change_key: None,
+            pcl: None,
+            pcl_hex: None,
+            sources: Default::default(),
+            object_id: None,
+            source_key_derived: false,
+            row: None,
+            detail: String::new(),
+        };
+        let note = |kind, class| KindNote(&finding(kind, class)).to_string();
+        assert_eq!(
+            note(ItemKind::Associated, Some("IPM.Configuration.RssRule")),
+            " (hidden item IPM.Configuration.RssRule)"
+        );
+        assert_eq!(note(ItemKind::Associated, None), " (hidden item)");
+        assert_eq!(
+            note(ItemKind::Orphan, Some("IPM.Note")),
+            " (orphan IPM.Note)"
+        );
+        assert_eq!(note(ItemKind::Contents, Some("IPM.Note")), "");
     }
 
     #[test]

@@ -117,6 +117,10 @@ pub struct Summary {
     /// (ROW001): all with `--verify-rows`, else those whose row lacked
     /// the sync values or that the Sync Issues analysis read.
     pub rows_compared: u64,
+    /// `--verify-rows` was given (every row was to be compared): not in the
+    /// report, whose `rows_compared` says what was; the text reads it.
+    #[serde(skip)]
+    pub rows_verified: bool,
     /// Folders with a change key or PCL of their own, checked by the same
     /// rules.
     pub folders_checked: u64,

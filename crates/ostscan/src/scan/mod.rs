@@ -801,6 +801,7 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
         .count() as u64;
     let with_items = folders_with_items(&folders, &sync_report.folders);
     summary.recreate_ost_suggested = recreate_ost_suggested(summary.folders_to_clear, with_items);
+    summary.rows_verified = options.verify_rows;
     // Read after the walk: the reader records integrity problems as it
     // meets them. `issues()` returns them sorted by offset, so their order
     // does not depend on which thread met them first.

@@ -111,7 +111,8 @@ impl SyncIssuesFolders {
     }
 
     /// Whether `folder_nid` is a folder of the tree where logs are kept:
-    /// any but Conflicts, whose items are conflict copies.
+    /// any but Conflicts, whose messages are conflict copies (its hidden
+    /// items, folder settings, are neither).
     pub fn holds_logs(&self, folder_nid: Nid) -> bool {
         self.contains(folder_nid) && !self.is_conflicts(folder_nid)
     }
@@ -221,8 +222,9 @@ pub struct SyncIssuesCounts {
     pub log_messages: u64,
     pub logs_with_errors: u64,
     /// Items of the tree that are neither conflict items nor logs: copies
-    /// of items that failed to synchronize (Local and Server Failures), or
-    /// anything else filed there.
+    /// of items that failed to synchronize (Local and Server Failures), the
+    /// hidden items of Conflicts (its settings), or anything else filed
+    /// there.
     pub other_items: u64,
 }
 
