@@ -681,3 +681,41 @@ fn dump_says_when_the_parent_table_has_no_row_or_cannot_be_read() {
         "{text}"
     );
 }
+
+/// `dump` decodes a malformed PCL up to its fault and says why a change
+/// key is not an XID (the bundled example's PCL002 and CK002 items): the
+/// value's shape is the evidence of how it broke.
+#[test]
+fn dump_shows_how_a_malformed_value_broke() {
+    let file = common::workspace().join("testdata/sync-faults.ost");
+    let manifest = std::fs::read_to_string(file.with_extension("jsonl")).unwrap();
+    let planted = |rule: &str| {
+        manifest
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|m| m["planted"].as_array().unwrap().iter().any(|r| r == rule))
+            .unwrap()["nid"]
+            .to_string()
+    };
+    let value = |nid: &str, tag: &str| {
+        let (code, dump) = run_json(&["dump", "--json", file.to_str().unwrap(), "--nid", nid]);
+        assert_eq!(code, Some(0));
+        dump["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["tag"] == tag)
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let pcl = value(&planted("PCL002"), "0x65e30102");
+    assert!(pcl.starts_with("malformed PCL [{"), "{pcl}");
+    assert!(
+        pcl.ends_with("] then: XidSize 48 at byte offset 44 is outside 17..=24"),
+        "{pcl}"
+    );
+    let ck = value(&planted("CK002"), "0x65e20102");
+    assert!(ck.starts_with("not an XID: "), "{ck}");
+}

@@ -9,7 +9,7 @@ use ost_ndb::ltp::tc::TableContext;
 use ost_ndb::ltp::{PropValue, PropertyContext};
 use ost_ndb::{Bid, Client, Nid, NidType, Node, Pst};
 use ost_props::strings::prop_string;
-use ost_props::{hex, tags, FileTime, Pcl, Xid};
+use ost_props::{hex, tags, FileTime, Pcl, RawPclEntries, Xid};
 
 use crate::proof::XidView;
 use serde::Serialize;
@@ -151,15 +151,28 @@ pub fn type_name(t: u16) -> String {
 /// A readable rendering of a value (change keys and PCLs decoded).
 fn decoded(id: u16, v: &PropValue<'_>) -> Value {
     if id == tags::PR_CHANGE_KEY {
-        if let Ok(x) = Xid::parse(v.as_bytes()) {
-            return Value::from(format!("XID {}", XidView::new(&x).brief()));
-        }
+        return Value::from(match Xid::parse(v.as_bytes()) {
+            Ok(x) => format!("XID {}", XidView::new(&x).brief()),
+            Err(e) => format!("not an XID: {e}"),
+        });
     }
     if id == tags::PR_PREDECESSOR_CHANGE_LIST {
-        if let Ok(p) = Pcl::parse(v.as_bytes()) {
-            let parts: Vec<String> = p.xids().map(|x| XidView::new(&x).brief()).collect();
-            return Value::from(format!("PCL [{}]", parts.join(", ")));
+        // A malformed PCL is shown up to its fault, as `decode pcl` does:
+        // how it broke is the evidence.
+        let mut parts = Vec::new();
+        let mut fault = None;
+        for entry in RawPclEntries::new(v.as_bytes()) {
+            match entry {
+                Ok(e) => parts.push(XidView::new(&e.xid).brief()),
+                Err(e) => fault = Some(e),
+            }
         }
+        return Value::from(match (Pcl::parse(v.as_bytes()), fault) {
+            (Ok(_), _) => format!("PCL [{}]", parts.join(", ")),
+            (Err(_), Some(e)) | (Err(e), None) => {
+                format!("malformed PCL [{}] then: {e}", parts.join(", "))
+            }
+        });
     }
     let json = |v: Option<Value>| v.unwrap_or(Value::Null);
     match v.prop_type {
