@@ -203,7 +203,7 @@ impl InfoReport {
                 Painted(palette.problem, self.problems.len())
             );
             for p in &self.problems {
-                p!("  {} at {:#x}: {}", p.structure, p.offset, p.message);
+                p!("  {} at offset {:#x}: {}", p.structure, p.offset, p.message);
             }
             if self.problems_dropped > 0 {
                 p!("  ... and {} more", self.problems_dropped);
