@@ -875,6 +875,7 @@ fn a_body_that_cannot_be_read_is_an_error_of_the_result() {
 /// `--allow-partial`.
 #[test]
 fn integrity_problems_read_past_make_the_diff_partial() {
+    use ost_fixture::faults::{damage, Damage};
     use ost_fixture::FixtureBuilder;
     let fx = FixtureBuilder::new(Format::Ost4k)
         .messages(12)
@@ -883,14 +884,8 @@ fn integrity_problems_read_past_make_the_diff_partial() {
         .unwrap();
     let good = scratch("integrity-good.ost");
     std::fs::write(&good, &fx.bytes).unwrap();
-    use ost_fixture::faults::{damage, Damage};
-    let node = fx.layout.nodes.iter().find(|n| n.nid == 0x21).unwrap();
-    let block = fx
-        .layout
-        .blocks
-        .iter()
-        .find(|b| b.bid == node.bid_data)
-        .unwrap();
+    let node = fx.layout.node(0x21).unwrap();
+    let block = fx.layout.block(node.bid_data).unwrap();
     let mut bytes = fx.bytes.clone();
     damage(
         &mut bytes,

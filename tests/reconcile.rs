@@ -226,6 +226,17 @@ fn run(cache: &Path, listing: &Path, extra: &[&str]) -> (Option<i32>, Value, Str
     (out.status.code(), report, stderr)
 }
 
+/// The text form of `reconcile CACHE --server LISTING`.
+fn run_text(cache: &Path, listing: &Path) -> String {
+    let out = ostscan(&[
+        "reconcile",
+        cache.to_str().unwrap(),
+        "--server",
+        listing.to_str().unwrap(),
+    ]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// (nid, rule) of every finding.
 fn found(report: &Value) -> BTreeSet<(u64, String)> {
     report["findings"]
@@ -512,13 +523,7 @@ fn fixture_items_planted_in_each_category_are_found_on_their_items() {
         assert!(!records.iter().any(|r| r["type"] == "cache_only"));
 
         // The text names the folder to clear and every finding.
-        let out = ostscan(&[
-            "reconcile",
-            ost.to_str().unwrap(),
-            "--server",
-            listing.to_str().unwrap(),
-        ]);
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = run_text(&ost, &listing);
         assert!(
             text.contains("Clear Offline Items on these folders"),
             "{text}"
@@ -846,13 +851,7 @@ fn the_real_4k_ost_equal_and_with_each_category_planted() {
                 + n("cache_without_source_key"),
             n("cache_items")
         );
-        let out = ostscan(&[
-            "reconcile",
-            ost.to_str().unwrap(),
-            "--server",
-            listing.to_str().unwrap(),
-        ]);
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = run_text(&ost, &listing);
         assert!(
             text.contains(&format!(
                 "only in the cache {}, only on the server {}; 31 hidden (associated) cache items unmatched (Graph does not list them)\n",

@@ -157,20 +157,20 @@ fn decoded(id: u16, v: &PropValue<'_>) -> Value {
         });
     }
     if id == tags::PR_PREDECESSOR_CHANGE_LIST {
-        // A malformed PCL is shown up to its fault, as `decode pcl` does:
-        // how it broke is the evidence.
-        let mut parts = Vec::new();
-        let mut fault = None;
-        for entry in RawPclEntries::new(v.as_bytes()) {
-            match entry {
-                Ok(e) => parts.push(XidView::new(&e.xid).brief()),
-                Err(e) => fault = Some(e),
-            }
-        }
-        return Value::from(match (Pcl::parse(v.as_bytes()), fault) {
-            (Ok(_), _) => format!("PCL [{}]", parts.join(", ")),
-            (Err(_), Some(e)) | (Err(e), None) => {
-                format!("malformed PCL [{}] then: {e}", parts.join(", "))
+        let brief = |x: Xid<'_>| XidView::new(&x).brief();
+        return Value::from(match Pcl::parse(v.as_bytes()) {
+            Ok(p) => format!(
+                "PCL [{}]",
+                p.xids().map(brief).collect::<Vec<_>>().join(", ")
+            ),
+            // Shown up to its fault, as `decode pcl` does: how it broke is
+            // the evidence.
+            Err(e) => {
+                let before: Vec<String> = RawPclEntries::new(v.as_bytes())
+                    .map_while(Result::ok)
+                    .map(|entry| brief(entry.xid))
+                    .collect();
+                format!("malformed PCL [{}] then: {e}", before.join(", "))
             }
         });
     }
@@ -459,14 +459,12 @@ fn write_lines(o: &mut String, lines: &[PropertyLine]) {
             }
             PropertyLine::Broken { error } => ("?", "", "", format!("ERROR {error}"), ""),
         };
-        let shown_raw = if raw.len() > 96 {
-            format!("{}... ({} bytes)", &raw[..96], raw.len() / 2)
-        } else {
-            raw.to_string()
-        };
         let _ = writeln!(o, "  {tag} {name:<28} {prop_type:<16} {shown_value}");
-        if !shown_raw.is_empty() {
-            let _ = writeln!(o, "      {shown_raw}");
+        // `raw` is lowercase hex (ASCII): cutting it at 96 is a char boundary.
+        if raw.len() > 96 {
+            let _ = writeln!(o, "      {}... ({} bytes)", &raw[..96], raw.len() / 2);
+        } else if !raw.is_empty() {
+            let _ = writeln!(o, "      {raw}");
         }
     }
 }

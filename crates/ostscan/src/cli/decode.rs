@@ -40,22 +40,12 @@ pub fn run(args: &DecodeArgs) -> u8 {
             Ok(()) => 0,
             Err(code) => code,
         },
-        Err(Invalid {
-            message,
-            decoded: Some(output),
-        }) => {
+        Err(Invalid { message, decoded }) => {
             // What could be decoded is the evidence of how the value broke:
             // printed, then the error, and still exit 2.
-            if let Err(code) = super::output::print(output.as_bytes()) {
+            if let Some(Err(code)) = decoded.map(|output| super::output::print(output.as_bytes())) {
                 return code;
             }
-            super::output::warn(format_args!("decode: {message}"));
-            2
-        }
-        Err(Invalid {
-            message,
-            decoded: None,
-        }) => {
             super::output::warn(format_args!("decode: {message}"));
             2
         }
@@ -133,22 +123,26 @@ fn render(args: &DecodeArgs) -> Result<String, Invalid> {
     };
     let (form, bytes) = parse_value(&text, kind)?;
     let note = form.note(bytes.len());
-    let mut output = match kind {
+    // The output, and the error when it covers only what decoded before a
+    // fault.
+    let (mut output, fault) = match kind {
         Kind::Xid => {
             let xid = Xid::parse(&bytes).map_err(|e| format!("invalid XID: {e}"))?;
-            if args.json {
+            let output = if args.json {
                 to_json(&XidReport::new(&xid, &bytes, form))
             } else {
                 xid_text(&xid, bytes.len())
-            }
+            };
+            (output, None)
         }
         Kind::Pcl => match Pcl::parse(&bytes) {
             Ok(pcl) => {
-                if args.json {
+                let output = if args.json {
                     to_json(&PclReport::new(&pcl, form))
                 } else {
                     pcl_text(&pcl)
-                }
+                };
+                (output, None)
             }
             Err(e) => {
                 let message = format!("invalid PCL: {e}");
@@ -157,7 +151,7 @@ fn render(args: &DecodeArgs) -> Result<String, Invalid> {
                 if entries.is_empty() {
                     return Err(message.into());
                 }
-                let mut decoded = if args.json {
+                let output = if args.json {
                     to_json(&MalformedPclReport::new(
                         &bytes,
                         &entries,
@@ -168,20 +162,20 @@ fn render(args: &DecodeArgs) -> Result<String, Invalid> {
                 } else {
                     malformed_pcl_text(&bytes, &entries, &message)
                 };
-                if let (Some(note), false) = (note, args.json) {
-                    decoded.insert_str(0, &format!("input: {note}\n"));
-                }
-                return Err(Invalid {
-                    message,
-                    decoded: Some(decoded),
-                });
+                (output, Some(message))
             }
         },
     };
     if let (Some(note), false) = (note, args.json) {
         output.insert_str(0, &format!("input: {note}\n"));
     }
-    Ok(output)
+    match fault {
+        None => Ok(output),
+        Some(message) => Err(Invalid {
+            message,
+            decoded: Some(output),
+        }),
+    }
 }
 
 /// The value's bytes and how they were written. Hex first (MFCMAPI's
