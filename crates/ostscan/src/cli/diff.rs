@@ -234,7 +234,7 @@ fn error_line(r: &DiffReport, e: &DiffError) -> String {
 
 pub fn run(args: &DiffArgs) -> u8 {
     let inputs = [args.old.as_path(), args.new.as_path()];
-    let Some(mut out) = or_warn(open_out(args.report.out.as_deref(), inputs)) else {
+    let Some(out) = or_warn(open_out(args.report.out.as_deref(), inputs)) else {
         return 2;
     };
     let report = match diff_files(&args.old, &args.new) {
@@ -247,10 +247,10 @@ pub fn run(args: &DiffArgs) -> u8 {
             return 2;
         }
     };
-    let written = args
+    if let Err(code) = args
         .report
-        .write(&mut out, &report, write_ndjson, write_text);
-    if let Err(code) = out.end(written) {
+        .write_report(out, &report, write_ndjson, write_text)
+    {
         return code;
     }
     // The first errors name the files; all of them are in --json.

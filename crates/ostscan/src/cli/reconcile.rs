@@ -242,9 +242,9 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io
             "{} {:8} {} {:?} (nid {:#x}, listing line {}, source key {})",
             f.rule,
             Painted(palette.severity(f.severity), f.severity.as_str()),
-            f.folder,
-            f.subject.as_deref().unwrap_or(""),
-            f.nid,
+            f.item.folder,
+            f.item.subject.as_deref().unwrap_or(""),
+            f.item.nid,
             f.listing_line,
             f.source_key
         )?;
@@ -322,7 +322,7 @@ pub fn run(args: &ReconcileArgs) -> u8 {
     if args.server.as_os_str() != "-" {
         inputs.push(args.server.as_path());
     }
-    let Some(mut out) = or_warn(open_out(args.report.out.as_deref(), inputs)) else {
+    let Some(out) = or_warn(open_out(args.report.out.as_deref(), inputs)) else {
         return 2;
     };
     let options = Options { list_all: args.all };
@@ -335,10 +335,10 @@ pub fn run(args: &ReconcileArgs) -> u8 {
             return 2;
         }
     };
-    let written = args
+    if let Err(code) = args
         .report
-        .write(&mut out, &report, write_ndjson, write_text);
-    if let Err(code) = out.end(written) {
+        .write_report(out, &report, write_ndjson, write_text)
+    {
         return code;
     }
     warn_first(

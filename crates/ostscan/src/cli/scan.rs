@@ -86,23 +86,25 @@ pub struct ReportArgs {
 }
 
 impl ReportArgs {
-    /// Write a whole `report` in the form asked for: one JSON object,
-    /// NDJSON (`ndjson`) or text (`text`; coloured only on a terminal,
-    /// never into `--out`).
-    pub fn write<R: serde::Serialize>(
+    /// Write a whole `report` to `out` in the form asked for (one JSON
+    /// object, NDJSON by `ndjson`, or text by `text`: coloured only on a
+    /// terminal, never into `--out`), then end `out`. The error is the exit
+    /// status to use: the write or the ending failed.
+    pub fn write_report<R: serde::Serialize>(
         &self,
-        out: &mut dyn Write,
+        mut out: Output,
         report: &R,
         ndjson: fn(&mut dyn Write, &R) -> io::Result<()>,
         text: fn(&mut dyn Write, &R, &Palette) -> io::Result<()>,
-    ) -> io::Result<()> {
-        if self.form.json {
-            output::write_json(out, report)
+    ) -> Result<(), u8> {
+        let written = if self.form.json {
+            output::write_json(&mut out, report)
         } else if self.form.ndjson {
-            ndjson(out, report)
+            ndjson(&mut out, report)
         } else {
-            text(out, report, &output::palette(self.out.as_deref()))
-        }
+            text(&mut out, report, &output::palette(self.out.as_deref()))
+        };
+        out.end(written)
     }
 }
 

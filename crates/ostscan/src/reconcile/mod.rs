@@ -49,7 +49,7 @@ use crate::diff::{snapshot, Snapshot};
 use crate::paths::FilePath;
 use crate::proof::{hex, xid_list, ChangeKeyView, SyncValuesView};
 use crate::rules::{RuleInfo, SRV001, SRV002, SRV003, SRV004, SRV_RULES};
-use crate::scan::{NamespacesView, SeverityCounts};
+use crate::scan::{ItemIdentity, NamespacesView, SeverityCounts};
 use crate::status::Status;
 
 pub use listing::{read_listing, Listing, ListingError, ListingFormat, ServerEntry};
@@ -456,13 +456,7 @@ pub fn reconcile(
                     severity: rule.severity,
                     source_key: hex(key),
                     source_key_derived: r.source_key_derived,
-                    nid: r.nid,
-                    nid_hex: crate::scan::nid_hex(r.nid),
-                    kind: r.kind.name(),
-                    folder: r.folder.to_string(),
-                    folder_nid: r.folder_nid,
-                    subject: r.subject.clone(),
-                    message_class: r.message_class.clone(),
+                    item: ItemIdentity::of(r),
                     listing_line: entry.line,
                     cache: cache_version(r, ns),
                     server: server_view(entry, ns),

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::paths::FilePath;
 use crate::proof::{ChangeKeyView, SyncValuesView};
 use crate::rules::Severity;
-use crate::scan::{NamespacesView, SeverityCounts};
+use crate::scan::{ItemIdentity, NamespacesView, SeverityCounts};
 use crate::status::Status;
 
 use super::listing::{ChangeKeyOrigin, ListingError, ListingFormat};
@@ -76,15 +76,9 @@ pub struct ReconcileFinding {
     pub source_key: String,
     /// Whether the cache's source key was derived from the item's MID.
     pub source_key_derived: bool,
-    pub nid: Nid,
-    /// `nid` as the text shows it (`0x200024`).
-    pub nid_hex: String,
-    /// `contents` or `associated`.
-    pub kind: &'static str,
-    pub folder: String,
-    pub folder_nid: Nid,
-    pub subject: Option<String>,
-    pub message_class: Option<String>,
+    /// The cache's item (`kind` is `contents` or `associated`).
+    #[serde(flatten)]
+    pub item: ItemIdentity,
     /// The listing line the item is on.
     pub listing_line: u64,
     pub cache: SyncValuesView,

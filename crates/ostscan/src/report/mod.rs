@@ -17,7 +17,7 @@ use crate::paths::FilePath;
 use crate::rules::scan_rules;
 use crate::scan::{
     folders_to_treat, folders_with_items, ErrorReport, FileInfo, FileReport, FileScan,
-    FindingReport, FolderReport, NamespacesView, Remedy, Summary, Totals,
+    FindingReport, FolderReport, ItemIdentity, NamespacesView, Remedy, Summary, Totals,
 };
 use crate::sync_issues::{FolderFinding, SyncIssuesReport};
 use style::{Painted, Palette};
@@ -435,10 +435,10 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
                     "    {} {} nid {:#x} {}{} {:?}: {}",
                     finding.rule,
                     Painted(palette.severity(finding.severity), finding.severity),
-                    finding.nid,
-                    finding.folder,
-                    KindNote(finding),
-                    finding.subject.as_deref().unwrap_or(""),
+                    finding.item.nid,
+                    finding.item.folder,
+                    KindNote(&finding.item),
+                    finding.item.subject.as_deref().unwrap_or(""),
                     finding.detail
                 )
             },
@@ -470,7 +470,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
 /// " (orphan IPM.Note)". Most of what a real OST holds besides mail is
 /// hidden items (views, rules, settings), whose subject is often a folder
 /// name or empty: without this, "Drafts" reads as a message.
-struct KindNote<'a>(&'a FindingReport);
+struct KindNote<'a>(&'a ItemIdentity);
 
 impl fmt::Display for KindNote<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -663,9 +663,7 @@ mod tests {
 
     #[test]
     fn a_finding_line_says_when_its_item_is_hidden_or_an_orphan() {
-        let finding = |kind: ItemKind, class: Option<&str>| FindingReport {
-            rule: "SYNC005",
-            severity: crate::Severity::Info,
+        let item = |kind: ItemKind, class: Option<&str>| ItemIdentity {
             nid: ost_props::Nid(0x100028),
             nid_hex: "0x100028".into(),
             kind: kind.name(),
@@ -673,18 +671,8 @@ mod tests {
             folder_nid: ost_props::Nid(0x8062),
             subject: Some("Inbox".into()),
             message_class: class.map(str::to_string),
-            source_key: None,
-            last_modified: None,
-            change_key: None,
-            pcl: None,
-            pcl_hex: None,
-            sources: Default::default(),
-            object_id: None,
-            source_key_derived: false,
-            row: None,
-            detail: String::new(),
         };
-        let note = |kind, class| KindNote(&finding(kind, class)).to_string();
+        let note = |kind, class| KindNote(&item(kind, class)).to_string();
         assert_eq!(
             note(ItemKind::Associated, Some("IPM.Configuration.RssRule")),
             " (hidden item IPM.Configuration.RssRule)"

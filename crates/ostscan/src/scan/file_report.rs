@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use ost_ndb::{Client, Nid};
-use ost_props::{Namespaces, ObjectId, Problem, Sources};
+use ost_props::{ItemRecord, Namespaces, ObjectId, Problem, Sources};
 use serde::Serialize;
 
 use crate::paths::FilePath;
@@ -238,15 +238,16 @@ pub fn folders_with_items(folders: &[FolderReport], sync: &SyncIssuesFolders) ->
         .count() as u64
 }
 
-/// One finding on one item, with the item's identity and the decoded proof.
+/// An item as a finding names it, in every report that lists findings
+/// (`scan`, `reconcile`): flattened into the finding, so its fields are the
+/// finding's own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FindingReport {
-    pub rule: &'static str,
-    pub severity: Severity,
+pub struct ItemIdentity {
     pub nid: Nid,
     /// `nid` as the text forms show it (`0x200024`).
     pub nid_hex: String,
-    /// `contents`, `associated` or `orphan`.
+    /// `contents`, `associated` or `orphan`; `folder` for a finding on a
+    /// folder's own values.
     pub kind: &'static str,
     /// Folder path; empty for an orphan whose folder is unknown.
     pub folder: String,
@@ -255,6 +256,29 @@ pub struct FindingReport {
     pub folder_nid: Nid,
     pub subject: Option<String>,
     pub message_class: Option<String>,
+}
+
+impl ItemIdentity {
+    pub fn of(record: &ItemRecord) -> ItemIdentity {
+        ItemIdentity {
+            nid: record.nid,
+            nid_hex: nid_hex(record.nid),
+            kind: record.kind.name(),
+            folder: record.folder.to_string(),
+            folder_nid: record.folder_nid,
+            subject: record.subject.clone(),
+            message_class: record.message_class.clone(),
+        }
+    }
+}
+
+/// One finding on one item, with the item's identity and the decoded proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingReport {
+    pub rule: &'static str,
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub item: ItemIdentity,
     pub source_key: Option<String>,
     pub last_modified: Option<String>,
     pub change_key: Option<ChangeKeyView>,

@@ -104,13 +104,7 @@ fn finding_report(record: &ItemRecord, finding: Finding, ns: &Namespaces) -> Fin
     FindingReport {
         rule: finding.rule,
         severity: finding.severity,
-        nid: record.nid,
-        nid_hex: nid_hex(record.nid),
-        kind: record.kind.name(),
-        folder: record.folder.to_string(),
-        folder_nid: record.folder_nid,
-        subject: record.subject.clone(),
-        message_class: record.message_class.clone(),
+        item: ItemIdentity::of(record),
         source_key: record.source_key.as_deref().map(hex),
         last_modified: record.last_modified.map(|t| t.to_string()),
         change_key: record
@@ -151,13 +145,15 @@ fn folder_findings_of(folder: &Folder, ns: &Namespaces) -> Vec<FindingReport> {
         .map(|finding| FindingReport {
             rule: finding.rule,
             severity: finding.severity,
-            nid: folder.nid,
-            nid_hex: nid_hex(folder.nid),
-            kind: "folder",
-            folder: folder.path.to_string(),
-            folder_nid: folder.nid,
-            subject: None,
-            message_class: None,
+            item: ItemIdentity {
+                nid: folder.nid,
+                nid_hex: nid_hex(folder.nid),
+                kind: "folder",
+                folder: folder.path.to_string(),
+                folder_nid: folder.nid,
+                subject: None,
+                message_class: None,
+            },
             source_key: source_key.as_ref().map(|k| hex(k)),
             last_modified: folder.last_modified.map(|t| t.to_string()),
             change_key: props.change_key.map(|b| ChangeKeyView::in_store(b, ns)),
@@ -757,8 +753,9 @@ fn scan_store(pst: &Pst<'_>, options: &ScanOptions) -> StoreScan {
     {
         let sync_folder_of = sync_report.sync_folders();
         for f in &findings {
-            if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") && f.folder_nid != Nid(0) {
-                let folder = sync_folder_of(f.nid, f.folder_nid);
+            let item = &f.item;
+            if matches!(f.rule, "SYNC001" | "SYNC002" | "SYNC003") && item.folder_nid != Nid(0) {
+                let folder = sync_folder_of(item.nid, item.folder_nid);
                 *sync_by_folder.entry(folder).or_insert(0) += 1;
             }
         }
