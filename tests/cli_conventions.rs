@@ -328,7 +328,7 @@ fn damaged_store_errors_say_each_thing_once() {
     for line in all.lines() {
         assert!(line.matches(" at offset ").count() <= 1, "{line}");
         assert!(!line.contains(" of data block 0 at 0x"), "{line}");
-        // "(id 0x200344): 0x200344 not found" says the id twice.
+        // "(id 0x200344): NID 0x200344 not found" says the id twice.
         if let Some(i) = line.find("not found") {
             assert!(!line[..i].contains("(id "), "{line}");
         }

@@ -262,21 +262,28 @@ mod tests {
 
     #[test]
     fn messages_are_the_kinds_without_structure_or_offset() {
-        let bbt = NdbError::new("BBT page", 0x4400, NdbErrorKind::NotFound { key: 0x21 });
+        let bbt = NdbError::new(
+            "BBT page",
+            0x4400,
+            NdbErrorKind::NotFound {
+                what: "BID",
+                key: 0x21,
+            },
+        );
         // The id is said unless the kind names it.
         assert_eq!(
             Problem::ndb(&bbt.clone().with_id(0x80)).kind.to_string(),
-            "0x21 not found (id 0x80)"
+            "BID 0x21 not found (id 0x80)"
         );
         assert_eq!(
             Problem::ndb(&bbt.clone().with_id(0x21)).kind.to_string(),
-            "0x21 not found"
+            "BID 0x21 not found"
         );
         assert_eq!(
             Problem::ndb_kind_only(&bbt.clone().with_id(0x80))
                 .kind
                 .to_string(),
-            "0x21 not found"
+            "BID 0x21 not found"
         );
         let within = ProblemKind::Ltp {
             kind: Box::new(LtpErrorKind::BadHid(0x20)),

@@ -47,6 +47,19 @@ impl Tree {
         }
     }
 
+    /// The error of a key the tree does not hold, met at the page at `ib`.
+    pub(crate) fn not_found(self, ib: u64, key: u64) -> NdbError {
+        let what = match self {
+            Tree::Node => "NID",
+            Tree::Block => "BID",
+        };
+        let kind = NdbErrorKind::NotFound {
+            what,
+            key: self.key(key),
+        };
+        NdbError::new(self.page_name(), ib, kind)
+    }
+
     fn leaf_entry_size(self, f: Format) -> usize {
         match self {
             Tree::Node => f.nbt_entry_size(),
@@ -384,7 +397,7 @@ pub(crate) fn descend<E: LeafEntry>(
 ) -> Result<E> {
     let tree = E::TREE;
     let key = tree.key(key);
-    let not_found = |ib| NdbError::new(tree.page_name(), ib, NdbErrorKind::NotFound { key });
+    let not_found = |ib| tree.not_found(ib, key);
     // Levels strictly descend (checked in read_page), so this ends.
     loop {
         let page = read_page(reader, verified, tree, bref, level)?;

@@ -49,8 +49,9 @@ pub enum NdbErrorKind {
     BidMismatch { expected: u64, found: u64 },
     /// A size or count field holds an impossible value.
     BadField { field: &'static str, value: u64 },
-    /// A lookup key is not in the tree.
-    NotFound { key: u64 },
+    /// A lookup key is not in the tree. `what` names the key: "NID" (node
+    /// B-tree, subnodes) or "BID" (block B-tree).
+    NotFound { what: &'static str, key: u64 },
     /// A tree is deeper than the format allows, or its levels do not descend.
     BadDepth { level: u64 },
     /// A page was reached twice in one walk (a cycle or a shared subtree).
@@ -75,7 +76,7 @@ impl NdbError {
         self
     }
 
-    /// Whether the message of `kind` already names `id` ("0x21 not
+    /// Whether the message of `kind` already names `id` ("NID 0x21 not
     /// found"), so that "(id 0x21)" beside it would say it twice.
     pub fn kind_names(&self, id: u64) -> bool {
         self.kind.names(id)
@@ -108,9 +109,9 @@ impl fmt::Display for NdbError {
 }
 
 impl NdbErrorKind {
-    /// Whether this kind's message names `id` already ("0x21 not found").
+    /// Whether this kind's message names `id` already ("NID 0x21 not found").
     pub fn names(&self, id: u64) -> bool {
-        matches!(self, NdbErrorKind::NotFound { key } if *key == id)
+        matches!(self, NdbErrorKind::NotFound { key, .. } if *key == id)
     }
 }
 
@@ -150,7 +151,7 @@ impl fmt::Display for NdbErrorKind {
             NdbErrorKind::BadField { field, value } => {
                 write!(f, "impossible {field} = {value} ({value:#x})")
             }
-            NdbErrorKind::NotFound { key } => write!(f, "{key:#x} not found"),
+            NdbErrorKind::NotFound { what, key } => write!(f, "{what} {key:#x} not found"),
             NdbErrorKind::BadDepth { level } => write!(f, "bad tree level {level}"),
             NdbErrorKind::Cycle => write!(f, "page reached twice (cycle or shared subtree)"),
             NdbErrorKind::Inflate(e) => write!(f, "compressed block: {e}"),
@@ -227,18 +228,24 @@ mod tests {
         let e = NdbError::new(
             "NBT page",
             0x26200,
-            NdbErrorKind::NotFound { key: 0x200344 },
+            NdbErrorKind::NotFound {
+                what: "NID",
+                key: 0x200344,
+            },
         )
         .with_id(0x200344);
         assert_eq!(
             e.to_string(),
-            "NBT page at offset 0x26200: 0x200344 not found"
+            "NBT page at offset 0x26200: NID 0x200344 not found"
         );
-        let e = NdbError::new("NBT page", 0x26200, NdbErrorKind::NotFound { key: 0x21 })
-            .with_id(0x200344);
+        let not_found = NdbErrorKind::NotFound {
+            what: "NID",
+            key: 0x21,
+        };
+        let e = NdbError::new("NBT page", 0x26200, not_found).with_id(0x200344);
         assert_eq!(
             e.to_string(),
-            "NBT page at offset 0x26200 (id 0x200344): 0x21 not found"
+            "NBT page at offset 0x26200 (id 0x200344): NID 0x21 not found"
         );
     }
 }

@@ -138,7 +138,16 @@ mod tests {
     #[test]
     fn quiet_lookups_record_nothing_and_end_with_their_scope() {
         let log = IssueLog::new(Validation::Lenient);
-        let issue = |offset| NdbError::new("test page", offset, NdbErrorKind::NotFound { key: 1 });
+        let issue = |offset| {
+            NdbError::new(
+                "test page",
+                offset,
+                NdbErrorKind::NotFound {
+                    what: "NID",
+                    key: 1,
+                },
+            )
+        };
         log.record(issue(0));
         let before = log.issues().0.len();
         assert_eq!(before, 1);
@@ -156,7 +165,16 @@ mod tests {
     /// lenient reading records it once and goes on.
     #[test]
     fn strict_fails_lenient_records_once() {
-        let issue = || NdbError::new("test page", 7, NdbErrorKind::NotFound { key: 1 });
+        let issue = || {
+            NdbError::new(
+                "test page",
+                7,
+                NdbErrorKind::NotFound {
+                    what: "NID",
+                    key: 1,
+                },
+            )
+        };
         let strict = IssueLog::new(Validation::Strict);
         assert!(strict.integrity(issue()).is_err());
         assert!(strict.issues().0.is_empty());

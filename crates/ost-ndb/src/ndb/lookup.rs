@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use super::btree::{descend, read_page, BTreeIter, BtPage, LeafEntry, Tree, VerifiedPages};
-use super::error::{NdbError, NdbErrorKind, Result};
+use super::error::Result;
 use super::header::Bref;
 use super::reader::Reader;
 use super::routes::{Route, Routes};
@@ -65,11 +65,7 @@ impl BTrees {
             .and_then(|r| r.route(tree.key(key)))
         {
             Some(Route::Page { bref, level }) => descend(reader, &self.verified, key, bref, level),
-            Some(Route::Missing { ib }) => Err(NdbError::new(
-                tree.page_name(),
-                ib,
-                NdbErrorKind::NotFound { key: tree.key(key) },
-            )),
+            Some(Route::Missing { ib }) => Err(tree.not_found(ib, key)),
             None => descend(
                 reader,
                 &self.verified,

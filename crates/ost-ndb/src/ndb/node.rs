@@ -247,8 +247,11 @@ impl<'a> Node<'a> {
     pub fn subnode(&self, nid: Nid) -> Result<Node<'a>> {
         let subs = self.subnodes()?;
         let e = subs.iter().find(|s| s.nid == nid).ok_or_else(|| {
-            NdbError::new("SLBLOCK", 0, NdbErrorKind::NotFound { key: nid.0 as u64 })
-                .with_id(self.bid_sub.0)
+            let kind = NdbErrorKind::NotFound {
+                what: "NID",
+                key: nid.0 as u64,
+            };
+            NdbError::new("SLBLOCK", 0, kind).with_id(self.bid_sub.0)
         })?;
         Ok(Node {
             pst: self.pst,
