@@ -493,3 +493,21 @@ impl<E: LeafEntry> Iterator for BTreeIter<'_, '_, E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Tree;
+
+    #[test]
+    fn a_missing_key_is_named_by_its_tree_and_compared_as_the_tree_compares() {
+        // A BID's reserved bit and a NID's high 32 bits are not part of the key.
+        assert_eq!(
+            Tree::Block.not_found(0x7e00, 0x35).to_string(),
+            "BBT page at offset 0x7e00: BID 0x34 not found"
+        );
+        assert_eq!(
+            Tree::Node.not_found(0x26200, 0x1_0020_0344).to_string(),
+            "NBT page at offset 0x26200: NID 0x200344 not found"
+        );
+    }
+}
