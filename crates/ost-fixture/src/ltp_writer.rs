@@ -4,7 +4,7 @@
 use std::io::{self, Seek, Write};
 
 use crate::format::Format;
-use crate::ndb_writer::{NdbWriter, SubnodeEntry};
+use crate::ndb_writer::{NdbWriter, NidType, SubnodeEntry};
 
 /// Largest single heap allocation ([MS-PST] 2.3.1.1); bigger values go to subnodes.
 pub const MAX_HEAP_ALLOC: usize = 3580;
@@ -15,8 +15,6 @@ const CLIENT_SIG_PC: u8 = 0xBC;
 const CLIENT_SIG_TC: u8 = 0x7C;
 /// bClientSig of an OST's replica map heap (NID 0x801; not in [MS-PST]).
 const CLIENT_SIG_REPLICA_MAP: u8 = 0x6C;
-/// NID type of LTP-private subnodes (large values, row matrices).
-const NID_TYPE_LTP: u32 = 0x1F;
 
 /// Property types ([MS-OXCDATA] 2.11.1).
 pub mod ptype {
@@ -340,7 +338,7 @@ impl<'a, W: Write + Seek> NodeBuilder<'a, W> {
 
     /// A new LTP subnode of the node whose data is the block `bid`.
     fn subnode(&mut self, bid: u64) -> u32 {
-        let nid = (*self.next_subnode << 5) | NID_TYPE_LTP;
+        let nid = NidType::Ltp.nid(*self.next_subnode);
         *self.next_subnode += 1;
         self.subnodes.push(SubnodeEntry {
             nid,

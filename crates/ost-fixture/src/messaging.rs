@@ -20,7 +20,7 @@ use crate::manifest::{
     filetime_rfc3339, hex, FolderRecord, ItemKind, ManifestRecord, MidRecord, ReplicaRecord,
     StoreRecord,
 };
-use crate::ndb_writer::{HeaderInfo, Layout, NdbWriter, SubnodeEntry};
+use crate::ndb_writer::{HeaderInfo, Layout, NdbWriter, NidType, SubnodeEntry};
 use crate::ost_ids::{Mid, OstIdentity, SERVER_REPLICA_ID};
 
 /// Property ids used by the writer.
@@ -86,14 +86,6 @@ pub const NID_ROOT_FOLDER: u32 = 0x122;
 pub const NID_REPLICA_MAP: u32 = 0x801;
 const NID_RECIPIENT_TABLE: u32 = 0x692;
 const NID_ATTACHMENT_TABLE: u32 = 0x671;
-
-const NID_TYPE_NORMAL_FOLDER: u32 = 0x02;
-const NID_TYPE_NORMAL_MESSAGE: u32 = 0x04;
-const NID_TYPE_ATTACHMENT: u32 = 0x05;
-const NID_TYPE_ASSOC_MESSAGE: u32 = 0x08;
-const NID_TYPE_HIERARCHY_TABLE: u32 = 0x0D;
-const NID_TYPE_CONTENTS_TABLE: u32 = 0x0E;
-const NID_TYPE_ASSOC_CONTENTS_TABLE: u32 = 0x0F;
 
 /// PS_MAPI and PS_PUBLIC_STRINGS, which the name-to-id map refers to by number.
 pub const PS_MAPI: [u8; 16] = [
@@ -374,7 +366,7 @@ impl<W: Write + Seek> StoreWriter<W> {
         w.add_folder_with_nid(
             FolderId(0),
             "Top of Personal Folders",
-            (0x401 << 5) | NID_TYPE_NORMAL_FOLDER,
+            NidType::NormalFolder.nid(0x401),
         );
         Ok(w)
     }
@@ -482,7 +474,7 @@ impl<W: Write + Seek> StoreWriter<W> {
 
     /// Add a folder under `parent`.
     pub fn add_folder(&mut self, parent: FolderId, name: &str) -> FolderId {
-        let nid = (self.next_folder_index << 5) | NID_TYPE_NORMAL_FOLDER;
+        let nid = NidType::NormalFolder.nid(self.next_folder_index);
         self.next_folder_index += 1;
         self.add_folder_with_nid(parent, name, nid)
     }
@@ -533,13 +525,13 @@ impl<W: Write + Seek> StoreWriter<W> {
 
     /// Write a message into `folder`; returns its NID.
     pub fn add_message(&mut self, folder: FolderId, m: &Message) -> io::Result<u32> {
-        let nid = if m.associated {
-            self.next_assoc_index += 1;
-            ((self.next_assoc_index - 1) << 5) | NID_TYPE_ASSOC_MESSAGE
+        let (nid_type, index) = if m.associated {
+            (NidType::AssocMessage, &mut self.next_assoc_index)
         } else {
-            self.next_message_index += 1;
-            ((self.next_message_index - 1) << 5) | NID_TYPE_NORMAL_MESSAGE
+            (NidType::NormalMessage, &mut self.next_message_index)
         };
+        let nid = nid_type.nid(*index);
+        *index += 1;
         let mut flags = 0;
         if m.read {
             flags |= MSGFLAG_READ;
@@ -662,7 +654,7 @@ impl<W: Write + Seek> StoreWriter<W> {
         if !m.attachments.is_empty() {
             let mut rows = Vec::new();
             for (i, a) in m.attachments.iter().enumerate() {
-                let anid = ((0x401 + i as u32) << 5) | NID_TYPE_ATTACHMENT;
+                let anid = NidType::Attachment.nid(0x401 + i as u32);
                 let aprops = vec![
                     (pid::ATTACH_SIZE, PropValue::Long(a.data.len() as i32)),
                     (pid::ATTACH_DATA_BIN, PropValue::Binary(a.data.clone())),
@@ -984,20 +976,17 @@ impl<W: Write + Seek> StoreWriter<W> {
         let bid_sub = self.ndb.write_subnodes(&mut subs)?;
         self.ndb.add_node(nid, pc.bid_data, bid_sub, parent_nid);
 
-        let base = nid & !0x1F;
+        // A folder's tables share its index.
+        let index = nid >> 5;
         for (typ, columns, rows) in [
             (
-                NID_TYPE_HIERARCHY_TABLE,
+                NidType::HierarchyTable,
                 &hierarchy_columns[..],
                 hierarchy_rows,
             ),
+            (NidType::ContentsTable, &contents_columns[..], contents_rows),
             (
-                NID_TYPE_CONTENTS_TABLE,
-                &contents_columns[..],
-                contents_rows,
-            ),
-            (
-                NID_TYPE_ASSOC_CONTENTS_TABLE,
+                NidType::AssocContentsTable,
                 &contents_columns[..],
                 assoc_rows,
             ),
@@ -1006,7 +995,7 @@ impl<W: Write + Seek> StoreWriter<W> {
             let t = write_tc(&mut self.ndb, columns, &rows, &mut next)?;
             let mut subs = t.subnodes;
             let bid_sub = self.ndb.write_subnodes(&mut subs)?;
-            self.ndb.add_node(base | typ, t.bid_data, bid_sub, 0);
+            self.ndb.add_node(typ.nid(index), t.bid_data, bid_sub, 0);
         }
         Ok(())
     }
@@ -1062,9 +1051,9 @@ impl<W: Write + Seek> StoreWriter<W> {
             .add_node(NID_NAME_TO_ID_MAP, pc.bid_data, bid_sub, 0);
 
         let mut next_nid_index = [0x400u32; 32];
-        next_nid_index[NID_TYPE_NORMAL_FOLDER as usize] = self.next_folder_index;
-        next_nid_index[NID_TYPE_NORMAL_MESSAGE as usize] = self.next_message_index;
-        next_nid_index[NID_TYPE_ASSOC_MESSAGE as usize] = self.next_assoc_index;
+        next_nid_index[NidType::NormalFolder as usize] = self.next_folder_index;
+        next_nid_index[NidType::NormalMessage as usize] = self.next_message_index;
+        next_nid_index[NidType::AssocMessage as usize] = self.next_assoc_index;
         let info = HeaderInfo {
             next_nid_index,
             unique: self.unique,

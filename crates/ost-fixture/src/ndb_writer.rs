@@ -173,6 +173,27 @@ impl Layout {
     }
 }
 
+/// The type of a NID ([MS-PST] 2.2.2.1): its low five bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NidType {
+    NormalFolder = 0x02,
+    NormalMessage = 0x04,
+    Attachment = 0x05,
+    AssocMessage = 0x08,
+    HierarchyTable = 0x0D,
+    ContentsTable = 0x0E,
+    AssocContentsTable = 0x0F,
+    /// LTP-private subnodes: large values, row matrices.
+    Ltp = 0x1F,
+}
+
+impl NidType {
+    /// The NID of this type with index `index`.
+    pub fn nid(self, index: u32) -> u32 {
+        (index << 5) | self as u32
+    }
+}
+
 /// One SLENTRY of a subnode tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubnodeEntry {
