@@ -10,6 +10,6 @@ pub mod ndb;
 mod simd;
 
 pub use ndb::{
-    io_words, Access, Bid, BlockTrailer, Client, CryptMethod, Format, Header, NbtEntry, NdbError,
-    NdbErrorKind, Nid, NidType, Node, Pst, ReadOptions, Validation,
+    file_kind_name, io_words, Access, Bid, BlockTrailer, Client, CryptMethod, Format, Header,
+    NbtEntry, NdbError, NdbErrorKind, Nid, NidType, Node, Pst, ReadOptions, Validation,
 };

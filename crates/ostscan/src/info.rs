@@ -130,10 +130,7 @@ impl InfoReport {
 
     /// The JSON form, pretty-printed, keys sorted.
     pub fn to_json(&self) -> String {
-        let value = serde_json::to_value(self).unwrap_or_default();
-        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-        text.push('\n');
-        text
+        crate::report::pretty_json_sorted(self)
     }
 
     /// The text form.

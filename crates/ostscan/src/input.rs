@@ -15,33 +15,3 @@ pub fn open_error(e: &NdbError) -> ErrorReport {
     }
     ErrorReport::new(ErrorSource::Open, problem)
 }
-
-/// What a file type is, in words ("directory", "FIFO (named pipe)", ...).
-pub fn kind_name(kind: std::fs::FileType) -> &'static str {
-    if kind.is_file() {
-        return "regular file";
-    }
-    if kind.is_dir() {
-        return "directory";
-    }
-    if kind.is_symlink() {
-        return "symbolic link";
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return "FIFO (named pipe)";
-        }
-        if kind.is_socket() {
-            return "socket";
-        }
-        if kind.is_char_device() {
-            return "character device";
-        }
-        if kind.is_block_device() {
-            return "block device";
-        }
-    }
-    "special file"
-}

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use memmap2::Mmap;
 
-use super::error::{io_words, NdbError, NdbErrorKind, Result};
+use super::error::{file_kind_name, io_words, NdbError, NdbErrorKind, Result};
 use super::format::Format;
 use super::header::Header;
 use super::issues::{IssueLog, Validation};
@@ -443,27 +443,5 @@ thread_local! {
 /// What a file type is when it is not a regular file, for
 /// [`NdbErrorKind::NotAFile`]; `None` for a regular file.
 fn non_regular(kind: std::fs::FileType) -> Option<&'static str> {
-    if kind.is_file() {
-        return None;
-    }
-    if kind.is_dir() {
-        return Some("directory");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return Some("FIFO (named pipe)");
-        }
-        if kind.is_socket() {
-            return Some("socket");
-        }
-        if kind.is_char_device() {
-            return Some("character device");
-        }
-        if kind.is_block_device() {
-            return Some("block device");
-        }
-    }
-    Some("special file")
+    (!kind.is_file()).then(|| file_kind_name(kind))
 }

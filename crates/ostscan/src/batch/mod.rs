@@ -131,7 +131,7 @@ fn not_regular(path: &Path, kind: std::fs::FileType) -> DiscoveryError {
         structure: "file",
         message: format!(
             "is a {}, not a regular file: not read",
-            crate::input::kind_name(kind)
+            ost_ndb::file_kind_name(kind)
         ),
     }
 }

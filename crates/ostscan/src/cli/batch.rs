@@ -10,7 +10,7 @@ use ost_props::{Problem, ProblemKind};
 use ostscan::batch::resume::{read_earlier, Earlier};
 use ostscan::batch::{discover, read_manifest, DiscoveryError, Separator, Shard};
 use ostscan::paths::{self, FilePath};
-use ostscan::report::{file_records, summary_record, Record};
+use ostscan::report::{file_records, summary_record};
 use ostscan::scan::{scan_files_ordered, ErrorReport, ErrorSource, Totals};
 
 use super::output::{self, or_warn, warn, Output};
@@ -105,14 +105,7 @@ fn error_record(e: &DiscoveryError) -> Vec<u8> {
         ErrorSource::Open,
         Problem::new(e.structure, 0, ProblemKind::Text(e.message.clone())),
     );
-    let path = FilePath::new(&e.path);
-    let mut line = serde_json::to_vec(&Record::Error {
-        path: &path,
-        error: &error,
-    })
-    .unwrap_or_default();
-    line.push(b'\n');
-    line
+    ostscan::report::error_record(&FilePath::new(&e.path), &error)
 }
 
 /// Write `bytes` and flush; on a write error, report it and end the run
@@ -132,7 +125,7 @@ fn open_resumed(path: &Path) -> Result<(Output, Earlier), String> {
         if !meta.is_file() {
             return Err(format!(
                 "{name}: --resume needs a regular file for --out, not a {}",
-                ostscan::input::kind_name(meta.file_type())
+                ost_ndb::file_kind_name(meta.file_type())
             ));
         }
     }

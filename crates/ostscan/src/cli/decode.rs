@@ -12,7 +12,7 @@ use clap::Args;
 use ost_props::{Pcl, PclEntry, RawPclEntries, Xid};
 use ostscan::ews;
 use ostscan::paths::base64_decode;
-use ostscan::proof::XidView;
+use ostscan::proof::{hex, XidView};
 use ostscan::report::count;
 use serde::Serialize;
 
@@ -304,14 +304,6 @@ fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn lower_hex(bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(text, "{byte:02x}");
-    }
-    text
-}
-
 fn xid_text(xid: &Xid<'_>, len: usize) -> String {
     let view = XidView::new(xid);
     format!(
@@ -419,7 +411,7 @@ impl XidReport {
             kind: "xid",
             input,
             xid: XidView::new(xid),
-            hex: lower_hex(bytes),
+            hex: hex(bytes),
         }
     }
 }
@@ -480,7 +472,7 @@ impl MalformedPclReport {
             error_offset,
             count: entries.len(),
             entries: entries.iter().map(PclEntryReport::new).collect(),
-            hex: lower_hex(bytes),
+            hex: hex(bytes),
         }
     }
 }
@@ -509,7 +501,7 @@ impl PclReport {
                 .iter()
                 .map(|guid| guid.to_string())
                 .collect(),
-            hex: lower_hex(pcl.as_bytes()),
+            hex: hex(pcl.as_bytes()),
         }
     }
 }

@@ -159,10 +159,7 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
             p.subject.as_deref().unwrap_or(""),
             p.old_nid,
             p.new_nid,
-            serde_json::to_value(p.match_kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            p.match_kind.name(),
             p.source_key
                 .as_deref()
                 .or(p.search_key.as_deref())

@@ -12,9 +12,9 @@ use crate::rules::Severity;
 
 pub use crate::proof::{hex, pcl_view, pcl_view_in_store, ChangeKeyView, PclEntryView};
 
-/// How a pair of items was matched across the two files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// How a pair of items was matched across the two files; serialized as
+/// its [`MatchKind::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MatchKind {
     /// PR_SOURCE_KEY (0x65E0) equal on both sides: the server's identity
     /// of the item, the same in every replica.
@@ -25,6 +25,23 @@ pub enum MatchKind {
     /// Same NID in two copies of one store (same PR_RECORD_KEY): the item's
     /// entry id, used when neither key is there.
     EntryId,
+}
+
+impl MatchKind {
+    /// `source_key`, `search_key` or `entry_id`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatchKind::SourceKey => "source_key",
+            MatchKind::SearchKey => "search_key",
+            MatchKind::EntryId => "entry_id",
+        }
+    }
+}
+
+impl Serialize for MatchKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
 
 /// A rule's verdict on one matched pair, with both versions decoded.

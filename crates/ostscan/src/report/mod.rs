@@ -116,7 +116,7 @@ impl<'a> Report<'a> {
 /// One NDJSON line. Every per-file record names its file in `path`.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum Record<'a> {
+enum Record<'a> {
     /// First record of a file.
     Begin {
         path: &'a FilePath,
@@ -234,6 +234,24 @@ fn records_to(out: &mut impl Write, scan: &FileScan) -> io::Result<()> {
         folders: entry.folders,
         sync_issues: entry.sync_issues,
     })
+}
+
+/// `value` as pretty-printed JSON with its object keys sorted, and a
+/// newline: the form of `info --json` and `dump --json`, whose keys have
+/// always been in that order.
+pub fn pretty_json_sorted(value: &impl Serialize) -> String {
+    let value = serde_json::to_value(value).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The NDJSON line of a file that could not be scanned at all.
+pub fn error_record(path: &FilePath, error: &ErrorReport) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = JsonLines::new(&mut out).line(&Record::Error { path, error });
+    out
 }
 
 /// The closing NDJSON line.
