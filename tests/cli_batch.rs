@@ -187,6 +187,55 @@ fn shards_cover_a_directory_exactly_once() {
     }
 }
 
+/// The summary of a run that kept every file from an earlier one counts
+/// them as that run did: every total but `files_skipped` (and the time)
+/// is the same, unreadable and partial files included.
+#[test]
+fn a_resumed_summary_counts_the_earlier_files_as_their_run_did() {
+    use ost_fixture::faults::{damage, Damage};
+    let dir = scratch("batch-resume-totals");
+    let stores_dir = dir.join("stores");
+    store_tree(&stores_dir, 3);
+    std::fs::write(stores_dir.join("garbage.pst"), b"!BDN but nothing else").unwrap();
+    let fx = FixtureBuilder::new(Format::Unicode)
+        .messages(8)
+        .seed(5)
+        .build()
+        .unwrap();
+    let mut bytes = fx.bytes.clone();
+    let nid = fx.manifest[0].nid;
+    damage(
+        &mut bytes,
+        Format::Unicode,
+        &fx.layout,
+        Damage::BadBlockCrc { nid },
+    )
+    .unwrap();
+    std::fs::write(stores_dir.join("damaged.pst"), &bytes).unwrap();
+    let out_file = dir.join("out.ndjson");
+    let out_path = out_file.to_str().unwrap();
+    let root = stores_dir.to_str().unwrap();
+
+    let first = ostscan(&["batch", "--out", out_path, root]);
+    assert_eq!(first.status.code(), Some(2));
+    let mut first = ndjson(&std::fs::read(&out_file).unwrap()).pop().unwrap();
+    assert_eq!(first["type"], "summary");
+    assert_eq!(first["files_unreadable"], 1, "{first}");
+    assert_eq!(first["files_partial"], 1, "{first}");
+    assert!(first["findings"].as_u64().unwrap() > 0, "{first}");
+
+    let again = ostscan(&["batch", "--resume", "--out", out_path, root]);
+    assert_eq!(again.status.code(), Some(2));
+    let mut resumed = ndjson(&std::fs::read(&out_file).unwrap()).pop().unwrap();
+    assert_eq!(resumed["files_skipped"], first["files"]);
+    for summary in [&mut first, &mut resumed] {
+        let fields = summary.as_object_mut().unwrap();
+        fields.remove("files_skipped");
+        fields.remove("elapsed_ms");
+    }
+    assert_eq!(resumed, first);
+}
+
 #[test]
 fn resume_does_no_work_twice() {
     let dir = scratch("batch-resume");

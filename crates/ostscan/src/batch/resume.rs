@@ -18,8 +18,7 @@ use std::ops::Range;
 use serde::Deserialize;
 
 use crate::paths::FilePath;
-use crate::rules::scan_rules;
-use crate::scan::{SeverityCounts, Totals};
+use crate::scan::{FileCounts, Totals};
 use crate::status::Status;
 
 /// What an earlier output holds.
@@ -58,7 +57,7 @@ impl Earlier {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Completed {
     pub status: Option<Status>,
-    pub summary: Option<EndSummary>,
+    pub summary: Option<FileCounts>,
     /// Folders where Clear Offline Items is recommended.
     pub folders_to_clear: u64,
 }
@@ -66,56 +65,11 @@ pub struct Completed {
 impl Completed {
     /// Count this file in `totals` as one the resumed run skipped.
     pub fn add_to(&self, totals: &mut Totals) {
-        totals.files += 1;
         totals.files_skipped += 1;
-        match self.status {
-            Some(Status::Unreadable) => {
-                totals.files_unreadable += 1;
-                totals.errors += 1;
-            }
-            Some(Status::Partial) => totals.files_partial += 1,
-            _ => {}
-        }
-        if let Some(s) = &self.summary {
-            totals.messages += s.messages;
-            totals.with_change_key += s.with_change_key;
-            totals.with_pcl += s.with_pcl;
-            totals.findings += s.findings;
-            for (rule, n) in &s.findings_by_rule {
-                if let Some(info) = scan_rules().find(|r| r.id == rule) {
-                    *totals.findings_by_rule.entry(info.id).or_insert(0) += n;
-                }
-            }
-            totals.findings_by_severity.add_all(&SeverityCounts {
-                info: s.findings_by_severity.info,
-                warning: s.findings_by_severity.warning,
-                critical: s.findings_by_severity.critical,
-            });
-            totals.errors += s.errors;
-        }
-        totals.folders_to_clear += self.folders_to_clear;
+        // An end record without a status is counted as read in full.
+        let status = self.status.unwrap_or(Status::Ok);
+        totals.add_file(status, self.summary.as_ref(), self.folders_to_clear);
     }
-}
-
-/// The part of an `end` record's `summary` that totals need.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct EndSummary {
-    pub messages: u64,
-    pub with_change_key: u64,
-    pub with_pcl: u64,
-    pub findings: u64,
-    pub findings_by_rule: BTreeMap<String, u64>,
-    pub findings_by_severity: CountsLine,
-    pub errors: u64,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct CountsLine {
-    pub info: u64,
-    pub warning: u64,
-    pub critical: u64,
 }
 
 #[derive(Deserialize)]
@@ -127,7 +81,7 @@ struct Line {
     #[serde(default)]
     status: Option<String>,
     #[serde(default)]
-    summary: Option<EndSummary>,
+    summary: Option<FileCounts>,
     #[serde(default)]
     folders: Option<Vec<FolderLine>>,
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use ost_ndb::{Client, Nid};
 use ost_props::{ItemRecord, Namespaces, ObjectId, Problem, Sources};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::paths::FilePath;
 use crate::proof::{ChangeKeyView, PclEntryView, SyncValuesView};
@@ -36,7 +36,8 @@ pub struct FileInfo {
 }
 
 /// Counts per severity.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SeverityCounts {
     pub info: u64,
     pub warning: u64,
@@ -268,6 +269,39 @@ impl ItemIdentity {
             folder_nid: record.folder_nid,
             subject: record.subject.clone(),
             message_class: record.message_class.clone(),
+        }
+    }
+}
+
+/// What one file's summary adds to the run's totals: its counts, as a
+/// [`Summary`] has them and as an NDJSON `end` record holds them (what
+/// `batch --resume` reads back of the files done earlier).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct FileCounts {
+    pub messages: u64,
+    pub with_change_key: u64,
+    pub with_pcl: u64,
+    pub findings: u64,
+    pub findings_by_rule: BTreeMap<String, u64>,
+    pub findings_by_severity: SeverityCounts,
+    pub errors: u64,
+}
+
+impl From<&Summary> for FileCounts {
+    fn from(s: &Summary) -> FileCounts {
+        FileCounts {
+            messages: s.messages,
+            with_change_key: s.with_change_key,
+            with_pcl: s.with_pcl,
+            findings: s.findings,
+            findings_by_rule: s
+                .findings_by_rule
+                .iter()
+                .map(|(rule, n)| (rule.to_string(), *n))
+                .collect(),
+            findings_by_severity: s.findings_by_severity,
+            errors: s.errors,
         }
     }
 }

@@ -58,6 +58,7 @@ pub struct ScanOptions {
 use crate::paths::FilePath;
 pub use crate::proof::hex;
 use crate::proof::{pcl_view_in_store, ChangeKeyView, SyncValuesView};
+use crate::status::Status;
 
 pub mod file_report;
 pub use file_report::*;
@@ -867,8 +868,7 @@ impl Totals {
     }
 
     /// The worst status of the files: what the run's exit status follows.
-    pub fn status(&self) -> crate::status::Status {
-        use crate::status::Status;
+    pub fn status(&self) -> Status {
         if self.files_unreadable > 0 {
             Status::Unreadable
         } else if self.files_partial > 0 {
@@ -878,34 +878,46 @@ impl Totals {
         }
     }
 
+    /// Count one scanned file.
     pub fn add(&mut self, scan: &FileScan) {
-        self.files += 1;
         match scan {
-            FileScan::Unreadable(_) => {
+            FileScan::Unreadable(_) => self.add_file(scan.status(), None, 0),
+            FileScan::Scanned(report) => {
+                let s = &report.summary;
+                self.add_file(scan.status(), Some(&s.into()), s.folders_to_clear);
+            }
+        }
+    }
+
+    /// Count one file: its status, its summary's counts when it was read,
+    /// and its folders where Clear Offline Items is recommended.
+    pub fn add_file(&mut self, status: Status, counts: Option<&FileCounts>, folders_to_clear: u64) {
+        self.files += 1;
+        match status {
+            Status::Unreadable => {
                 self.files_unreadable += 1;
                 self.errors += 1;
             }
-            FileScan::Scanned(report) => {
-                if crate::status::file_status(report) == crate::status::Status::Partial {
-                    self.files_partial += 1;
-                }
-                let s = &report.summary;
-                self.messages += s.messages;
-                self.with_change_key += s.with_change_key;
-                self.with_pcl += s.with_pcl;
-                self.findings += s.findings;
-                for (rule, n) in &s.findings_by_rule {
-                    // Keys come from the catalogue; look them up to keep
-                    // the 'static names.
-                    if let Some(info) = scan_rule_info(rule) {
-                        *self.findings_by_rule.entry(info.id).or_insert(0) += n;
-                    }
-                }
-                self.findings_by_severity.add_all(&s.findings_by_severity);
-                self.errors += s.errors;
-                self.folders_to_clear += s.folders_to_clear;
-            }
+            Status::Partial => self.files_partial += 1,
+            Status::Ok => {}
         }
+        if let Some(c) = counts {
+            self.messages += c.messages;
+            self.with_change_key += c.with_change_key;
+            self.with_pcl += c.with_pcl;
+            self.findings += c.findings;
+            for (rule, n) in &c.findings_by_rule {
+                // Keys come from the catalogue; look them up to keep
+                // the 'static names (and skip a rule an earlier version
+                // had).
+                if let Some(info) = scan_rule_info(rule) {
+                    *self.findings_by_rule.entry(info.id).or_insert(0) += n;
+                }
+            }
+            self.findings_by_severity.add_all(&c.findings_by_severity);
+            self.errors += c.errors;
+        }
+        self.folders_to_clear += folders_to_clear;
     }
 }
 
