@@ -197,7 +197,7 @@ fn a_damaged_heap_is_reported_at_its_file_offset() {
     let err = String::from_utf8_lossy(&out.stderr);
     let line = err
         .lines()
-        .find(|l| l.contains(&format!("nid {:#x}:", victim.nid)) && l.contains("HNHDR"))
+        .find(|l| l.contains(&format!("(nid {:#x}):", victim.nid)) && l.contains("HNHDR"))
         .unwrap_or_else(|| panic!("no heap error for nid {:#x}: {err}", victim.nid));
     // The file offset of the block, not the position inside the heap.
     assert!(
@@ -205,6 +205,12 @@ fn a_damaged_heap_is_reported_at_its_file_offset() {
         "{line} (block at {:#x})",
         block.ib
     );
+    // Said as `scan` says it.
+    let problem = line.split_once(": HNHDR").map(|(_, p)| format!("HNHDR{p}"));
+    let problem = problem.unwrap();
+    let scan_text =
+        String::from_utf8_lossy(&ostscan(&["scan", path.to_str().unwrap()]).stdout).into_owned();
+    assert!(scan_text.contains(&problem), "{problem}\n{scan_text}");
     // The scan's JSON error carries the same offset and the item's nid.
     let out = ostscan(&["scan", "--json", path.to_str().unwrap()]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();

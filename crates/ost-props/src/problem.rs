@@ -179,14 +179,21 @@ impl Problem {
 }
 
 /// `{structure} at offset {offset} (nid {nid}): {message}`, as the text
-/// forms print a problem.
+/// forms print a problem. An NDB error's id that is the node's NID is said
+/// once, as the nid.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} at offset {:#x}", self.structure, self.offset)?;
-        if let Some(nid) = self.nid {
-            write!(f, " (nid {nid:#x})")?;
+        let Some(nid) = self.nid else {
+            return write!(f, ": {}", self.kind);
+        };
+        write!(f, " (nid {nid:#x})")?;
+        match &self.kind {
+            ProblemKind::Ndb { kind, id: Some(id) } if *id == u64::from(nid.0) => {
+                write!(f, ": {kind}")
+            }
+            kind => write!(f, ": {kind}"),
         }
-        write!(f, ": {}", self.kind)
     }
 }
 
@@ -259,6 +266,35 @@ mod serialize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_is_named_once_when_the_error_is_about_it() {
+        let short = NdbError::new(
+            "NBT page",
+            0x3b000,
+            NdbErrorKind::OutOfBounds {
+                needed: 0x3c000,
+                available: 0x2a000,
+            },
+        );
+        let reading =
+            |id: u64, nid: u32| Problem::ndb(&short.clone().with_id(id)).with_nid(Nid(nid));
+        assert_eq!(
+            reading(0x801, 0x801).to_string(),
+            "NBT page at offset 0x3b000 (nid 0x801): needs bytes up to 0x3c000 but only 0x2a000 \
+             are there"
+        );
+        // The message keeps its id: JSON has the nid beside it.
+        assert_eq!(
+            reading(0x801, 0x801).kind.to_string(),
+            "needs bytes up to 0x3c000 but only 0x2a000 are there (id 0x801)"
+        );
+        assert_eq!(
+            reading(0x6184, 0x2001a4).to_string(),
+            "NBT page at offset 0x3b000 (nid 0x2001a4): needs bytes up to 0x3c000 but only \
+             0x2a000 are there (id 0x6184)"
+        );
+    }
 
     #[test]
     fn messages_are_the_kinds_without_structure_or_offset() {

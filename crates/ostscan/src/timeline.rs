@@ -11,7 +11,7 @@ use crate::paths::{self, FilePath};
 use crate::report::count;
 use crate::scan::nid_hex;
 use crate::sync_issues::{self, ConflictItem, SyncLog};
-use crate::walk::visit_items;
+use crate::walk::{read_problems, read_records};
 
 /// The `timestamp_desc` of each kind of event.
 pub const LAST_MODIFICATION: &str = "Last Modification Time";
@@ -219,11 +219,7 @@ pub fn file_events(file: &std::path::Path, all: bool) -> Result<FileEvents, Stri
     let mut store = Store::open(&pst);
     // Every item, associated ones too: the Sync Issues analysis needs them
     // all (a log can be an associated message), as it does in `scan`.
-    let records: Vec<ItemRecord> =
-        visit_items(&mut store, true, &RowPolicy::ROWS_FIRST, |_, view, _| {
-            view.into_record()
-        })
-        .into_walk_order();
+    let records = read_records(&mut store, true, &RowPolicy::ROWS_FIRST);
     let path = FilePath::new(file);
     let mut events = Vec::new();
     let mut untimed = 0;
@@ -244,21 +240,11 @@ pub fn file_events(file: &std::path::Path, all: bool) -> Result<FileEvents, Stri
     );
     events.extend(sync.logs.iter().filter_map(|l| log_event(&path, l)));
     // What was not read: the events above cover the rest only.
-    let at = |e: &Problem, nid: Option<Nid>| {
-        let message = e.kind.to_string();
-        // The NID, unless the message names it already.
-        let nid = nid
-            .map(|n| format!("{n:#x}"))
-            .filter(|n| !message.contains(n.as_str()))
-            .map(|n| format!(" (nid {n})"))
-            .unwrap_or_default();
-        format!("{} at offset {:#x}{nid}: {message}", e.structure, e.offset)
-    };
-    let mut problems: Vec<String> = store.errors().iter().map(|e| at(e, e.nid)).collect();
-    for r in &records {
-        problems.extend(r.errors.iter().map(|e| at(e, Some(r.nid))));
-    }
-    problems.extend(sync.errors.iter().map(|e| at(e, e.nid)));
+    let mut problems: Vec<String> = read_problems(&store, &records)
+        .iter()
+        .chain(&sync.errors)
+        .map(Problem::to_string)
+        .collect();
     let (issues, dropped) = pst.issues();
     problems.extend(issues.iter().map(|e| e.to_string()));
     if dropped > 0 {

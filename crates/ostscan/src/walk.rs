@@ -13,7 +13,7 @@
 //! callers can report in walk order whatever the number of threads.
 
 use ost_ndb::ltp::PropertyContext;
-use ost_props::{ItemRef, ItemView, RowPolicy, Store};
+use ost_props::{ItemRecord, ItemRef, ItemView, Problem, RowPolicy, Store};
 use rayon::prelude::*;
 
 /// Items whose blocks are read ahead together on a cold file: enough for
@@ -39,6 +39,26 @@ impl<T> Walked<T> {
         keyed.sort_unstable_by_key(|&(i, _)| i);
         keyed.into_iter().map(|(_, t)| t).collect()
     }
+}
+
+/// Every item of `store` (with `all`, associated items and orphans too)
+/// as a record, in walk order.
+pub fn read_records(store: &mut Store<'_>, all: bool, policy: &RowPolicy<'_>) -> Vec<ItemRecord> {
+    visit_items(store, all, policy, |_, view, _| view.into_record()).into_walk_order()
+}
+
+/// What could not be read of `store` and of its `records`: the store's
+/// problems, then each record's in walk order, every one naming its node
+/// (a record's own NID where the problem names none).
+pub fn read_problems(store: &Store<'_>, records: &[ItemRecord]) -> Vec<Problem> {
+    let mut problems = store.errors().to_vec();
+    for record in records {
+        problems.extend(record.errors.iter().cloned().map(|mut e| {
+            e.nid.get_or_insert(record.nid);
+            e
+        }));
+    }
+    problems
 }
 
 /// Read every item of `store` (with `all`, associated items and orphans

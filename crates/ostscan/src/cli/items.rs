@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ost_ndb::Pst;
-use ost_props::{ItemRecord, RowPolicy, Store};
+use ost_props::{RowPolicy, Store};
 use ostscan::items::ItemLine;
 use ostscan::paths;
 use ostscan::report::JsonLines;
-use ostscan::walk::visit_items;
+use ostscan::walk::{read_problems, read_records};
 
 use super::output::{warn, Output};
 
@@ -48,29 +48,18 @@ pub fn run(args: &ItemsArgs) -> u8 {
     } else {
         RowPolicy::ROWS_FIRST
     };
-    let records: Vec<ItemRecord> = visit_items(&mut store, args.all, &policy, |_, view, _| {
-        view.into_record()
-    })
-    .into_walk_order();
+    let records = read_records(&mut store, args.all, &policy);
     let mut out = Output::stdout();
     let written = JsonLines::new(&mut out).lines(&records, ItemLine::new);
     if let Err(code) = out.end(written) {
         return code;
     }
     let file = paths::display(&args.file);
-    for e in store.errors() {
+    let read_problems = read_problems(&store, &records);
+    for e in &read_problems {
         warn(format_args!("{file}: {e}"));
     }
-    let mut problems = store.errors().len();
-    for r in &records {
-        for e in &r.errors {
-            warn(format_args!(
-                "{file}: nid {:#x}: {} at offset {:#x}: {}",
-                r.nid, e.structure, e.offset, e.kind
-            ));
-            problems += 1;
-        }
-    }
+    let mut problems = read_problems.len();
     let (issues, dropped) = pst.issues();
     for e in &issues {
         warn(format_args!("{file}: {e}"));

@@ -95,13 +95,7 @@ pub fn snapshot(pst: &Pst<'_>) -> Snapshot {
             _ => None,
         })
         .and_then(|nid| store.folders().iter().position(|f| f.nid == nid));
-    let mut errors = store.errors().to_vec();
-    for item in &items {
-        errors.extend(item.errors.iter().cloned().map(|mut e| {
-            e.nid.get_or_insert(item.nid);
-            e
-        }));
-    }
+    let errors = crate::walk::read_problems(&store, &items);
     Snapshot {
         record_key,
         folders: store.folders().to_vec(),
