@@ -940,3 +940,54 @@ fn integrity_problems_read_past_make_the_diff_partial() {
     assert!(lines[0].contains(&format!("{d} (OLD): ")), "{stderr}");
     assert!(lines[1].contains(&format!("{d} (NEW): ")), "{stderr}");
 }
+
+/// A real OST against a PST "export" of its mail (the same items, source
+/// keys, versions and folders, the folders below the PST's own IPM
+/// subtree): no item is moved. A real OST names no IPM subtree by entry
+/// id, so its folders below `/Root - Mailbox/IPM_SUBTREE` must be matched
+/// with the export's below "Top of Personal Folders".
+#[test]
+fn a_real_ost_and_its_pst_export_move_nothing() {
+    use std::collections::BTreeMap;
+    let Some(dir) = common::corpus() else { return };
+    let ost = dir.join("pstextractor_outlookcom_test.ost");
+    let file = ost_ndb::Pst::open(&ost).unwrap();
+    let snapshot = ostscan::diff::snapshot(&file);
+    const TOP: &str = "/Root - Mailbox/IPM_SUBTREE/";
+    let mail: Vec<_> = snapshot
+        .items
+        .iter()
+        .filter(|i| i.kind == ost_props::ItemKind::Contents && i.folder.starts_with(TOP))
+        .collect();
+    assert!(mail.len() > 50, "{}", mail.len());
+
+    let export = scratch("export-of-real.pst");
+    let out = BufWriter::new(File::create(&export).unwrap());
+    let mut w = StoreWriter::new(out, Format::Unicode, CryptMethod::None, RECORD_KEY).unwrap();
+    let mut folders = BTreeMap::new();
+    for item in &mail {
+        let mut parent = w.ipm_subtree();
+        let mut path = String::new();
+        for name in item.folder[TOP.len()..].split('/') {
+            path = format!("{path}/{name}");
+            parent = *folders
+                .entry(path.clone())
+                .or_insert_with(|| w.add_folder(parent, name));
+        }
+        let m = Message {
+            subject: item.subject.clone().unwrap_or_default(),
+            message_class: item.message_class.clone().unwrap_or_default(),
+            change_key: item.change_key.clone(),
+            pcl: item.pcl.clone(),
+            source_key: item.source_key.clone(),
+            ..Message::default()
+        };
+        w.add_message(parent, &m).unwrap();
+    }
+    w.finish().unwrap();
+
+    let (_, v) = run_json(&ost, &export, &["--allow-partial"]);
+    assert_eq!(v["summary"]["matched"], mail.len(), "{}", v["summary"]);
+    assert_eq!(v["summary"]["moved"], 0, "{}", v["moved"]);
+    assert_eq!(v["summary"]["added"], 0);
+}

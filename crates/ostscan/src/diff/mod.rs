@@ -72,6 +72,18 @@ fn store_prop(pst: &Pst<'_>, id: u16) -> Option<Vec<u8>> {
     Some(value.as_bytes().to_vec())
 }
 
+/// The IPM subtree of an OST that does not name it by entry id (real
+/// OSTs have no PR_IPM_SUBTREE_ENTRYID): `/Root - Mailbox/IPM_SUBTREE`, the
+/// names Exchange gives the mailbox's folders there. (`/Root -
+/// Public/IPM_SUBTREE` holds public folders.)
+fn mailbox_ipm_subtree(folders: &[Folder]) -> Option<usize> {
+    folders.iter().position(|f| {
+        let parent = f.parent.and_then(|p| folders.get(p));
+        f.name == "IPM_SUBTREE"
+            && parent.is_some_and(|p| p.name == "Root - Mailbox" && p.parent == Some(0))
+    })
+}
+
 /// Walk a store and read every live item (orphans are left out: they are
 /// not in any folder, and an item that became one was removed).
 pub fn snapshot(pst: &Pst<'_>) -> Snapshot {
@@ -94,7 +106,8 @@ pub fn snapshot(pst: &Pst<'_>) -> Snapshot {
             EntryId::Pst { nid, .. } => Some(nid),
             _ => None,
         })
-        .and_then(|nid| store.folders().iter().position(|f| f.nid == nid));
+        .and_then(|nid| store.folders().iter().position(|f| f.nid == nid))
+        .or_else(|| mailbox_ipm_subtree(store.folders()));
     let errors = crate::walk::read_problems(&store, &items);
     Snapshot {
         record_key,
