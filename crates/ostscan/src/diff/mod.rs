@@ -270,7 +270,8 @@ impl<'a> Version<'a> {
         }
     }
 
-    /// Highest counter per namespace, as `guid counter` text, for details.
+    /// The version's XIDs (a PCL's, one per namespace in a valid PCL, or
+    /// the change key), as `{guid} counter` text, for details.
     fn describe(self) -> String {
         let xids: Vec<Xid<'_>> = match self {
             Version::Pcl(p) => p.xids().collect(),
