@@ -26,6 +26,8 @@ pub mod walk;
 pub mod items;
 // What a file's header and B-trees say (`ostscan info`).
 pub mod info;
+// One raw change key or PCL decoded (`ostscan decode`).
+pub mod decode;
 // Every property of one node (`ostscan dump`).
 pub mod dump;
 // Events for Timesketch (`ostscan timeline`).
