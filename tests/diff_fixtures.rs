@@ -510,6 +510,13 @@ fn text_output_summarizes() {
         )),
         "{text}"
     );
+    // The counts by severity, as every command's text says them.
+    let by = &v["summary"]["findings_by_severity"];
+    let counts = format!(
+        "findings {} ({} critical, {} warning, {} info)\n",
+        v["summary"]["findings"], by["critical"], by["warning"], by["info"]
+    );
+    assert!(text.contains(&counts), "{counts}\n{text}");
 }
 
 /// An edit that keeps the change key, the subject and the modification

@@ -538,6 +538,13 @@ fn fixture_items_planted_in_each_category_are_found_on_their_items() {
         for (_, rule) in &p.expected {
             assert!(text.contains(&format!("{rule} ")), "{text}");
         }
+        // The counts by severity, as every command's text says them.
+        let by = &report["summary"]["findings_by_severity"];
+        let counts = format!(
+            "findings {} ({} critical, {} warning, {} info)\n",
+            report["summary"]["findings"], by["critical"], by["warning"], by["info"]
+        );
+        assert!(text.contains(&counts), "{counts}\n{text}");
         // --fail-on critical still fails (SRV001); the format can be named.
         let format = match form {
             Form::Normalized => "normalized",

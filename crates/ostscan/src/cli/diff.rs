@@ -125,11 +125,7 @@ fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Res
         s.moved
     )?;
     let sev = &s.findings_by_severity;
-    writeln!(
-        out,
-        "findings {} (critical {}, warning {}, info {})",
-        s.findings, sev.critical, sev.warning, sev.info
-    )?;
+    writeln!(out, "findings {} ({sev})", s.findings)?;
     for w in &r.warnings {
         writeln!(out, "warning: {}", w.message)?;
     }

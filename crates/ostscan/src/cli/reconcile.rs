@@ -13,7 +13,7 @@ use ostscan::reconcile::{
     ReconcileSummary, ServerFolderCount, ServerOnly, Tool, SCHEMA_VERSION,
 };
 use ostscan::report::style::{Painted, Palette};
-use ostscan::report::{count, more_listed, write_capped, JsonLines};
+use ostscan::report::{count, more_listed, write_capped, write_rule_count, JsonLines};
 use ostscan::rules::SRV_RULES;
 
 use super::output::{or_warn, warn, warn_first};
@@ -193,22 +193,11 @@ fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io
     if s.findings == 0 {
         writeln!(out, "no findings")?;
     } else {
-        writeln!(
-            out,
-            "findings {} (critical {}, warning {}, info {})",
-            s.findings, sev.critical, sev.warning, sev.info
-        )?;
+        writeln!(out, "findings {} ({sev})", s.findings)?;
         for rule in SRV_RULES {
             let n = s.findings_by_rule.get(rule.id).copied().unwrap_or(0);
             if n > 0 {
-                writeln!(
-                    out,
-                    "  {:<8}{:<9}{:>7}  {}",
-                    rule.id,
-                    Painted(palette.severity(rule.severity), rule.severity.as_str()),
-                    n,
-                    rule.summary
-                )?;
+                write_rule_count(out, "  ", rule, n, palette)?;
             }
         }
     }

@@ -14,7 +14,7 @@ use ost_props::ItemKind;
 use serde::Serialize;
 
 use crate::paths::FilePath;
-use crate::rules::scan_rules;
+use crate::rules::{scan_rules, RuleInfo};
 use crate::scan::{
     folders_to_treat, folders_with_items, ErrorReport, FileInfo, FileReport, FileScan,
     FindingReport, FolderReport, ItemIdentity, NamespacesView, Remedy, Summary, Totals,
@@ -361,28 +361,14 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
             writeln!(out, "  no findings")?;
         }
     } else {
-        writeln!(
-            out,
-            "  {}: {} critical, {} warning, {} info",
-            count(s.findings, "finding", "findings"),
-            by.critical,
-            by.warning,
-            by.info
-        )?;
+        writeln!(out, "  {}: {by}", count(s.findings, "finding", "findings"))?;
         // Catalogue order, worst severity first.
         let mut rules: Vec<_> = scan_rules()
             .filter(|rule| s.findings_by_rule.get(rule.id).copied().unwrap_or(0) > 0)
             .collect();
         rules.sort_by_key(|rule| std::cmp::Reverse(rule.severity));
         for rule in rules {
-            writeln!(
-                out,
-                "    {:<8}{:<9}{:>7}  {}",
-                rule.id,
-                Painted(palette.severity(rule.severity), rule.severity.as_str()),
-                s.findings_by_rule[rule.id],
-                rule.summary
-            )?;
+            write_rule_count(out, "    ", rule, s.findings_by_rule[rule.id], palette)?;
         }
     }
     let treat = folders_to_treat(&r.folders);
@@ -403,13 +389,9 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
             };
             writeln!(
                 out,
-                "    {}: {} ({} critical, {} warning, {} info) -> {}",
+                "    {}: {} ({by}) -> {action}",
                 folder.path,
                 count(folder.findings, "finding", "findings"),
-                by.critical,
-                by.warning,
-                by.info,
-                action
             )?;
         }
     }
@@ -632,12 +614,31 @@ fn write_coverage(out: &mut dyn Write, r: &FileReport) -> io::Result<()> {
     Ok(())
 }
 
+/// One line of a text form's table of findings by rule: id, severity
+/// (coloured), count and what the rule means.
+pub fn write_rule_count(
+    out: &mut dyn Write,
+    indent: &str,
+    rule: &RuleInfo,
+    n: u64,
+    palette: &Palette,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{indent}{:<8}{:<9}{:>7}  {}",
+        rule.id,
+        Painted(palette.severity(rule.severity), rule.severity.as_str()),
+        n,
+        rule.summary
+    )
+}
+
 /// The closing text lines over all files.
 pub fn write_text_totals(out: &mut dyn Write, totals: &Totals) -> io::Result<()> {
     let by = &totals.findings_by_severity;
     writeln!(
         out,
-        "total: {} ({} unreadable, {} read in part{}), {}, {} ({} critical, {} warning, {} info), {} to clear, {}",
+        "total: {} ({} unreadable, {} read in part{}), {}, {} ({by}), {} to clear, {}",
         count(totals.files, "file", "files"),
         totals.files_unreadable,
         totals.files_partial,
@@ -648,9 +649,6 @@ pub fn write_text_totals(out: &mut dyn Write, totals: &Totals) -> io::Result<()>
         },
         count(totals.messages, "message", "messages"),
         count(totals.findings, "finding", "findings"),
-        by.critical,
-        by.warning,
-        by.info,
         count(totals.folders_to_clear, "folder", "folders"),
         count(totals.errors, "error", "errors")
     )

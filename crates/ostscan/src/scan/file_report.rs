@@ -44,6 +44,17 @@ pub struct SeverityCounts {
     pub critical: u64,
 }
 
+/// `2 critical, 3 warning, 0 info`, as every text form says them.
+impl std::fmt::Display for SeverityCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} critical, {} warning, {} info",
+            self.critical, self.warning, self.info
+        )
+    }
+}
+
 impl SeverityCounts {
     pub fn add(&mut self, severity: Severity, n: u64) {
         match severity {
