@@ -12,7 +12,7 @@ use ostscan::diff::{
 };
 use ostscan::paths::FilePath;
 use ostscan::report::style::{Painted, Palette};
-use ostscan::report::{count, more_listed, write_capped, JsonLines};
+use ostscan::report::{count, more_listed, write_capped, JsonLines, TEXT_LIMIT};
 use ostscan::status::Status;
 
 use super::output::{or_warn, warn, warn_first};
@@ -103,9 +103,6 @@ fn write_ndjson(out: &mut dyn Write, r: &DiffReport) -> io::Result<()> {
     })?;
     w.line(&Record::Summary(&r.summary))
 }
-
-/// Items listed per section of the text form before referring to `--json`.
-const TEXT_LIMIT: usize = 50;
 
 fn write_text(out: &mut dyn Write, r: &DiffReport, palette: &Palette) -> io::Result<()> {
     let s = &r.summary;

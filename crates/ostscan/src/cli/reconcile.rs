@@ -13,7 +13,7 @@ use ostscan::reconcile::{
     ReconcileSummary, ServerFolderCount, ServerOnly, Tool, SCHEMA_VERSION,
 };
 use ostscan::report::style::{Painted, Palette};
-use ostscan::report::{count, more_listed, write_capped, write_rule_count, JsonLines};
+use ostscan::report::{count, more_listed, write_capped, write_rule_count, JsonLines, TEXT_LIMIT};
 use ostscan::rules::SRV_RULES;
 
 use super::output::{or_warn, warn, warn_first};
@@ -146,9 +146,6 @@ fn write_ndjson(out: &mut dyn Write, r: &ReconcileReport) -> io::Result<()> {
     })?;
     w.line(&Record::Summary(&r.summary))
 }
-
-/// Items listed per section of the text form before referring to `--json`.
-const TEXT_LIMIT: usize = 50;
 
 fn write_text(out: &mut dyn Write, r: &ReconcileReport, palette: &Palette) -> io::Result<()> {
     let s = &r.summary;

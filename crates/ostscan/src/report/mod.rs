@@ -262,8 +262,9 @@ pub fn summary_record(totals: &Totals) -> Vec<u8> {
     out
 }
 
-/// How many findings the text form lists per file before referring to `--json`.
-pub const TEXT_FINDINGS_LIMIT: usize = 50;
+/// How many entries a text form lists per section (findings, errors,
+/// items) before referring to `--json`.
+pub const TEXT_LIMIT: usize = 50;
 
 /// The text summary of one file, without colour.
 pub fn write_text(out: &mut dyn Write, scan: &FileScan) -> io::Result<()> {
@@ -428,7 +429,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
         write_capped(
             out,
             &r.findings,
-            TEXT_FINDINGS_LIMIT,
+            TEXT_LIMIT,
             |out, finding| {
                 writeln!(
                     out,
@@ -457,7 +458,7 @@ fn write_text_report(out: &mut dyn Write, r: &FileReport, palette: &Palette) -> 
         write_capped(
             out,
             &r.errors,
-            TEXT_FINDINGS_LIMIT,
+            TEXT_LIMIT,
             |out, e| writeln!(out, "    {}", e.problem),
             |n| format!("    ... and {n} more"),
         )?;
