@@ -9,6 +9,7 @@
 use core::fmt;
 
 use crate::guid::{Guid, GUID_LEN};
+use crate::hex::{hex_digits, UPPER};
 
 /// Shortest LocalId an XID may carry.
 pub const LOCAL_ID_MIN_LEN: usize = 1;
@@ -273,8 +274,11 @@ pub struct LocalIdHex<'a>(&'a [u8]);
 
 impl fmt::Display for LocalIdHex<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02X}")?;
+        use fmt::Write as _;
+        for &byte in self.0 {
+            for digit in hex_digits(byte, UPPER) {
+                f.write_char(char::from(digit))?;
+            }
         }
         Ok(())
     }
