@@ -192,26 +192,12 @@ fn shards_cover_a_directory_exactly_once() {
 /// is the same, unreadable and partial files included.
 #[test]
 fn a_resumed_summary_counts_the_earlier_files_as_their_run_did() {
-    use ost_fixture::faults::{damage, Damage};
     let dir = scratch("batch-resume-totals");
     let stores_dir = dir.join("stores");
     store_tree(&stores_dir, 3);
     std::fs::write(stores_dir.join("garbage.pst"), b"!BDN but nothing else").unwrap();
-    let fx = FixtureBuilder::new(Format::Unicode)
-        .messages(8)
-        .seed(5)
-        .build()
-        .unwrap();
-    let mut bytes = fx.bytes.clone();
-    let nid = fx.manifest[0].nid;
-    damage(
-        &mut bytes,
-        Format::Unicode,
-        &fx.layout,
-        Damage::BadBlockCrc { nid },
-    )
-    .unwrap();
-    std::fs::write(stores_dir.join("damaged.pst"), &bytes).unwrap();
+    let damaged = common::pst_with_a_bad_block_crc(8, 5);
+    std::fs::write(stores_dir.join("damaged.pst"), damaged).unwrap();
     let out_file = dir.join("out.ndjson");
     let out_path = out_file.to_str().unwrap();
     let root = stores_dir.to_str().unwrap();

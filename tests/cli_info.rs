@@ -102,22 +102,7 @@ fn unreadable_files_exit_2_with_one_line_naming_the_file() {
 /// and the exit is 2 (the problems still listed).
 #[test]
 fn strict_makes_a_problem_found_after_the_open_fatal() {
-    use ost_fixture::faults::{damage, Damage};
-    use ost_fixture::{FixtureBuilder, Format};
-    let fx = FixtureBuilder::new(Format::Unicode)
-        .messages(8)
-        .seed(3)
-        .build()
-        .unwrap();
-    let mut bytes = fx.bytes.clone();
-    let nid = fx.manifest[0].nid;
-    damage(
-        &mut bytes,
-        Format::Unicode,
-        &fx.layout,
-        Damage::BadBlockCrc { nid },
-    )
-    .unwrap();
+    let bytes = common::pst_with_a_bad_block_crc(8, 3);
     let dir = common::scratch("info-strict");
     let path = dir.join("bad-block-crc.pst");
     std::fs::write(&path, &bytes).unwrap();
