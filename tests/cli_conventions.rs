@@ -1097,3 +1097,34 @@ fn timeline_of_the_real_osts_has_every_log() {
             .all(|e| is_timesketch_datetime(e["datetime"].as_str().unwrap())));
     }
 }
+
+/// Every subcommand's long help says its exit codes, after its examples,
+/// and that a closed output pipe ends it quietly.
+#[test]
+fn every_subcommand_states_its_exit_codes() {
+    for sub in SUBCOMMANDS {
+        let long = stdout(&ostscan(&[sub, "--help"]));
+        let codes = long
+            .find("Exit codes")
+            .unwrap_or_else(|| panic!("{sub} --help has no exit codes:\n{long}"));
+        assert!(long.find("Examples:").unwrap() < codes, "{sub}");
+        let section = &long[codes..];
+        assert!(section.contains("0 "), "{sub}: {section}");
+        assert!(section.contains("2 "), "{sub}: {section}");
+        assert!(
+            section.contains("A closed output pipe (`| head`) ends ostscan quietly with status 0."),
+            "{sub}: {section}"
+        );
+    }
+}
+
+/// A node the file does not have is said once, by its NID, and exits 2.
+#[test]
+fn dump_of_a_missing_node_names_it_once() {
+    let file = workspace().join("testdata/small-ost4k.ost");
+    let out = ostscan(&["dump", file.to_str().unwrap(), "--nid", "0x999999"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(": NID 0x999999 not found"), "{err}");
+    assert_eq!(err.matches("0x999999").count(), 1, "{err}");
+}

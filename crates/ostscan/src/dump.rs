@@ -288,7 +288,14 @@ fn table(node: Node<'_>) -> Listed<TableView> {
 impl DumpReport {
     /// Read node `nid`; `Err` says why it could not be found.
     pub fn read(pst: &Pst<'_>, nid: Nid) -> Result<DumpReport, String> {
-        let node = pst.node(nid).map_err(|e| format!("nid {nid:#x}: {e}"))?;
+        let node = pst.node(nid).map_err(|e| {
+            // "NID 0x... not found" names the node already.
+            if e.kind_names(u64::from(nid.0)) {
+                e.to_string()
+            } else {
+                format!("nid {nid:#x}: {e}")
+            }
+        })?;
         let t = node.nid.nid_type();
         let subnodes = match node.subnodes() {
             Ok(s) => Listed::Read(

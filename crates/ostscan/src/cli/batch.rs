@@ -48,7 +48,8 @@ Exit codes (the highest that applies wins):
      names an input, or bad usage
   1  findings at or above --fail-on (default warning)
   0  none of the above
-With --resume, the files done by earlier runs count too.";
+With --resume, the files done by earlier runs count too.
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
 
 #[derive(Args)]
 #[command(after_help = AFTER_HELP)]

@@ -10,7 +10,16 @@ use std::io::Read as _;
 use clap::Args;
 use ostscan::decode::{decode, Invalid, Kind};
 
+const EXIT_CODES: &str = "\
+Exit codes (the highest that applies wins):
+  2  the value is not a valid XID or PCL (of a malformed PCL, the entries
+     before the fault are printed, then the fault), the input could not be
+     read, the output could not be written, or bad usage
+  0  none of the above
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
+
 #[derive(Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct DecodeArgs {
     /// What the value is: `xid` (a PR_CHANGE_KEY) or `pcl` (a PR_PREDECESSOR_CHANGE_LIST).
     pub what: String,

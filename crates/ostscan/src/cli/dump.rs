@@ -9,7 +9,16 @@ use ostscan::paths;
 
 use super::output::{self, warn};
 
+const EXIT_CODES: &str = "\
+Exit codes (the highest that applies wins):
+  2  the file could not be opened, the node could not be read (or the file
+     has no such node), the output could not be written, or bad usage
+  0  none of the above: the node is shown (a table or subnode of it that
+     could not be read is said in the output)
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
+
 #[derive(Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct DumpArgs {
     /// The .pst or .ost file (opened read-only).
     pub file: PathBuf,
@@ -29,7 +38,7 @@ fn parse_nid(s: &str) -> Result<Nid, String> {
     r.map(Nid).map_err(|e| format!("not a NID: {s} ({e})"))
 }
 
-/// Exit codes: 0 dumped, 2 the file or the node could not be read.
+/// Exit codes: [`EXIT_CODES`].
 pub fn run(args: &DumpArgs) -> u8 {
     let fail = |what: String| {
         warn(format_args!("{}: {what}", paths::display(&args.file)));

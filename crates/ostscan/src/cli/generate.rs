@@ -11,13 +11,24 @@ use ostscan::paths;
 
 use super::output::{self, warn};
 
+const EXIT_CODES: &str = "\
+Exit codes: 0 written; 2 the output could not be written, or bad usage.
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
+
 #[derive(Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct CompletionsArgs {
     /// The shell: bash, zsh, fish, powershell or elvish.
     pub shell: Shell,
 }
 
+const MAN_EXIT_CODES: &str = "\
+Exit codes: 0 written; 2 the output (or a page in --dir) could not be
+written, or bad usage.
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
+
 #[derive(Args)]
+#[command(after_help = MAN_EXIT_CODES)]
 pub struct ManArgs {
     /// Write ostscan.1 and one page per subcommand (ostscan-scan.1, ...)
     /// into this directory instead of printing ostscan.1.

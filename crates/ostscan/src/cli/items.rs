@@ -12,7 +12,16 @@ use ostscan::walk::{read_problems, read_records};
 
 use super::output::{warn, Output};
 
+const EXIT_CODES: &str = "\
+Exit codes (the highest that applies wins):
+  2  the file could not be opened, or was read only in part (each problem
+     goes to standard error; the lines cover what was read; not with
+     --allow-partial), the output could not be written, or bad usage
+  0  none of the above
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
+
 #[derive(Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct ItemsArgs {
     /// The .pst or .ost file (opened read-only).
     pub file: PathBuf,
@@ -30,10 +39,8 @@ pub struct ItemsArgs {
     pub allow_partial: bool,
 }
 
-/// Exit codes: 0 listed; 2 the file could not be opened, the output could
-/// not be written, or the file was read only in part (a structure that
-/// could not be read, or bytes that failed their integrity checks: the
-/// lines cover the rest only) unless `--allow-partial`.
+/// Exit codes: [`EXIT_CODES`]. Read in part: a structure that could not
+/// be read, or bytes that failed their integrity checks.
 pub fn run(args: &ItemsArgs) -> u8 {
     let pst = match Pst::open(&args.file) {
         Ok(p) => p,

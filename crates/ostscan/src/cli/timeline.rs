@@ -27,10 +27,12 @@ the command line. Items without a
 time are not listed (a count goes to standard error). Import with
 `timesketch_importer -s SKETCH -t TIMELINE out.jsonl` or the web upload.
 
-Exit codes: 0 written, 2 a file could not be opened or was read only in
-part (each problem goes to standard error; the events of what was read are
-listed), or the output could not be written (the other files are still
-listed).";
+Exit codes (the highest that applies wins):
+  2  a file could not be opened or was read only in part (each problem goes
+     to standard error; the events of what was read are listed, and the
+     other files'), the output could not be written, or bad usage
+  0  none of the above
+A closed output pipe (`| head`) ends ostscan quietly with status 0.";
 
 #[derive(Args)]
 #[command(after_help = AFTER_HELP)]
