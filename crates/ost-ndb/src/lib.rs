@@ -11,5 +11,5 @@ mod simd;
 
 pub use ndb::{
     file_kind_name, io_words, Access, Bid, BlockTrailer, Client, CryptMethod, Format, Header,
-    NbtEntry, NdbError, NdbErrorKind, Nid, NidType, Node, Pst, ReadOptions, Validation,
+    NbtEntry, NdbError, NdbErrorKind, NdbId, Nid, NidType, Node, Pst, ReadOptions, Validation,
 };

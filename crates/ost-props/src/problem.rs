@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use ost_ndb::ltp::{LtpError, LtpErrorKind};
-use ost_ndb::{NdbError, NdbErrorKind, Nid, Pst};
+use ost_ndb::{NdbError, NdbErrorKind, NdbId, Nid, Pst};
 
 use crate::rtf_compressed::{RtfError, RtfIssue};
 
@@ -36,7 +36,10 @@ pub struct Problem {
 pub enum ProblemKind {
     /// The NDB layer's error, with the NID or BID involved (said after the
     /// kind, unless the kind names it already).
-    Ndb { kind: NdbErrorKind, id: Option<u64> },
+    Ndb {
+        kind: NdbErrorKind,
+        id: Option<NdbId>,
+    },
     /// An LTP structure's error (never [`LtpErrorKind::Ndb`]: those are
     /// [`ProblemKind::Ndb`]), with where in its node's data block it is when
     /// that block was found (then [`Problem::offset`] is the block's).
@@ -179,20 +182,25 @@ impl Problem {
 }
 
 /// `{structure} at offset {offset} (nid {nid}): {message}`, as the text
-/// forms print a problem. An NDB error's id that is the node's NID is said
-/// once, as the nid.
+/// forms print a problem. The node is said once: not beside a message that
+/// names it ("NID 0x200044 not found"), and an NDB error's id that is the
+/// node's NID is not said again.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} at offset {:#x}", self.structure, self.offset)?;
         let Some(nid) = self.nid else {
             return write!(f, ": {}", self.kind);
         };
-        write!(f, " (nid {nid:#x})")?;
         match &self.kind {
-            ProblemKind::Ndb { kind, id: Some(id) } if *id == u64::from(nid.0) => {
-                write!(f, ": {kind}")
+            // "NID 0x200044 not found" names the node already.
+            ProblemKind::Ndb { kind, .. } if kind.names(NdbId::Nid(nid)) => {
+                write!(f, ": {}", self.kind)
             }
-            kind => write!(f, ": {kind}"),
+            // The error's id is the node: said once, as the nid.
+            ProblemKind::Ndb { kind, id } if *id == Some(NdbId::Nid(nid)) => {
+                write!(f, " (nid {nid:#x}): {kind}")
+            }
+            kind => write!(f, " (nid {nid:#x}): {kind}"),
         }
     }
 }
@@ -203,7 +211,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::Ndb { kind, id } => {
                 write!(f, "{kind}")?;
                 match id {
-                    Some(id) if !kind.names(*id) => write!(f, " (id {id:#x})"),
+                    Some(id) if !kind.names(*id) => write!(f, " ({id})"),
                     _ => Ok(()),
                 }
             }
@@ -277,22 +285,41 @@ mod tests {
                 available: 0x2a000,
             },
         );
-        let reading =
-            |id: u64, nid: u32| Problem::ndb(&short.clone().with_id(id)).with_nid(Nid(nid));
+        let of_node = Problem::ndb(&short.clone().with_nid(Nid(0x801))).with_nid(Nid(0x801));
         assert_eq!(
-            reading(0x801, 0x801).to_string(),
+            of_node.to_string(),
             "NBT page at offset 0x3b000 (nid 0x801): needs bytes up to 0x3c000 but only 0x2a000 \
              are there"
         );
         // The message keeps its id: JSON has the nid beside it.
         assert_eq!(
-            reading(0x801, 0x801).kind.to_string(),
-            "needs bytes up to 0x3c000 but only 0x2a000 are there (id 0x801)"
+            of_node.kind.to_string(),
+            "needs bytes up to 0x3c000 but only 0x2a000 are there (NID 0x801)"
         );
+        // A block is another thing, even of the same number.
+        for (bid, nid) in [(0x6184, 0x2001a4), (0x2001a4, 0x2001a4)] {
+            let of_block = Problem::ndb(&short.clone().with_bid(bid)).with_nid(Nid(nid));
+            assert_eq!(
+                of_block.to_string(),
+                format!(
+                    "NBT page at offset 0x3b000 (nid {nid:#x}): needs bytes up to 0x3c000 but \
+                     only 0x2a000 are there (BID {bid:#x})"
+                )
+            );
+        }
+        // A message naming the node says it.
+        let missing = NdbError::new(
+            "NBT page",
+            0x16c00,
+            NdbErrorKind::NotFound {
+                what: "NID",
+                key: 0x2000c4,
+            },
+        );
+        let missing = Problem::ndb(&missing.with_nid(Nid(0x2000c4))).with_nid(Nid(0x2000c4));
         assert_eq!(
-            reading(0x6184, 0x2001a4).to_string(),
-            "NBT page at offset 0x3b000 (nid 0x2001a4): needs bytes up to 0x3c000 but only \
-             0x2a000 are there (id 0x6184)"
+            missing.to_string(),
+            "NBT page at offset 0x16c00: NID 0x2000c4 not found"
         );
     }
 
@@ -308,15 +335,15 @@ mod tests {
         );
         // The id is said unless the kind names it.
         assert_eq!(
-            Problem::ndb(&bbt.clone().with_id(0x80)).kind.to_string(),
-            "BID 0x21 not found (id 0x80)"
+            Problem::ndb(&bbt.clone().with_bid(0x80)).kind.to_string(),
+            "BID 0x21 not found (BID 0x80)"
         );
         assert_eq!(
-            Problem::ndb(&bbt.clone().with_id(0x21)).kind.to_string(),
+            Problem::ndb(&bbt.clone().with_bid(0x21)).kind.to_string(),
             "BID 0x21 not found"
         );
         assert_eq!(
-            Problem::ndb_kind_only(&bbt.clone().with_id(0x80))
+            Problem::ndb_kind_only(&bbt.clone().with_bid(0x80))
                 .kind
                 .to_string(),
             "BID 0x21 not found"

@@ -290,7 +290,7 @@ impl DumpReport {
     pub fn read(pst: &Pst<'_>, nid: Nid) -> Result<DumpReport, String> {
         let node = pst.node(nid).map_err(|e| {
             // "NID 0x... not found" names the node already.
-            if e.kind_names(u64::from(nid.0)) {
+            if e.kind_names(ost_ndb::NdbId::Nid(nid)) {
                 e.to_string()
             } else {
                 format!("nid {nid:#x}: {e}")

@@ -120,7 +120,7 @@ impl InfoReport {
                 .map(|e| InfoProblem {
                     structure: e.structure,
                     offset: e.offset,
-                    id: e.id,
+                    id: e.id.map(ost_ndb::NdbId::value),
                     message: e.kind.to_string(),
                 })
                 .collect(),

@@ -90,7 +90,7 @@ impl<'a> RawBlock<'a> {
         let f = reader.format();
         let cb = entry.cb as u64;
         let size = f.block_size_for(cb);
-        let err = |kind| NdbError::new("block", entry.ib, kind).with_id(entry.bid.0);
+        let err = |kind| NdbError::new("block", entry.ib, kind).with_bid(entry.bid.0);
         if size > f.max_block_size() {
             return Err(err(NdbErrorKind::BadField {
                 field: "cb",
@@ -201,7 +201,7 @@ fn inflate(stored: &[u8], ib: u64, bid: Bid, size: usize) -> Result<Vec<u8>> {
         static INFLATER: RefCell<Option<zlib_rs::Inflate>> = const { RefCell::new(None) };
     }
     let err =
-        |m: String| NdbError::new("compressed block", ib, NdbErrorKind::Inflate(m)).with_id(bid.0);
+        |m: String| NdbError::new("compressed block", ib, NdbErrorKind::Inflate(m)).with_bid(bid.0);
     // One byte past the stated size, to notice a stream that is longer.
     // Not zeroed first (1% of a warm OST scan): the inflater writes into
     // the spare capacity and says how much it wrote.

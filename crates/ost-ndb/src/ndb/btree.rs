@@ -173,7 +173,7 @@ impl<'a> BtPage<'a> {
         tree: Tree,
         f: Format,
     ) -> Result<(BtPage<'a>, PageTrailer)> {
-        let err = |kind| NdbError::new(tree.page_name(), bref.ib, kind).with_id(bref.bid);
+        let err = |kind| NdbError::new(tree.page_name(), bref.ib, kind).with_bid(bref.bid);
         let short = || {
             err(NdbErrorKind::OutOfBounds {
                 needed: f.page_size() as u64,
@@ -346,7 +346,7 @@ pub(crate) fn read_page<'a>(
     let f = reader.format();
     let page = reader.slice(tree.page_name(), bref.ib, f.page_size() as u64)?;
     let (bt, trailer) = BtPage::parse(page, bref, tree, f)?;
-    let err = |kind| NdbError::new(tree.page_name(), bref.ib, kind).with_id(bref.bid);
+    let err = |kind| NdbError::new(tree.page_name(), bref.ib, kind).with_bid(bref.bid);
     if level.is_some_and(|l| l != bt.level()) {
         return Err(err(NdbErrorKind::BadDepth {
             level: bt.level() as u64,
@@ -441,7 +441,7 @@ impl<'a, 'p, E: LeafEntry> BTreeIter<'a, 'p, E> {
     fn enter(&mut self, bref: Bref, level: Option<u8>) -> Result<()> {
         if self.visited.contains(&bref.ib) {
             return Err(
-                NdbError::new(E::TREE.page_name(), bref.ib, NdbErrorKind::Cycle).with_id(bref.bid),
+                NdbError::new(E::TREE.page_name(), bref.ib, NdbErrorKind::Cycle).with_bid(bref.bid),
             );
         }
         // Only a page that was read is marked seen: a damaged entry naming a

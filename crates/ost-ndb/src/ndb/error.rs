@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::ids::{Bid, Nid};
+
 /// An error of the NDB layer. Every error names the structure it was found
 /// in and its file offset, so a report can point an analyst at the bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,9 +13,36 @@ pub struct NdbError {
     /// File offset of that structure (0 when it has none, e.g. a missing file).
     pub offset: u64,
     /// The NID or BID involved, when there is one.
-    pub id: Option<u64>,
+    pub id: Option<NdbId>,
     /// What is wrong.
     pub kind: NdbErrorKind,
+}
+
+/// The node or block an error involves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NdbId {
+    Nid(Nid),
+    Bid(Bid),
+}
+
+impl NdbId {
+    /// The id's number, whichever it is.
+    pub fn value(self) -> u64 {
+        match self {
+            NdbId::Nid(nid) => u64::from(nid.0),
+            NdbId::Bid(bid) => bid.0,
+        }
+    }
+}
+
+/// `NID 0x200044` or `BID 0x6184`.
+impl fmt::Display for NdbId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NdbId::Nid(nid) => write!(f, "NID {:#x}", nid.0),
+            NdbId::Bid(bid) => write!(f, "BID {:#x}", bid.0),
+        }
+    }
 }
 
 /// What is wrong with a structure.
@@ -70,15 +99,21 @@ impl NdbError {
         }
     }
 
-    /// The same error, naming the NID or BID involved.
-    pub fn with_id(mut self, id: u64) -> NdbError {
-        self.id = Some(id);
+    /// The same error, naming the node involved.
+    pub fn with_nid(mut self, nid: Nid) -> NdbError {
+        self.id = Some(NdbId::Nid(nid));
+        self
+    }
+
+    /// The same error, naming the block (or page) involved.
+    pub fn with_bid(mut self, bid: u64) -> NdbError {
+        self.id = Some(NdbId::Bid(Bid(bid)));
         self
     }
 
     /// Whether the message of `kind` already names `id` ("NID 0x21 not
-    /// found"), so that "(id 0x21)" beside it would say it twice.
-    pub fn kind_names(&self, id: u64) -> bool {
+    /// found"), so that "(NID 0x21)" beside it would say it twice.
+    pub fn kind_names(&self, id: NdbId) -> bool {
         self.kind.names(id)
     }
 
@@ -102,7 +137,7 @@ impl fmt::Display for NdbError {
         }
         write!(f, "{} at offset {:#x}", self.structure, self.offset)?;
         if let Some(id) = self.id.filter(|&id| !self.kind_names(id)) {
-            write!(f, " (id {id:#x})")?;
+            write!(f, " ({id})")?;
         }
         write!(f, ": {}", self.kind)
     }
@@ -110,8 +145,14 @@ impl fmt::Display for NdbError {
 
 impl NdbErrorKind {
     /// Whether this kind's message names `id` already ("NID 0x21 not found").
-    pub fn names(&self, id: u64) -> bool {
-        matches!(self, NdbErrorKind::NotFound { key, .. } if *key == id)
+    pub fn names(&self, id: NdbId) -> bool {
+        match (self, id) {
+            (NdbErrorKind::NotFound { what: "NID", key }, NdbId::Nid(nid)) => {
+                *key == u64::from(nid.0)
+            }
+            (NdbErrorKind::NotFound { what: "BID", key }, NdbId::Bid(bid)) => *key == bid.0,
+            _ => false,
+        }
     }
 }
 
@@ -264,7 +305,7 @@ mod tests {
                 key: 0x200344,
             },
         )
-        .with_id(0x200344);
+        .with_nid(Nid(0x200344));
         assert_eq!(
             e.to_string(),
             "NBT page at offset 0x26200: NID 0x200344 not found"
@@ -273,10 +314,16 @@ mod tests {
             what: "NID",
             key: 0x21,
         };
-        let e = NdbError::new("NBT page", 0x26200, not_found).with_id(0x200344);
+        let e = NdbError::new("NBT page", 0x26200, not_found.clone()).with_nid(Nid(0x200344));
         assert_eq!(
             e.to_string(),
-            "NBT page at offset 0x26200 (id 0x200344): NID 0x21 not found"
+            "NBT page at offset 0x26200 (NID 0x200344): NID 0x21 not found"
+        );
+        // A BID of the same number is another thing: said.
+        let e = NdbError::new("NBT page", 0x26200, not_found).with_bid(0x21);
+        assert_eq!(
+            e.to_string(),
+            "NBT page at offset 0x26200 (BID 0x21): NID 0x21 not found"
         );
     }
 }

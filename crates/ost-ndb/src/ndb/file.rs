@@ -158,13 +158,13 @@ impl<'a> Pst<'a> {
     /// The NBT entry of a node.
     pub fn nbt_lookup(&self, nid: Nid) -> Result<NbtEntry> {
         self.bt_lookup::<NbtEntry>(nid.0 as u64)
-            .map_err(|e| e.with_id(nid.0 as u64))
+            .map_err(|e| e.with_nid(nid))
     }
 
     /// The BBT entry of a block.
     pub fn bbt_lookup(&self, bid: Bid) -> Result<BbtEntry> {
         self.bt_lookup::<BbtEntry>(bid.0)
-            .map_err(|e| e.with_id(bid.0))
+            .map_err(|e| e.with_bid(bid.0))
     }
 
     /// Every NBT leaf entry in key order. Unreadable pages come out as

@@ -85,7 +85,7 @@ pub(crate) fn check(
                 available: data.len() as u64,
             },
         )
-        .with_id(bid.0)
+        .with_bid(bid.0)
     })?;
     if hdr.btype != want {
         return Err(NdbError::new(
@@ -96,7 +96,7 @@ pub(crate) fn check(
                 found: hdr.btype,
             },
         )
-        .with_id(bid.0));
+        .with_bid(bid.0));
     }
     let needed = InternalHeader::size(want, format) + hdr.c_ent * hdr.entry_size(format);
     if needed > data.len() {
@@ -108,7 +108,7 @@ pub(crate) fn check(
                 value: hdr.c_ent as u64,
             },
         )
-        .with_id(bid.0));
+        .with_bid(bid.0));
     }
     Ok(hdr)
 }

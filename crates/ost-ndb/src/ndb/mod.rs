@@ -33,7 +33,7 @@ pub mod stats;
 pub use block::{BlockTrailer, RawBlock};
 pub use btree::{BbtEntry, NbtEntry, Tree};
 pub use crypt::CryptMethod;
-pub use error::{file_kind_name, io_words, NdbError, NdbErrorKind};
+pub use error::{file_kind_name, io_words, NdbError, NdbErrorKind, NdbId};
 pub use file::Pst;
 pub use format::Format;
 pub use header::{Client, Header};

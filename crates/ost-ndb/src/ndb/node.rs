@@ -138,7 +138,7 @@ impl<'p> Pst<'p> {
             ib,
             NdbErrorKind::BadField { field, value },
         )
-        .with_id(bid.0)
+        .with_bid(bid.0)
     }
 
     /// All entries of the subnode tree rooted at `bid_sub`, in NID order.
@@ -203,7 +203,7 @@ impl<'a> Node<'a> {
                     value: total,
                 },
             )
-            .with_id(self.bid_data.0),
+            .with_bid(self.bid_data.0),
         )
     }
 
@@ -223,7 +223,7 @@ impl<'a> Node<'a> {
                     value: total,
                 },
             )
-            .with_id(self.bid_data.0));
+            .with_bid(self.bid_data.0));
         }
         // Read whole: on a cold file, its blocks are read ahead together.
         self.pst.prefetch_blocks(&tree.blocks);
@@ -251,7 +251,7 @@ impl<'a> Node<'a> {
                 what: "NID",
                 key: nid.0 as u64,
             };
-            NdbError::new("SLBLOCK", 0, kind).with_id(self.bid_sub.0)
+            NdbError::new("SLBLOCK", 0, kind).with_bid(self.bid_sub.0)
         })?;
         Ok(Node {
             pst: self.pst,

@@ -517,7 +517,7 @@ mod tests {
                 key: 0x21,
             },
         )
-        .with_id(0x80);
+        .with_nid(Nid(0x80));
         Problem::ndb(&e).with_nid(Nid(0x200044))
     }
 
@@ -535,7 +535,7 @@ mod tests {
         let report = ErrorReport::new(ErrorSource::Item, not_found());
         assert_eq!(
             serde_json::to_string(&report).unwrap(),
-            r#"{"source":"item","structure":"NBT page","offset":156160,"nid":2097220,"nid_hex":"0x200044","message":"NID 0x21 not found (id 0x80)"}"#
+            r#"{"source":"item","structure":"NBT page","offset":156160,"nid":2097220,"nid_hex":"0x200044","message":"NID 0x21 not found (NID 0x80)"}"#
         );
         let open = ErrorReport {
             source: ErrorSource::Open,
@@ -556,11 +556,11 @@ mod tests {
         // The Sync Issues analysis' `errors`.
         assert_eq!(
             serde_json::to_string(&not_found()).unwrap(),
-            r#"{"structure":"NBT page","offset":156160,"nid":2097220,"message":"NID 0x21 not found (id 0x80)"}"#
+            r#"{"structure":"NBT page","offset":156160,"nid":2097220,"message":"NID 0x21 not found (NID 0x80)"}"#
         );
         assert_eq!(
             not_found().to_string(),
-            "NBT page at offset 0x26200 (nid 0x200044): NID 0x21 not found (id 0x80)"
+            "NBT page at offset 0x26200 (nid 0x200044): NID 0x21 not found (NID 0x80)"
         );
     }
 }
