@@ -48,8 +48,8 @@ pub fn read_records(store: &mut Store<'_>, all: bool, policy: &RowPolicy<'_>) ->
 }
 
 /// What could not be read of `store` and of its `records`: the store's
-/// problems, then each record's in walk order, every one naming its node
-/// (a record's own NID where the problem names none).
+/// problems, then each record's in walk order; a record's problems name
+/// its node (its own NID where the problem names none).
 pub fn read_problems(store: &Store<'_>, records: &[ItemRecord]) -> Vec<Problem> {
     let mut problems = store.errors().to_vec();
     for record in records {

@@ -240,6 +240,45 @@ mod tests {
         assert!(read_earlier(text.as_bytes()).unwrap().done.is_empty());
     }
 
+    /// End records as an edited or older output may hold them: each file
+    /// is counted, what its record lacks counts as nothing, and counts too
+    /// large to add saturate.
+    #[test]
+    fn odd_end_records_count_as_far_as_they_go() {
+        let end = |path: &str, rest: &str| format!(r#"{{"type":"end","path":"{path}"{rest}}}"#);
+        let begin = |path: &str| format!(r#"{{"type":"begin","path":"{path}"}}"#);
+        let huge = r#","status":"ok","summary":{"messages":18446744073709551615,"findings":18446744073709551615,"findings_by_rule":{"CK001":18446744073709551615,"NOPE1":4},"findings_by_severity":{"critical":18446744073709551615},"errors":18446744073709551615}"#;
+        let records = [
+            (begin("none"), end("none", "")),
+            (
+                begin("odd"),
+                end("odd", r#","status":"sideways","summary":null"#),
+            ),
+            (
+                begin("bare"),
+                end("bare", r#","status":"unreadable","summary":{}"#),
+            ),
+            (begin("huge1"), end("huge1", huge)),
+            (begin("huge2"), end("huge2", huge)),
+        ];
+        let text: String = records.iter().map(|(b, e)| format!("{b}\n{e}\n")).collect();
+        let earlier = read_earlier(text.as_bytes()).unwrap();
+        assert_eq!(earlier.done.len(), 5);
+        let mut totals = Totals::new();
+        earlier.add_to(&mut totals);
+        assert_eq!(totals.files, 5);
+        assert_eq!(totals.files_skipped, 5);
+        assert_eq!(totals.files_unreadable, 1);
+        assert_eq!(totals.files_partial, 0);
+        assert_eq!(totals.messages, u64::MAX);
+        assert_eq!(totals.findings, u64::MAX);
+        assert_eq!(totals.errors, u64::MAX);
+        assert_eq!(totals.findings_by_rule["CK001"], u64::MAX);
+        assert!(!totals.findings_by_rule.contains_key("NOPE1"));
+        assert_eq!(totals.findings_by_severity.critical, u64::MAX);
+        assert_eq!(totals.findings_by_severity.warning, 0);
+    }
+
     #[test]
     fn a_file_recorded_twice_counts_once() {
         let once = lines(&[A_BEGIN, A_END]);

@@ -62,11 +62,11 @@ pub fn run(args: &ItemsArgs) -> u8 {
         return code;
     }
     let file = paths::display(&args.file);
-    let read_problems = read_problems(&store, &records);
-    for e in &read_problems {
+    let unread = read_problems(&store, &records);
+    for e in &unread {
         warn(format_args!("{file}: {e}"));
     }
-    let mut problems = read_problems.len();
+    let mut problems = unread.len();
     let (issues, dropped) = pst.issues();
     for e in &issues {
         warn(format_args!("{file}: {e}"));

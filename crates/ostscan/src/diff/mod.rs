@@ -50,12 +50,14 @@ pub const SCHEMA_VERSION: u32 = 2;
 const PR_RECORD_KEY: u16 = 0x0FF9;
 
 /// What the diff needs of one store.
+#[derive(Default)]
 pub struct Snapshot {
     /// PR_RECORD_KEY of the message store (the provider UID of its entry ids).
     pub record_key: Option<Vec<u8>>,
     pub folders: Vec<Folder>,
-    /// Index into `folders` of the IPM subtree ("Top of Personal Folders"),
-    /// when the store names it.
+    /// Index into `folders` of the IPM subtree ("Top of Personal Folders"):
+    /// the folder the store names, else a real OST's
+    /// `/Root - Mailbox/IPM_SUBTREE`.
     pub ipm_subtree: Option<usize>,
     /// Contents and associated items, in walk order.
     pub items: Vec<ItemRecord>,
@@ -80,7 +82,7 @@ fn mailbox_ipm_subtree(folders: &[Folder]) -> Option<usize> {
     folders.iter().position(|f| {
         let parent = f.parent.and_then(|p| folders.get(p));
         f.name == "IPM_SUBTREE"
-            && parent.is_some_and(|p| p.name == "Root - Mailbox" && p.parent == Some(0))
+            && parent.is_some_and(|p| p.name == "Root - Mailbox" && p.depth == 1)
     })
 }
 
@@ -121,11 +123,10 @@ pub fn snapshot(pst: &Pst<'_>) -> Snapshot {
 
 impl Snapshot {
     /// The folder path the move check compares: relative to the IPM
-    /// subtree when the item is below it (its name differs between an .ost,
-    /// "Top of Information Store", and a PST export, "Top of Outlook data
-    /// file"), else relative to the first level below the root.
-    fn relative_folder<'s>(&self, record: &'s ItemRecord) -> &'s str {
-        let path: &str = &record.folder;
+    /// subtree when the item is below it (its path differs between an .ost,
+    /// "/Root - Mailbox/IPM_SUBTREE", and a PST export, "/Top of Outlook
+    /// data file"), else relative to the first level below the root.
+    fn relative_folder<'s>(&self, path: &'s str) -> &'s str {
         if let Some(top) = self.ipm_subtree.and_then(|i| self.folders.get(i)) {
             if let Some(rest) = path.strip_prefix(&*top.path) {
                 if rest.is_empty() || rest.starts_with('/') {
@@ -518,7 +519,7 @@ fn moved(old: &Snapshot, o: &ItemRecord, new: &Snapshot, n: &ItemRecord) -> bool
         non_empty(&n.parent_source_key),
     ) {
         (Some(a), Some(b)) => a != b,
-        _ => old.relative_folder(o) != new.relative_folder(n),
+        _ => old.relative_folder(&o.folder) != new.relative_folder(&n.folder),
     }
 }
 
@@ -752,4 +753,84 @@ pub fn diff_opened(
     }
     report.summary.errors = report.errors.len() as u64;
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Folders as a store lists them, each `(name, parent index)`.
+    fn folders(tree: &[(&str, Option<usize>)]) -> Vec<Folder> {
+        let mut out: Vec<Folder> = Vec::new();
+        for (i, &(name, parent)) in tree.iter().enumerate() {
+            let (path, depth) = match parent {
+                None => ("/".to_string(), 0),
+                Some(p) => {
+                    let above = out[p].path.trim_end_matches('/');
+                    (format!("{above}/{name}"), out[p].depth + 1)
+                }
+            };
+            out.push(Folder {
+                nid: Nid(0x122 + 32 * i as u32),
+                parent,
+                name: name.to_string(),
+                path: path.into(),
+                depth,
+                content_count: None,
+                change_key: None,
+                pcl: None,
+                last_modified: None,
+                object_id: None,
+            });
+        }
+        out
+    }
+
+    fn relative(snapshot: &Snapshot, folder: usize) -> &str {
+        snapshot.relative_folder(&snapshot.folders[folder].path)
+    }
+
+    /// A real OST names no IPM subtree; its mail is below the mailbox's
+    /// IPM_SUBTREE (not the public folders'), and compares with a PST
+    /// export's mail below "Top of Outlook data file".
+    #[test]
+    fn a_real_osts_ipm_subtree_is_the_mailboxs() {
+        let ost = folders(&[
+            ("", None),
+            ("Root - Public", Some(0)),
+            ("IPM_SUBTREE", Some(1)),
+            ("Root - Mailbox", Some(0)),
+            ("IPM_SUBTREE", Some(3)),
+            ("Inbox", Some(4)),
+            ("Projects", Some(5)),
+        ]);
+        assert_eq!(mailbox_ipm_subtree(&ost), Some(4));
+        let ost = Snapshot {
+            ipm_subtree: mailbox_ipm_subtree(&ost),
+            folders: ost,
+            ..Snapshot::default()
+        };
+        let export = folders(&[
+            ("", None),
+            ("Top of Outlook data file", Some(0)),
+            ("Inbox", Some(1)),
+            ("Projects", Some(2)),
+        ]);
+        let export = Snapshot {
+            ipm_subtree: Some(1),
+            folders: export,
+            ..Snapshot::default()
+        };
+        assert_eq!(relative(&ost, 6), "Inbox/Projects");
+        assert_eq!(relative(&ost, 6), relative(&export, 3));
+        // Without it, the path would keep the subtree's own name.
+        let unnamed = Snapshot {
+            ipm_subtree: None,
+            folders: ost.folders.clone(),
+            ..Snapshot::default()
+        };
+        assert_eq!(relative(&unnamed, 6), "IPM_SUBTREE/Inbox/Projects");
+        // A PST's tree has no such folder.
+        assert_eq!(mailbox_ipm_subtree(&export.folders), None);
+    }
 }

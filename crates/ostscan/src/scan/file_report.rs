@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use ost_ndb::{Client, Nid};
-use ost_props::{ItemRecord, Namespaces, ObjectId, Problem, Sources};
+use ost_props::{Folder, ItemRecord, Namespaces, ObjectId, Problem, Sources};
 use serde::{Deserialize, Serialize};
 
 use crate::paths::FilePath;
@@ -64,10 +64,11 @@ impl SeverityCounts {
         }
     }
 
+    /// Add `other`'s counts (saturating: they may come from a file).
     pub fn add_all(&mut self, other: &SeverityCounts) {
-        self.info += other.info;
-        self.warning += other.warning;
-        self.critical += other.critical;
+        self.info = self.info.saturating_add(other.info);
+        self.warning = self.warning.saturating_add(other.warning);
+        self.critical = self.critical.saturating_add(other.critical);
     }
 
     /// How many findings are at or above `threshold`.
@@ -250,9 +251,8 @@ pub fn folders_with_items(folders: &[FolderReport], sync: &SyncIssuesFolders) ->
         .count() as u64
 }
 
-/// An item as a finding names it, in every report that lists findings
-/// (`scan`, `reconcile`): flattened into the finding, so its fields are the
-/// finding's own.
+/// An item (or a folder) as a finding of `scan` or `reconcile` names it:
+/// flattened into the finding, so its fields are the finding's own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ItemIdentity {
     pub nid: Nid,
@@ -271,6 +271,7 @@ pub struct ItemIdentity {
 }
 
 impl ItemIdentity {
+    /// An item read from the store.
     pub fn of(record: &ItemRecord) -> ItemIdentity {
         ItemIdentity {
             nid: record.nid,
@@ -280,6 +281,19 @@ impl ItemIdentity {
             folder_nid: record.folder_nid,
             subject: record.subject.clone(),
             message_class: record.message_class.clone(),
+        }
+    }
+
+    /// A folder, for the findings on its own change key and PCL.
+    pub fn of_folder(folder: &Folder) -> ItemIdentity {
+        ItemIdentity {
+            nid: folder.nid,
+            nid_hex: nid_hex(folder.nid),
+            kind: "folder",
+            folder: folder.path.to_string(),
+            folder_nid: folder.nid,
+            subject: None,
+            message_class: None,
         }
     }
 }

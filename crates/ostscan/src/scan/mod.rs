@@ -146,15 +146,7 @@ fn folder_findings_of(folder: &Folder, ns: &Namespaces) -> Vec<FindingReport> {
         .map(|finding| FindingReport {
             rule: finding.rule,
             severity: finding.severity,
-            item: ItemIdentity {
-                nid: folder.nid,
-                nid_hex: nid_hex(folder.nid),
-                kind: "folder",
-                folder: folder.path.to_string(),
-                folder_nid: folder.nid,
-                subject: None,
-                message_class: None,
-            },
+            item: ItemIdentity::of_folder(folder),
             source_key: source_key.as_ref().map(|k| hex(k)),
             last_modified: folder.last_modified.map(|t| t.to_string()),
             change_key: props.change_key.map(|b| ChangeKeyView::in_store(b, ns)),
@@ -901,23 +893,26 @@ impl Totals {
             Status::Partial => self.files_partial += 1,
             Status::Ok => {}
         }
+        // Saturating: `batch --resume` reads the counts back from an
+        // earlier output, which may have been edited to hold anything.
         if let Some(c) = counts {
-            self.messages += c.messages;
-            self.with_change_key += c.with_change_key;
-            self.with_pcl += c.with_pcl;
-            self.findings += c.findings;
+            self.messages = self.messages.saturating_add(c.messages);
+            self.with_change_key = self.with_change_key.saturating_add(c.with_change_key);
+            self.with_pcl = self.with_pcl.saturating_add(c.with_pcl);
+            self.findings = self.findings.saturating_add(c.findings);
             for (rule, n) in &c.findings_by_rule {
                 // Keys come from the catalogue; look them up to keep
                 // the 'static names (and skip a rule an earlier version
                 // had).
                 if let Some(info) = scan_rule_info(rule) {
-                    *self.findings_by_rule.entry(info.id).or_insert(0) += n;
+                    let total = self.findings_by_rule.entry(info.id).or_insert(0);
+                    *total = total.saturating_add(*n);
                 }
             }
             self.findings_by_severity.add_all(&c.findings_by_severity);
-            self.errors += c.errors;
+            self.errors = self.errors.saturating_add(c.errors);
         }
-        self.folders_to_clear += folders_to_clear;
+        self.folders_to_clear = self.folders_to_clear.saturating_add(folders_to_clear);
     }
 }
 
