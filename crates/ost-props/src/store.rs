@@ -92,6 +92,28 @@ pub struct Folder {
 }
 
 impl Folder {
+    /// A folder by its place in the tree, its properties not read yet.
+    pub fn new(
+        nid: Nid,
+        parent: Option<usize>,
+        name: String,
+        path: Arc<str>,
+        depth: usize,
+    ) -> Folder {
+        Folder {
+            nid,
+            parent,
+            name,
+            path,
+            depth,
+            content_count: None,
+            change_key: None,
+            pcl: None,
+            last_modified: None,
+            object_id: None,
+        }
+    }
+
     /// Where each folder stands in `folders`, by NID (for a damaged store
     /// listing one NID twice, the later folder).
     pub fn positions(folders: &[Folder]) -> HashMap<Nid, usize> {
@@ -392,18 +414,7 @@ impl<'a> Store<'a> {
                 );
                 continue;
             }
-            let mut folder = Folder {
-                nid,
-                parent,
-                name: String::new(),
-                path: Arc::from(""),
-                depth,
-                content_count: None,
-                change_key: None,
-                pcl: None,
-                last_modified: None,
-                object_id: None,
-            };
+            let mut folder = Folder::new(nid, parent, String::new(), Arc::from(""), depth);
             let name = self.folder_props(nid, &mut folder);
             folder.name = name.unwrap_or_else(|| format!("<nid {nid}>"));
             folder.path = match parent {

@@ -770,18 +770,14 @@ mod tests {
                     (format!("{above}/{name}"), out[p].depth + 1)
                 }
             };
-            out.push(Folder {
-                nid: Nid(0x122 + 32 * i as u32),
+            let nid = Nid(0x122 + 32 * i as u32);
+            out.push(Folder::new(
+                nid,
                 parent,
-                name: name.to_string(),
-                path: path.into(),
+                name.to_string(),
+                path.into(),
                 depth,
-                content_count: None,
-                change_key: None,
-                pcl: None,
-                last_modified: None,
-                object_id: None,
-            });
+            ));
         }
         out
     }
