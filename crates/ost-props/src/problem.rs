@@ -191,16 +191,35 @@ impl fmt::Display for Problem {
         let Some(nid) = self.nid else {
             return write!(f, ": {}", self.kind);
         };
-        match &self.kind {
-            // "NID 0x200044 not found" names the node already.
-            ProblemKind::Ndb { kind, .. } if kind.names(NdbId::Nid(nid)) => {
-                write!(f, ": {}", self.kind)
+        // "NID 0x200044 not found" names the node already.
+        if let ProblemKind::Ndb { kind, .. } = &self.kind {
+            if kind.names(NdbId::Nid(nid)) {
+                return write!(f, ": {}", self.kind);
             }
-            // The error's id is the node: said once, as the nid.
+        }
+        write!(f, " (nid {nid:#x}): {}", self.kind.without_id_of(nid))
+    }
+}
+
+impl ProblemKind {
+    /// This kind without an NDB error's id where that id is `nid`, the
+    /// node the problem names already (also inside a context).
+    fn without_id_of(&self, nid: Nid) -> Cow<'_, ProblemKind> {
+        match self {
             ProblemKind::Ndb { kind, id } if *id == Some(NdbId::Nid(nid)) => {
-                write!(f, " (nid {nid:#x}): {kind}")
+                Cow::Owned(ProblemKind::Ndb {
+                    kind: kind.clone(),
+                    id: None,
+                })
             }
-            kind => write!(f, " (nid {nid:#x}): {kind}"),
+            ProblemKind::Context { context, cause } => match cause.without_id_of(nid) {
+                Cow::Owned(cause) => Cow::Owned(ProblemKind::Context {
+                    context,
+                    cause: Box::new(cause),
+                }),
+                Cow::Borrowed(_) => Cow::Borrowed(self),
+            },
+            _ => Cow::Borrowed(self),
         }
     }
 }
@@ -307,6 +326,15 @@ mod tests {
                 )
             );
         }
+        // Also inside a context.
+        let in_context = Problem::ndb(&short.clone().with_nid(Nid(0x801)))
+            .with_nid(Nid(0x801))
+            .context("reading the body");
+        assert_eq!(
+            in_context.to_string(),
+            "NBT page at offset 0x3b000 (nid 0x801): reading the body: needs bytes up to 0x3c000 \
+             but only 0x2a000 are there"
+        );
         // A message naming the node says it.
         let missing = NdbError::new(
             "NBT page",
