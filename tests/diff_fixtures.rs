@@ -882,7 +882,6 @@ fn a_body_that_cannot_be_read_is_an_error_of_the_result() {
 /// `--allow-partial`.
 #[test]
 fn integrity_problems_read_past_make_the_diff_partial() {
-    use ost_fixture::faults::{damage, Damage};
     use ost_fixture::FixtureBuilder;
     let fx = FixtureBuilder::new(Format::Ost4k)
         .messages(12)
@@ -893,14 +892,7 @@ fn integrity_problems_read_past_make_the_diff_partial() {
     std::fs::write(&good, &fx.bytes).unwrap();
     let node = fx.layout.node(0x21).unwrap();
     let block = fx.layout.block(node.bid_data).unwrap();
-    let mut bytes = fx.bytes.clone();
-    damage(
-        &mut bytes,
-        Format::Ost4k,
-        &fx.layout,
-        Damage::BadBlockCrc { nid: 0x21 },
-    )
-    .unwrap();
+    let bytes = common::with_a_bad_block_crc(&fx, Format::Ost4k, 0x21);
     let damaged = scratch("integrity-bad-crc.ost");
     std::fs::write(&damaged, &bytes).unwrap();
     // Intact against intact: complete.

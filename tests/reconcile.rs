@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{assert_valid, corpus, ndjson, ostscan, ostscan_stdin, scratch, workspace};
-use ost_fixture::faults::{damage, Damage};
 use ost_fixture::{FixtureBuilder, Format, ManifestRecord, Rule, StoreRecord, SyncPlacement};
 use ostscan::paths::base64_encode;
 use serde_json::{json, Value};
@@ -757,15 +756,8 @@ fn a_cache_read_in_part_makes_the_result_partial() {
         .plant(Rule::Sync004, 3)
         .build()
         .unwrap();
-    let mut bytes = fx.bytes.clone();
-    assert_eq!(bytes, std::fs::read(&ost).unwrap());
-    damage(
-        &mut bytes,
-        Format::Ost4k,
-        &fx.layout,
-        Damage::BadBlockCrc { nid: 0x21 },
-    )
-    .unwrap();
+    assert_eq!(fx.bytes, std::fs::read(&ost).unwrap());
+    let bytes = common::with_a_bad_block_crc(&fx, Format::Ost4k, 0x21);
     let damaged = dir.join("bad-crc.ost");
     std::fs::write(&damaged, &bytes).unwrap();
     let (code, report, stderr) = run(&damaged, &listing, &[]);

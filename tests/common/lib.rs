@@ -323,26 +323,28 @@ pub fn skip(reason: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "{reason}");
 }
 
-/// A Unicode PST of `messages` fixture messages (seed `seed`) whose first
-/// message's data block fails its CRC: the block still reads, so the file
-/// is read in full but is damaged (status partial, `info --verify` lists
-/// it).
-pub fn pst_with_a_bad_block_crc(messages: usize, seed: u64) -> Vec<u8> {
+/// A copy of fixture `fx` (written in `format`) whose node `nid` has a
+/// data block that fails its CRC: the block still reads, so the file is
+/// read in full but is damaged (status partial, `info --verify` lists it).
+pub fn with_a_bad_block_crc(
+    fx: &ost_fixture::Fixture,
+    format: ost_fixture::Format,
+    nid: u32,
+) -> Vec<u8> {
     use ost_fixture::faults::{damage, Damage};
+    let mut bytes = fx.bytes.clone();
+    damage(&mut bytes, format, &fx.layout, Damage::BadBlockCrc { nid }).unwrap();
+    bytes
+}
+
+/// A Unicode PST of `messages` fixture messages (seed `seed`) whose first
+/// message's data block fails its CRC ([`with_a_bad_block_crc`]).
+pub fn pst_with_a_bad_block_crc(messages: usize, seed: u64) -> Vec<u8> {
     use ost_fixture::{FixtureBuilder, Format};
     let fx = FixtureBuilder::new(Format::Unicode)
         .messages(messages)
         .seed(seed)
         .build()
         .unwrap();
-    let mut bytes = fx.bytes.clone();
-    let nid = fx.manifest[0].nid;
-    damage(
-        &mut bytes,
-        Format::Unicode,
-        &fx.layout,
-        Damage::BadBlockCrc { nid },
-    )
-    .unwrap();
-    bytes
+    with_a_bad_block_crc(&fx, Format::Unicode, fx.manifest[0].nid)
 }
