@@ -191,46 +191,32 @@ impl fmt::Display for Problem {
         let Some(nid) = self.nid else {
             return write!(f, ": {}", self.kind);
         };
+        let node = NdbId::Nid(nid);
         // "NID 0x200044 not found" names the node already.
-        if let ProblemKind::Ndb { kind, .. } = &self.kind {
-            if kind.names(NdbId::Nid(nid)) {
-                return write!(f, ": {}", self.kind);
-            }
+        if !matches!(&self.kind, ProblemKind::Ndb { kind, .. } if kind.names(node)) {
+            write!(f, " (nid {nid:#x})")?;
         }
-        write!(f, " (nid {nid:#x}): {}", self.kind.without_id_of(nid))
-    }
-}
-
-impl ProblemKind {
-    /// This kind without an NDB error's id where that id is `nid`, the
-    /// node the problem names already (also inside a context).
-    fn without_id_of(&self, nid: Nid) -> Cow<'_, ProblemKind> {
-        match self {
-            ProblemKind::Ndb { kind, id } if *id == Some(NdbId::Nid(nid)) => {
-                Cow::Owned(ProblemKind::Ndb {
-                    kind: kind.clone(),
-                    id: None,
-                })
-            }
-            ProblemKind::Context { context, cause } => match cause.without_id_of(nid) {
-                Cow::Owned(cause) => Cow::Owned(ProblemKind::Context {
-                    context,
-                    cause: Box::new(cause),
-                }),
-                Cow::Borrowed(_) => Cow::Borrowed(self),
-            },
-            _ => Cow::Borrowed(self),
-        }
+        f.write_str(": ")?;
+        self.kind.write(f, Some(node))
     }
 }
 
 impl fmt::Display for ProblemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, None)
+    }
+}
+
+impl ProblemKind {
+    /// The message, without an NDB error's id where it is `said`: an id
+    /// the line names already (the problem's node), or that the error's
+    /// own text names ("NID 0x21 not found").
+    fn write(&self, f: &mut fmt::Formatter<'_>, said: Option<NdbId>) -> fmt::Result {
         match self {
             ProblemKind::Ndb { kind, id } => {
                 write!(f, "{kind}")?;
                 match id {
-                    Some(id) if !kind.names(*id) => write!(f, " ({id})"),
+                    Some(id) if !kind.names(*id) && Some(*id) != said => write!(f, " ({id})"),
                     _ => Ok(()),
                 }
             }
@@ -246,7 +232,10 @@ impl fmt::Display for ProblemKind {
             }
             ProblemKind::CompressedRtf(e) => write!(f, "PR_RTF_COMPRESSED: {e}"),
             ProblemKind::CompressedRtfIssue(e) => write!(f, "PR_RTF_COMPRESSED: {e}"),
-            ProblemKind::Context { context, cause } => write!(f, "{context}: {cause}"),
+            ProblemKind::Context { context, cause } => {
+                write!(f, "{context}: ")?;
+                cause.write(f, said)
+            }
             ProblemKind::Text(text) => f.write_str(text),
         }
     }
@@ -340,8 +329,7 @@ mod tests {
             "NBT page",
             0x16c00,
             NdbErrorKind::NotFound {
-                what: "NID",
-                key: 0x2000c4,
+                key: NdbId::Nid(Nid(0x2000c4)),
             },
         );
         let missing = Problem::ndb(&missing.with_nid(Nid(0x2000c4))).with_nid(Nid(0x2000c4));
@@ -357,8 +345,7 @@ mod tests {
             "BBT page",
             0x4400,
             NdbErrorKind::NotFound {
-                what: "BID",
-                key: 0x21,
+                key: NdbId::Bid(ost_ndb::Bid(0x21)),
             },
         );
         // The id is said unless the kind names it.

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::bytes::{u16_at, u32_at, uint_at};
 use super::crc::crc32;
-use super::error::{NdbError, NdbErrorKind, Result};
+use super::error::{NdbError, NdbErrorKind, NdbId, Result};
 use super::format::Format;
 use super::header::{Bref, Header};
 use super::ids::{Bid, Nid};
@@ -49,15 +49,12 @@ impl Tree {
 
     /// The error of a key the tree does not hold, met at the page at `ib`.
     pub(crate) fn not_found(self, ib: u64, key: u64) -> NdbError {
-        let what = match self {
-            Tree::Node => "NID",
-            Tree::Block => "BID",
+        let key = match self {
+            // `key` keeps a NID's 32 bits.
+            Tree::Node => NdbId::Nid(Nid(self.key(key) as u32)),
+            Tree::Block => NdbId::Bid(Bid(self.key(key))),
         };
-        let kind = NdbErrorKind::NotFound {
-            what,
-            key: self.key(key),
-        };
-        NdbError::new(self.page_name(), ib, kind)
+        NdbError::new(self.page_name(), ib, NdbErrorKind::NotFound { key })
     }
 
     fn leaf_entry_size(self, f: Format) -> usize {

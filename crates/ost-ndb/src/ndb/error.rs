@@ -78,9 +78,9 @@ pub enum NdbErrorKind {
     BidMismatch { expected: u64, found: u64 },
     /// A size or count field holds an impossible value.
     BadField { field: &'static str, value: u64 },
-    /// A lookup key is not in the tree. `what` names the key: "NID" (node
-    /// B-tree, subnodes) or "BID" (block B-tree).
-    NotFound { what: &'static str, key: u64 },
+    /// A lookup key is not in the tree: a NID (node B-tree, subnodes) or a
+    /// BID (block B-tree).
+    NotFound { key: NdbId },
     /// A tree is deeper than the format allows, or its levels do not descend.
     BadDepth { level: u64 },
     /// A page was reached twice in one walk (a cycle or a shared subtree).
@@ -146,13 +146,7 @@ impl fmt::Display for NdbError {
 impl NdbErrorKind {
     /// Whether this kind's message names `id` already ("NID 0x21 not found").
     pub fn names(&self, id: NdbId) -> bool {
-        match (self, id) {
-            (NdbErrorKind::NotFound { what: "NID", key }, NdbId::Nid(nid)) => {
-                *key == u64::from(nid.0)
-            }
-            (NdbErrorKind::NotFound { what: "BID", key }, NdbId::Bid(bid)) => *key == bid.0,
-            _ => false,
-        }
+        matches!(self, NdbErrorKind::NotFound { key } if *key == id)
     }
 }
 
@@ -192,7 +186,7 @@ impl fmt::Display for NdbErrorKind {
             NdbErrorKind::BadField { field, value } => {
                 write!(f, "impossible {field} = {value} ({value:#x})")
             }
-            NdbErrorKind::NotFound { what, key } => write!(f, "{what} {key:#x} not found"),
+            NdbErrorKind::NotFound { key } => write!(f, "{key} not found"),
             NdbErrorKind::BadDepth { level } => write!(f, "bad tree level {level}"),
             NdbErrorKind::Cycle => write!(f, "page reached twice (cycle or shared subtree)"),
             NdbErrorKind::Inflate(e) => write!(f, "compressed block: {e}"),
@@ -301,8 +295,7 @@ mod tests {
             "NBT page",
             0x26200,
             NdbErrorKind::NotFound {
-                what: "NID",
-                key: 0x200344,
+                key: NdbId::Nid(Nid(0x200344)),
             },
         )
         .with_nid(Nid(0x200344));
@@ -311,8 +304,7 @@ mod tests {
             "NBT page at offset 0x26200: NID 0x200344 not found"
         );
         let not_found = NdbErrorKind::NotFound {
-            what: "NID",
-            key: 0x21,
+            key: NdbId::Nid(Nid(0x21)),
         };
         let e = NdbError::new("NBT page", 0x26200, not_found.clone()).with_nid(Nid(0x200344));
         assert_eq!(

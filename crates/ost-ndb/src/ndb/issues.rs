@@ -132,6 +132,8 @@ impl IssueLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ndb::error::NdbId;
+    use crate::ndb::ids::Nid;
 
     /// Issues met inside `quietly` are not recorded; outside, and after a
     /// panic inside, they are again.
@@ -143,8 +145,7 @@ mod tests {
                 "test page",
                 offset,
                 NdbErrorKind::NotFound {
-                    what: "NID",
-                    key: 1,
+                    key: NdbId::Nid(Nid(1)),
                 },
             )
         };
@@ -170,8 +171,7 @@ mod tests {
                 "test page",
                 7,
                 NdbErrorKind::NotFound {
-                    what: "NID",
-                    key: 1,
+                    key: NdbId::Nid(Nid(1)),
                 },
             )
         };

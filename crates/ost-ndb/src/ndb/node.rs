@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use super::error::{NdbError, NdbErrorKind, Result};
+use super::error::{NdbError, NdbErrorKind, NdbId, Result};
 use super::file::Pst;
 use super::ids::{Bid, Nid};
 use super::internal_block::{self, btype, InternalHeader};
@@ -248,8 +248,7 @@ impl<'a> Node<'a> {
         let subs = self.subnodes()?;
         let e = subs.iter().find(|s| s.nid == nid).ok_or_else(|| {
             let kind = NdbErrorKind::NotFound {
-                what: "NID",
-                key: nid.0 as u64,
+                key: NdbId::Nid(nid),
             };
             NdbError::new("SLBLOCK", 0, kind).with_bid(self.bid_sub.0)
         })?;

@@ -517,7 +517,7 @@ impl FileScan {
 
 #[cfg(test)]
 mod tests {
-    use ost_ndb::{NdbError, NdbErrorKind};
+    use ost_ndb::{NdbError, NdbErrorKind, NdbId};
     use ost_props::ProblemKind;
 
     use super::*;
@@ -527,8 +527,7 @@ mod tests {
             "NBT page",
             0x26200,
             NdbErrorKind::NotFound {
-                what: "NID",
-                key: 0x21,
+                key: NdbId::Nid(Nid(0x21)),
             },
         )
         .with_nid(Nid(0x80));
